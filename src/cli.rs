@@ -1,0 +1,467 @@
+//! The `events` command line: clap definitions and what each command prints.
+//!
+//! Wires config, fetcher, crawl, store, feed and server together. Errors reach
+//! `main` as one sentence with an exit code; nothing here parses pages.
+
+use crate::config::{self, SourceConfig};
+use crate::crawl::{self, CrawlReport};
+use crate::feed::{self, FeedOptions};
+use crate::fetch::{FetchConfig, Fetcher};
+use crate::model::Course;
+use crate::present::{self, SessionJson};
+use crate::query::Filter;
+use crate::schedule;
+use crate::store::{SourceHealth, Store};
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "events",
+    version,
+    about = "Safeguarding training sessions from their booking sites, in one calendar with places left"
+)]
+pub struct Cli {
+    /// Directory of source files (*.toml).
+    #[arg(long, global = true, env = "EVENTS_SOURCES", default_value = "sources")]
+    pub sources: PathBuf,
+    /// Directory of the store.
+    #[arg(long, global = true, env = "EVENTS_DATA", default_value = "data")]
+    pub data: PathBuf,
+    /// A URL or email the crawler's User-Agent names, so site owners can reach us.
+    #[arg(long, global = true, env = "EVENTS_CONTACT")]
+    pub contact: Option<String>,
+    /// Pretend it is this instant (RFC 3339), for reproducible runs.
+    #[arg(long, global = true, env = "EVENTS_NOW", hide = true)]
+    pub now: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Poll every source once and update the store.
+    Crawl,
+    /// List sessions from now on, soonest first.
+    Upcoming {
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the merged iCalendar feed.
+    Ics {
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// List the undated eLearning courses.
+    Courses {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show each source's health: last crawl, errors, requests.
+    Sources {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Crawl every source now and then on its poll_interval, until Ctrl-C.
+    Watch,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FilterArgs {
+    /// Only sessions starting within N days.
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Only this source id.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only sessions whose category contains this text (repeatable).
+    #[arg(long)]
+    pub category: Vec<String>,
+    /// Only sessions mentioning all these words.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Only sessions with places left.
+    #[arg(long)]
+    pub available: bool,
+}
+
+impl FilterArgs {
+    pub fn to_filter(&self) -> Filter {
+        Filter {
+            source: self.source.clone(),
+            categories: self.category.clone(),
+            search: self.search.clone().filter(|s| !s.trim().is_empty()),
+            available: self.available,
+            online: None,
+            days: self.days,
+        }
+    }
+}
+
+/// A failure with its exit code: 2 for usage or configuration, 1 otherwise.
+#[derive(Debug)]
+pub struct Exit {
+    pub code: i32,
+    pub error: Option<anyhow::Error>,
+}
+
+impl From<anyhow::Error> for Exit {
+    fn from(e: anyhow::Error) -> Self {
+        let code = if e.downcast_ref::<config::ConfigError>().is_some() {
+            2
+        } else {
+            1
+        };
+        Exit {
+            code,
+            error: Some(e),
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<(), Exit> {
+    let now = clock(&cli)?;
+    match &cli.command {
+        Command::Crawl => {
+            let sources = load_sources(&cli.sources)?;
+            let store = open_store(&cli.data, true)?;
+            let reports = crawl_once(&cli, &sources, &store, now).await?;
+            for r in &reports {
+                println!("{}", r.line());
+            }
+            if reports.iter().any(CrawlReport::failed) {
+                return Err(Exit {
+                    code: 1,
+                    error: None,
+                });
+            }
+            Ok(())
+        }
+        Command::Upcoming { filter, json } => {
+            let store = open_store(&cli.data, false)?;
+            let all = store.sessions().context("reading the store")?;
+            let list = present::upcoming(&all, &filter.to_filter(), now);
+            if *json {
+                let v: Vec<SessionJson> = list.iter().map(SessionJson::from_stored).collect();
+                println!("{}", serde_json::to_string_pretty(&v).context("writing JSON")?);
+            } else if list.is_empty() {
+                println!("No upcoming sessions match.");
+            } else {
+                print!("{}", present::table(&list));
+            }
+            Ok(())
+        }
+        Command::Ics { filter } => {
+            let store = open_store(&cli.data, false)?;
+            let all = store.sessions().context("reading the store")?;
+            let f = filter.to_filter();
+            let list = present::feed_window(&all, &f, now);
+            let names = load_sources(&cli.sources).ok();
+            let opts = feed_options(names.as_deref(), &all, &f);
+            print!("{}", feed::render(&list, &opts));
+            Ok(())
+        }
+        Command::Sources { json } => {
+            let sources = load_sources(&cli.sources)?;
+            let store = open_store(&cli.data, true)?;
+            let list = source_statuses(&sources, &store)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&list).context("writing JSON")?);
+            } else {
+                print!("{}", sources_table(&list, now));
+            }
+            Ok(())
+        }
+        Command::Watch => {
+            let sources = load_sources(&cli.sources)?;
+            let store = open_store(&cli.data, true)?;
+            let fetcher = Fetcher::new(fetch_config(&cli), Some(store.clone()))
+                .context("starting the HTTP client")?;
+            let (_tx, stop) = schedule::on_signals();
+            eprintln!(
+                "watching {} source(s); Ctrl-C to stop",
+                sources.len()
+            );
+            schedule::run(sources, fetcher, store.clone(), Arc::new(LogLines), stop, true).await;
+            store.flush().context("flushing the store")?;
+            Ok(())
+        }
+        Command::Courses { json } => {
+            let store = open_store(&cli.data, false)?;
+            let mut courses: Vec<Course> = store.courses().context("reading the store")?;
+            courses.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&courses).context("writing JSON")?);
+            } else if courses.is_empty() {
+                println!("No eLearning courses in the store; run `events crawl` first.");
+            } else {
+                for c in &courses {
+                    println!("{}  [{}]  {}", present::clip(&c.title, 70), c.source, c.url);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// One source's health for `events sources --json` and the API.
+#[derive(Debug, serde::Serialize)]
+pub struct SourceStatus {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub healthy: bool,
+    #[serde(flatten)]
+    pub health: SourceHealth,
+}
+
+pub fn source_statuses(sources: &[SourceConfig], store: &Store) -> Result<Vec<SourceStatus>> {
+    let mut all = store.all_health().context("reading source health")?;
+    let mut out = Vec::new();
+    for s in sources {
+        let health = all.remove(&s.id).unwrap_or_default();
+        out.push(SourceStatus {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            kind: s.kind.name().into(),
+            healthy: health.healthy(),
+            health,
+        });
+    }
+    // Sources no longer configured but still in the store.
+    for (id, health) in all {
+        out.push(SourceStatus {
+            name: id.clone(),
+            id,
+            kind: "(no source file)".into(),
+            healthy: health.healthy(),
+            health,
+        });
+    }
+    Ok(out)
+}
+
+fn sources_table(list: &[SourceStatus], now: DateTime<Utc>) -> String {
+    let ago = |t: Option<DateTime<Utc>>| match t {
+        None => "never".to_string(),
+        Some(t) => crate::present::ago(t, now),
+    };
+    let mut rows = vec![[
+        "SOURCE", "KIND", "STATE", "LAST SUCCESS", "LAST ATTEMPT", "FAILS", "FOUND", "REQUESTS", "BYTES", "304s",
+    ]
+    .map(String::from)
+    .to_vec()];
+    let mut errors = Vec::new();
+    for s in list {
+        let h = &s.health;
+        rows.push(vec![
+            s.id.clone(),
+            s.kind.clone(),
+            if s.healthy { "ok".into() } else if h.last_attempt.is_none() { "not crawled".into() } else { "FAILING".into() },
+            ago(h.last_success),
+            ago(h.last_attempt),
+            h.consecutive_failures.to_string(),
+            h.sessions_found.to_string(),
+            h.requests.to_string(),
+            h.bytes.to_string(),
+            h.not_modified.to_string(),
+        ]);
+        if let Some(e) = &h.last_error {
+            errors.push(format!("{}: {e}", s.id));
+        }
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in &rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    for e in errors {
+        out.push_str(&format!("\n{e}"));
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// The feed's name and refresh, from the sources' names and the filter.
+pub fn feed_options(
+    sources: Option<&[SourceConfig]>,
+    all: &[crate::model::StoredSession],
+    filter: &Filter,
+) -> FeedOptions {
+    let mut ids: Vec<String> = match sources {
+        Some(s) => s.iter().map(|c| c.id.clone()).collect(),
+        None => all.iter().map(|s| s.session.source.clone()).collect(),
+    };
+    ids.sort();
+    ids.dedup();
+    if let Some(only) = &filter.source {
+        ids.retain(|i| i == only);
+    }
+    let who = if ids.is_empty() {
+        "Safeguarding".to_string()
+    } else {
+        ids.iter().map(|i| i.to_uppercase()).collect::<Vec<_>>().join(" & ")
+    };
+    let mut f = filter.clone();
+    f.source = None;
+    let name = match f.describe() {
+        Some(d) => format!("{who} training — {d}"),
+        None => format!("{who} training"),
+    };
+    FeedOptions {
+        name,
+        description: Some(
+            "Safeguarding training sessions with places left, refreshed from the booking sites."
+                .into(),
+        ),
+        refresh: Duration::from_secs(3600),
+    }
+}
+
+pub async fn crawl_once(
+    cli: &Cli,
+    sources: &[SourceConfig],
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<CrawlReport>> {
+    let fetcher = Fetcher::new(fetch_config(cli), Some(store.clone())).context("starting the HTTP client")?;
+    let progress = Arc::new(Progress::new(sources));
+    let reports = crawl::crawl_all(sources, &fetcher, store, now, progress.clone()).await;
+    progress.clear();
+    Ok(reports)
+}
+
+fn fetch_config(cli: &Cli) -> FetchConfig {
+    match &cli.contact {
+        Some(c) => FetchConfig::with_contact(c),
+        None => FetchConfig::default(),
+    }
+}
+
+/// For long-running commands: one log line per finished crawl.
+pub struct LogLines;
+
+impl crawl::Observer for LogLines {
+    fn finished(&self, report: &CrawlReport) {
+        if report.failed() {
+            tracing::warn!("{}", report.line());
+        } else {
+            tracing::info!("{}", report.line());
+        }
+    }
+}
+
+/// A spinner per source on a terminal; plain lines on stderr otherwise.
+struct Progress {
+    bars: Option<(MultiProgress, HashMap<String, ProgressBar>)>,
+    pages: Mutex<HashMap<String, u64>>,
+}
+
+impl Progress {
+    fn new(sources: &[SourceConfig]) -> Self {
+        let bars = std::io::stderr().is_terminal().then(|| {
+            let multi = MultiProgress::new();
+            let style = ProgressStyle::with_template("{spinner} {prefix:>8} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            let map = sources
+                .iter()
+                .map(|s| {
+                    let bar = multi.add(ProgressBar::new_spinner());
+                    bar.set_style(style.clone());
+                    bar.set_prefix(s.id.clone());
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    (s.id.clone(), bar)
+                })
+                .collect();
+            (multi, map)
+        });
+        Progress {
+            bars,
+            pages: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn clear(&self) {
+        if let Some((multi, _)) = &self.bars {
+            let _ = multi.clear();
+        }
+    }
+}
+
+impl crawl::Observer for Progress {
+    fn started(&self, source: &str) {
+        if self.bars.is_none() {
+            eprintln!("{source}: crawling");
+        }
+    }
+
+    fn page(&self, source: &str, url: &url::Url) {
+        let n = {
+            let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+            let n = pages.entry(source.to_string()).or_default();
+            *n += 1;
+            *n
+        };
+        if let Some((_, bars)) = &self.bars {
+            if let Some(bar) = bars.get(source) {
+                bar.set_message(format!("{n} requests — {}", url.path()));
+            }
+        }
+    }
+
+    fn finished(&self, report: &CrawlReport) {
+        match &self.bars {
+            Some((_, bars)) => {
+                if let Some(bar) = bars.get(&report.source) {
+                    bar.finish_and_clear();
+                }
+            }
+            None => eprintln!("{}: done", report.source),
+        }
+    }
+}
+
+fn clock(cli: &Cli) -> Result<DateTime<Utc>, Exit> {
+    match &cli.now {
+        None => Ok(Utc::now()),
+        Some(s) => DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| Exit {
+                code: 2,
+                error: Some(anyhow::anyhow!("EVENTS_NOW `{s}` is not an RFC 3339 instant ({e})")),
+            }),
+    }
+}
+
+pub fn load_sources(dir: &Path) -> Result<Vec<SourceConfig>> {
+    Ok(config::load_dir(dir)?)
+}
+
+pub fn open_store(dir: &Path, create: bool) -> Result<Store> {
+    let s = if create {
+        Store::open(dir)
+    } else {
+        Store::open_existing(dir)
+    };
+    Ok(s?)
+}

@@ -1,0 +1,379 @@
+//! One crawl of one source: walk its pages through the fetcher, hand them to the
+//! source kind's adapter, and merge the result into the store.
+//!
+//! Owns the order of requests (listing, pager, detail pages, catalogue), which
+//! detail pages to refresh, and the rule that a failed crawl changes nothing but
+//! health. Parsing lives in `adapters`, network I/O in `fetch`, merging in `store`.
+
+use crate::adapters::{event_booking, SourceContext};
+use crate::config::{EventBookingConfig, EventbriteConfig, SourceConfig, SourceKind};
+use crate::fetch::{FetchError, Fetcher, SourceFetcher};
+use crate::model::{Course, Session, Status};
+use crate::store::{MergeReport, Refusal, Store, StoreError};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+/// Most listing pages followed per category: a pager that never ends is a bug on
+/// the site, not a reason to crawl forever.
+const MAX_PAGES: usize = 100;
+
+/// How one source's crawl ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Merged(MergeReport),
+    /// The crawl worked but its result looked broken; nothing was changed.
+    Refused(Refusal),
+    /// The crawl failed; nothing was changed.
+    Failed(String),
+    /// The source is not ready to crawl (e.g. an id is missing); not a failure.
+    Skipped(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct CrawlReport {
+    pub source: String,
+    pub outcome: Outcome,
+    /// Pages or entries that could not be read and were skipped.
+    pub warnings: usize,
+}
+
+impl CrawlReport {
+    pub fn failed(&self) -> bool {
+        matches!(self.outcome, Outcome::Refused(_) | Outcome::Failed(_))
+    }
+
+    /// One line for `events crawl`.
+    pub fn line(&self) -> String {
+        match &self.outcome {
+            Outcome::Merged(m) => format!(
+                "{}: {} sessions found, {} new, {} changed, {} withdrawn, {} errors",
+                self.source, m.found, m.new, m.changed, m.withdrawn, self.warnings
+            ),
+            Outcome::Refused(r) => format!("{}: FAILED: {r}", self.source),
+            Outcome::Failed(e) => format!("{}: FAILED: {e}", self.source),
+            Outcome::Skipped(why) => format!("{}: skipped: {why}", self.source),
+        }
+    }
+}
+
+/// Hears about a crawl as it goes, for a progress display; all methods optional.
+pub trait Observer: Send + Sync {
+    fn started(&self, _source: &str) {}
+    fn page(&self, _source: &str, _url: &url::Url) {}
+    fn finished(&self, _report: &CrawlReport) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// A source's fetcher that tells the observer about each request.
+struct Observed<'a> {
+    http: SourceFetcher,
+    observer: &'a dyn Observer,
+    source: &'a str,
+}
+
+impl Observed<'_> {
+    async fn get(&self, url: &url::Url) -> Result<crate::fetch::Fetched, FetchError> {
+        self.observer.page(self.source, url);
+        self.http.get(url).await
+    }
+
+    async fn get_with(
+        &self,
+        url: &url::Url,
+        headers: &[(&str, String)],
+    ) -> Result<crate::fetch::Fetched, FetchError> {
+        self.observer.page(self.source, url);
+        self.http.get_with(url, headers).await
+    }
+
+    fn cached(&self, url: &url::Url) -> Option<Vec<u8>> {
+        self.http.cached(url)
+    }
+
+    fn counters(&self) -> &crate::fetch::Counters {
+        self.http.counters()
+    }
+}
+
+/// What an adapter walk produced before merging.
+struct Gathered {
+    sessions: Vec<Session>,
+    courses: Option<Vec<Course>>,
+    warnings: usize,
+}
+
+enum WalkError {
+    Skip(String),
+    Fail(String),
+}
+
+impl From<FetchError> for WalkError {
+    fn from(e: FetchError) -> Self {
+        WalkError::Fail(e.to_string())
+    }
+}
+
+impl From<StoreError> for WalkError {
+    fn from(e: StoreError) -> Self {
+        WalkError::Fail(e.to_string())
+    }
+}
+
+/// Crawls every source once, concurrently (each host keeps its own spacing).
+pub async fn crawl_all(
+    sources: &[SourceConfig],
+    fetcher: &Arc<Fetcher>,
+    store: &Store,
+    now: DateTime<Utc>,
+    observer: Arc<dyn Observer>,
+) -> Vec<CrawlReport> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, cfg) in sources.iter().enumerate() {
+        let cfg = cfg.clone();
+        let fetcher = fetcher.clone();
+        let store = store.clone();
+        let observer = observer.clone();
+        set.spawn(async move {
+            observer.started(&cfg.id);
+            let report = crawl_source(&cfg, &fetcher, &store, now, observer.as_ref()).await;
+            observer.finished(&report);
+            (i, report)
+        });
+    }
+    let mut out: Vec<(usize, CrawlReport)> = Vec::new();
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(x) => out.push(x),
+            Err(e) => tracing::error!(error = %e, "a crawl task ended abnormally"),
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Crawls one source and merges the result; never panics on what the site sends.
+pub async fn crawl_source(
+    cfg: &SourceConfig,
+    fetcher: &Arc<Fetcher>,
+    store: &Store,
+    now: DateTime<Utc>,
+    observer: &dyn Observer,
+) -> CrawlReport {
+    let http = fetcher.for_source(cfg.requests_per_second);
+    let http = Observed {
+        http,
+        observer,
+        source: &cfg.id,
+    };
+    let ctx = SourceContext {
+        source_id: cfg.id.clone(),
+        timezone: cfg.timezone,
+        now,
+    };
+    let walked = match &cfg.kind {
+        SourceKind::EventBooking(eb) => walk_event_booking(cfg, eb, &http, store, &ctx).await,
+        SourceKind::Eventbrite(ebr) => walk_eventbrite(cfg, ebr, &http, store, &ctx).await,
+    };
+    let stats = http.counters().snapshot();
+    let report = |outcome, warnings| CrawlReport {
+        source: cfg.id.clone(),
+        outcome,
+        warnings,
+    };
+    match walked {
+        Err(WalkError::Skip(why)) => report(Outcome::Skipped(why), 0),
+        Err(WalkError::Fail(msg)) => {
+            tracing::warn!(source = %cfg.id, error = %msg, "crawl failed; previous data kept");
+            if let Err(e) = store.record_failure(&cfg.id, now, &msg, stats) {
+                tracing::error!(source = %cfg.id, error = %e, "could not record the failure");
+            }
+            report(Outcome::Failed(msg), 0)
+        }
+        Ok(g) => match store.apply_crawl(&cfg.id, g.sessions, g.courses, now, cfg.min_fraction, stats)
+        {
+            Ok(Ok(m)) => report(Outcome::Merged(m), g.warnings),
+            Ok(Err(refusal)) => {
+                tracing::warn!(source = %cfg.id, reason = %refusal, "crawl result refused");
+                report(Outcome::Refused(refusal), g.warnings)
+            }
+            Err(e) => report(Outcome::Failed(e.to_string()), g.warnings),
+        },
+    }
+}
+
+/// Detail pages whose listing entry is unchanged are re-read from the stored body
+/// and fetched again only this often.
+fn detail_refresh(cfg: &SourceConfig) -> ChronoDuration {
+    let poll = ChronoDuration::from_std(cfg.poll_interval).unwrap_or(ChronoDuration::minutes(30));
+    (poll * 12).max(ChronoDuration::hours(6))
+}
+
+async fn walk_event_booking(
+    cfg: &SourceConfig,
+    eb: &EventBookingConfig,
+    http: &Observed<'_>,
+    store: &Store,
+    ctx: &SourceContext,
+) -> Result<Gathered, WalkError> {
+    let categories: Vec<Option<u32>> = if eb.categories.is_empty() {
+        vec![None]
+    } else {
+        eb.categories.iter().copied().map(Some).collect()
+    };
+    let mut entries: BTreeMap<String, event_booking::ListingEntry> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for cat in categories {
+        let mut url = event_booking::listing_url(&cfg.base_url, eb, cat);
+        let mut visited = HashSet::new();
+        for _ in 0..MAX_PAGES {
+            if !visited.insert(url.clone()) {
+                break;
+            }
+            let page = http.get(&url).await?;
+            let listing = event_booking::parse_listing(&page.text(), &url, eb, ctx)
+                .map_err(|e| WalkError::Fail(e.to_string()))?;
+            for e in listing.entries {
+                if !entries.contains_key(&e.event_id) {
+                    order.push(e.event_id.clone());
+                    entries.insert(e.event_id.clone(), e);
+                }
+            }
+            match listing.next {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+    }
+
+    let stored = store.source_sessions(&cfg.id)?;
+    let refresh = detail_refresh(cfg);
+    let mut sessions = Vec::new();
+    let mut warnings = 0;
+    for id in &order {
+        let entry = &entries[id];
+        let note_key = format!("detail:{id}");
+        let note = store.note(&cfg.id, &note_key)?;
+        let (old_fp, last_fetch) = parse_note(note.as_deref());
+        let cached = http.cached(&entry.url);
+        let fresh_enough = last_fetch.is_some_and(|t| ctx.now - t < refresh);
+        let body = if old_fp.as_deref() == Some(entry.fingerprint.as_str()) && fresh_enough && cached.is_some() {
+            cached.map(|b| String::from_utf8_lossy(&b).into_owned())
+        } else {
+            match http.get(&entry.url).await {
+                Ok(f) => {
+                    store.set_note(
+                        &cfg.id,
+                        &note_key,
+                        &format!("{}\t{}", ctx.now.to_rfc3339(), entry.fingerprint),
+                    )?;
+                    Some(f.text())
+                }
+                Err(e) => {
+                    warnings += 1;
+                    tracing::warn!(source = %cfg.id, url = %entry.url, error = %e, "detail page unavailable; keeping what is known of the event");
+                    None
+                }
+            }
+        };
+        let parsed = body.and_then(|b| match event_booking::parse_detail(&b, &entry.url, eb, ctx) {
+            Ok(s) if !s.is_empty() => Some(s),
+            Ok(_) => {
+                tracing::warn!(source = %cfg.id, url = %entry.url, "detail page has no readable session; using the listing entry");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(source = %cfg.id, error = %e, "detail page unreadable; using the listing entry");
+                None
+            }
+        });
+        match parsed {
+            Some(mut s) => sessions.append(&mut s),
+            None => {
+                // Keep what the store knows of this event, else what the listing says.
+                let known: Vec<Session> = stored
+                    .iter()
+                    .filter(|s| s.session.event_id == *id && s.session.status != Status::Withdrawn)
+                    .map(|s| s.session.clone())
+                    .collect();
+                if !known.is_empty() {
+                    sessions.extend(known);
+                } else if let Some(s) = &entry.session {
+                    sessions.push(s.clone());
+                } else {
+                    warnings += 1;
+                }
+            }
+        }
+    }
+
+    let courses = if eb.elearning.is_empty() {
+        None
+    } else {
+        match walk_elearning(cfg, eb, http, ctx).await {
+            Ok(c) => Some(c),
+            Err(e) => {
+                warnings += 1;
+                tracing::warn!(source = %cfg.id, error = %e, "eLearning catalogue unavailable; keeping the stored one");
+                None
+            }
+        }
+    };
+    Ok(Gathered {
+        sessions,
+        courses,
+        warnings,
+    })
+}
+
+async fn walk_elearning(
+    cfg: &SourceConfig,
+    eb: &EventBookingConfig,
+    http: &Observed<'_>,
+    ctx: &SourceContext,
+) -> Result<Vec<Course>, String> {
+    let mut url = cfg.base_url.join(&eb.elearning).map_err(|e| e.to_string())?;
+    let mut visited = HashSet::new();
+    let mut out = Vec::new();
+    for _ in 0..MAX_PAGES {
+        if !visited.insert(url.clone()) {
+            break;
+        }
+        let page = http.get(&url).await.map_err(|e| e.to_string())?;
+        let (mut courses, next) = event_booking::parse_elearning(&page.text(), &url, eb, ctx)
+            .map_err(|e| e.to_string())?;
+        out.append(&mut courses);
+        match next {
+            Some(n) => url = n,
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+fn parse_note(note: Option<&str>) -> (Option<String>, Option<DateTime<Utc>>) {
+    let Some(n) = note else { return (None, None) };
+    let (ts, fp) = n.split_once('\t').unwrap_or((n, ""));
+    (
+        Some(fp.to_string()),
+        DateTime::parse_from_rfc3339(ts).ok().map(|t| t.with_timezone(&Utc)),
+    )
+}
+
+async fn walk_eventbrite(
+    _cfg: &SourceConfig,
+    ebr: &EventbriteConfig,
+    _http: &Observed<'_>,
+    _store: &Store,
+    _ctx: &SourceContext,
+) -> Result<Gathered, WalkError> {
+    let Some(_org) = &ebr.organizer_id else {
+        return Err(WalkError::Skip(
+            "no organizer_id yet: open the organiser's page on Eventbrite and copy the digits at the end of its address (…/o/name-12345678901) into organizer_id".into(),
+        ));
+    };
+    Err(WalkError::Skip("eventbrite crawling is not built yet".into()))
+}

@@ -1,0 +1,850 @@
+//! Renders a snapshot of stored sessions into the iCalendar (RFC 5545) feed that
+//! people subscribe to in Outlook, Google Calendar, Apple Calendar and Thunderbird.
+//!
+//! Owns: the wording of a session's availability (`places_label`, `summary`) that
+//! the CLI and the HTML page reuse, the mapping of a session onto a VEVENT, the
+//! VTIMEZONE for every zone a feed uses, and the byte-level rules (escaping,
+//! folding, CRLF). Rendering is a pure function of its input: no clock reads, so
+//! the same snapshot always gives byte-identical output (DTSTAMP is the session's
+//! `last_changed`).
+//!
+//! Does not own: which sessions are shown (the caller filters, see `query`),
+//! where they come from (the store), or HTTP/HTML (the server). It knows nothing
+//! about HTML or the store.
+//!
+//! The `icalendar` crate builds the calendar and events, but it falls short in
+//! several places, each handled below and marked "icalendar lacks":
+//! - no VTIMEZONE support at all (and any component built with it gets a random
+//!   UID and a `Utc::now()` DTSTAMP), so VTIMEZONEs are generated here from
+//!   chrono-tz and spliced in as text;
+//! - its folding can write a 76-octet line (off by one on continuation lines),
+//!   so its output is unfolded and folded again here;
+//! - it escapes only `\n` in TEXT values, leaving a bare CR that breaks a line
+//!   in many parsers, so text is sanitised before it reaches the crate;
+//! - it writes X- properties (X-WR-CALNAME, ...) and URL without any escaping;
+//! - `Calendar::ttl` formats one hour as `PT3600S`, not `PT1H`.
+
+use crate::model::{Availability, Session, Status, StoredSession};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
+use chrono_tz::{OffsetComponents, OffsetName, Tz};
+use icalendar::{Calendar, CalendarDateTime, Component, Event, EventLike, EventStatus, Property};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// Calendar-level settings of one feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedOptions {
+    /// Shown as the calendar's name (`X-WR-CALNAME`).
+    pub name: String,
+    /// `X-WR-CALDESC`, when given.
+    pub description: Option<String>,
+    /// How often clients should re-fetch (`REFRESH-INTERVAL` and `X-PUBLISHED-TTL`).
+    pub refresh: Duration,
+}
+
+impl Default for FeedOptions {
+    fn default() -> Self {
+        Self {
+            name: "Safeguarding training".into(),
+            description: None,
+            refresh: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The zone named in `X-WR-TIMEZONE` when no session names a usable one.
+const DEFAULT_ZONE: &str = "Europe/London";
+
+const PRODID: &str = "-//events//Safeguarding training sessions//EN";
+
+/// RFC 5545 §3.1: content lines are at most 75 octets, excluding the CRLF.
+const FOLD_LIMIT: usize = 75;
+
+/// Availability in a few words, e.g. `3 places`, `1 place`, `FULL`,
+/// `FULL – waiting list`, `CLOSED`, `CANCELLED`, `WITHDRAWN`, `places available`.
+///
+/// The one place this wording lives: the feed, the CLI and the HTML page all use it.
+#[must_use]
+pub fn places_label(s: &Session) -> String {
+    let full = |a: &Availability| {
+        if a.waitlist {
+            "FULL – waiting list".to_string()
+        } else {
+            "FULL".to_string()
+        }
+    };
+    match s.status {
+        Status::Withdrawn => "WITHDRAWN".into(),
+        Status::Cancelled => "CANCELLED".into(),
+        Status::Closed => "CLOSED".into(),
+        Status::Full => full(&s.availability),
+        Status::Scheduled => match s.availability.spaces_left {
+            Some(0) => full(&s.availability),
+            Some(1) => "1 place".into(),
+            Some(n) => format!("{n} places"),
+            None => "places available".into(),
+        },
+    }
+}
+
+/// The event title a calendar shows: `Understanding Neglect Level 2 (3 places)`.
+///
+/// The title is flattened to one line (control characters dropped, whitespace
+/// runs collapsed) because a summary is a single line everywhere it is shown.
+#[must_use]
+pub fn summary(s: &Session) -> String {
+    let title = one_line(&s.title);
+    let label = places_label(s);
+    if title.is_empty() {
+        format!("({label})")
+    } else {
+        format!("{title} ({label})")
+    }
+}
+
+/// Availability as a sentence, for DESCRIPTION.
+fn availability_sentence(s: &Session) -> String {
+    let a = &s.availability;
+    let full = || {
+        if a.waitlist {
+            "Fully booked – a waiting list is open.".to_string()
+        } else {
+            "Fully booked.".to_string()
+        }
+    };
+    match s.status {
+        Status::Withdrawn => {
+            "Withdrawn: this session is no longer listed on the booking site.".into()
+        }
+        Status::Cancelled => "Cancelled by the organiser.".into(),
+        Status::Closed => "Booking has closed.".into(),
+        Status::Full => full(),
+        Status::Scheduled => match (a.spaces_left, a.capacity) {
+            (Some(0), _) => full(),
+            (Some(n), Some(cap)) if cap >= n => {
+                let noun = if cap == 1 { "place" } else { "places" };
+                format!("{n} of {cap} {noun} left.")
+            }
+            (Some(1), _) => "1 place left.".into(),
+            (Some(n), _) => format!("{n} places left."),
+            (None, _) => "Places available (the booking site does not say how many).".into(),
+        },
+    }
+}
+
+/// The DESCRIPTION text, before sanitising: availability, prerequisites,
+/// category/level, the source's description and the booking link.
+fn description(s: &Session) -> String {
+    let mut head = vec![availability_sentence(s)];
+    if let Some(p) = non_empty(&s.prerequisites) {
+        head.push(format!("Prerequisites: {p}"));
+    }
+    if let Some(c) = non_empty(&s.category) {
+        head.push(format!("Category: {c}"));
+    }
+    if let Some(l) = non_empty(&s.level) {
+        head.push(format!("Level: {l}"));
+    }
+    if s.online {
+        head.push(match non_empty(&s.venue) {
+            Some(v) => format!("Online: {v}"),
+            None => "Online".into(),
+        });
+    }
+    let mut parts = vec![head.join("\n")];
+    if let Some(d) = non_empty(&s.description) {
+        parts.push(d.to_string());
+    }
+    parts.push(format!("Book: {}", clean_uri(&s.url)));
+    parts.join("\n\n")
+}
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// LOCATION: the venue on one line (address lines joined by commas); "Online"
+/// for an online session with no platform named.
+fn location(s: &Session) -> Option<String> {
+    let venue = s.venue.as_deref().map(|v| {
+        sanitize_text(v)
+            .split('\n')
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .map(|l| l.trim_end_matches(',').to_string())
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    match venue.filter(|v| !v.is_empty()) {
+        Some(v) => Some(v),
+        None if s.online => Some("Online".into()),
+        None => None,
+    }
+}
+
+/// Makes scraped text safe to hand to the icalendar crate as a TEXT value: every
+/// line break becomes `\n` (which the crate escapes), other control characters
+/// except tab are dropped.
+// icalendar lacks: `escape_text` escapes `\n` but not `\r`, so a bare CR (or the
+// CR of a CRLF) would reach the output raw and end the property early in
+// parsers that accept CR as a line end.
+fn sanitize_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push('\n');
+            }
+            // NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR: line breaks to a reader.
+            '\n' | '\u{85}' | '\u{2028}' | '\u{2029}' => out.push('\n'),
+            '\t' => out.push('\t'),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Sanitised and flattened to a single line with single spaces.
+fn one_line(s: &str) -> String {
+    sanitize_text(s)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A URI for a property the crate writes verbatim: no control characters or
+/// whitespace, which a URL never legitimately contains.
+// icalendar lacks: URL is a URI value, so the crate writes it unescaped; a CR/LF
+// in a scraped link would start a new property.
+fn clean_uri(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() && !c.is_whitespace())
+        .collect()
+}
+
+/// RFC 5545 §3.3.11 TEXT escaping, for properties the crate does not escape.
+// icalendar lacks: it escapes only properties it knows to be TEXT; X-WR-CALNAME
+// and X-WR-CALDESC are written verbatim.
+fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in sanitize_text(s).chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An RFC 5545 DURATION such as `PT1H`, `PT30M` or `P1D`.
+// icalendar lacks: `Calendar::ttl` writes chrono's `PT3600S`, which clients
+// accept but people reading the feed (and our contract) expect `PT1H`.
+fn ical_duration(d: Duration) -> String {
+    // A zero interval would ask clients to re-fetch continuously.
+    let secs = d.as_secs().max(60);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let mut out = String::from("P");
+    if days > 0 {
+        let _ = write!(out, "{days}D");
+    }
+    if rem > 0 {
+        out.push('T');
+        let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+        if h > 0 {
+            let _ = write!(out, "{h}H");
+        }
+        if m > 0 {
+            let _ = write!(out, "{m}M");
+        }
+        if s > 0 {
+            let _ = write!(out, "{s}S");
+        }
+    }
+    out
+}
+
+/// The zone a session's times are shown in, or `None` to write them in UTC
+/// (`Z`): for a name chrono-tz does not know, and for UTC itself, which needs no
+/// VTIMEZONE.
+fn zone_of(name: &str) -> Option<Tz> {
+    let tz: Tz = name.trim().parse().ok()?;
+    const UTC_NAMES: [&str; 8] = [
+        "UTC",
+        "Etc/UTC",
+        "Etc/UCT",
+        "UCT",
+        "Etc/Universal",
+        "Universal",
+        "Etc/Zulu",
+        "Zulu",
+    ];
+    (!UTC_NAMES.contains(&tz.name())).then_some(tz)
+}
+
+/// Local wall-clock time of `t` in `tz`, if writing it with a TZID names this
+/// instant unambiguously. In the repeated hour when clocks go back, RFC 5545
+/// §3.3.5 reads a local time as its first occurrence but ical.js (Thunderbird,
+/// Nextcloud) takes the second, so either occurrence is written in UTC instead.
+fn local_time(t: DateTime<Utc>, tz: Tz) -> Option<NaiveDateTime> {
+    let local = t.with_timezone(&tz).naive_local();
+    (tz.from_local_datetime(&local).single()? == t).then_some(local)
+}
+
+/// Renders sessions as an iCalendar feed. Sorts by (start, uid) itself, so the
+/// order of `sessions` does not matter; the same input gives the same bytes.
+#[must_use]
+pub fn render(sessions: &[StoredSession], opts: &FeedOptions) -> String {
+    let sessions = dedupe_sorted(sessions);
+
+    // X-WR-TIMEZONE: the zone most sessions use (ties broken by name, for determinism).
+    let mut zone_counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for st in &sessions {
+        if let Some(tz) = zone_of(&st.session.timezone) {
+            *zone_counts.entry(tz.name()).or_default() += 1;
+        }
+    }
+    let cal_zone = zone_counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map_or(DEFAULT_ZONE, |(name, _)| name);
+
+    let mut cal = Calendar::empty();
+    let refresh = ical_duration(opts.refresh);
+    cal.append_property(("VERSION", "2.0"))
+        .append_property(("PRODID", PRODID))
+        .append_property(("CALSCALE", "GREGORIAN"))
+        .append_property(("METHOD", "PUBLISH"))
+        .append_property(("X-WR-CALNAME", escape_text(&opts.name).as_str()));
+    if let Some(desc) = &opts.description {
+        cal.append_property(("X-WR-CALDESC", escape_text(desc).as_str()));
+    }
+    cal.append_property(("X-WR-TIMEZONE", cal_zone))
+        .append_property(
+            Property::new("REFRESH-INTERVAL", refresh.as_str())
+                .add_parameter("VALUE", "DURATION")
+                .done(),
+        )
+        .append_property(("X-PUBLISHED-TTL", refresh.as_str()));
+
+    // Years (local) each zone's events span, to know which transitions to describe.
+    let mut zone_years: BTreeMap<&str, (Tz, i32, i32)> = BTreeMap::new();
+    for st in &sessions {
+        let (event, zone) = event_for(st);
+        if let Some((tz, a, b)) = zone {
+            let e = zone_years.entry(tz.name()).or_insert((tz, a, b));
+            e.1 = e.1.min(a);
+            e.2 = e.2.max(b);
+        }
+        cal.push(event);
+    }
+
+    let vtimezones: Vec<String> = zone_years
+        .values()
+        .flat_map(|&(tz, y0, y1)| vtimezone(tz, y0, y1))
+        .collect();
+
+    // icalendar lacks: folding that keeps every line within 75 octets (its
+    // continuation lines can be 76), and any VTIMEZONE. Its output has no CR/LF
+    // inside values (sanitised above), so every CRLF+space is one of its folds:
+    // unfold, splice the VTIMEZONEs in before the first VEVENT, and fold again.
+    let unfolded = cal.to_string().replace("\r\n ", "");
+    let mut out = String::with_capacity(unfolded.len() + unfolded.len() / 16);
+    let mut spliced = false;
+    for line in unfolded.split("\r\n").filter(|l| !l.is_empty()) {
+        debug_assert!(!line.contains(['\r', '\n']), "raw line break in {line:?}");
+        if !spliced && (line == "BEGIN:VEVENT" || line == "END:VCALENDAR") {
+            for tz_line in &vtimezones {
+                fold_into(&mut out, tz_line);
+            }
+            spliced = true;
+        }
+        fold_into(&mut out, line);
+    }
+    out
+}
+
+/// Keeps one session per UID (two with the same UID and no RECURRENCE-ID make
+/// an invalid feed) and sorts by (start, uid).
+fn dedupe_sorted(sessions: &[StoredSession]) -> Vec<&StoredSession> {
+    let mut by_uid: BTreeMap<&str, &StoredSession> = BTreeMap::new();
+    for st in sessions {
+        let rank = |s: &StoredSession| (s.sequence, s.last_changed, s.last_seen);
+        by_uid
+            .entry(st.uid.as_str())
+            .and_modify(|kept| {
+                // The newest wins; a full tie is broken by content so that input
+                // order never changes the output.
+                let newer = rank(st)
+                    .cmp(&rank(kept))
+                    .then_with(|| format!("{st:?}").cmp(&format!("{kept:?}")));
+                if newer.is_gt() {
+                    *kept = st;
+                }
+            })
+            .or_insert(st);
+    }
+    let mut out: Vec<&StoredSession> = by_uid.into_values().collect();
+    out.sort_by(|a, b| (a.session.start, a.uid.as_str()).cmp(&(b.session.start, b.uid.as_str())));
+    out
+}
+
+/// One VEVENT, plus the zone and local years it writes with a TZID (if any).
+fn event_for(st: &StoredSession) -> (Event, Option<(Tz, i32, i32)>) {
+    let s = &st.session;
+    // RFC 5545 needs DTEND after DTSTART; a source saying otherwise is wrong.
+    let end = s.end.max(s.start);
+
+    let mut ev = Event::new();
+    ev.uid(st.uid.as_str())
+        .sequence(st.sequence)
+        .timestamp(st.last_changed)
+        .summary(&summary(s))
+        .description(&sanitize_text(&description(s)))
+        .status(if s.status.is_off() {
+            EventStatus::Cancelled
+        } else {
+            EventStatus::Confirmed
+        })
+        // These are sessions to consider booking, not time the subscriber is busy.
+        .add_property("TRANSP", "TRANSPARENT")
+        .url(&clean_uri(&s.url));
+    if let Some(loc) = location(s) {
+        ev.location(&loc);
+    }
+    if let Some(cat) = non_empty(&s.category) {
+        ev.add_property("CATEGORIES", one_line(cat));
+    }
+
+    let zoned = zone_of(&s.timezone).and_then(|tz| {
+        let (a, b) = (local_time(s.start, tz)?, local_time(end, tz)?);
+        Some((tz, a, b))
+    });
+    let zone = match zoned {
+        Some((tz, a, b)) => {
+            let with_tz = |date_time| CalendarDateTime::WithTimezone {
+                date_time,
+                tzid: tz.name().to_string(),
+            };
+            ev.starts(with_tz(a)).ends(with_tz(b));
+            Some((tz, a.year(), b.year()))
+        }
+        None => {
+            ev.starts(s.start).ends(end);
+            None
+        }
+    };
+    (ev.done(), zone)
+}
+
+/// Appends `line` folded per RFC 5545 §3.1: at most 75 octets per line, never
+/// inside a UTF-8 character, CRLF endings, continuations starting with one space.
+///
+/// Where it can, it also avoids a fold next to a space or tab, because some
+/// parsers (the `ical` crate among them) trim whitespace at the ends of physical
+/// lines and would lose it, and a fold just after a backslash, because a sloppy
+/// parser that unescapes before unfolding would break the escape in two.
+fn fold_into(out: &mut String, line: &str) {
+    let mut rest = line;
+    let mut limit = FOLD_LIMIT;
+    while rest.len() > limit {
+        let mut hard = limit;
+        while !rest.is_char_boundary(hard) {
+            hard -= 1;
+        }
+        let bytes = rest.as_bytes();
+        let blank = |i: usize| matches!(bytes[i], b' ' | b'\t');
+        let cut = (hard.saturating_sub(16).max(1)..=hard)
+            .rev()
+            .find(|&i| {
+                rest.is_char_boundary(i) && !blank(i - 1) && !blank(i) && bytes[i - 1] != b'\\'
+            })
+            .unwrap_or(hard);
+        out.push_str(&rest[..cut]);
+        out.push_str("\r\n ");
+        rest = &rest[cut..];
+        limit = FOLD_LIMIT - 1;
+    }
+    out.push_str(rest);
+    out.push_str("\r\n");
+}
+
+/// The offset in effect at some instant, as a VTIMEZONE describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OffsetState {
+    /// Seconds east of UTC.
+    total: i32,
+    dst: bool,
+    name: Option<String>,
+}
+
+fn offset_state(tz: Tz, t: i64) -> OffsetState {
+    let at = DateTime::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .naive_utc();
+    let off = tz.offset_from_utc_datetime(&at);
+    OffsetState {
+        total: off.fix().local_minus_utc(),
+        dst: !off.dst_offset().is_zero(),
+        name: off.abbreviation().map(str::to_string),
+    }
+}
+
+/// A change of offset: at UTC instant `at` (unix seconds), `from` gives way to `to`.
+#[derive(Debug, Clone)]
+struct Transition {
+    at: i64,
+    from: OffsetState,
+    to: OffsetState,
+}
+
+impl Transition {
+    /// The onset in local time as it was just before the change, which is how
+    /// an observance's DTSTART is written (RFC 5545 §3.6.5).
+    fn onset(&self) -> NaiveDateTime {
+        DateTime::from_timestamp(self.at + i64::from(self.from.total), 0)
+            .unwrap_or_default()
+            .naive_utc()
+    }
+}
+
+/// Every transition of `tz` in `[from, to)` (unix seconds), found by sampling
+/// daily and bisecting to the second: chrono-tz does not expose its table.
+fn transitions(tz: Tz, from: i64, to: i64) -> Vec<Transition> {
+    const DAY: i64 = 86_400;
+    let mut found = Vec::new();
+    let mut t = from;
+    let mut state = offset_state(tz, t);
+    while t < to {
+        let next = (t + DAY).min(to);
+        let next_state = offset_state(tz, next);
+        if next_state != state {
+            let (mut lo, mut hi) = (t, next);
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if offset_state(tz, mid) == state {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            found.push(Transition {
+                at: hi,
+                from: state,
+                to: next_state.clone(),
+            });
+        }
+        state = next_state;
+        t = next;
+    }
+    found
+}
+
+/// One STANDARD or DAYLIGHT block of a VTIMEZONE.
+#[derive(Debug, Clone)]
+struct Observance {
+    dtstart: NaiveDateTime,
+    rrule: Option<String>,
+    from: i32,
+    to: OffsetState,
+}
+
+/// The VTIMEZONE for `tz`, as unfolded content lines, describing it correctly
+/// for at least local years `y0..=y1`.
+///
+/// When the transitions recur on the same rule every year (e.g. last Sunday of
+/// March at 01:00), each kind is one observance with an RRULE, which every
+/// client (Outlook especially) reads well; otherwise each transition is its own
+/// dated observance.
+fn vtimezone(tz: Tz, y0: i32, y1: i32) -> Vec<String> {
+    // A year either side, so an observance is in effect from before the first
+    // event and a transition just outside a year boundary is not missed.
+    let (first_year, last_year) = (y0 - 1, y1 + 1);
+    let year_start = |y: i32| {
+        NaiveDate::from_ymd_opt(y, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map_or(0, |d| d.and_utc().timestamp())
+    };
+    let (from, to) = (year_start(first_year), year_start(last_year + 1));
+    let found = transitions(tz, from, to);
+
+    let observances = yearly_rules(&found, first_year, last_year).unwrap_or_else(|| {
+        // The offset in effect at the start of the range, then each change.
+        let initial = offset_state(tz, from);
+        let start = DateTime::from_timestamp(from + i64::from(initial.total), 0)
+            .unwrap_or_default()
+            .naive_utc();
+        std::iter::once(Observance {
+            dtstart: start,
+            rrule: None,
+            from: initial.total,
+            to: initial,
+        })
+        .chain(found.iter().map(|t| Observance {
+            dtstart: t.onset(),
+            rrule: None,
+            from: t.from.total,
+            to: t.to.clone(),
+        }))
+        .collect()
+    });
+
+    let mut lines = vec![
+        "BEGIN:VTIMEZONE".to_string(),
+        format!("TZID:{}", tz.name()),
+        // Read by libical-based clients (Evolution) to map the zone to their own.
+        format!("X-LIC-LOCATION:{}", tz.name()),
+    ];
+    for o in observances {
+        let kind = if o.to.dst { "DAYLIGHT" } else { "STANDARD" };
+        lines.push(format!("BEGIN:{kind}"));
+        lines.push(format!("DTSTART:{}", o.dtstart.format("%Y%m%dT%H%M%S")));
+        if let Some(rule) = o.rrule {
+            lines.push(format!("RRULE:{rule}"));
+        }
+        lines.push(format!("TZOFFSETFROM:{}", utc_offset(o.from)));
+        lines.push(format!("TZOFFSETTO:{}", utc_offset(o.to.total)));
+        if let Some(name) = &o.to.name {
+            lines.push(format!("TZNAME:{}", escape_text(name)));
+        }
+        lines.push(format!("END:{kind}"));
+    }
+    lines.push("END:VTIMEZONE".into());
+    lines
+}
+
+/// One RRULE observance per kind of transition, if every kind happens exactly
+/// once in each year of `first..=last`, always in the same month, on the same
+/// weekday (the nth or the last of the month) and at the same local time.
+fn yearly_rules(found: &[Transition], first: i32, last: i32) -> Option<Vec<Observance>> {
+    // Kind of change: (to dst, from offset, to offset, to name).
+    let mut kinds: BTreeMap<(bool, i32, i32, Option<String>), Vec<&Transition>> = BTreeMap::new();
+    for t in found {
+        let key = (t.to.dst, t.from.total, t.to.total, t.to.name.clone());
+        kinds.entry(key).or_default().push(t);
+    }
+    if kinds.is_empty() {
+        return None;
+    }
+    let all_years: BTreeSet<i32> = (first..=last).collect();
+    let mut out = Vec::new();
+    for group in kinds.values() {
+        let onsets: Vec<NaiveDateTime> = group.iter().map(|t| t.onset()).collect();
+        let years: BTreeSet<i32> = onsets.iter().map(|o| o.year()).collect();
+        if years != all_years || onsets.len() != all_years.len() {
+            return None;
+        }
+        let o0 = onsets[0];
+        let same = onsets.iter().all(|o| {
+            o.month() == o0.month() && o.weekday() == o0.weekday() && o.time() == o0.time()
+        });
+        if !same {
+            return None;
+        }
+        let is_last = |o: &NaiveDateTime| o.day() + 7 > days_in_month(o.year(), o.month());
+        let nth = |o: &NaiveDateTime| (o.day() as i32 - 1) / 7 + 1;
+        let which = if onsets.iter().all(is_last) {
+            -1
+        } else if onsets.iter().all(|o| nth(o) == nth(&o0)) {
+            nth(&o0)
+        } else {
+            return None;
+        };
+        let day = &o0.weekday().to_string()[..2].to_uppercase();
+        out.push(Observance {
+            dtstart: o0,
+            rrule: Some(format!(
+                "FREQ=YEARLY;BYMONTH={};BYDAY={which}{day}",
+                o0.month()
+            )),
+            from: group[0].from.total,
+            to: group[0].to.clone(),
+        });
+    }
+    out.sort_by_key(|o| (o.dtstart, o.to.total));
+    debug_assert!(out
+        .iter()
+        .all(|o| o.dtstart.second() == 0 || o.rrule.is_some()));
+    Some(out)
+}
+
+fn days_in_month(year: i32, month: u32) -> u32 {
+    let (y, m) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1)
+        .and_then(|d| d.pred_opt())
+        .map_or(31, |d| d.day())
+}
+
+/// A UTC-OFFSET value: `+0100`, `-0330`, with seconds only when there are some.
+fn utc_offset(secs: i32) -> String {
+    let sign = if secs < 0 { '-' } else { '+' };
+    let a = secs.unsigned_abs();
+    let (h, m, s) = (a / 3600, a % 3600 / 60, a % 60);
+    if s == 0 {
+        format!("{sign}{h:02}{m:02}")
+    } else {
+        format!("{sign}{h:02}{m:02}{s:02}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SessionKey;
+
+    fn session(status: Status, availability: Availability) -> Session {
+        Session {
+            source: "wsp".into(),
+            event_id: "1".into(),
+            key: SessionKey::nth(1),
+            title: "Understanding Neglect Level 2".into(),
+            category: None,
+            level: None,
+            prerequisites: None,
+            description: None,
+            start: Utc.with_ymd_and_hms(2027, 7, 15, 8, 30, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2027, 7, 15, 12, 0, 0).unwrap(),
+            timezone: "Europe/London".into(),
+            venue: None,
+            online: false,
+            status,
+            availability,
+            url: "https://example.org/e/1".into(),
+        }
+    }
+
+    #[test]
+    fn labels() {
+        let label = |st, a| places_label(&session(st, a));
+        assert_eq!(
+            label(Status::Scheduled, Availability::spaces(3)),
+            "3 places"
+        );
+        assert_eq!(label(Status::Scheduled, Availability::spaces(1)), "1 place");
+        assert_eq!(label(Status::Scheduled, Availability::spaces(0)), "FULL");
+        assert_eq!(
+            label(Status::Scheduled, Availability::unknown()),
+            "places available"
+        );
+        let wait = Availability {
+            waitlist: true,
+            ..Availability::spaces(0)
+        };
+        assert_eq!(label(Status::Full, wait), "FULL – waiting list");
+        assert_eq!(label(Status::Full, Availability::unknown()), "FULL");
+        assert_eq!(label(Status::Closed, Availability::spaces(4)), "CLOSED");
+        assert_eq!(
+            label(Status::Cancelled, Availability::spaces(4)),
+            "CANCELLED"
+        );
+        assert_eq!(
+            label(Status::Withdrawn, Availability::spaces(4)),
+            "WITHDRAWN"
+        );
+        let mut s = session(Status::Scheduled, Availability::spaces(3));
+        s.title = " Understanding\r\nNeglect \t Level 2\u{7} ".into();
+        assert_eq!(summary(&s), "Understanding Neglect Level 2 (3 places)");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(ical_duration(Duration::from_secs(3600)), "PT1H");
+        assert_eq!(ical_duration(Duration::from_secs(1800)), "PT30M");
+        assert_eq!(ical_duration(Duration::from_secs(86_400)), "P1D");
+        assert_eq!(ical_duration(Duration::from_secs(90_061)), "P1DT1H1M1S");
+        assert_eq!(ical_duration(Duration::ZERO), "PT1M");
+    }
+
+    #[test]
+    fn sanitises_and_escapes() {
+        assert_eq!(sanitize_text("a\r\nb\rc\nd\u{0}e\tf"), "a\nb\nc\nde\tf");
+        assert_eq!(escape_text("a,b;c\\d\r\ne"), "a\\,b\\;c\\\\d\\ne");
+        assert_eq!(
+            clean_uri("https://x.org/a\r\nEND:VEVENT"),
+            "https://x.org/aEND:VEVENT"
+        );
+    }
+
+    #[test]
+    fn folds_within_limit_on_char_boundaries() {
+        let line = format!("SUMMARY:{}", "é“”😀 x".repeat(60));
+        let mut out = String::new();
+        fold_into(&mut out, &line);
+        assert!(out.ends_with("\r\n"));
+        for l in out.trim_end_matches("\r\n").split("\r\n") {
+            assert!(l.len() <= FOLD_LIMIT, "{} octets: {l:?}", l.len());
+            assert!(!l.ends_with(' '), "fold next to a space: {l:?}");
+        }
+        assert_eq!(out.trim_end_matches("\r\n").replace("\r\n ", ""), line);
+        // A run of spaces longer than the look-back still folds, losslessly.
+        let spaces = format!("DESCRIPTION:{}", " ".repeat(200));
+        let mut out = String::new();
+        fold_into(&mut out, &spaces);
+        assert_eq!(out.trim_end_matches("\r\n").replace("\r\n ", ""), spaces);
+        // No fold splits an escape.
+        let escaped = format!("DESCRIPTION:{}", "\\n".repeat(100));
+        let mut out = String::new();
+        fold_into(&mut out, &escaped);
+        assert!(!out.contains("\\\r\n"), "{out}");
+        assert_eq!(out.trim_end_matches("\r\n").replace("\r\n ", ""), escaped);
+    }
+
+    #[test]
+    fn london_is_two_yearly_rules() {
+        let lines = vtimezone(chrono_tz::Europe::London, 2027, 2027);
+        let text = lines.join("\n");
+        assert!(text.contains(
+            "BEGIN:DAYLIGHT\nDTSTART:20260329T010000\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\n\
+             TZOFFSETFROM:+0000\nTZOFFSETTO:+0100\nTZNAME:BST\nEND:DAYLIGHT"
+        ));
+        assert!(text.contains(
+            "BEGIN:STANDARD\nDTSTART:20261025T020000\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\n\
+             TZOFFSETFROM:+0100\nTZOFFSETTO:+0000\nTZNAME:GMT\nEND:STANDARD"
+        ));
+    }
+
+    #[test]
+    fn southern_and_fixed_zones() {
+        let sydney = vtimezone(chrono_tz::Australia::Sydney, 2027, 2028).join("\n");
+        assert!(
+            sydney.contains("RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=1SU"),
+            "{sydney}"
+        );
+        assert!(
+            sydney.contains("RRULE:FREQ=YEARLY;BYMONTH=4;BYDAY=1SU"),
+            "{sydney}"
+        );
+        let tokyo = vtimezone(chrono_tz::Asia::Tokyo, 2027, 2027).join("\n");
+        assert!(
+            tokyo.contains("TZOFFSETFROM:+0900\nTZOFFSETTO:+0900"),
+            "{tokyo}"
+        );
+        assert_eq!(tokyo.matches("BEGIN:STANDARD").count(), 1);
+        assert!(zone_of("Not/AZone").is_none());
+        assert!(zone_of("UTC").is_none());
+    }
+
+    #[test]
+    fn repeated_hour_is_written_in_utc() {
+        let london = chrono_tz::Europe::London;
+        // 2027-10-31: 01:30 BST is 00:30Z; 01:30 GMT is 01:30Z.
+        let first = Utc.with_ymd_and_hms(2027, 10, 31, 0, 30, 0).unwrap();
+        let second = Utc.with_ymd_and_hms(2027, 10, 31, 1, 30, 0).unwrap();
+        let after = Utc.with_ymd_and_hms(2027, 10, 31, 2, 0, 0).unwrap();
+        assert!(local_time(first, london).is_none());
+        assert!(local_time(second, london).is_none());
+        assert!(local_time(after, london).is_some());
+    }
+}

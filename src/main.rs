@@ -1,0 +1,35 @@
+//! The `events` binary: parses arguments, sets up logging, runs the command and
+//! turns any failure into one sentence and an exit code (never a backtrace).
+
+use clap::Parser;
+use events::cli::{self, Cli};
+use tracing_subscriber::EnvFilter;
+
+fn main() {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("EVENTS_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = match runtime.block_on(cli::run(cli)) {
+        Ok(()) => 0,
+        Err(exit) => {
+            if let Some(e) = exit.error {
+                // `{:#}` prints the whole context chain on one line.
+                eprintln!("error: {e:#}");
+            }
+            exit.code
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,232 @@
+//! The normalised domain model: one `Session` per bookable date, whatever its source.
+//!
+//! Owns the types every other module speaks (`Session`, `SessionKey`, `Status`,
+//! `Availability`, `Uid`, `Course`) and the one rule that derives a UID. It knows
+//! nothing about HTML, JSON, sled or iCalendar.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What a calendar should say about a session's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Running, bookable as far as we know.
+    Scheduled,
+    /// Running, no places left (a waiting list may exist).
+    Full,
+    /// Running, but booking has closed.
+    Closed,
+    /// The organiser cancelled it.
+    Cancelled,
+    /// It vanished from a source whose crawl succeeded; kept, never deleted.
+    Withdrawn,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Scheduled => "scheduled",
+            Status::Full => "full",
+            Status::Closed => "closed",
+            Status::Cancelled => "cancelled",
+            Status::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// Cancelled or withdrawn: not happening.
+    pub fn is_off(self) -> bool {
+        matches!(self, Status::Cancelled | Status::Withdrawn)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How many places remain, as far as the source tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Availability {
+    /// `None` when the source does not say (e.g. "places available" with no number).
+    pub spaces_left: Option<u32>,
+    pub capacity: Option<u32>,
+    /// A waiting list can be joined.
+    pub waitlist: bool,
+}
+
+impl Availability {
+    pub fn unknown() -> Self {
+        Self::default()
+    }
+
+    pub fn spaces(n: u32) -> Self {
+        Self {
+            spaces_left: Some(n),
+            ..Self::default()
+        }
+    }
+}
+
+/// Identifies one session within one source event, stable across crawls even when
+/// the organiser moves the session's time (e.g. `1`, `2`, `3` for the rows of a
+/// three-day course; `1` for a single-date event).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SessionKey(pub String);
+
+impl SessionKey {
+    pub fn new(s: impl Into<String>) -> Self {
+        SessionKey(s.into())
+    }
+
+    /// Key of the `n`th session (1-based) of an event.
+    pub fn nth(n: usize) -> Self {
+        SessionKey(n.to_string())
+    }
+}
+
+impl fmt::Display for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A calendar UID: a pure function of (source id, source event id, session key).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Uid(pub String);
+
+impl Uid {
+    pub fn derive(source: &str, event_id: &str, key: &SessionKey) -> Uid {
+        Uid(format!(
+            "{}-{}-{}@events.safeguarding-training",
+            uid_part(source),
+            uid_part(event_id),
+            uid_part(&key.0)
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Uid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Keeps a UID to safe characters whatever a page put in an id, so it never needs
+/// escaping in iCalendar and never collides by accident (`%` encodes the rest).
+fn uid_part(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'.' || b == b'_' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One session as an adapter read it from a source, before the store adds history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The source file's `id`.
+    pub source: String,
+    /// The source's own id of the event (digits for both known sources).
+    pub event_id: String,
+    pub key: SessionKey,
+    pub title: String,
+    pub category: Option<String>,
+    pub level: Option<String>,
+    /// Prose, e.g. "You MUST complete Level 1 first".
+    pub prerequisites: Option<String>,
+    pub description: Option<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// IANA name of the source's time zone (e.g. `Europe/London`), used to show times.
+    pub timezone: String,
+    /// Postal address, or the online platform's name ("Virtual - MS Teams").
+    pub venue: Option<String>,
+    pub online: bool,
+    pub status: Status,
+    pub availability: Availability,
+    /// Where a person books (the detail page; never the booking form itself).
+    pub url: String,
+}
+
+impl Session {
+    pub fn uid(&self) -> Uid {
+        Uid::derive(&self.source, &self.event_id, &self.key)
+    }
+
+    /// The fields a calendar shows; a change in any of them bumps `sequence`.
+    pub fn shown_fields_differ(&self, other: &Session) -> bool {
+        self.title != other.title
+            || self.start != other.start
+            || self.end != other.end
+            || self.venue != other.venue
+            || self.online != other.online
+            || self.status != other.status
+            || self.availability != other.availability
+            || self.description != other.description
+            || self.prerequisites != other.prerequisites
+            || self.url != other.url
+    }
+
+    /// True when places can be booked: not off, not full, not closed, and not known to be zero.
+    pub fn has_places(&self) -> bool {
+        self.status == Status::Scheduled && self.availability.spaces_left != Some(0)
+    }
+}
+
+/// A session as kept in the store: what the source said last, plus its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSession {
+    pub uid: Uid,
+    pub session: Session,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub last_changed: DateTime<Utc>,
+    /// Starts at 0, +1 whenever a field a calendar shows changes.
+    pub sequence: u32,
+}
+
+/// An undated course (eLearning): a catalogue entry, never a calendar event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Course {
+    pub source: String,
+    /// The source's id of the course, or its URL when it has none.
+    pub id: String,
+    pub title: String,
+    pub category: Option<String>,
+    pub description: Option<String>,
+    pub url: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_is_pure_and_safe() {
+        let a = Uid::derive("wsp", "1234", &SessionKey::nth(2));
+        let b = Uid::derive("wsp", "1234", &SessionKey::nth(2));
+        assert_eq!(a, b);
+        assert_eq!(a.as_str(), "wsp-1234-2@events.safeguarding-training");
+        let odd = Uid::derive("wsp", "12;34\n", &SessionKey::nth(1));
+        assert_eq!(
+            odd.as_str(),
+            "wsp-12%3B34%0A-1@events.safeguarding-training"
+        );
+        // the separator in a part cannot make two different triples collide
+        assert_ne!(
+            Uid::derive("a-b", "c", &SessionKey::nth(1)),
+            Uid::derive("a", "b-c", &SessionKey::nth(1))
+        );
+    }
+}

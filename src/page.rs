@@ -1,0 +1,655 @@
+//! The HTML page people read at `/`: upcoming sessions grouped by week, filters
+//! that work as plain links and a GET form, a "Subscribe" box for the current
+//! view, and each source's health.
+//!
+//! A pure function of its input (`render(&PageData)`), so it is tested without
+//! HTTP or a clock. Everything scraped is untrusted: `maud` escapes every value,
+//! and links to booking pages are only written for `http(s)` URLs.
+//!
+//! Does not own which sessions are shown (the caller passes them already
+//! filtered, see `present::upcoming`) nor how a query string is parsed (the
+//! server); it does own how a filter is written back into a URL (`query_string`),
+//! so every link on the page and every feed URL round-trips through one function.
+
+use crate::feed;
+use crate::model::{Status, StoredSession};
+use crate::present;
+use crate::query::{slug, Filter};
+use crate::store::SourceHealth;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+/// Longest search text the form offers to send; the server refuses longer ones.
+pub const MAX_Q_CHARS: usize = 200;
+
+/// One source as the page and `/api/sources` describe it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceStatus {
+    pub id: String,
+    /// The configured name, or the id when the source is no longer configured.
+    pub name: String,
+    /// `event-booking`, `eventbrite`; `None` when not configured.
+    pub kind: Option<String>,
+    /// Zone used to show the source's crawl times.
+    pub timezone: Tz,
+    pub health: SourceHealth,
+}
+
+/// Everything the page shows.
+pub struct PageData<'a> {
+    /// Upcoming sessions matching `filter`, soonest first.
+    pub sessions: &'a [StoredSession],
+    /// Every category among upcoming sessions (whatever the filter), for the filter list.
+    pub categories: &'a [String],
+    pub sources: &'a [SourceStatus],
+    pub filter: &'a Filter,
+    /// `http://host:port` or `https://host`, no trailing slash: where the feed lives.
+    pub base_url: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// The filter as a query string without the leading `?` (empty for no filter),
+/// in the parameter names the server reads: `source`, `category` (repeated),
+/// `q`, `available=1`, `online=1|0`, `days`.
+pub fn query_string(f: &Filter) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(s) = &f.source {
+        q.append_pair("source", s);
+    }
+    for c in &f.categories {
+        q.append_pair("category", c);
+    }
+    if let Some(s) = &f.search {
+        q.append_pair("q", s);
+    }
+    if f.available {
+        q.append_pair("available", "1");
+    }
+    if let Some(o) = f.online {
+        q.append_pair("online", if o { "1" } else { "0" });
+    }
+    if let Some(d) = f.days {
+        q.append_pair("days", &d.to_string());
+    }
+    q.finish()
+}
+
+/// `path` with the filter's query string, if any.
+pub fn with_query(path: &str, f: &Filter) -> String {
+    let q = query_string(f);
+    if q.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{q}")
+    }
+}
+
+/// The feed URL of a view, for pasting into Google Calendar or Outlook.
+pub fn feed_url(base_url: &str, f: &Filter) -> String {
+    format!("{base_url}{}", with_query("/calendar.ics", f))
+}
+
+/// The same URL with the `webcal` scheme, which makes desktop and phone calendar
+/// apps offer to subscribe when it is clicked.
+pub fn webcal_url(base_url: &str, f: &Filter) -> String {
+    let http = feed_url(base_url, f);
+    let rest = http
+        .strip_prefix("https://")
+        .or_else(|| http.strip_prefix("http://"))
+        .unwrap_or(&http);
+    format!("webcal://{rest}")
+}
+
+/// The CSS class of a session's badge: `badge-places`, `badge-few`, `badge-unknown`,
+/// `badge-full`, `badge-closed`, `badge-cancelled`, `badge-withdrawn`.
+pub fn badge_class(s: &StoredSession) -> &'static str {
+    let x = &s.session;
+    match x.status {
+        Status::Withdrawn => "badge-withdrawn",
+        Status::Cancelled => "badge-cancelled",
+        Status::Closed => "badge-closed",
+        Status::Full => "badge-full",
+        Status::Scheduled => match x.availability.spaces_left {
+            Some(0) => "badge-full",
+            // Few enough that "book now" is worth a different colour.
+            Some(n) if n <= 3 => "badge-few",
+            Some(_) => "badge-places",
+            None => "badge-unknown",
+        },
+    }
+}
+
+/// "just now", "5 minutes ago", "2 hours ago", "yesterday", "3 days ago", or
+/// "on 3 November 2026" for anything older than a week.
+pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>, tz: Tz) -> String {
+    let d = now - t;
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit} ago")
+        } else {
+            format!("{n} {unit}s ago")
+        }
+    };
+    // A clock a little behind the crawler's still reads as "just now".
+    if d < Duration::minutes(1) {
+        "just now".into()
+    } else if d < Duration::hours(1) {
+        plural(d.num_minutes(), "minute")
+    } else if d < Duration::days(1) {
+        plural(d.num_hours(), "hour")
+    } else if d < Duration::days(2) {
+        "yesterday".into()
+    } else if d < Duration::days(7) {
+        plural(d.num_days(), "day")
+    } else {
+        format!("on {}", t.with_timezone(&tz).format("%-d %B %Y"))
+    }
+}
+
+/// Only `http(s)` links are written: a scraped `javascript:` URL must never
+/// become something a click runs.
+fn safe_href(u: &str) -> Option<String> {
+    let parsed = url::Url::parse(u.trim()).ok()?;
+    matches!(parsed.scheme(), "http" | "https").then(|| parsed.to_string())
+}
+
+fn monday_of(s: &StoredSession) -> NaiveDate {
+    let local = s.session.start.with_timezone(&present::zone(s));
+    let d = local.date_naive();
+    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
+}
+
+/// "Tuesday 5 January 2027, 09:30–12:30 GMT", or both dates when it spans days.
+pub fn when(s: &StoredSession) -> String {
+    let tz = present::zone(s);
+    let st = s.session.start.with_timezone(&tz);
+    let en = s.session.end.with_timezone(&tz);
+    if st.date_naive() == en.date_naive() {
+        format!(
+            "{}, {}–{}",
+            st.format("%A %-d %B %Y"),
+            st.format("%H:%M"),
+            en.format("%H:%M %Z")
+        )
+    } else {
+        format!(
+            "{} – {}",
+            st.format("%A %-d %B %Y, %H:%M"),
+            en.format("%A %-d %B %Y, %H:%M %Z")
+        )
+    }
+}
+
+const CSS: &str = r#"
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1a1a1a;background:#f7f7f5}
+a{color:#0b4f9c}
+a:focus,button:focus,input:focus,select:focus{outline:3px solid #f5b700;outline-offset:2px}
+.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem}
+.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+header,main,footer{max-width:60rem;margin:0 auto;padding:1rem}
+header{padding-bottom:0}
+h1{font-size:1.6rem;margin:.5rem 0}
+h2{font-size:1.3rem;margin:1.5rem 0 .5rem}
+h3{font-size:1.1rem;margin:1.25rem 0 .5rem}
+h4{font-size:1.05rem;margin:.25rem 0}
+.box{background:#fff;border:1px solid #d0d0cc;border-radius:.5rem;padding:1rem;margin:1rem 0}
+form .row{display:flex;flex-wrap:wrap;gap:.75rem 1rem;align-items:flex-end}
+form label{display:block;font-weight:600}
+.field{flex:1 1 12rem}
+input[type=search],select,input[type=url],input[type=text]{width:100%;padding:.45rem;font:inherit;border:1px solid #6b6b6b;border-radius:.3rem;background:#fff;color:#1a1a1a}
+.check{display:flex;gap:.4rem;align-items:center}.check label{font-weight:400}
+button{font:inherit;padding:.45rem 1rem;border:0;border-radius:.3rem;background:#0b4f9c;color:#fff;cursor:pointer}
+.chips{list-style:none;padding:0;margin:.5rem 0;display:flex;flex-wrap:wrap;gap:.4rem}
+.chips a{display:inline-block;padding:.15rem .6rem;border:1px solid #0b4f9c;border-radius:1rem;text-decoration:none}
+.chips a[aria-current]{background:#0b4f9c;color:#fff}
+.sessions{list-style:none;padding:0;margin:0}
+.session{background:#fff;border:1px solid #d0d0cc;border-left:6px solid #0b4f9c;border-radius:.4rem;padding:.75rem 1rem;margin:.6rem 0}
+.session.off{border-left-color:#6b6b6b}.session.off h4{text-decoration:line-through}
+.session p{margin:.2rem 0}
+.meta{color:#4a4a4a;font-size:.95rem}
+.prereq{background:#fff4d6;border-radius:.3rem;padding:.2rem .5rem;color:#4d3800}
+.badge{display:inline-block;font-weight:700;font-size:.9rem;padding:.1rem .55rem;border-radius:.3rem;border:1px solid currentColor}
+.badge-places{background:#dcf2e0;color:#0a4d1a}
+.badge-few{background:#fff1c9;color:#5c3d00}
+.badge-unknown{background:#e3eefa;color:#0b3f7c}
+.badge-full{background:#fde2e2;color:#8a1010}
+.badge-closed{background:#e8e8e8;color:#333}
+.badge-cancelled,.badge-withdrawn{background:#5a5a5a;color:#fff}
+.book{display:inline-block;margin-top:.3rem;font-weight:600}
+.ok{color:#0a4d1a}.bad{color:#8a1010}
+.url{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9rem}
+.webcal{display:inline-block;padding:.45rem 1rem;border-radius:.3rem;background:#0b4f9c;color:#fff;text-decoration:none;font-weight:600}
+.steps{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:0 1.5rem}
+.steps ol{padding-left:1.25rem;margin:.25rem 0}
+footer{color:#4a4a4a;font-size:.9rem}
+@media (max-width:30rem){body{font-size:15px}header,main,footer{padding:.75rem}.session{padding:.6rem .75rem}}
+"#;
+
+/// The whole page.
+pub fn render(d: &PageData) -> String {
+    let described = d.filter.describe();
+    let title = match &described {
+        Some(x) => format!("Safeguarding training — {x}"),
+        None => "Safeguarding training sessions".to_string(),
+    };
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                link rel="alternate" type="text/calendar" title="Calendar feed of this view"
+                    href=(with_query("/calendar.ics", d.filter));
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                a.skip href="#sessions" { "Skip to the sessions" }
+                header {
+                    h1 { (title) }
+                    p {
+                        "Upcoming safeguarding training from "
+                        (source_names(d.sources))
+                        ", with the places left. Subscribe to keep it in your own calendar."
+                    }
+                }
+                main {
+                    (filters(d))
+                    (subscribe(d))
+                    (sessions(d))
+                    (health(d))
+                }
+                footer {
+                    p {
+                        "Also as "
+                        a href=(with_query("/api/sessions", d.filter)) { "JSON" }
+                        " and as an "
+                        a href=(with_query("/calendar.ics", d.filter)) { "iCalendar file" }
+                        ". Places are as the booking sites showed them at the last crawl; the booking page has the final word."
+                    }
+                }
+            }
+        }
+    };
+    page.into_string()
+}
+
+fn source_names(sources: &[SourceStatus]) -> String {
+    if sources.is_empty() {
+        return "the booking sites".into();
+    }
+    let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.join(""),
+    }
+}
+
+fn filters(d: &PageData) -> Markup {
+    let f = d.filter;
+    let selected_cat = |c: &str| f.categories.iter().any(|x| slug(x) == slug(c));
+    // Categories in the filter that no upcoming session has still appear, so the
+    // form can show (and clear) the current view.
+    let mut cats: Vec<String> = d.categories.to_vec();
+    for c in &f.categories {
+        if !cats.iter().any(|x| slug(x) == slug(c)) {
+            cats.push(c.clone());
+        }
+    }
+    let all_sources = Filter {
+        source: None,
+        ..f.clone()
+    };
+    let all_cats = Filter {
+        categories: Vec::new(),
+        ..f.clone()
+    };
+    let toggled_places = Filter {
+        available: !f.available,
+        ..f.clone()
+    };
+    html! {
+        section.box aria-labelledby="filters-h" {
+            h2 #filters-h { "Find a session" }
+            form method="get" action="/" {
+                div.row {
+                    div.field {
+                        label for="source" { "Source" }
+                        select #source name="source" {
+                            option value="" selected[f.source.is_none()] { "All sources" }
+                            @for s in d.sources {
+                                option value=(s.id) selected[f.source.as_deref() == Some(s.id.as_str())] { (s.name) }
+                            }
+                        }
+                    }
+                    div.field {
+                        label for="category" { "Category" }
+                        select #category name="category" multiple[f.categories.len() > 1] {
+                            option value="" selected[f.categories.is_empty()] { "All categories" }
+                            @for c in &cats {
+                                option value=(c) selected[selected_cat(c)] { (c) }
+                            }
+                        }
+                    }
+                    div.field {
+                        label for="q" { "Search" }
+                        input #q type="search" name="q" maxlength=(MAX_Q_CHARS)
+                            value=(f.search.as_deref().unwrap_or(""))
+                            placeholder="e.g. neglect level 2";
+                    }
+                    div.field {
+                        label for="online" { "Where" }
+                        select #online name="online" {
+                            option value="" selected[f.online.is_none()] { "Online or in person" }
+                            option value="1" selected[f.online == Some(true)] { "Online only" }
+                            option value="0" selected[f.online == Some(false)] { "In person only" }
+                        }
+                    }
+                    div.check {
+                        input #available type="checkbox" name="available" value="1" checked[f.available];
+                        label for="available" { "Only sessions with places" }
+                    }
+                    @if let Some(days) = f.days {
+                        input type="hidden" name="days" value=(days);
+                    }
+                    div { button type="submit" { "Show sessions" } }
+                }
+            }
+            p { a href="/" { "Clear all filters" } }
+            h3 { "By source" }
+            ul.chips {
+                li { a href=(with_query("/", &all_sources)) aria-current=[f.source.is_none().then_some("page")] { "All sources" } }
+                @for s in d.sources {
+                    @let g = Filter { source: Some(s.id.clone()), ..f.clone() };
+                    li { a href=(with_query("/", &g)) aria-current=[(f.source.as_deref() == Some(s.id.as_str())).then_some("page")] { (s.name) } }
+                }
+            }
+            h3 { "By category" }
+            ul.chips {
+                li { a href=(with_query("/", &all_cats)) aria-current=[f.categories.is_empty().then_some("page")] { "All categories" } }
+                @for c in d.categories {
+                    @let g = Filter { categories: vec![c.clone()], ..f.clone() };
+                    li { a href=(with_query("/", &g)) aria-current=[(f.categories.len() == 1 && selected_cat(c)).then_some("page")] { (c) } }
+                }
+            }
+            p {
+                a href=(with_query("/", &toggled_places)) {
+                    @if f.available { "Show full and closed sessions too" } @else { "Only sessions with places" }
+                }
+            }
+        }
+    }
+}
+
+fn subscribe(d: &PageData) -> Markup {
+    let http = feed_url(d.base_url, d.filter);
+    let webcal = webcal_url(d.base_url, d.filter);
+    html! {
+        section.box aria-labelledby="subscribe-h" {
+            h2 #subscribe-h { "Subscribe to this view" }
+            p {
+                "Your calendar keeps these sessions, with places left, up to date. "
+                @if let Some(x) = d.filter.describe() { "It holds: " strong { (x) } "." } @else { "It holds every session." }
+            }
+            p { a.webcal href=(webcal) { "Subscribe in your calendar app" } }
+            p {
+                label for="feed-url" { "Calendar address, to paste into Google Calendar or Outlook" }
+                input #feed-url.url type="url" readonly value=(http);
+            }
+            div.steps {
+                div {
+                    h3 { "Outlook" }
+                    ol {
+                        li { "Go to Calendar, choose " strong { "Add calendar" } "." }
+                        li { "Choose " strong { "Subscribe from web" } " and paste the address." }
+                        li { "Give it a name and choose " strong { "Import" } "." }
+                    }
+                }
+                div {
+                    h3 { "Google Calendar" }
+                    ol {
+                        li { "On a computer, next to " strong { "Other calendars" } " choose " strong { "+" } "." }
+                        li { "Choose " strong { "From URL" } " and paste the address." }
+                        li { "Choose " strong { "Add calendar" } ". Google refreshes it about once a day." }
+                    }
+                }
+                div {
+                    h3 { "Apple Calendar" }
+                    ol {
+                        li { "On a Mac, choose " strong { "File → New Calendar Subscription" } "." }
+                        li { "Paste the address and choose " strong { "Subscribe" } "." }
+                        li { "On an iPhone, just tap " strong { "Subscribe in your calendar app" } " above." }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn sessions(d: &PageData) -> Markup {
+    // Sessions arrive sorted by start, so weeks are consecutive runs.
+    let mut weeks: Vec<(NaiveDate, Vec<&StoredSession>)> = Vec::new();
+    for s in d.sessions {
+        let m = monday_of(s);
+        match weeks.last_mut() {
+            Some((w, v)) if *w == m => v.push(s),
+            _ => weeks.push((m, vec![s])),
+        }
+    }
+    let count = d.sessions.len();
+    html! {
+        section #sessions aria-labelledby="sessions-h" {
+            h2 #sessions-h { "Upcoming sessions" }
+            @if count == 0 {
+                p.empty { "No upcoming sessions match these filters. " a href="/" { "Show all sessions" } "." }
+            } @else {
+                p { (count) @if count == 1 { " session" } @else { " sessions" } " to come." }
+            }
+            @for (monday, list) in &weeks {
+                h3 { "Week of " (monday.format("%A %-d %B %Y")) }
+                ol.sessions {
+                    @for s in list { (session(d, s)) }
+                }
+            }
+        }
+    }
+}
+
+fn session(d: &PageData, s: &StoredSession) -> Markup {
+    let x = &s.session;
+    let label = feed::places_label(x);
+    let source_name = d
+        .sources
+        .iter()
+        .find(|src| src.id == x.source)
+        .map_or(x.source.as_str(), |src| src.name.as_str());
+    let place = match (&x.venue, x.online) {
+        (Some(v), true) => format!("Online: {v}"),
+        (Some(v), false) => v.clone(),
+        (None, true) => "Online".to_string(),
+        (None, false) => "Venue not given".to_string(),
+    };
+    let tz = present::zone(s);
+    let start_local = x.start.with_timezone(&tz);
+    html! {
+        li.session.off[x.status.is_off()] data-uid=(s.uid.as_str()) data-status=(x.status.as_str()) {
+            p.when {
+                time datetime=(start_local.to_rfc3339()) { (when(s)) }
+            }
+            h4 { (x.title) }
+            p.meta {
+                @if let Some(c) = &x.category { (c) " · " }
+                @if let Some(l) = &x.level { (l) " · " }
+                (source_name)
+            }
+            p.where { span.label { "Where: " } (place) }
+            p {
+                span class=(format!("badge {}", badge_class(s))) { (label) }
+            }
+            @if let Some(p) = &x.prerequisites {
+                p.prereq { strong { "Before you book: " } (p) }
+            }
+            @if let Some(href) = safe_href(&x.url) {
+                a.book href=(href) rel="noopener" {
+                    @if x.has_places() { "Book" } @else { "See details" }
+                    span.vh { ": " (x.title) ", " (when(s)) }
+                }
+            }
+        }
+    }
+}
+
+fn health(d: &PageData) -> Markup {
+    html! {
+        section aria-labelledby="health-h" {
+            h2 #health-h { "Where this comes from" }
+            @if d.sources.is_empty() {
+                p { "No sources are configured or crawled yet." }
+            }
+            ul.health {
+                @for s in d.sources {
+                    li data-source=(s.id) {
+                        strong { (s.name) }
+                        " — "
+                        (health_words(s, d.now))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn health_words(s: &SourceStatus, now: DateTime<Utc>) -> Markup {
+    let h = &s.health;
+    let stamp = |t: DateTime<Utc>| {
+        let local = t.with_timezone(&s.timezone);
+        html! {
+            time datetime=(t.to_rfc3339()) title=(local.format("%-d %B %Y, %H:%M %Z")) { (ago(t, now, s.timezone)) }
+        }
+    };
+    html! {
+        @match (h.last_success, h.last_attempt) {
+            (None, None) => { span.bad { "never crawled yet" } },
+            (None, Some(a)) => {
+                span.bad { "never crawled successfully yet" }
+                "; the last attempt (" (stamp(a)) ") failed"
+                @if let Some(e) = &h.last_error { ": " (e) }
+            },
+            (Some(ok), _) => {
+                @if h.last_error.is_some() { span.bad { "problem" } } @else { span.ok { "OK" } }
+                "; last successful crawl " (stamp(ok)) ", "
+                (h.sessions_found) @if h.sessions_found == 1 { " session" } @else { " sessions" } " found"
+                @if let Some(e) = &h.last_error {
+                    @if let Some(a) = h.last_attempt {
+                        ". The latest attempt (" (stamp(a)) ") failed: " (e)
+                    } @else {
+                        ". The latest attempt failed: " (e)
+                    }
+                }
+                @if h.consecutive_failures > 1 { " (" (h.consecutive_failures) " failures in a row)" }
+                "."
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Availability, Session, SessionKey};
+    use chrono::TimeZone;
+
+    fn stored(
+        title: &str,
+        start: DateTime<Utc>,
+        status: Status,
+        spaces: Option<u32>,
+    ) -> StoredSession {
+        let s = Session {
+            source: "wsp".into(),
+            event_id: "1".into(),
+            key: SessionKey::nth(1),
+            title: title.into(),
+            category: Some("Child Neglect".into()),
+            level: None,
+            prerequisites: Some("You MUST complete Level 1 first".into()),
+            description: None,
+            start,
+            end: start + Duration::hours(3),
+            timezone: "Europe/London".into(),
+            venue: Some("Council House".into()),
+            online: false,
+            status,
+            availability: Availability {
+                spaces_left: spaces,
+                ..Availability::default()
+            },
+            url: "javascript:alert(1)".into(),
+        };
+        StoredSession {
+            uid: s.uid(),
+            first_seen: start,
+            last_seen: start,
+            last_changed: start,
+            sequence: 0,
+            session: s,
+        }
+    }
+
+    #[test]
+    fn escapes_and_never_links_unsafe_urls() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let s = stored(
+            "<script>alert(1)</script>",
+            Utc.with_ymd_and_hms(2027, 1, 5, 9, 30, 0).unwrap(),
+            Status::Full,
+            Some(0),
+        );
+        let html = render(&PageData {
+            sessions: &[s],
+            categories: &["Child Neglect".into()],
+            sources: &[],
+            filter: &Filter::default(),
+            base_url: "http://h",
+            now,
+        });
+        assert!(!html.contains("<script>alert"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!html.contains("javascript:"));
+        assert!(html.contains("Week of Monday 4 January 2027"));
+        assert!(html.contains(r#"<span class="badge badge-full">FULL</span>"#));
+        assert!(html.contains("Tuesday 5 January 2027, 09:30–12:30 GMT"));
+    }
+
+    #[test]
+    fn urls_round_trip_the_filter() {
+        let f = Filter {
+            source: Some("wsp".into()),
+            categories: vec!["Child Neglect".into(), "A&B".into()],
+            search: Some("level 2".into()),
+            available: true,
+            online: Some(false),
+            days: None,
+        };
+        assert_eq!(
+            query_string(&f),
+            "source=wsp&category=Child+Neglect&category=A%26B&q=level+2&available=1&online=0"
+        );
+        assert_eq!(
+            webcal_url("https://x.org", &Filter::default()),
+            "webcal://x.org/calendar.ics"
+        );
+    }
+
+    #[test]
+    fn relative_times() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let tz = chrono_tz::Europe::London;
+        assert_eq!(ago(now - Duration::hours(2), now, tz), "2 hours ago");
+        assert_eq!(ago(now - Duration::minutes(1), now, tz), "1 minute ago");
+        assert_eq!(ago(now + Duration::seconds(5), now, tz), "just now");
+        assert_eq!(ago(now - Duration::days(30), now, tz), "on 1 November 2026");
+    }
+}

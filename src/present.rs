@@ -1,0 +1,205 @@
+//! How sessions look to people and programs outside the calendar: the JSON object
+//! of `upcoming --json` and `/api/sessions`, the terminal table, and which stored
+//! sessions a view selects (upcoming, or the feed's window).
+//!
+//! Knows the model and the filter; not HTML, not iCalendar, not the store's layout.
+
+use crate::feed;
+use crate::model::{Status, StoredSession};
+use crate::query::Filter;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+/// How far back the feed keeps past sessions, so a calendar keeps recent history.
+pub const FEED_PAST_DAYS: i64 = 30;
+
+/// The JSON shape of one session.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionJson {
+    pub uid: String,
+    pub source: String,
+    pub event_id: String,
+    pub title: String,
+    pub category: Option<String>,
+    pub level: Option<String>,
+    pub start: String,
+    pub end: String,
+    pub timezone: String,
+    pub location: Option<String>,
+    pub online: bool,
+    pub status: Status,
+    pub spaces_left: Option<u32>,
+    pub capacity: Option<u32>,
+    pub waitlist: bool,
+    pub places: String,
+    pub url: String,
+    pub prerequisites: Option<String>,
+    pub description: Option<String>,
+    pub sequence: u32,
+    pub first_seen: String,
+    pub last_changed: String,
+}
+
+impl SessionJson {
+    pub fn from_stored(s: &StoredSession) -> Self {
+        let x = &s.session;
+        SessionJson {
+            uid: s.uid.0.clone(),
+            source: x.source.clone(),
+            event_id: x.event_id.clone(),
+            title: x.title.clone(),
+            category: x.category.clone(),
+            level: x.level.clone(),
+            start: rfc3339(x.start),
+            end: rfc3339(x.end),
+            timezone: x.timezone.clone(),
+            location: x.venue.clone(),
+            online: x.online,
+            status: x.status,
+            spaces_left: x.availability.spaces_left,
+            capacity: x.availability.capacity,
+            waitlist: x.availability.waitlist,
+            places: feed::places_label(x),
+            url: x.url.clone(),
+            prerequisites: x.prerequisites.clone(),
+            description: x.description.clone(),
+            sequence: s.sequence,
+            first_seen: rfc3339(s.first_seen),
+            last_changed: rfc3339(s.last_changed),
+        }
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Sessions still to come (or under way), withdrawn ones left out, soonest first.
+pub fn upcoming(all: &[StoredSession], filter: &Filter, now: DateTime<Utc>) -> Vec<StoredSession> {
+    let mut v: Vec<StoredSession> = all
+        .iter()
+        .filter(|s| s.session.end > now && s.session.status != Status::Withdrawn)
+        .filter(|s| filter.matches(s, now))
+        .cloned()
+        .collect();
+    sort(&mut v);
+    v
+}
+
+/// Sessions a feed holds: from `FEED_PAST_DAYS` ago on, cancelled and withdrawn
+/// ones included (clients show them struck through or drop them).
+pub fn feed_window(all: &[StoredSession], filter: &Filter, now: DateTime<Utc>) -> Vec<StoredSession> {
+    let from = now - Duration::days(FEED_PAST_DAYS);
+    let mut v: Vec<StoredSession> = all
+        .iter()
+        .filter(|s| s.session.end >= from)
+        .filter(|s| {
+            // "Only with places" must not hide that a session was called off.
+            filter.matches(s, now) || (filter.available && s.session.status.is_off() && {
+                let mut f = filter.clone();
+                f.available = false;
+                f.matches(s, now)
+            })
+        })
+        .cloned()
+        .collect();
+    sort(&mut v);
+    v
+}
+
+fn sort(v: &mut [StoredSession]) {
+    v.sort_by(|a, b| {
+        (a.session.start, &a.uid).cmp(&(b.session.start, &b.uid))
+    });
+}
+
+/// Time zone of a session for display (its source's), UTC if the name is unknown.
+pub fn zone(s: &StoredSession) -> Tz {
+    s.session.timezone.parse().unwrap_or(chrono_tz::UTC)
+}
+
+/// The terminal table of `events upcoming`.
+pub fn table(sessions: &[StoredSession]) -> String {
+    let mut rows: Vec<[String; 6]> = vec![[
+        "DATE".into(),
+        "TIME".into(),
+        "TITLE".into(),
+        "SOURCE".into(),
+        "WHERE".into(),
+        "PLACES".into(),
+    ]];
+    for s in sessions {
+        let tz = zone(s);
+        let start = s.session.start.with_timezone(&tz);
+        let end = s.session.end.with_timezone(&tz);
+        rows.push([
+            start.format("%a %d %b %Y").to_string(),
+            format!("{}-{}", start.format("%H:%M"), end.format("%H:%M")),
+            clip(&s.session.title, 48),
+            s.session.source.clone(),
+            clip(
+                &s.session
+                    .venue
+                    .clone()
+                    .unwrap_or_else(|| if s.session.online { "Online".into() } else { "-".into() }),
+                32,
+            ),
+            feed::places_label(&s.session),
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| {
+                if i == 5 {
+                    cell.clone()
+                } else {
+                    format!("{cell}{}", " ".repeat(widths[i] - cell.chars().count()))
+                }
+            })
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Shortens to `max` characters (never inside a character), flattening newlines.
+pub fn clip(s: &str, max: usize) -> String {
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let mut t: String = flat.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// "5 minutes ago", "3 hours ago", "2 days ago", or a date when older than a week.
+pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let d = now - t;
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
+    if d < Duration::zero() {
+        t.format("%Y-%m-%d %H:%M UTC").to_string()
+    } else if d < Duration::minutes(1) {
+        "just now".into()
+    } else if d < Duration::hours(1) {
+        plural(d.num_minutes(), "minute")
+    } else if d < Duration::days(1) {
+        plural(d.num_hours(), "hour")
+    } else if d < Duration::days(7) {
+        plural(d.num_days(), "day")
+    } else {
+        t.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+}

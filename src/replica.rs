@@ -1,0 +1,293 @@
+//! A replica of the two real sites, served on loopback from the fixtures under
+//! `tests/fixtures/` (embedded in the binary): what `events demo` crawls, and what
+//! the end-to-end tests crawl.
+//!
+//! Owns the URL → fixture mapping, `ETag`/`Last-Modified`/`304`, the switch to
+//! the "second crawl" variant, and request counters. Knows nothing about parsing.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use include_dir::{include_dir, Dir};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use url::Url;
+
+static FIXTURES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures");
+
+/// Which real site a replica stands in for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Site {
+    /// The WSP booking site (`event-booking`).
+    Wsp,
+    /// Eventbrite's public site and its API (under `/v3`).
+    Eventbrite,
+}
+
+/// The organiser id the Eventbrite fixtures belong to.
+pub const EVENTBRITE_ORGANIZER: &str = "98765432101";
+/// The token the Eventbrite replica accepts.
+pub const EVENTBRITE_TOKEN: &str = "demo-token";
+
+struct ReplicaState {
+    site: Site,
+    second: AtomicBool,
+    requests: AtomicU64,
+    not_modified: AtomicU64,
+    log: Mutex<Vec<String>>,
+}
+
+/// A running replica; it stops when dropped.
+pub struct Replica {
+    addr: SocketAddr,
+    state: Arc<ReplicaState>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Replica {
+    /// Starts a replica of `site` on a free loopback port.
+    pub async fn start(site: Site) -> std::io::Result<Replica> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(ReplicaState {
+            site,
+            second: AtomicBool::new(false),
+            requests: AtomicU64::new(0),
+            not_modified: AtomicU64::new(0),
+            log: Mutex::new(Vec::new()),
+        });
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(state.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Replica {
+            addr,
+            state,
+            _stop: tx,
+        })
+    }
+
+    pub fn base_url(&self) -> Url {
+        Url::parse(&format!("http://{}", self.addr)).expect("loopback URL")
+    }
+
+    /// The Eventbrite API base on this replica.
+    pub fn api_url(&self) -> Url {
+        Url::parse(&format!("http://{}/v3", self.addr)).expect("loopback URL")
+    }
+
+    /// Serve the "second crawl" fixtures from now on (sessions moved, cancelled, vanished).
+    pub fn second_crawl(&self) {
+        self.state.second.store(true, Ordering::SeqCst);
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.state.requests.load(Ordering::SeqCst)
+    }
+
+    pub fn not_modified(&self) -> u64 {
+        self.state.not_modified.load(Ordering::SeqCst)
+    }
+
+    /// Every request so far as `path?query`, in order.
+    pub fn log(&self) -> Vec<String> {
+        self.state.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+async fn handle(State(st): State<Arc<ReplicaState>>, req: Request) -> Response {
+    st.requests.fetch_add(1, Ordering::SeqCst);
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    st.log
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(if query.is_empty() { path.clone() } else { format!("{path}?{query}") });
+    let second = st.second.load(Ordering::SeqCst);
+    let found = match st.site {
+        Site::Wsp => wsp_file(&path, &query, second),
+        Site::Eventbrite => eventbrite_file(&path, &query, req.headers()),
+    };
+    let (status, file) = match found {
+        Ok(f) => (StatusCode::OK, f),
+        Err(Answer::Status(status, file)) => (status, file),
+    };
+    let Some(bytes) = file.and_then(|f| FIXTURES.get_file(f)).map(|f| f.contents()) else {
+        return plain(StatusCode::NOT_FOUND, "<html><body><h1>404 Not Found</h1></body></html>");
+    };
+    let ctype = if file_ends(file, ".json") {
+        "application/json"
+    } else if file_ends(file, ".txt") {
+        "text/plain; charset=utf-8"
+    } else {
+        "text/html; charset=utf-8"
+    };
+    if status != StatusCode::OK {
+        let mut r = Response::new(Body::from(bytes.to_vec()));
+        *r.status_mut() = status;
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        return r;
+    }
+    let etag = format!("\"{}\"", &hex(&Sha256::digest(bytes))[..16]);
+    // A fixed date per variant: the replica's pages change only between variants.
+    let last_modified = if second { "Wed, 02 Dec 2026 08:00:00 GMT" } else { "Tue, 01 Dec 2026 08:00:00 GMT" };
+    if matches(req.headers(), &etag) {
+        st.not_modified.fetch_add(1, Ordering::SeqCst);
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r.headers_mut().insert(header::ETAG, hv(&etag));
+        return r;
+    }
+    let mut r = Response::new(Body::from(bytes.to_vec()));
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    if st.site == Site::Wsp {
+        h.insert(header::ETAG, hv(&etag));
+        h.insert(header::LAST_MODIFIED, HeaderValue::from_static(last_modified));
+    }
+    r
+}
+
+fn file_ends(file: Option<&str>, ext: &str) -> bool {
+    file.is_some_and(|f| f.ends_with(ext))
+}
+
+enum Answer {
+    Status(StatusCode, Option<&'static str>),
+}
+
+fn matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+/// `/events-list?c=497&page=2` → `wsp/events-list_c-497_page-2.html`, the
+/// second-crawl overlay first when it is on.
+fn wsp_file(path: &str, query: &str, second: bool) -> Result<Option<&'static str>, Answer> {
+    let mut name = if path == "/robots.txt" {
+        "robots.txt".to_string()
+    } else {
+        let mut n = path.trim_start_matches('/').replace('/', "_");
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            n.push_str(&format!("_{k}-{v}"));
+        }
+        n.push_str(".html");
+        n
+    };
+    if name.contains("..") || name.is_empty() {
+        return Err(Answer::Status(StatusCode::NOT_FOUND, None));
+    }
+    if second {
+        let removed = FIXTURES
+            .get_file("wsp/second/removed.txt")
+            .and_then(|f| f.contents_utf8())
+            .unwrap_or("");
+        if removed.lines().any(|l| l.trim() == name) {
+            return Err(Answer::Status(StatusCode::NOT_FOUND, None));
+        }
+        let overlay = format!("wsp/second/{name}");
+        if let Some(f) = FIXTURES.get_file(&overlay) {
+            return Ok(Some(static_path(f)));
+        }
+    }
+    name = format!("wsp/{name}");
+    Ok(FIXTURES.get_file(&name).map(static_path))
+}
+
+fn eventbrite_file(path: &str, query: &str, headers: &HeaderMap) -> Result<Option<&'static str>, Answer> {
+    let q: BTreeMap<&str, &str> = query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .collect();
+    let file = |name: String| FIXTURES.get_file(&format!("eventbrite/{name}")).map(static_path);
+    if path == "/robots.txt" {
+        return Ok(None);
+    }
+    if let Some(rest) = path.strip_prefix("/v3/") {
+        let authorised = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == format!("Bearer {EVENTBRITE_TOKEN}"));
+        if !authorised {
+            return Err(Answer::Status(StatusCode::UNAUTHORIZED, file("api_error_401.json".into())));
+        }
+        let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+        return match parts.as_slice() {
+            ["organizers", id, "events"] if *id == EVENTBRITE_ORGANIZER => {
+                let name = match (q.get("continuation"), q.get("page")) {
+                    (Some(_), _) => "api_events_page2.json",
+                    (None, Some(&"3")) => "api_events_page3.json",
+                    (None, Some(&"1")) | (None, None) => "api_events_page1.json",
+                    _ => return Err(Answer::Status(StatusCode::NOT_FOUND, None)),
+                };
+                Ok(file(name.into()))
+            }
+            ["events", id, "ticket_classes"] => {
+                if let Some(f) = file(format!("api_ticket_classes_{id}.json")) {
+                    return Ok(Some(f));
+                }
+                match file(format!("api_ticket_classes_{id}_403.json")) {
+                    Some(f) => Err(Answer::Status(StatusCode::FORBIDDEN, Some(f))),
+                    None => Err(Answer::Status(StatusCode::NOT_FOUND, None)),
+                }
+            }
+            _ => Err(Answer::Status(StatusCode::NOT_FOUND, None)),
+        };
+    }
+    if let Some(rest) = path.strip_prefix("/org/") {
+        if rest.trim_end_matches('/') == format!("{EVENTBRITE_ORGANIZER}/showmore") {
+            let page = q.get("page").copied().unwrap_or("1");
+            return Ok(file(format!("showmore_page{page}.json")));
+        }
+    }
+    if let Some(slug) = path.strip_prefix("/e/") {
+        let id: String = slug
+            .trim_end_matches('/')
+            .chars()
+            .rev()
+            .take_while(char::is_ascii_digit)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        return Ok(file(format!("event_{id}.html")));
+    }
+    Ok(None)
+}
+
+fn static_path(f: &'static include_dir::File<'static>) -> &'static str {
+    f.path().to_str().unwrap_or("")
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    r
+}
+
+fn hv(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("\"x\""))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,959 @@
+//! `events serve`: the HTTP server over the store.
+//!
+//! Owns the routes (`/`, `/calendar.ics` and its pretty paths, `/api/sessions`,
+//! `/api/sources`, `/healthz`), how a query string becomes a `Filter` (and the
+//! 400s for bad ones), the render cache, and the HTTP headers calendar clients
+//! rely on: `ETag`, `Last-Modified`, `Cache-Control`, conditional `304`s, `HEAD`
+//! and gzip.
+//!
+//! Does not own crawling or parsing (the crawler fills the store, maybe in the
+//! same process), the wording of the feed (`feed`), which sessions a view holds
+//! (`present`, `query`) or the HTML (`page`).
+//!
+//! Caching: a feed body is rendered once per (filter, store generation, hour)
+//! and kept in memory with its gzip form and its validators, so a calendar
+//! client polling every few minutes costs a hash-map lookup. The hour is in the
+//! key because the feed's window (`present::feed_window`) moves with the clock;
+//! rendering uses the start of that hour as "now", so a body is a pure function
+//! of its key.
+
+use crate::config::SourceConfig;
+use crate::feed::{self, FeedOptions};
+use crate::model::StoredSession;
+use crate::page::{self, PageData, SourceStatus, MAX_Q_CHARS};
+use crate::present::{self, SessionJson};
+use crate::query::{slug, Filter};
+use crate::store::{SourceHealth, Store, StoreError};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+
+/// Where `events serve` listens unless told otherwise: loopback only, so a
+/// laptop does not publish the server to its network by accident.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Longest query string accepted, in bytes; longer ones get a 400.
+pub const MAX_QUERY_BYTES: usize = 4096;
+
+/// Most `category` parameters one view may name.
+pub const MAX_CATEGORIES: usize = 20;
+
+/// Longest single `category` or `source` value, in characters.
+const MAX_VALUE_CHARS: usize = 100;
+
+/// Longest `days` a view may ask for (ten years).
+const MAX_DAYS: u32 = 3650;
+
+/// Rendered feeds kept at most; filters come from anyone, so the cache is bounded.
+const CACHE_ENTRIES: usize = 256;
+
+/// How often calendar clients are asked to re-fetch (`REFRESH-INTERVAL`,
+/// `X-PUBLISHED-TTL`).
+pub const FEED_REFRESH: Duration = Duration::from_secs(3600);
+
+const CACHE_CONTROL_FEED: &str = "public, max-age=300";
+
+/// The current time; injectable so tests can freeze it.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The real clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// A clock stopped at `t`, for tests and reproducible runs (`EVENTS_NOW`).
+pub fn fixed_clock(t: DateTime<Utc>) -> Clock {
+    Arc::new(move || t)
+}
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// The configured sources, for names and kinds; may be empty (then names
+    /// come from the store).
+    pub sources: Vec<SourceConfig>,
+    pub clock: Clock,
+    cache: Arc<Cache>,
+}
+
+impl AppState {
+    pub fn new(store: Store, sources: Vec<SourceConfig>, clock: Clock) -> Self {
+        AppState {
+            store,
+            sources,
+            clock,
+            cache: Arc::new(Cache::default()),
+        }
+    }
+
+    /// How many feed bodies have been rendered since start (cache misses).
+    pub fn feed_renders(&self) -> u64 {
+        self.cache.renders.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    /// The store's sessions, read once per generation.
+    snapshot: Mutex<Option<(u64, Arc<Vec<StoredSession>>)>>,
+    feeds: Mutex<HashMap<FeedKey, Arc<RenderedFeed>>>,
+    renders: AtomicU64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct FeedKey {
+    filter: Filter,
+    generation: u64,
+    hour: i64,
+}
+
+struct RenderedFeed {
+    body: Bytes,
+    gzip: Bytes,
+    /// Hex digest of `body`, unquoted.
+    hash: String,
+    last_modified: Option<DateTime<Utc>>,
+}
+
+/// A poisoned lock only means another request panicked mid-update of a cache;
+/// the data is still a valid cache, so carry on rather than fail every request.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Why `bind` failed, in words that say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{addr} is already in use; pass --listen with another port")]
+    InUse { addr: SocketAddr },
+    #[error("not allowed to listen on {addr}; pass --listen with a port above 1023")]
+    Denied { addr: SocketAddr },
+    #[error("{addr} is not an address of this machine; pass --listen with one that is, e.g. {DEFAULT_LISTEN}")]
+    NotAvailable { addr: SocketAddr },
+    #[error("cannot listen on {addr}: {source}")]
+    Io {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Binds the listening socket, turning the usual failures into clear messages.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => ServeError::InUse { addr },
+        std::io::ErrorKind::PermissionDenied => ServeError::Denied { addr },
+        std::io::ErrorKind::AddrNotAvailable => ServeError::NotAvailable { addr },
+        _ => ServeError::Io { addr, source: e },
+    })
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// All routes. Feeds compress themselves (their gzip body is cached, with its
+/// own ETag); the page and the JSON go through tower-http's compression.
+pub fn router(state: AppState) -> Router {
+    let feeds = Router::new()
+        .route("/calendar.ics", get(calendar))
+        .route("/calendar/{file}", get(calendar_source))
+        .route("/calendar/category/{file}", get(calendar_category));
+    let others = Router::new()
+        .route("/", get(index))
+        .route("/api/sessions", get(api_sessions))
+        .route("/api/sources", get(api_sources))
+        .route("/healthz", get(healthz))
+        .layer(CompressionLayer::new().gzip(true));
+    feeds.merge(others).fallback(not_found).with_state(state)
+}
+
+/// An error as the client sees it: a status and one plain-text sentence.
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(String),
+    NotFound(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Store(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, msg) = match self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
+            ApiError::Store(e) => {
+                tracing::error!("reading the store: {e}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("The store could not be read ({e})."),
+                )
+            }
+        };
+        text(status, msg)
+    }
+}
+
+fn text(status: StatusCode, msg: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        format!("{msg}\n"),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    ApiError::NotFound("There is nothing at this address; try / or /calendar.ics.".into())
+        .into_response()
+}
+
+/// Parses a view's query string: `source`, `category` (repeatable), `q`,
+/// `available=1|0`, `online=1|0`, `days=N`. Empty values mean "no filter" (an
+/// HTML form sends them); unknown parameters are ignored, because calendar
+/// clients and link trackers add their own; anything else malformed is a
+/// `BadRequest` with one sentence.
+pub fn parse_filter(raw: Option<&str>) -> Result<Filter, ApiError> {
+    let raw = raw.unwrap_or("");
+    if raw.len() > MAX_QUERY_BYTES {
+        return Err(bad(format!(
+            "The query string is longer than {MAX_QUERY_BYTES} bytes."
+        )));
+    }
+    let mut f = Filter::default();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+        let key = k.as_ref();
+        let v = v.trim();
+        if matches!(key, "source" | "q" | "available" | "online" | "days")
+            && !seen.insert(key.to_string())
+        {
+            return Err(bad(format!(
+                "The `{key}` parameter may be given only once."
+            )));
+        }
+        match key {
+            "source" => {
+                if v.is_empty() {
+                    continue;
+                }
+                if v.chars().count() > MAX_VALUE_CHARS
+                    || !v
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
+                    return Err(bad(
+                        "`source` must be a source id such as wsp or vrp.".into()
+                    ));
+                }
+                f.source = Some(v.to_string());
+            }
+            "category" => {
+                if v.is_empty() {
+                    continue;
+                }
+                if v.chars().count() > MAX_VALUE_CHARS {
+                    return Err(bad(format!(
+                        "A `category` is longer than {MAX_VALUE_CHARS} characters."
+                    )));
+                }
+                if f.categories.len() >= MAX_CATEGORIES {
+                    return Err(bad(format!(
+                        "At most {MAX_CATEGORIES} `category` parameters may be given."
+                    )));
+                }
+                f.categories.push(v.to_string());
+            }
+            "q" => {
+                if v.chars().count() > MAX_Q_CHARS {
+                    return Err(bad(format!(
+                        "The search `q` is longer than {MAX_Q_CHARS} characters."
+                    )));
+                }
+                // Control characters have no business in a search and would
+                // end up in the calendar's name.
+                let clean: String = v
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect::<String>()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                f.search = (!clean.is_empty()).then_some(clean);
+            }
+            "available" => {
+                f.available = match parse_bool(v) {
+                    Some(b) => b.unwrap_or(false),
+                    None => {
+                        return Err(bad(
+                            "`available` must be 1 (only sessions with places) or 0.".into(),
+                        ))
+                    }
+                };
+            }
+            "online" => {
+                f.online = match parse_bool(v) {
+                    Some(b) => b,
+                    None => {
+                        return Err(bad(
+                            "`online` must be 1 (online only) or 0 (in person only).".into(),
+                        ))
+                    }
+                };
+            }
+            "days" => {
+                if v.is_empty() {
+                    continue;
+                }
+                match v.parse::<u32>() {
+                    Ok(d) if (1..=MAX_DAYS).contains(&d) => f.days = Some(d),
+                    _ => {
+                        return Err(bad(format!(
+                            "`days` must be a whole number from 1 to {MAX_DAYS}."
+                        )))
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
+/// `Some(Some(b))` for a yes/no, `Some(None)` for empty (no preference), `None`
+/// when it is neither.
+fn parse_bool(v: &str) -> Option<Option<bool>> {
+    match v.to_ascii_lowercase().as_str() {
+        "" | "any" => Some(None),
+        "1" | "true" | "yes" | "on" => Some(Some(true)),
+        "0" | "false" | "no" | "off" => Some(Some(false)),
+        _ => None,
+    }
+}
+
+fn bad(m: String) -> ApiError {
+    ApiError::BadRequest(m)
+}
+
+impl AppState {
+    /// The sessions as of the current generation, read from sled only when it moved.
+    fn snapshot(&self) -> Result<(u64, Arc<Vec<StoredSession>>), StoreError> {
+        // Generation first: if a crawl lands between the two reads, newer data is
+        // filed under the older generation and re-read on the next request, never
+        // the other way round (old data kept under a new generation for good).
+        let generation = self.store.generation();
+        if let Some((g, s)) = lock(&self.cache.snapshot).as_ref() {
+            if *g == generation {
+                return Ok((generation, s.clone()));
+            }
+        }
+        let sessions = Arc::new(self.store.sessions()?);
+        *lock(&self.cache.snapshot) = Some((generation, sessions.clone()));
+        Ok((generation, sessions))
+    }
+
+    /// Every source worth listing: the configured ones in their order, then any
+    /// others the store still knows of.
+    fn source_statuses(&self, sessions: &[StoredSession]) -> Result<Vec<SourceStatus>, StoreError> {
+        let mut health = self.store.all_health()?;
+        let london = chrono_tz::Europe::London;
+        let mut out: Vec<SourceStatus> = self
+            .sources
+            .iter()
+            .map(|c| SourceStatus {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                kind: Some(c.kind.name().to_string()),
+                timezone: c.timezone,
+                health: health.remove(&c.id).unwrap_or_default(),
+            })
+            .collect();
+        let mut extra: BTreeSet<String> = health.keys().cloned().collect();
+        extra.extend(sessions.iter().map(|s| s.session.source.clone()));
+        for id in extra {
+            if out.iter().any(|s| s.id == id) {
+                continue;
+            }
+            out.push(SourceStatus {
+                name: id.to_uppercase(),
+                kind: None,
+                timezone: london,
+                health: health.remove(&id).unwrap_or_default(),
+                id,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The feed's name (`X-WR-CALNAME`), e.g. `WSP & VRP training — Child Neglect`.
+    fn feed_options(&self, all: &[StoredSession], filter: &Filter) -> FeedOptions {
+        // The sources that have sessions, in the configured order (then any
+        // others by id): a configured source with nothing in it is not named.
+        let present: BTreeSet<&str> = all.iter().map(|s| s.session.source.as_str()).collect();
+        let mut ids: Vec<String> = self
+            .sources
+            .iter()
+            .map(|c| c.id.clone())
+            .filter(|id| present.contains(id.as_str()))
+            .collect();
+        for id in &present {
+            if !ids.iter().any(|i| i == id) {
+                ids.push(id.to_string());
+            }
+        }
+        if let Some(only) = &filter.source {
+            ids = vec![only.clone()];
+        }
+        let who = if ids.is_empty() {
+            "Safeguarding".to_string()
+        } else {
+            ids.iter()
+                .map(|i| i.to_uppercase())
+                .collect::<Vec<_>>()
+                .join(" & ")
+        };
+        let rest = Filter {
+            source: None,
+            ..filter.clone()
+        };
+        let name = match rest.describe() {
+            Some(d) => format!("{who} training — {d}"),
+            None => format!("{who} training"),
+        };
+        FeedOptions {
+            name,
+            description: Some(
+                "Safeguarding training sessions with the places left, refreshed from the booking sites."
+                    .into(),
+            ),
+            refresh: FEED_REFRESH,
+        }
+    }
+
+    /// The rendered feed of a view, from the cache when it can be.
+    fn feed(&self, filter: Filter) -> Result<Arc<RenderedFeed>, StoreError> {
+        let now = (self.clock)();
+        let (generation, all) = self.snapshot()?;
+        let filter = canonical_categories(filter, &all);
+        let hour = now.timestamp().div_euclid(3600);
+        let key = FeedKey {
+            filter,
+            generation,
+            hour,
+        };
+        if let Some(hit) = lock(&self.cache.feeds).get(&key) {
+            return Ok(hit.clone());
+        }
+        // Rendered outside the lock: two identical misses at once both render
+        // (same bytes), which is cheaper than making every request wait.
+        let at = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now);
+        let list = present::feed_window(&all, &key.filter, at);
+        let opts = self.feed_options(&all, &key.filter);
+        let body = feed::render(&list, &opts);
+        // Newest change anywhere in the store, not only in this view: a session
+        // that left the view (e.g. became full under `available=1`) changed it
+        // too, and an If-Modified-Since client must not get a 304 for that.
+        let last_modified = match all.iter().map(|s| s.last_changed).max() {
+            Some(t) => Some(t),
+            None => self
+                .store
+                .all_health()?
+                .values()
+                .filter_map(|h| h.last_success)
+                .max(),
+        };
+        let rendered = Arc::new(RenderedFeed {
+            hash: hex(&Sha256::digest(body.as_bytes())[..16]),
+            gzip: Bytes::from(gzip(body.as_bytes())),
+            body: Bytes::from(body),
+            last_modified,
+        });
+        self.cache.renders.fetch_add(1, Ordering::Relaxed);
+        let mut feeds = lock(&self.cache.feeds);
+        if feeds.len() >= CACHE_ENTRIES {
+            // Old generations and hours are never asked for again; drop them
+            // first, and everything if strangers' filters still fill it.
+            feeds.retain(|k, _| k.generation == generation && k.hour == hour);
+            if feeds.len() >= CACHE_ENTRIES {
+                feeds.clear();
+            }
+        }
+        feeds.insert(key, rendered.clone());
+        Ok(rendered)
+    }
+}
+
+/// Replaces each category (a name or a slug such as `child-neglect`) by the
+/// name the store spells it with, so the calendar's name reads "Child Neglect"
+/// and equal views share one cache entry. Unknown ones are kept as given: a
+/// subscription to a category with no sessions right now stays valid.
+fn canonical_categories(mut f: Filter, all: &[StoredSession]) -> Filter {
+    for c in &mut f.categories {
+        let want = slug(c);
+        if let Some(name) = all
+            .iter()
+            .filter_map(|s| s.session.category.as_deref())
+            .find(|name| slug(name) == want)
+        {
+            *c = name.to_string();
+        }
+    }
+    f
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn gzip(b: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(b);
+    enc.finish().unwrap_or_default()
+}
+
+/// True when `Accept-Encoding` allows gzip (`gzip`, `x-gzip` or `*`, q > 0).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let mut verdict = None;
+    for v in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(v) = v.to_str() else { continue };
+        for item in v.split(',') {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .filter_map(|q| q.trim().parse::<f32>().ok())
+                .next()
+                .unwrap_or(1.0);
+            match coding.as_str() {
+                "gzip" | "x-gzip" => verdict = Some(q > 0.0),
+                // A wildcard only decides when gzip is not named.
+                "*" if verdict.is_none() => verdict = Some(q > 0.0),
+                _ => {}
+            }
+        }
+    }
+    verdict.unwrap_or(false)
+}
+
+/// `If-None-Match` against our tag; `*` and lists match, weak or strong (RFC
+/// 9110 §13.1.2 uses weak comparison), either content-coding's form.
+fn none_match(headers: &HeaderMap, hash: &str) -> Option<bool> {
+    let mut any = false;
+    for v in headers.get_all(header::IF_NONE_MATCH) {
+        any = true;
+        let Ok(v) = v.to_str() else { continue };
+        for tag in v.split(',') {
+            let tag = tag.trim();
+            if tag == "*" {
+                return Some(true);
+            }
+            let tag = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
+            let tag = tag.strip_suffix("-gzip").unwrap_or(tag);
+            if tag == hash {
+                return Some(true);
+            }
+        }
+    }
+    any.then_some(false)
+}
+
+fn not_modified_since(headers: &HeaderMap, last_modified: Option<DateTime<Utc>>) -> bool {
+    let (Some(lm), Some(ims)) = (last_modified, headers.get(header::IF_MODIFIED_SINCE)) else {
+        return false;
+    };
+    let Some(ims) = ims
+        .to_str()
+        .ok()
+        .and_then(|s| httpdate::parse_http_date(s).ok())
+    else {
+        return false;
+    };
+    let ims: DateTime<Utc> = ims.into();
+    // HTTP dates have whole seconds.
+    lm.timestamp() <= ims.timestamp()
+}
+
+fn feed_response(st: &AppState, filter: Filter, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let r = st.feed(filter)?;
+    let gz = accepts_gzip(headers);
+    let etag = if gz {
+        format!("\"{}-gzip\"", r.hash)
+    } else {
+        format!("\"{}\"", r.hash)
+    };
+    let mut h = HeaderMap::new();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/calendar; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_CONTROL_FEED),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Some(lm) = r.last_modified {
+        let t: std::time::SystemTime = lm.into();
+        if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(t)) {
+            h.insert(header::LAST_MODIFIED, v);
+        }
+    }
+    // If-Modified-Since counts only without If-None-Match (RFC 9110 §13.1.3).
+    let fresh = match none_match(headers, &r.hash) {
+        Some(m) => m,
+        None => not_modified_since(headers, r.last_modified),
+    };
+    if fresh {
+        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+    }
+    let body = if gz {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r.gzip.clone()
+    } else {
+        r.body.clone()
+    };
+    Ok((StatusCode::OK, h, Body::from(body)).into_response())
+}
+
+async fn calendar(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let f = parse_filter(q.as_deref())?;
+    feed_response(&st, f, &headers)
+}
+
+/// `/calendar/wsp.ics`: one source's feed, query filters still apply.
+async fn calendar_source(
+    State(st): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let id = ics_stem(&file)?;
+    let mut f = parse_filter(q.as_deref())?;
+    let path_filter = parse_filter(Some(
+        &url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("source", id)
+            .finish(),
+    ))?;
+    if f.source.is_some() && f.source != path_filter.source {
+        return Err(bad(
+            "The path already names a source; drop the `source` parameter.".into(),
+        ));
+    }
+    f.source = path_filter.source;
+    feed_response(&st, f, &headers)
+}
+
+/// `/calendar/category/child-neglect.ics`: one category's feed, by its slug.
+async fn calendar_category(
+    State(st): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let s = ics_stem(&file)?;
+    if s.is_empty() || s.chars().count() > MAX_VALUE_CHARS {
+        return Err(bad("The category in the path is empty or too long.".into()));
+    }
+    let mut f = parse_filter(q.as_deref())?;
+    if !f.categories.is_empty() {
+        return Err(bad(
+            "The path already names a category; drop the `category` parameter.".into(),
+        ));
+    }
+    f.categories = vec![s.to_string()];
+    feed_response(&st, f, &headers)
+}
+
+fn ics_stem(file: &str) -> Result<&str, ApiError> {
+    file.strip_suffix(".ics").ok_or_else(|| {
+        ApiError::NotFound("Calendar addresses end in .ics, e.g. /calendar/wsp.ics.".into())
+    })
+}
+
+/// `http(s)://host` of the request, for the subscribe links. The Host header is
+/// the client's word, so only host-name characters are kept (the page escapes
+/// it anyway); `X-Forwarded-Proto: https` from a TLS-terminating proxy makes
+/// the links https.
+fn base_url(headers: &HeaderMap, uri: &Uri) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| uri.authority().map(|a| a.to_string()))
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+        })
+        .unwrap_or_else(|| "localhost".to_string());
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
+async fn index(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let now = (st.clock)();
+    let (_, all) = st.snapshot()?;
+    let filter = canonical_categories(parse_filter(q.as_deref())?, &all);
+    let everything = present::upcoming(&all, &Filter::default(), now);
+    let mut categories: Vec<String> = Vec::new();
+    for c in everything
+        .iter()
+        .filter_map(|s| s.session.category.as_deref())
+    {
+        if !categories.iter().any(|x| slug(x) == slug(c)) {
+            categories.push(c.to_string());
+        }
+    }
+    categories.sort_by_key(|c| c.to_lowercase());
+    let sessions = present::upcoming(&all, &filter, now);
+    let sources = st.source_statuses(&all)?;
+    let base = base_url(&headers, &uri);
+    let html = page::render(&PageData {
+        sessions: &sessions,
+        categories: &categories,
+        sources: &sources,
+        filter: &filter,
+        base_url: &base,
+        now,
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            // Relative times ("2 hours ago") go stale; always revalidate.
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        html,
+    )
+        .into_response())
+}
+
+fn json<T: Serialize>(v: &T) -> Response {
+    match serde_json::to_vec_pretty(v) {
+        Ok(b) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "public, max-age=60"),
+            ],
+            b,
+        )
+            .into_response(),
+        Err(e) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("The answer could not be written as JSON ({e})."),
+        ),
+    }
+}
+
+async fn api_sessions(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let now = (st.clock)();
+    let (_, all) = st.snapshot()?;
+    let filter = canonical_categories(parse_filter(q.as_deref())?, &all);
+    let v: Vec<SessionJson> = present::upcoming(&all, &filter, now)
+        .iter()
+        .map(SessionJson::from_stored)
+        .collect();
+    Ok(json(&v))
+}
+
+/// One source in `/api/sources`.
+#[derive(Debug, Serialize)]
+pub struct SourceJson {
+    pub id: String,
+    pub name: String,
+    pub kind: Option<String>,
+    pub healthy: bool,
+    pub last_attempt: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub consecutive_failures: u32,
+    pub sessions_found: usize,
+    pub requests: u64,
+    pub bytes: u64,
+    pub not_modified: u64,
+}
+
+impl SourceJson {
+    fn new(s: &SourceStatus) -> Self {
+        let h: &SourceHealth = &s.health;
+        SourceJson {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            kind: s.kind.clone(),
+            healthy: h.healthy(),
+            last_attempt: h.last_attempt,
+            last_success: h.last_success,
+            last_error: h.last_error.clone(),
+            consecutive_failures: h.consecutive_failures,
+            sessions_found: h.sessions_found,
+            requests: h.requests,
+            bytes: h.bytes,
+            not_modified: h.not_modified,
+        }
+    }
+}
+
+async fn api_sources(State(st): State<AppState>) -> Result<Response, ApiError> {
+    let (_, all) = st.snapshot()?;
+    let v: Vec<SourceJson> = st
+        .source_statuses(&all)?
+        .iter()
+        .map(SourceJson::new)
+        .collect();
+    Ok(json(&v))
+}
+
+/// 200 whenever the store can be read, even with failing sources (they are
+/// named in the body): a monitor should page about the server, not about a
+/// booking site being down. 503 only when the store itself fails.
+async fn healthz(State(st): State<AppState>) -> Response {
+    let result = st
+        .snapshot()
+        .and_then(|(g, all)| Ok((g, all.len(), st.source_statuses(&all)?)));
+    match result {
+        Ok((generation, sessions, sources)) => {
+            let unhealthy: Vec<&str> = sources
+                .iter()
+                .filter(|s| !s.health.healthy())
+                .map(|s| s.id.as_str())
+                .collect();
+            let mut r = json(&serde_json::json!({
+                "status": if unhealthy.is_empty() { "ok" } else { "degraded" },
+                "generation": generation,
+                "sessions": sessions,
+                "unhealthy_sources": unhealthy,
+            }));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            let mut r = json(&serde_json::json!({
+                "status": "error",
+                "error": e.to_string(),
+            }));
+            *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_parse_and_refuse() {
+        let f = parse_filter(Some(
+            "source=wsp&category=A&category=B&q=%20x%0Ay%20&available=1&online=0&utm_source=z",
+        ))
+        .unwrap();
+        assert_eq!(f.source.as_deref(), Some("wsp"));
+        assert_eq!(f.categories, vec!["A", "B"]);
+        assert_eq!(f.search.as_deref(), Some("x y"));
+        assert!(f.available);
+        assert_eq!(f.online, Some(false));
+        assert_eq!(
+            parse_filter(Some("source=&online=&q=")).unwrap(),
+            Filter::default()
+        );
+        for bad in [
+            "online=maybe",
+            "available=yes+please",
+            "source=WSP!",
+            "days=0",
+            "q=a&q=b",
+        ] {
+            assert!(
+                matches!(parse_filter(Some(bad)), Err(ApiError::BadRequest(_))),
+                "{bad}"
+            );
+        }
+        let long = format!("q={}", "a".repeat(MAX_Q_CHARS + 1));
+        assert!(matches!(
+            parse_filter(Some(&long)),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn gzip_negotiation() {
+        let mut h = HeaderMap::new();
+        assert!(!accepts_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip;q=0.5"),
+        );
+        assert!(accepts_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("*, gzip;q=0"),
+        );
+        assert!(!accepts_gzip(&h));
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("*"));
+        assert!(accepts_gzip(&h));
+    }
+
+    #[test]
+    fn etag_lists() {
+        let mut h = HeaderMap::new();
+        assert_eq!(none_match(&h, "abc"), None);
+        h.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("\"x\", W/\"abc-gzip\""),
+        );
+        assert_eq!(none_match(&h, "abc"), Some(true));
+        h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"x\""));
+        assert_eq!(none_match(&h, "abc"), Some(false));
+    }
+}

@@ -1,0 +1,497 @@
+//! The sled store: sessions with their history, the eLearning catalogue, source
+//! health, HTTP validators for conditional requests, and a schema version.
+//!
+//! Owns the merge step: given one source's fresh crawl, decide what is new,
+//! changed (sequence up), unchanged or withdrawn, refuse a suspicious result, and
+//! apply it in one transaction so a crash leaves the previous state. Knows nothing
+//! about HTML, HTTP clients or iCalendar.
+
+use crate::model::{Course, Session, Status, StoredSession, Uid};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// The format this build writes. Bump it, and add a step to `migrate`, when the
+/// stored shape changes.
+pub const SCHEMA_VERSION: u64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store at {path} is in use by another events process; stop it or pass another --data directory")]
+    Locked { path: PathBuf },
+    #[error("cannot open the store at {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error("the store at {path} was written by a newer version of events (schema {found}, this build reads up to {SCHEMA_VERSION}); upgrade events")]
+    TooNew { path: PathBuf, found: u64 },
+    #[error("the store is damaged: {0}")]
+    Corrupt(String),
+    #[error("store error: {0}")]
+    Sled(#[from] sled::Error),
+}
+
+/// What the program knows about how a source's crawls are going.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceHealth {
+    pub last_attempt: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    /// One sentence; `None` after a successful crawl.
+    pub last_error: Option<String>,
+    pub consecutive_failures: u32,
+    /// Sessions the last successful crawl found.
+    pub sessions_found: usize,
+    /// Of the last attempt.
+    pub requests: u64,
+    pub bytes: u64,
+    pub not_modified: u64,
+}
+
+impl SourceHealth {
+    pub fn healthy(&self) -> bool {
+        self.last_error.is_none() && self.last_success.is_some()
+    }
+}
+
+/// Network counters of one crawl, recorded in health whatever the outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CrawlStats {
+    pub requests: u64,
+    pub bytes: u64,
+    pub not_modified: u64,
+}
+
+/// What one successful merge did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MergeReport {
+    pub found: usize,
+    pub new: usize,
+    pub changed: usize,
+    pub unchanged: usize,
+    pub withdrawn: usize,
+}
+
+/// Why a crawl's result was not applied.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    #[error("found no sessions where the last crawl found {previous}; kept the previous data")]
+    Empty { previous: usize },
+    #[error("found only {found} sessions where the last crawl found {previous} (under {:.0}%); kept the previous data", min_fraction * 100.0)]
+    TooFew {
+        found: usize,
+        previous: usize,
+        min_fraction: f64,
+    },
+}
+
+/// A response kept for conditional requests: its validators and its body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachedResponse {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub fetched: DateTime<Utc>,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
+
+/// The embedded store. Cheap to clone; all clones share one database.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    sessions: sled::Tree,
+    courses: sled::Tree,
+    health: sled::Tree,
+    http: sled::Tree,
+    meta: sled::Tree,
+}
+
+const GENERATION: &[u8] = b"generation";
+const SCHEMA: &[u8] = b"schema_version";
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new().path(dir).open().map_err(|e| {
+            let msg = e.to_string();
+            if msg.contains("lock") || msg.contains("WouldBlock") || msg.contains("Resource temporarily unavailable") {
+                StoreError::Locked {
+                    path: dir.to_path_buf(),
+                }
+            } else {
+                StoreError::Open {
+                    path: dir.to_path_buf(),
+                    message: msg,
+                }
+            }
+        })?;
+        let store = Store {
+            sessions: db.open_tree("sessions")?,
+            courses: db.open_tree("courses")?,
+            health: db.open_tree("health")?,
+            http: db.open_tree("http")?,
+            meta: db.open_tree("meta")?,
+            db,
+        };
+        store.migrate(dir)?;
+        Ok(store)
+    }
+
+    /// Opens an existing store only: a missing directory is an error, not a new store.
+    pub fn open_existing(dir: &Path) -> Result<Store, StoreError> {
+        if !dir.join("conf").exists() && !dir.join("db").exists() {
+            return Err(StoreError::Open {
+                path: dir.to_path_buf(),
+                message: "there is no store there yet; run `events crawl` first".into(),
+            });
+        }
+        Store::open(dir)
+    }
+
+    fn migrate(&self, dir: &Path) -> Result<(), StoreError> {
+        match self.meta.get(SCHEMA)? {
+            None => {
+                self.meta.insert(SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+            }
+            Some(v) => {
+                let found = u64_from(&v).ok_or_else(|| {
+                    StoreError::Corrupt("the schema version key is unreadable".into())
+                })?;
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::TooNew {
+                        path: dir.to_path_buf(),
+                        found,
+                    });
+                }
+                // Versions below SCHEMA_VERSION would be migrated here, step by step.
+            }
+        }
+        Ok(())
+    }
+
+    /// Bumped by every change to sessions or courses; renderers cache by it.
+    pub fn generation(&self) -> u64 {
+        self.meta
+            .get(GENERATION)
+            .ok()
+            .flatten()
+            .and_then(|v| u64_from(&v))
+            .unwrap_or(0)
+    }
+
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Every stored session, in key order (source, then UID).
+    pub fn sessions(&self) -> Result<Vec<StoredSession>, StoreError> {
+        self.sessions
+            .iter()
+            .values()
+            .map(|v| {
+                let v = v?;
+                serde_json::from_slice(&v)
+                    .map_err(|e| StoreError::Corrupt(format!("a session record: {e}")))
+            })
+            .collect()
+    }
+
+    pub fn source_sessions(&self, source: &str) -> Result<Vec<StoredSession>, StoreError> {
+        self.sessions
+            .scan_prefix(source_prefix(source))
+            .values()
+            .map(|v| {
+                let v = v?;
+                serde_json::from_slice(&v)
+                    .map_err(|e| StoreError::Corrupt(format!("a session record: {e}")))
+            })
+            .collect()
+    }
+
+    pub fn courses(&self) -> Result<Vec<Course>, StoreError> {
+        self.courses
+            .iter()
+            .values()
+            .map(|v| {
+                let v = v?;
+                serde_json::from_slice(&v)
+                    .map_err(|e| StoreError::Corrupt(format!("a course record: {e}")))
+            })
+            .collect()
+    }
+
+    pub fn health(&self, source: &str) -> Result<SourceHealth, StoreError> {
+        Ok(match self.health.get(source.as_bytes())? {
+            Some(v) => serde_json::from_slice(&v)
+                .map_err(|e| StoreError::Corrupt(format!("health of {source}: {e}")))?,
+            None => SourceHealth::default(),
+        })
+    }
+
+    pub fn all_health(&self) -> Result<BTreeMap<String, SourceHealth>, StoreError> {
+        let mut out = BTreeMap::new();
+        for kv in self.health.iter() {
+            let (k, v) = kv?;
+            let id = String::from_utf8_lossy(&k).into_owned();
+            let h = serde_json::from_slice(&v)
+                .map_err(|e| StoreError::Corrupt(format!("health of {id}: {e}")))?;
+            out.insert(id, h);
+        }
+        Ok(out)
+    }
+
+    /// Records a crawl that failed or was refused: only health changes.
+    pub fn record_failure(
+        &self,
+        source: &str,
+        now: DateTime<Utc>,
+        error: &str,
+        stats: CrawlStats,
+    ) -> Result<SourceHealth, StoreError> {
+        let mut h = self.health(source)?;
+        h.last_attempt = Some(now);
+        h.last_error = Some(error.to_string());
+        h.consecutive_failures = h.consecutive_failures.saturating_add(1);
+        h.requests = stats.requests;
+        h.bytes = stats.bytes;
+        h.not_modified = stats.not_modified;
+        self.health.insert(source.as_bytes(), to_json(&h))?;
+        self.health.flush()?;
+        Ok(h)
+    }
+
+    /// Merges one source's complete crawl into the store, atomically.
+    ///
+    /// `courses` replaces that source's catalogue when given. Returns the refusal
+    /// (and changes nothing but health) when the result looks like a broken parser
+    /// or an outage page.
+    pub fn apply_crawl(
+        &self,
+        source: &str,
+        crawled: Vec<Session>,
+        courses: Option<Vec<Course>>,
+        now: DateTime<Utc>,
+        min_fraction: f64,
+        stats: CrawlStats,
+    ) -> Result<Result<MergeReport, Refusal>, StoreError> {
+        let previous_health = self.health(source)?;
+        // One session per UID: the same event can appear under two categories.
+        let mut seen = HashSet::new();
+        let crawled: Vec<Session> = crawled
+            .into_iter()
+            .filter(|s| s.source == source && seen.insert(s.uid()))
+            .collect();
+        let found = crawled.len();
+        let previous = previous_health.sessions_found;
+        if previous > 0 && found == 0 {
+            let r = Refusal::Empty { previous };
+            self.record_failure(source, now, &r.to_string(), stats)?;
+            return Ok(Err(r));
+        }
+        if previous > 0 && (found as f64) < (previous as f64) * min_fraction {
+            let r = Refusal::TooFew {
+                found,
+                previous,
+                min_fraction,
+            };
+            self.record_failure(source, now, &r.to_string(), stats)?;
+            return Ok(Err(r));
+        }
+
+        let existing: BTreeMap<Uid, StoredSession> = self
+            .source_sessions(source)?
+            .into_iter()
+            .map(|s| (s.uid.clone(), s))
+            .collect();
+        let mut report = MergeReport {
+            found,
+            ..MergeReport::default()
+        };
+        let mut writes: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut present = HashSet::new();
+        for s in crawled {
+            let uid = s.uid();
+            present.insert(uid.clone());
+            let record = match existing.get(&uid) {
+                None => {
+                    report.new += 1;
+                    StoredSession {
+                        uid: uid.clone(),
+                        session: s,
+                        first_seen: now,
+                        last_seen: now,
+                        last_changed: now,
+                        sequence: 0,
+                    }
+                }
+                Some(old) => {
+                    let changed = old.session.shown_fields_differ(&s);
+                    let mut rec = old.clone();
+                    rec.last_seen = now;
+                    if changed {
+                        report.changed += 1;
+                        rec.sequence = rec.sequence.saturating_add(1);
+                        rec.last_changed = now;
+                    } else {
+                        report.unchanged += 1;
+                    }
+                    rec.session = s;
+                    rec
+                }
+            };
+            writes.push((session_key(source, &uid), to_json(&record)));
+        }
+        for (uid, old) in &existing {
+            // Past sessions drop off listings naturally; only upcoming ones are withdrawn.
+            if present.contains(uid) || old.session.status == Status::Withdrawn || old.session.start <= now {
+                continue;
+            }
+            let mut rec = old.clone();
+            rec.session.status = Status::Withdrawn;
+            rec.sequence = rec.sequence.saturating_add(1);
+            rec.last_changed = now;
+            report.withdrawn += 1;
+            writes.push((session_key(source, uid), to_json(&rec)));
+        }
+
+        let mut health = previous_health;
+        health.last_attempt = Some(now);
+        health.last_success = Some(now);
+        health.last_error = None;
+        health.consecutive_failures = 0;
+        health.sessions_found = found;
+        health.requests = stats.requests;
+        health.bytes = stats.bytes;
+        health.not_modified = stats.not_modified;
+        let health_json = to_json(&health);
+
+        let course_writes: Option<Vec<(Vec<u8>, Vec<u8>)>> = courses.map(|cs| {
+            cs.iter()
+                .filter(|c| c.source == source)
+                .map(|c| (course_key(source, &c.id), to_json(c)))
+                .collect()
+        });
+        let old_course_keys: Vec<Vec<u8>> = self
+            .courses
+            .scan_prefix(source_prefix(source))
+            .keys()
+            .filter_map(|k| k.ok().map(|k| k.to_vec()))
+            .collect();
+        let touched = !writes.is_empty() || course_writes.is_some();
+
+        let result: Result<(), TransactionError<()>> =
+            (&self.sessions, &self.courses, &self.health, &self.meta).transaction(
+                |(ts, tc, th, tm)| {
+                    for (k, v) in &writes {
+                        ts.insert(k.as_slice(), v.as_slice())?;
+                    }
+                    if let Some(cw) = &course_writes {
+                        for k in &old_course_keys {
+                            tc.remove(k.as_slice())?;
+                        }
+                        for (k, v) in cw {
+                            tc.insert(k.as_slice(), v.as_slice())?;
+                        }
+                    }
+                    th.insert(source.as_bytes(), health_json.as_slice())?;
+                    if touched {
+                        let g = tm
+                            .get(GENERATION)?
+                            .and_then(|v| u64_from(&v))
+                            .unwrap_or(0);
+                        tm.insert(GENERATION, &(g + 1).to_be_bytes())?;
+                    }
+                    Ok::<(), ConflictableTransactionError<()>>(())
+                },
+            );
+        match result {
+            Ok(()) => {}
+            Err(TransactionError::Storage(e)) => return Err(StoreError::Sled(e)),
+            Err(TransactionError::Abort(())) => {
+                return Err(StoreError::Corrupt("the merge transaction aborted".into()))
+            }
+        }
+        self.db.flush()?;
+        Ok(Ok(report))
+    }
+
+    /// The stored validators and body of a URL, if any.
+    pub fn cached_response(&self, url: &str) -> Result<Option<CachedResponse>, StoreError> {
+        let Some(v) = self.http.get(url.as_bytes())? else {
+            return Ok(None);
+        };
+        // Layout: 4-byte big-endian header length, JSON header, then the raw body.
+        if v.len() < 4 {
+            return Ok(None);
+        }
+        let n = u32::from_be_bytes([v[0], v[1], v[2], v[3]]) as usize;
+        let Some(header) = v.get(4..4 + n) else {
+            return Ok(None);
+        };
+        let Ok(mut c) = serde_json::from_slice::<CachedResponse>(header) else {
+            return Ok(None);
+        };
+        c.body = v[4 + n..].to_vec();
+        Ok(Some(c))
+    }
+
+    pub fn put_cached_response(&self, url: &str, c: &CachedResponse) -> Result<(), StoreError> {
+        let header = to_json(c);
+        let mut v = Vec::with_capacity(4 + header.len() + c.body.len());
+        v.extend_from_slice(&(header.len() as u32).to_be_bytes());
+        v.extend_from_slice(&header);
+        v.extend_from_slice(&c.body);
+        self.http.insert(url.as_bytes(), v)?;
+        Ok(())
+    }
+
+    /// Small per-source notes the crawler keeps between crawls (e.g. listing
+    /// fingerprints and when a detail page was last refreshed).
+    pub fn note(&self, source: &str, key: &str) -> Result<Option<String>, StoreError> {
+        let k = note_key(source, key);
+        Ok(self
+            .meta
+            .get(k)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    pub fn set_note(&self, source: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        self.meta.insert(note_key(source, key), value.as_bytes())?;
+        Ok(())
+    }
+}
+
+fn note_key(source: &str, key: &str) -> Vec<u8> {
+    let mut k = b"note\0".to_vec();
+    k.extend_from_slice(source.as_bytes());
+    k.push(0);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+fn source_prefix(source: &str) -> Vec<u8> {
+    let mut k = source.as_bytes().to_vec();
+    k.push(0);
+    k
+}
+
+fn session_key(source: &str, uid: &Uid) -> Vec<u8> {
+    let mut k = source_prefix(source);
+    k.extend_from_slice(uid.as_str().as_bytes());
+    k
+}
+
+fn course_key(source: &str, id: &str) -> Vec<u8> {
+    let mut k = source_prefix(source);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("store records always serialise")
+}
+
+fn u64_from(v: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(v.try_into().ok()?))
+}

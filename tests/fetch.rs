@@ -1,0 +1,308 @@
+//! The fetcher against mock servers on loopback: rate limits, robots.txt,
+//! retries, timeouts, size and redirect limits, conditional requests.
+
+use events::fetch::{FetchConfig, FetchError, Fetcher};
+use events::store::Store;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use url::Url;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+fn fast_config() -> FetchConfig {
+    FetchConfig {
+        timeout: Duration::from_millis(800),
+        connect_timeout: Duration::from_millis(800),
+        backoff: Duration::from_millis(20),
+        max_retries: 3,
+        ..FetchConfig::default()
+    }
+}
+
+/// Records when each request arrived, and answers with a fixed response.
+#[derive(Clone)]
+struct Clocked {
+    seen: Arc<Mutex<Vec<(Instant, String)>>>,
+    response: ResponseTemplate,
+}
+
+impl Respond for Clocked {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        self.seen
+            .lock()
+            .unwrap()
+            .push((Instant::now(), req.url.path().to_string()));
+        self.response.clone()
+    }
+}
+
+async fn robots(server: &MockServer, body: &str) {
+    Mock::given(method("GET"))
+        .and(path("/robots.txt"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(body))
+        .mount(server)
+        .await;
+}
+
+fn url(server: &MockServer, p: &str) -> Url {
+    Url::parse(&format!("{}{}", server.uri(), p)).unwrap()
+}
+
+#[tokio::test]
+async fn requests_to_one_host_are_spaced_by_the_rate() {
+    let server = MockServer::start().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let responder = Clocked {
+        seen: seen.clone(),
+        response: ResponseTemplate::new(200).set_body_string("ok"),
+    };
+    Mock::given(method("GET"))
+        .respond_with(responder)
+        .mount(&server)
+        .await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let http = fetcher.for_source(5.0); // one request every 200 ms
+    let mut tasks = Vec::new();
+    for i in 0..5 {
+        let http = http.clone();
+        let u = url(&server, &format!("/page/{i}"));
+        tasks.push(tokio::spawn(async move { http.get(&u).await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 6, "robots.txt plus five pages");
+    assert_eq!(seen[0].1, "/robots.txt", "robots.txt is asked first");
+    for pair in seen.windows(2) {
+        let gap = pair[1].0.duration_since(pair[0].0);
+        assert!(
+            gap >= Duration::from_millis(180),
+            "requests {:?} and {:?} only {gap:?} apart",
+            pair[0].1,
+            pair[1].1
+        );
+    }
+    assert_eq!(http.counters().snapshot().requests, 6);
+}
+
+#[tokio::test]
+async fn robots_disallow_is_obeyed_and_fetched_first() {
+    let server = MockServer::start().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("GET"))
+        .and(path("/robots.txt"))
+        .respond_with(Clocked {
+            seen: seen.clone(),
+            response: ResponseTemplate::new(200)
+                .set_body_string("User-agent: *\nDisallow: /events/*/book\nDisallow: /private\n"),
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(Clocked {
+            seen: seen.clone(),
+            response: ResponseTemplate::new(200).set_body_string("page"),
+        })
+        .mount(&server)
+        .await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let http = fetcher.for_source(50.0);
+    let err = http.get(&url(&server, "/events/1001/book")).await.unwrap_err();
+    assert!(matches!(err, FetchError::Disallowed { .. }), "{err}");
+    let err = http.get(&url(&server, "/private/x")).await.unwrap_err();
+    assert!(matches!(err, FetchError::Disallowed { .. }), "{err}");
+    assert!(http.get(&url(&server, "/events/1001")).await.is_ok());
+    let paths: Vec<String> = seen.lock().unwrap().iter().map(|s| s.1.clone()).collect();
+    assert_eq!(paths, vec!["/robots.txt", "/events/1001"]);
+}
+
+#[tokio::test]
+async fn crawl_delay_longer_than_our_spacing_wins() {
+    let server = MockServer::start().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("GET"))
+        .and(path("/robots.txt"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("User-agent: *\nCrawl-delay: 1\n"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(Clocked {
+            seen: seen.clone(),
+            response: ResponseTemplate::new(200).set_body_string("page"),
+        })
+        .mount(&server)
+        .await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let http = fetcher.for_source(10.0);
+    for i in 0..3 {
+        http.get(&url(&server, &format!("/p{i}"))).await.unwrap();
+    }
+    let seen = seen.lock().unwrap();
+    for pair in seen.windows(2) {
+        assert!(pair[1].0.duration_since(pair[0].0) >= Duration::from_millis(950));
+    }
+}
+
+#[tokio::test]
+async fn retry_after_is_waited_on_429() {
+    let server = MockServer::start().await;
+    robots(&server, "").await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("GET"))
+        .and(path("/limited"))
+        .respond_with(Clocked {
+            seen: seen.clone(),
+            response: ResponseTemplate::new(429).insert_header("Retry-After", "2"),
+        })
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/limited"))
+        .respond_with(Clocked {
+            seen: seen.clone(),
+            response: ResponseTemplate::new(200).set_body_string("now ok"),
+        })
+        .mount(&server)
+        .await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let got = fetcher.for_source(50.0).get(&url(&server, "/limited")).await.unwrap();
+    assert_eq!(got.body, b"now ok");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert!(seen[1].0.duration_since(seen[0].0) >= Duration::from_millis(1900));
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_then_succeed() {
+    let server = MockServer::start().await;
+    robots(&server, "").await;
+    Mock::given(method("GET"))
+        .and(path("/flaky"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/flaky"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("fine"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let got = fetcher.for_source(50.0).get(&url(&server, "/flaky")).await.unwrap();
+    assert_eq!(got.body, b"fine");
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let server = MockServer::start().await;
+    robots(&server, "").await;
+    Mock::given(method("GET"))
+        .and(path("/gone"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("<h1>Not found</h1>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let err = fetcher.for_source(50.0).get(&url(&server, "/gone")).await.unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert!(err.to_string().contains("Not found"), "{err}");
+}
+
+#[tokio::test]
+async fn a_timeout_is_retried() {
+    let server = MockServer::start().await;
+    robots(&server, "").await;
+    Mock::given(method("GET"))
+        .and(path("/slow"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/slow"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("eventually"))
+        .mount(&server)
+        .await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let got = fetcher.for_source(50.0).get(&url(&server, "/slow")).await.unwrap();
+    assert_eq!(got.body, b"eventually");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused() {
+    let server = MockServer::start().await;
+    robots(&server, "").await;
+    Mock::given(method("GET"))
+        .and(path("/huge"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'x'; 64 * 1024]))
+        .mount(&server)
+        .await;
+    let cfg = FetchConfig {
+        max_body: 16 * 1024,
+        ..fast_config()
+    };
+    let fetcher = Fetcher::new(cfg, None).unwrap();
+    let err = fetcher.for_source(50.0).get(&url(&server, "/huge")).await.unwrap_err();
+    assert!(matches!(err, FetchError::TooLarge { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_redirect_loop_is_stopped() {
+    let server = MockServer::start().await;
+    robots(&server, "").await;
+    Mock::given(method("GET"))
+        .and(path("/a"))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/b"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/b"))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/a"))
+        .mount(&server)
+        .await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let err = fetcher.for_source(50.0).get(&url(&server, "/a")).await.unwrap_err();
+    assert!(matches!(err, FetchError::Redirect { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn an_unchanged_page_is_served_from_the_store_on_304() {
+    let server = MockServer::start().await;
+    robots(&server, "").await;
+    Mock::given(method("GET"))
+        .and(path("/list"))
+        .and(header("If-None-Match", "\"v1\""))
+        .respond_with(ResponseTemplate::new(304))
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/list"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("ETag", "\"v1\"")
+                .insert_header("Last-Modified", "Tue, 01 Dec 2026 08:00:00 GMT")
+                .set_body_string("the listing"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let fetcher = Fetcher::new(fast_config(), Some(store)).unwrap();
+    let http = fetcher.for_source(50.0);
+    let first = http.get(&url(&server, "/list")).await.unwrap();
+    assert!(!first.not_modified);
+    let second = http.get(&url(&server, "/list")).await.unwrap();
+    assert!(second.not_modified);
+    assert_eq!(second.body, b"the listing");
+    assert_eq!(http.counters().snapshot().not_modified, 1);
+}

@@ -1,0 +1,828 @@
+//! HTTP tests of `events serve` on loopback: every route, the filters, the
+//! caching headers (ETag, Last-Modified, 304s, HEAD, gzip), the 400s, escaping
+//! of scraped text on the page and in the feed, and the render cache.
+//!
+//! The store is filled directly with `apply_crawl`, and the clock is frozen at
+//! 2026-12-01T09:00:00Z, so no test touches the network or the real time.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use events::config::{parse_source, SourceConfig};
+use events::model::{Availability, Session, SessionKey, Status};
+use events::server::{self, AppState};
+use events::store::{CrawlStats, Store};
+use reqwest::header;
+use reqwest::{Client, StatusCode};
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const INJECTION: &str = "A\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:evil";
+const XSS: &str = "<script>alert(1)</script>";
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()
+}
+
+fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+}
+
+struct S {
+    source: &'static str,
+    id: &'static str,
+    title: &'static str,
+    category: &'static str,
+    start: DateTime<Utc>,
+    status: Status,
+    spaces: Option<u32>,
+    online: bool,
+}
+
+fn session(s: S) -> Session {
+    Session {
+        source: s.source.into(),
+        event_id: s.id.into(),
+        key: SessionKey::nth(1),
+        title: s.title.into(),
+        category: Some(s.category.into()),
+        level: None,
+        prerequisites: (s.id == "101").then(|| "You MUST complete Level 1 first".to_string()),
+        description: Some(format!("About {}", s.title)),
+        start: s.start,
+        end: s.start + Duration::hours(3),
+        timezone: "Europe/London".into(),
+        venue: Some(if s.online {
+            "Virtual - MS Teams".to_string()
+        } else {
+            "Council House, Walsall".to_string()
+        }),
+        online: s.online,
+        status: s.status,
+        availability: Availability {
+            spaces_left: s.spaces,
+            capacity: Some(20),
+            waitlist: false,
+        },
+        url: format!("https://{}.example/events/{}", s.source, s.id),
+    }
+}
+
+fn wsp_sessions() -> Vec<Session> {
+    vec![
+        session(S {
+            source: "wsp",
+            id: "101",
+            title: "Understanding Child Neglect Level 2",
+            category: "Child Neglect",
+            start: at(2027, 1, 5, 9, 30),
+            status: Status::Scheduled,
+            spaces: Some(3),
+            online: false,
+        }),
+        session(S {
+            source: "wsp",
+            id: "102",
+            title: "Self-Neglect and Hoarding",
+            category: "Self-Neglect & Hoarding",
+            start: at(2026, 12, 8, 10, 0),
+            status: Status::Full,
+            spaces: Some(0),
+            online: true,
+        }),
+        session(S {
+            source: "wsp",
+            id: "103",
+            title: XSS,
+            category: "Child Neglect",
+            start: at(2026, 12, 10, 13, 0),
+            status: Status::Closed,
+            spaces: None,
+            online: false,
+        }),
+        session(S {
+            source: "wsp",
+            id: "104",
+            title: INJECTION,
+            category: "Domestic Abuse",
+            start: at(2026, 12, 15, 9, 0),
+            status: Status::Scheduled,
+            spaces: None,
+            online: true,
+        }),
+        // Past, inside the feed's 30-day window but not upcoming.
+        session(S {
+            source: "wsp",
+            id: "105",
+            title: "Past Neglect Briefing",
+            category: "Child Neglect",
+            start: at(2026, 11, 20, 9, 0),
+            status: Status::Scheduled,
+            spaces: Some(5),
+            online: false,
+        }),
+    ]
+}
+
+fn vrp_sessions() -> Vec<Session> {
+    vec![
+        session(S {
+            source: "vrp",
+            id: "201",
+            title: "Violence Reduction Basics",
+            category: "Exploitation",
+            start: at(2026, 12, 3, 10, 0),
+            status: Status::Scheduled,
+            spaces: Some(10),
+            online: false,
+        }),
+        session(S {
+            source: "vrp",
+            id: "202",
+            title: "Trauma-Informed Practice",
+            category: "Exploitation",
+            start: at(2026, 12, 4, 10, 0),
+            status: Status::Cancelled,
+            spaces: Some(10),
+            online: true,
+        }),
+    ]
+}
+
+fn sources() -> Vec<SourceConfig> {
+    vec![
+        parse_source(
+            Path::new("wsp.toml"),
+            "id = \"wsp\"\nname = \"Walsall Safeguarding Partnership\"\nkind = \"event-booking\"\nbase_url = \"https://walsall.event-booking.org.uk\"\n",
+        )
+        .unwrap(),
+        parse_source(
+            Path::new("vrp.toml"),
+            "id = \"vrp\"\nname = \"West Midlands Violence Reduction Partnership\"\nkind = \"eventbrite\"\norganizer_id = \"12345\"\n",
+        )
+        .unwrap(),
+    ]
+}
+
+struct Server {
+    base: String,
+    addr: SocketAddr,
+    state: AppState,
+    store: Store,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        let before = now() - Duration::hours(2);
+        store
+            .apply_crawl(
+                "wsp",
+                wsp_sessions(),
+                None,
+                before,
+                0.5,
+                CrawlStats::default(),
+            )
+            .unwrap()
+            .unwrap();
+        store
+            .apply_crawl(
+                "vrp",
+                vrp_sessions(),
+                None,
+                before,
+                0.5,
+                CrawlStats::default(),
+            )
+            .unwrap()
+            .unwrap();
+        // The latest vrp crawl failed: the page and the API must say so.
+        store
+            .record_failure(
+                "vrp",
+                now() - Duration::minutes(30),
+                "the listing answered 503 Service Unavailable",
+                CrawlStats::default(),
+            )
+            .unwrap();
+        let state = AppState::new(store.clone(), sources(), server::fixed_clock(now()));
+        let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::serve(listener, state.clone(), async move {
+            let _ = rx.await;
+        }));
+        Server {
+            base: format!("http://{addr}"),
+            addr,
+            state,
+            store,
+            stop: Some(tx),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        raw_client().get(self.url(path)).send().await.unwrap()
+    }
+
+    async fn text(&self, path: &str) -> (StatusCode, String) {
+        let r = self.get(path).await;
+        (r.status(), r.text().await.unwrap())
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            tokio::time::timeout(std::time::Duration::from_secs(10), t)
+                .await
+                .expect("the server stops on the shutdown signal")
+                .unwrap()
+                .unwrap();
+        }
+    }
+}
+
+/// A client that does not ask for or decode gzip, so raw bytes and headers are seen.
+fn raw_client() -> Client {
+    Client::builder().no_gzip().build().unwrap()
+}
+
+fn calendars(body: &str) -> Vec<ical::parser::ical::component::IcalCalendar> {
+    ical::IcalParser::new(body.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .expect("the feed parses")
+}
+
+fn prop<'a>(props: &'a [ical::property::Property], name: &str) -> Option<&'a str> {
+    props
+        .iter()
+        .find(|p| p.name == name)
+        .and_then(|p| p.value.as_deref())
+}
+
+async fn json(r: reqwest::Response) -> serde_json::Value {
+    serde_json::from_str(&r.text().await.unwrap()).unwrap()
+}
+
+/// (UID, SUMMARY) of every event in a feed.
+fn events(body: &str) -> Vec<(String, String)> {
+    let cals = calendars(body);
+    assert_eq!(cals.len(), 1);
+    cals[0]
+        .events
+        .iter()
+        .map(|e| {
+            (
+                prop(&e.properties, "UID").unwrap_or("").to_string(),
+                prop(&e.properties, "SUMMARY").unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn calname(body: &str) -> String {
+    prop(&calendars(body)[0].properties, "X-WR-CALNAME")
+        .unwrap_or("")
+        .to_string()
+}
+
+fn uids(body: &str) -> Vec<String> {
+    let mut v: Vec<String> = events(body).into_iter().map(|e| e.0).collect();
+    v.sort();
+    v
+}
+
+fn uid(source: &str, id: &str) -> String {
+    format!("{source}-{id}-1@events.safeguarding-training")
+}
+
+#[tokio::test]
+async fn calendar_feed_headers_and_content() {
+    let s = Server::start().await;
+    let r = s.get("/calendar.ics").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let h = r.headers().clone();
+    assert_eq!(h[header::CONTENT_TYPE], "text/calendar; charset=utf-8");
+    assert_eq!(h[header::CACHE_CONTROL], "public, max-age=300");
+    let etag = h[header::ETAG].to_str().unwrap();
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "strong ETag: {etag}"
+    );
+    assert!(h.get(header::CONTENT_ENCODING).is_none());
+    // The newest last_changed: both crawls ran two hours before "now".
+    let lm = httpdate::parse_http_date(h[header::LAST_MODIFIED].to_str().unwrap()).unwrap();
+    assert_eq!(DateTime::<Utc>::from(lm), now() - Duration::hours(2));
+    let body = r.text().await.unwrap();
+    assert_eq!(calname(&body), "WSP & VRP training");
+    // Every session in the window, past one and cancelled one included.
+    assert_eq!(events(&body).len(), 7);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_title_cannot_inject_calendar_lines() {
+    let s = Server::start().await;
+    let (_, body) = s.text("/calendar.ics").await;
+    let evs = events(&body);
+    assert_eq!(
+        evs.len(),
+        7,
+        "the injected END/BEGIN did not split an event"
+    );
+    assert!(!body.lines().any(|l| l.trim_end() == "SUMMARY:evil"));
+    let injected = evs.iter().find(|e| e.0 == uid("wsp", "104")).unwrap();
+    assert!(injected.1.contains("evil"), "kept as text: {}", injected.1);
+    assert_eq!(body.lines().filter(|l| *l == "BEGIN:VEVENT").count(), 7);
+    assert_eq!(body.lines().filter(|l| *l == "END:VEVENT").count(), 7);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn calendar_filters_and_pretty_paths() {
+    let s = Server::start().await;
+
+    let (st, body) = s.text("/calendar.ics?source=wsp").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(uids(&body).iter().all(|u| u.starts_with("wsp-")));
+    assert_eq!(uids(&body).len(), 5);
+    assert_eq!(calname(&body), "WSP training");
+
+    let (_, pretty) = s.text("/calendar/wsp.ics").await;
+    assert_eq!(pretty, body, "the pretty path is the same feed");
+
+    let (_, vrp) = s.text("/calendar/vrp.ics").await;
+    assert_eq!(uids(&vrp), vec![uid("vrp", "201"), uid("vrp", "202")]);
+
+    let (_, neglect) = s.text("/calendar/category/child-neglect.ics").await;
+    assert_eq!(
+        uids(&neglect),
+        vec![uid("wsp", "101"), uid("wsp", "103"), uid("wsp", "105")]
+    );
+    assert_eq!(calname(&neglect), "WSP & VRP training — Child Neglect");
+    let (_, by_param) = s.text("/calendar.ics?category=Child%20Neglect").await;
+    assert_eq!(by_param, neglect, "slug and name give the same view");
+
+    let (_, two) = s
+        .text("/calendar.ics?category=Exploitation&category=Domestic+Abuse")
+        .await;
+    assert_eq!(
+        uids(&two),
+        vec![uid("vrp", "201"), uid("vrp", "202"), uid("wsp", "104")]
+    );
+
+    let (_, q) = s.text("/calendar.ics?q=hoarding").await;
+    assert_eq!(uids(&q), vec![uid("wsp", "102")]);
+
+    // With places: full and closed go, cancelled stays so calendars learn of it.
+    let (_, avail) = s.text("/calendar.ics?available=1").await;
+    assert_eq!(
+        uids(&avail),
+        vec![
+            uid("vrp", "201"),
+            uid("vrp", "202"),
+            uid("wsp", "101"),
+            uid("wsp", "104"),
+            uid("wsp", "105")
+        ]
+    );
+    assert!(calname(&avail).contains("with places"));
+
+    let (_, online) = s.text("/calendar.ics?online=1").await;
+    assert_eq!(
+        uids(&online),
+        vec![uid("vrp", "202"), uid("wsp", "102"), uid("wsp", "104")]
+    );
+    let (_, offline) = s.text("/calendar.ics?online=0&source=vrp").await;
+    assert_eq!(uids(&offline), vec![uid("vrp", "201")]);
+
+    // A subscription to a category with no sessions right now stays valid.
+    let (st, empty) = s.text("/calendar/category/nothing-here.ics").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(uids(&empty).is_empty());
+
+    assert_eq!(
+        s.get("/calendar/wsp.txt").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        s.get("/calendar/wsp.ics?source=vrp").await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn conditional_requests_give_304() {
+    let s = Server::start().await;
+    let c = raw_client();
+    let url = s.url("/calendar.ics");
+    let first = c.get(&url).send().await.unwrap();
+    let etag = first.headers()[header::ETAG].to_str().unwrap().to_string();
+    let lm = first.headers()[header::LAST_MODIFIED]
+        .to_str()
+        .unwrap()
+        .to_string();
+
+    for inm in [
+        etag.clone(),
+        "*".to_string(),
+        format!("\"nope\", {etag}"),
+        format!("W/{etag}"),
+    ] {
+        let r = c
+            .get(&url)
+            .header(header::IF_NONE_MATCH, &inm)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED, "If-None-Match: {inm}");
+        assert_eq!(r.headers()[header::ETAG].to_str().unwrap(), etag);
+        assert!(r.bytes().await.unwrap().is_empty());
+    }
+    let r = c
+        .get(&url)
+        .header(header::IF_NONE_MATCH, "\"other\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let r = c
+        .get(&url)
+        .header(header::IF_MODIFIED_SINCE, &lm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+    let earlier = httpdate::fmt_http_date((now() - Duration::days(1)).into());
+    let r = c
+        .get(&url)
+        .header(header::IF_MODIFIED_SINCE, earlier)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // If-None-Match wins over If-Modified-Since.
+    let r = c
+        .get(&url)
+        .header(header::IF_NONE_MATCH, "\"other\"")
+        .header(header::IF_MODIFIED_SINCE, &lm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn head_has_the_headers_and_no_body() {
+    let s = Server::start().await;
+    let c = raw_client();
+    let get = c.get(s.url("/calendar.ics")).send().await.unwrap();
+    let head = c.head(s.url("/calendar.ics")).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    for h in [
+        header::ETAG,
+        header::LAST_MODIFIED,
+        header::CONTENT_TYPE,
+        header::CACHE_CONTROL,
+    ] {
+        assert_eq!(head.headers()[&h], get.headers()[&h], "{h}");
+    }
+    assert!(head.bytes().await.unwrap().is_empty());
+    let head = c.head(s.url("/")).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert!(head.bytes().await.unwrap().is_empty());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn gzip_when_asked() {
+    let s = Server::start().await;
+    let c = raw_client();
+    let plain = c.get(s.url("/calendar.ics")).send().await.unwrap();
+    let plain_etag = plain.headers()[header::ETAG].clone();
+    let plain = plain.text().await.unwrap();
+
+    let r = c
+        .get(s.url("/calendar.ics"))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(r.headers()[header::VARY], "Accept-Encoding");
+    let gz_etag = r.headers()[header::ETAG].clone();
+    assert_ne!(
+        gz_etag, plain_etag,
+        "each content-coding has its own strong tag"
+    );
+    let bytes = r.bytes().await.unwrap();
+    let mut out = String::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(out, plain);
+
+    // The gzip tag revalidates too.
+    let r = c
+        .get(s.url("/calendar.ics"))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .header(header::IF_NONE_MATCH, gz_etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+
+    // A decoding client sees the same feed.
+    let auto = Client::new()
+        .get(s.url("/calendar.ics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(auto.text().await.unwrap(), plain);
+
+    // The page and the API are compressed as well.
+    for path in ["/", "/api/sessions"] {
+        let r = c
+            .get(s.url(path))
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()[header::CONTENT_ENCODING], "gzip", "{path}");
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bad_query_strings_are_400_in_one_sentence() {
+    let s = Server::start().await;
+    let huge = format!("q={}", "a".repeat(10_000));
+    let long_q = format!("q={}", "a".repeat(201));
+    let cases = [
+        "online=maybe".to_string(),
+        "available=yes%20please".to_string(),
+        "available=yes please".to_string(),
+        "source=WSP%3Cscript%3E".to_string(),
+        "days=-1".to_string(),
+        "q=a&q=b".to_string(),
+        huge,
+        long_q,
+    ];
+    for path in ["/calendar.ics", "/api/sessions", "/", "/calendar/wsp.ics"] {
+        for q in &cases {
+            let r = s.get(&format!("{path}?{q}")).await;
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{path}?{q}");
+            assert_eq!(
+                r.headers()[header::CONTENT_TYPE],
+                "text/plain; charset=utf-8"
+            );
+            let body = r.text().await.unwrap();
+            assert!(
+                body.ends_with(".\n") && body.lines().count() == 1,
+                "{body:?}"
+            );
+        }
+    }
+    // Empty values (as an HTML form sends them) and unknown parameters are fine.
+    let (st, _) = s
+        .text("/calendar.ics?source=&category=&q=&online=&utm_source=newsletter")
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s.text("/nowhere").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_page_shows_sessions_escaped_grouped_and_subscribable() {
+    let s = Server::start().await;
+    let r = s.get("/").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
+    );
+    let html = r.text().await.unwrap();
+
+    assert!(html.starts_with("<!DOCTYPE html><html lang=\"en\">"));
+    assert!(html.contains("name=\"viewport\""));
+    // Scraped text is text.
+    assert!(!html.contains(XSS));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    // Upcoming only: the past session and nothing withdrawn.
+    assert!(!html.contains("Past Neglect Briefing"));
+    assert_eq!(html.matches("<li class=\"session").count(), 6);
+    assert!(html.contains(&format!("data-uid=\"{}\"", uid("wsp", "101"))));
+    // Weeks, times in London, badges with words, prerequisites, booking links.
+    assert!(html.contains("Week of Monday 30 November 2026"));
+    assert!(html.contains("Week of Monday 4 January 2027"));
+    assert!(html.contains("Tuesday 5 January 2027, 09:30–12:30 GMT"));
+    assert!(html.contains("<span class=\"badge badge-full\">FULL</span>"));
+    assert!(html.contains("<span class=\"badge badge-few\">3 places</span>"));
+    assert!(html.contains("<span class=\"badge badge-closed\">CLOSED</span>"));
+    assert!(html.contains("<span class=\"badge badge-cancelled\">CANCELLED</span>"));
+    assert!(html.contains("You MUST complete Level 1 first"));
+    assert!(html.contains("href=\"https://wsp.example/events/101\""));
+    // Filters as links and a form, with the categories present.
+    assert!(html.contains("<form method=\"get\" action=\"/\">"));
+    assert!(html.contains("<label for=\"q\">"));
+    assert!(html.contains("href=\"/?category=Self-Neglect+%26+Hoarding\""));
+    assert!(html.contains("href=\"/?source=vrp\""));
+    // Subscribe box for this host.
+    let webcal = format!("webcal://{}/calendar.ics", s.addr);
+    assert!(html.contains(&webcal), "{webcal}");
+    assert!(html.contains(&format!("value=\"http://{}/calendar.ics\"", s.addr)));
+    for step in [
+        "Subscribe from web",
+        "From URL",
+        "New Calendar Subscription",
+    ] {
+        assert!(html.contains(step), "{step}");
+    }
+    // Source health in words.
+    assert!(html.contains("2 hours ago"));
+    assert!(html.contains("the listing answered 503 Service Unavailable"));
+    // Headings in order: one h1, then h2s.
+    assert_eq!(html.matches("<h1").count(), 1);
+    assert!(html.find("<h1").unwrap() < html.find("<h2").unwrap());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_page_follows_the_filters_and_the_host() {
+    let s = Server::start().await;
+    let (st, html) = s.text("/?source=vrp&available=1").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(html.matches("<li class=\"session").count(), 1);
+    assert!(html.contains("Violence Reduction Basics"));
+    assert!(html.contains(&format!(
+        "webcal://{}/calendar.ics?source=vrp&amp;available=1",
+        s.addr
+    )));
+    assert!(html.contains("checked"));
+
+    let (_, html) = s.text("/?q=nothing+matches+this").await;
+    assert!(html.contains("No upcoming sessions match these filters."));
+
+    let r = raw_client()
+        .get(s.url("/?category=child-neglect"))
+        .header(header::HOST, "calendar.example.org")
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("webcal://calendar.example.org/calendar.ics?category=Child+Neglect"));
+    assert!(
+        html.contains("value=\"https://calendar.example.org/calendar.ics?category=Child+Neglect\"")
+    );
+
+    // A hostile Host header does not reach the page.
+    let r = raw_client()
+        .get(s.url("/"))
+        .header(header::HOST, "evil\"><script>x")
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("<script>x"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn api_sessions_sources_and_health() {
+    let s = Server::start().await;
+    let r = s.get("/api/sessions").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+    let v: serde_json::Value = json(r).await;
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 6, "upcoming only");
+    assert_eq!(arr[0]["uid"], uid("vrp", "201"));
+    assert_eq!(arr[0]["places"], "10 places");
+
+    let v: serde_json::Value = json(
+        s.get("/api/sessions?category=child-neglect&available=1")
+            .await,
+    )
+    .await;
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 1);
+    assert_eq!(arr[0]["title"], "Understanding Child Neglect Level 2");
+    assert_eq!(arr[0]["prerequisites"], "You MUST complete Level 1 first");
+
+    let v: serde_json::Value = json(s.get("/api/sources").await).await;
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 2);
+    assert_eq!(arr[0]["id"], "wsp");
+    assert_eq!(arr[0]["kind"], "event-booking");
+    assert_eq!(arr[0]["healthy"], true);
+    assert_eq!(arr[0]["sessions_found"], 5);
+    assert_eq!(arr[1]["id"], "vrp");
+    assert_eq!(arr[1]["kind"], "eventbrite");
+    assert_eq!(arr[1]["healthy"], false);
+    assert_eq!(arr[1]["consecutive_failures"], 1);
+    assert_eq!(
+        arr[1]["last_error"],
+        "the listing answered 503 Service Unavailable"
+    );
+    for k in [
+        "last_attempt",
+        "last_success",
+        "requests",
+        "bytes",
+        "not_modified",
+        "name",
+    ] {
+        assert!(arr[1].get(k).is_some(), "{k}");
+    }
+
+    let r = s.get("/healthz").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "an unhealthy source does not fail it"
+    );
+    let v: serde_json::Value = json(r).await;
+    assert_eq!(v["status"], "degraded");
+    assert_eq!(v["unhealthy_sources"], serde_json::json!(["vrp"]));
+    assert_eq!(v["sessions"], 7);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn rendered_feeds_are_cached_until_the_store_changes() {
+    let s = Server::start().await;
+    let before = s.state.feed_renders();
+    let a = s.get("/calendar.ics?source=wsp").await;
+    let etag_a = a.headers()[header::ETAG].clone();
+    let body_a = a.text().await.unwrap();
+    let b = s.get("/calendar.ics?source=wsp").await;
+    assert_eq!(b.headers()[header::ETAG], etag_a);
+    assert_eq!(b.text().await.unwrap(), body_a);
+    // The pretty path is the same view, so the same cache entry.
+    let _ = s.get("/calendar/wsp.ics").await;
+    assert_eq!(s.state.feed_renders(), before + 1, "rendered once");
+    let _ = s.get("/calendar.ics?source=wsp").await;
+
+    let avail = s.get("/calendar.ics?available=1").await;
+    let avail_lm = avail.headers()[header::LAST_MODIFIED].clone();
+
+    // A new crawl: one session has fewer places now, another is full.
+    let mut fresh = wsp_sessions();
+    fresh[0].availability.spaces_left = Some(1);
+    fresh[3].status = Status::Full;
+    s.store
+        .apply_crawl("wsp", fresh, None, now(), 0.5, CrawlStats::default())
+        .unwrap()
+        .unwrap();
+    let c = s.get("/calendar.ics?source=wsp").await;
+    assert_ne!(c.headers()[header::ETAG], etag_a);
+    let lm =
+        httpdate::parse_http_date(c.headers()[header::LAST_MODIFIED].to_str().unwrap()).unwrap();
+    assert_eq!(DateTime::<Utc>::from(lm), now());
+    assert!(c.text().await.unwrap().contains("(1 place)"));
+    // Once for the first wsp view, once for `available=1`, once after the crawl.
+    assert_eq!(s.state.feed_renders(), before + 3);
+    // The full session left the `available=1` view: that is a modification.
+    let r = raw_client()
+        .get(s.url("/calendar.ics?available=1"))
+        .header(header::IF_MODIFIED_SINCE, avail_lm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(!uids(&r.text().await.unwrap()).contains(&uid("wsp", "104")));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_taken_port_is_explained() {
+    let s = Server::start().await;
+    let err = server::bind(s.addr).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{} is already in use; pass --listen with another port",
+            s.addr
+        )
+    );
+    s.stop().await;
+}
