@@ -10,7 +10,9 @@ use crate::fetch::{FetchConfig, Fetcher};
 use crate::model::Course;
 use crate::present::{self, SessionJson};
 use crate::query::Filter;
+use crate::replica::{self, Replica, Site};
 use crate::schedule;
+use crate::server;
 use crate::store::{SourceHealth, Store};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -18,6 +20,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -74,6 +77,17 @@ pub enum Command {
     },
     /// Crawl every source now and then on its poll_interval, until Ctrl-C.
     Watch,
+    /// Crawl on schedule and serve the page, the feeds and the JSON API.
+    Serve {
+        /// Address to listen on (loopback by default).
+        #[arg(long, default_value = server::DEFAULT_LISTEN)]
+        listen: SocketAddr,
+    },
+    /// Everything offline: a replica of both sites on loopback, crawled and served.
+    Demo {
+        #[arg(long, default_value = server::DEFAULT_LISTEN)]
+        listen: SocketAddr,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -153,7 +167,10 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             let list = present::upcoming(&all, &filter.to_filter(), now);
             if *json {
                 let v: Vec<SessionJson> = list.iter().map(SessionJson::from_stored).collect();
-                println!("{}", serde_json::to_string_pretty(&v).context("writing JSON")?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).context("writing JSON")?
+                );
             } else if list.is_empty() {
                 println!("No upcoming sessions match.");
             } else {
@@ -176,7 +193,10 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             let store = open_store(&cli.data, true)?;
             let list = source_statuses(&sources, &store)?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&list).context("writing JSON")?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).context("writing JSON")?
+                );
             } else {
                 print!("{}", sources_table(&list, now));
             }
@@ -188,20 +208,73 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             let fetcher = Fetcher::new(fetch_config(&cli), Some(store.clone()))
                 .context("starting the HTTP client")?;
             let (_tx, stop) = schedule::on_signals();
-            eprintln!(
-                "watching {} source(s); Ctrl-C to stop",
-                sources.len()
-            );
-            schedule::run(sources, fetcher, store.clone(), Arc::new(LogLines), stop, true).await;
+            eprintln!("watching {} source(s); Ctrl-C to stop", sources.len());
+            schedule::run(
+                sources,
+                fetcher,
+                store.clone(),
+                Arc::new(LogLines),
+                stop,
+                true,
+            )
+            .await;
             store.flush().context("flushing the store")?;
             Ok(())
+        }
+        Command::Serve { listen } => {
+            let sources = load_sources(&cli.sources)?;
+            let store = open_store(&cli.data, true)?;
+            serve_until_stopped(&cli, sources, store, *listen).await
+        }
+        Command::Demo { listen } => {
+            let wsp = Replica::start(Site::Wsp)
+                .await
+                .context("starting the WSP replica")?;
+            let vrp = Replica::start(Site::Eventbrite)
+                .await
+                .context("starting the Eventbrite replica")?;
+            let dir = tempfile::tempdir().context("making a directory for the demo")?;
+            let sources_dir = dir.path().join("sources");
+            std::fs::create_dir_all(&sources_dir).context("making the demo's sources")?;
+            std::fs::write(
+                sources_dir.join("wsp.toml"),
+                format!(
+                    "id = \"wsp\"\nname = \"Walsall Safeguarding Partnership (replica)\"\nkind = \"event-booking\"\nbase_url = \"{}\"\nrequests_per_second = 20\n",
+                    wsp.base_url()
+                ),
+            )
+            .context("writing the demo's sources")?;
+            std::fs::write(
+                sources_dir.join("vrp.toml"),
+                format!(
+                    "id = \"vrp\"\nname = \"West Midlands Violence Reduction Partnership (replica)\"\nkind = \"eventbrite\"\nbase_url = \"{}\"\napi_url = \"{}\"\norganizer_id = \"{}\"\ntoken_env = \"EVENTS_DEMO_TOKEN\"\nrequests_per_second = 20\n",
+                    vrp.base_url(),
+                    vrp.api_url(),
+                    replica::EVENTBRITE_ORGANIZER
+                ),
+            )
+            .context("writing the demo's sources")?;
+            let sources = load_sources(&sources_dir)?;
+            let store = open_store(&dir.path().join("data"), true)?;
+            eprintln!(
+                "demo: replicas of the WSP site at {} and of Eventbrite at {}",
+                wsp.base_url(),
+                vrp.base_url()
+            );
+            for r in crawl_once(&cli, &sources, &store, now).await? {
+                eprintln!("demo: {}", r.line());
+            }
+            serve_until_stopped(&cli, sources, store, *listen).await
         }
         Command::Courses { json } => {
             let store = open_store(&cli.data, false)?;
             let mut courses: Vec<Course> = store.courses().context("reading the store")?;
             courses.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
             if *json {
-                println!("{}", serde_json::to_string_pretty(&courses).context("writing JSON")?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&courses).context("writing JSON")?
+                );
             } else if courses.is_empty() {
                 println!("No eLearning courses in the store; run `events crawl` first.");
             } else {
@@ -257,7 +330,16 @@ fn sources_table(list: &[SourceStatus], now: DateTime<Utc>) -> String {
         Some(t) => crate::present::ago(t, now),
     };
     let mut rows = vec![[
-        "SOURCE", "KIND", "STATE", "LAST SUCCESS", "LAST ATTEMPT", "FAILS", "FOUND", "REQUESTS", "BYTES", "304s",
+        "SOURCE",
+        "KIND",
+        "STATE",
+        "LAST SUCCESS",
+        "LAST ATTEMPT",
+        "FAILS",
+        "FOUND",
+        "REQUESTS",
+        "BYTES",
+        "304s",
     ]
     .map(String::from)
     .to_vec()];
@@ -267,7 +349,13 @@ fn sources_table(list: &[SourceStatus], now: DateTime<Utc>) -> String {
         rows.push(vec![
             s.id.clone(),
             s.kind.clone(),
-            if s.healthy { "ok".into() } else if h.last_attempt.is_none() { "not crawled".into() } else { "FAILING".into() },
+            if s.healthy {
+                "ok".into()
+            } else if h.last_attempt.is_none() {
+                "not crawled".into()
+            } else {
+                "FAILING".into()
+            },
             ago(h.last_success),
             ago(h.last_attempt),
             h.consecutive_failures.to_string(),
@@ -302,6 +390,50 @@ fn sources_table(list: &[SourceStatus], now: DateTime<Utc>) -> String {
     out
 }
 
+/// Binds, crawls on schedule in the background and serves until Ctrl-C / SIGTERM.
+async fn serve_until_stopped(
+    cli: &Cli,
+    sources: Vec<SourceConfig>,
+    store: Store,
+    listen: SocketAddr,
+) -> Result<(), Exit> {
+    let listener = server::bind(listen).await.map_err(anyhow::Error::from)?;
+    let addr = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    let fetcher =
+        Fetcher::new(fetch_config(cli), Some(store.clone())).context("starting the HTTP client")?;
+    let (_tx, stop) = schedule::on_signals();
+    let scheduler = tokio::spawn(schedule::run(
+        sources.clone(),
+        fetcher,
+        store.clone(),
+        Arc::new(LogLines),
+        stop.clone(),
+        // The demo has just crawled; `serve` crawls at once.
+        !cli_demo(cli),
+    ));
+    let state = server::AppState::new(store.clone(), sources, server::system_clock());
+    println!("Serving on http://{addr}/ (calendar: http://{addr}/calendar.ics). Ctrl-C to stop.");
+    let mut stop_srv = stop.clone();
+    server::serve(listener, state, async move {
+        while !*stop_srv.borrow() {
+            if stop_srv.changed().await.is_err() {
+                break;
+            }
+        }
+    })
+    .await
+    .context("serving")?;
+    let _ = scheduler.await;
+    store.flush().context("flushing the store")?;
+    Ok(())
+}
+
+fn cli_demo(cli: &Cli) -> bool {
+    matches!(cli.command, Command::Demo { .. })
+}
+
 /// The feed's name and refresh, from the sources' names and the filter.
 pub fn feed_options(
     sources: Option<&[SourceConfig]>,
@@ -320,7 +452,10 @@ pub fn feed_options(
     let who = if ids.is_empty() {
         "Safeguarding".to_string()
     } else {
-        ids.iter().map(|i| i.to_uppercase()).collect::<Vec<_>>().join(" & ")
+        ids.iter()
+            .map(|i| i.to_uppercase())
+            .collect::<Vec<_>>()
+            .join(" & ")
     };
     let mut f = filter.clone();
     f.source = None;
@@ -344,7 +479,8 @@ pub async fn crawl_once(
     store: &Store,
     now: DateTime<Utc>,
 ) -> Result<Vec<CrawlReport>> {
-    let fetcher = Fetcher::new(fetch_config(cli), Some(store.clone())).context("starting the HTTP client")?;
+    let fetcher =
+        Fetcher::new(fetch_config(cli), Some(store.clone())).context("starting the HTTP client")?;
     let progress = Arc::new(Progress::new(sources));
     let reports = crawl::crawl_all(sources, &fetcher, store, now, progress.clone()).await;
     progress.clear();
@@ -448,7 +584,9 @@ fn clock(cli: &Cli) -> Result<DateTime<Utc>, Exit> {
             .map(|t| t.with_timezone(&Utc))
             .map_err(|e| Exit {
                 code: 2,
-                error: Some(anyhow::anyhow!("EVENTS_NOW `{s}` is not an RFC 3339 instant ({e})")),
+                error: Some(anyhow::anyhow!(
+                    "EVENTS_NOW `{s}` is not an RFC 3339 instant ({e})"
+                )),
             }),
     }
 }

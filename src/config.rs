@@ -233,10 +233,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<SourceConfig>, ConfigError> {
 /// Parses one source file's text; `file` is only used in messages.
 pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError> {
     let raw: RawSource = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| line_of_offset(text, s.start))
-            .unwrap_or(1);
+        let line = e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(1);
         let message = e.message().trim().to_string();
         // Name the field when serde says which one.
         match field_in_message(&message) {
@@ -359,10 +356,7 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
                 ("elearning_entry", &selectors.elearning_entry),
             ] {
                 if scraper::Selector::parse(sel).is_err() {
-                    return Err(err(
-                        name,
-                        format!("`{sel}` is not a valid CSS selector"),
-                    ));
+                    return Err(err(name, format!("`{sel}` is not a valid CSS selector")));
                 }
             }
             let labels = raw.labels.clone().unwrap_or_default();
@@ -397,8 +391,7 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
                         _ => {
                             return Err(err(
                                 "organizer_id",
-                                "must be the organiser's digits, as a string or a number"
-                                    .into(),
+                                "must be the organiser's digits, as a string or a number".into(),
                             ))
                         }
                     };
@@ -417,7 +410,9 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
                     Some(organizer_id_from_url(u).ok_or_else(|| {
                         err(
                             "organizer_url",
-                            format!("`{u}` does not end in the organiser's digits (…/o/name-12345678)"),
+                            format!(
+                                "`{u}` does not end in the organiser's digits (…/o/name-12345678)"
+                            ),
                         )
                     })?)
                 }
@@ -481,7 +476,11 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
 
 /// The trailing digits of an organiser page address (`…/o/some-name-12345678`).
 pub fn organizer_id_from_url(u: &str) -> Option<String> {
-    let path = Url::parse(u.trim()).ok()?.path().trim_end_matches('/').to_string();
+    let path = Url::parse(u.trim())
+        .ok()?
+        .path()
+        .trim_end_matches('/')
+        .to_string();
     let digits: String = path
         .chars()
         .rev()
@@ -585,13 +584,17 @@ mod tests {
 
     #[test]
     fn bad_url_names_line() {
-        let e = parse("id = \"wsp\"\nname = \"WSP\"\nkind = \"event-booking\"\nbase_url = \"not a url\"\n")
-            .unwrap_err()
-            .to_string();
+        let e = parse(
+            "id = \"wsp\"\nname = \"WSP\"\nkind = \"event-booking\"\nbase_url = \"not a url\"\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("sources/x.toml:4: field `base_url`"), "{e}");
-        let e = parse("id = \"wsp\"\nname = \"WSP\"\nkind = \"event-booking\"\nbase_url = \"ftp://x.org\"\n")
-            .unwrap_err()
-            .to_string();
+        let e = parse(
+            "id = \"wsp\"\nname = \"WSP\"\nkind = \"event-booking\"\nbase_url = \"ftp://x.org\"\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("http or https"), "{e}");
     }
 
@@ -613,8 +616,15 @@ mod tests {
             }
             _ => panic!("wrong kind"),
         }
-        let c = parse("id = \"vrp\"\nname = \"VRP\"\nkind = \"eventbrite\"\norganizer_id = \"\"\n").unwrap();
-        assert!(matches!(c.kind, SourceKind::Eventbrite(EventbriteConfig { organizer_id: None, .. })));
+        let c = parse("id = \"vrp\"\nname = \"VRP\"\nkind = \"eventbrite\"\norganizer_id = \"\"\n")
+            .unwrap();
+        assert!(matches!(
+            c.kind,
+            SourceKind::Eventbrite(EventbriteConfig {
+                organizer_id: None,
+                ..
+            })
+        ));
     }
 
     #[test]

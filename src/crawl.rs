@@ -5,7 +5,7 @@
 //! detail pages to refresh, and the rule that a failed crawl changes nothing but
 //! health. Parsing lives in `adapters`, network I/O in `fetch`, merging in `store`.
 
-use crate::adapters::{event_booking, SourceContext};
+use crate::adapters::{event_booking, eventbrite, SourceContext};
 use crate::config::{EventBookingConfig, EventbriteConfig, SourceConfig, SourceKind};
 use crate::fetch::{FetchError, Fetcher, SourceFetcher};
 use crate::model::{Course, Session, Status};
@@ -81,13 +81,13 @@ impl Observed<'_> {
         self.http.get(url).await
     }
 
-    async fn get_with(
+    async fn get_api(
         &self,
         url: &url::Url,
         headers: &[(&str, String)],
     ) -> Result<crate::fetch::Fetched, FetchError> {
         self.observer.page(self.source, url);
-        self.http.get_with(url, headers).await
+        self.http.get_api(url, headers).await
     }
 
     fn cached(&self, url: &url::Url) -> Option<Vec<u8>> {
@@ -109,6 +109,14 @@ struct Gathered {
 enum WalkError {
     Skip(String),
     Fail(String),
+}
+
+impl std::fmt::Display for WalkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WalkError::Skip(m) | WalkError::Fail(m) => f.write_str(m),
+        }
+    }
 }
 
 impl From<FetchError> for WalkError {
@@ -193,15 +201,16 @@ pub async fn crawl_source(
             }
             report(Outcome::Failed(msg), 0)
         }
-        Ok(g) => match store.apply_crawl(&cfg.id, g.sessions, g.courses, now, cfg.min_fraction, stats)
-        {
-            Ok(Ok(m)) => report(Outcome::Merged(m), g.warnings),
-            Ok(Err(refusal)) => {
-                tracing::warn!(source = %cfg.id, reason = %refusal, "crawl result refused");
-                report(Outcome::Refused(refusal), g.warnings)
+        Ok(g) => {
+            match store.apply_crawl(&cfg.id, g.sessions, g.courses, now, cfg.min_fraction, stats) {
+                Ok(Ok(m)) => report(Outcome::Merged(m), g.warnings),
+                Ok(Err(refusal)) => {
+                    tracing::warn!(source = %cfg.id, reason = %refusal, "crawl result refused");
+                    report(Outcome::Refused(refusal), g.warnings)
+                }
+                Err(e) => report(Outcome::Failed(e.to_string()), g.warnings),
             }
-            Err(e) => report(Outcome::Failed(e.to_string()), g.warnings),
-        },
+        }
     }
 }
 
@@ -260,7 +269,10 @@ async fn walk_event_booking(
         let (old_fp, last_fetch) = parse_note(note.as_deref());
         let cached = http.cached(&entry.url);
         let fresh_enough = last_fetch.is_some_and(|t| ctx.now - t < refresh);
-        let body = if old_fp.as_deref() == Some(entry.fingerprint.as_str()) && fresh_enough && cached.is_some() {
+        let body = if old_fp.as_deref() == Some(entry.fingerprint.as_str())
+            && fresh_enough
+            && cached.is_some()
+        {
             cached.map(|b| String::from_utf8_lossy(&b).into_owned())
         } else {
             match http.get(&entry.url).await {
@@ -335,7 +347,10 @@ async fn walk_elearning(
     http: &Observed<'_>,
     ctx: &SourceContext,
 ) -> Result<Vec<Course>, String> {
-    let mut url = cfg.base_url.join(&eb.elearning).map_err(|e| e.to_string())?;
+    let mut url = cfg
+        .base_url
+        .join(&eb.elearning)
+        .map_err(|e| e.to_string())?;
     let mut visited = HashSet::new();
     let mut out = Vec::new();
     for _ in 0..MAX_PAGES {
@@ -359,21 +374,206 @@ fn parse_note(note: Option<&str>) -> (Option<String>, Option<DateTime<Utc>>) {
     let (ts, fp) = n.split_once('\t').unwrap_or((n, ""));
     (
         Some(fp.to_string()),
-        DateTime::parse_from_rfc3339(ts).ok().map(|t| t.with_timezone(&Utc)),
+        DateTime::parse_from_rfc3339(ts)
+            .ok()
+            .map(|t| t.with_timezone(&Utc)),
     )
 }
 
+/// Most API calls one crawl may make: Eventbrite allows 2,000 an hour per token,
+/// and a crawl every 30 minutes must stay far below that.
+const MAX_API_CALLS: usize = 300;
+
 async fn walk_eventbrite(
-    _cfg: &SourceConfig,
+    cfg: &SourceConfig,
     ebr: &EventbriteConfig,
-    _http: &Observed<'_>,
+    http: &Observed<'_>,
     _store: &Store,
-    _ctx: &SourceContext,
+    ctx: &SourceContext,
 ) -> Result<Gathered, WalkError> {
-    let Some(_org) = &ebr.organizer_id else {
-        return Err(WalkError::Skip(
-            "no organizer_id yet: open the organiser's page on Eventbrite and copy the digits at the end of its address (…/o/name-12345678901) into organizer_id".into(),
-        ));
+    let Some(org) = &ebr.organizer_id else {
+        return Err(WalkError::Skip(format!(
+            "no organizer_id in {}: open the organiser's page on Eventbrite and copy the digits at the end of its address (…/o/name-12345678901)",
+            cfg.file.display()
+        )));
     };
-    Err(WalkError::Skip("eventbrite crawling is not built yet".into()))
+    let token = std::env::var(&ebr.token_env)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    let (records, warnings) = match token {
+        Some(token) => eventbrite_api(cfg, ebr, org, &token, http, ctx).await?,
+        None => eventbrite_public(cfg, org, http, ctx).await?,
+    };
+    Ok(Gathered {
+        sessions: records.into_iter().map(|r| r.into_session(ctx)).collect(),
+        courses: None,
+        warnings,
+    })
+}
+
+/// The Platform API: the organiser's live events, then each event's ticket classes.
+async fn eventbrite_api(
+    cfg: &SourceConfig,
+    ebr: &EventbriteConfig,
+    org: &str,
+    token: &str,
+    http: &Observed<'_>,
+    ctx: &SourceContext,
+) -> Result<(Vec<eventbrite::EventRecord>, usize), WalkError> {
+    let auth = [("Authorization", format!("Bearer {token}"))];
+    let mut calls = 0usize;
+    let mut call = |url: url::Url| {
+        calls += 1;
+        let over = calls > MAX_API_CALLS;
+        let auth = &auth;
+        async move {
+            if over {
+                return Err(ApiCall::Budget);
+            }
+            http.get_api(&url, auth).await.map_err(ApiCall::Fetch)
+        }
+    };
+    let mut records = Vec::new();
+    let mut cursor = eventbrite::PageCursor::First;
+    let mut seen_cursors = HashSet::new();
+    loop {
+        let url = eventbrite::api_events_url(&ebr.api_url, org, &cursor);
+        let page = call(url.clone())
+            .await
+            .map_err(|e| e.into_walk(&ebr.token_env))?;
+        let parsed = eventbrite::parse_api_events(&page.body, &url, ctx)
+            .map_err(|e| WalkError::Fail(e.to_string()))?;
+        let empty = parsed.events.is_empty();
+        records.extend(parsed.events);
+        match parsed.next {
+            Some(next) if !empty && seen_cursors.insert(format!("{next:?}")) => cursor = next,
+            _ => break,
+        }
+    }
+    let mut warnings = 0;
+    for rec in &mut records {
+        let mut totals = eventbrite::TicketTotals::default();
+        let mut cursor = eventbrite::PageCursor::First;
+        let mut refused = false;
+        for _ in 0..MAX_PAGES {
+            let url = eventbrite::api_ticket_classes_url(&ebr.api_url, &rec.event_id, &cursor);
+            let body = match call(url.clone()).await {
+                Ok(b) => b.body,
+                // Another organiser's ticket classes may be refused: fall back to
+                // the list's ticket_availability. A refused token stops the crawl.
+                Err(e) if !e.is_fatal() => {
+                    tracing::info!(source = %cfg.id, event = %rec.event_id, reason = %e.into_walk(&ebr.token_env), "ticket classes unavailable; using ticket_availability");
+                    refused = true;
+                    break;
+                }
+                Err(e) => return Err(e.into_walk(&ebr.token_env)),
+            };
+            match eventbrite::parse_ticket_classes(&body, &url) {
+                Ok(p) => {
+                    totals = totals.merge(p.totals);
+                    match p.next {
+                        Some(n) => cursor = n,
+                        None => break,
+                    }
+                }
+                Err(e) => {
+                    warnings += 1;
+                    tracing::warn!(source = %cfg.id, error = %e, "unreadable ticket classes; using ticket_availability");
+                    refused = true;
+                    break;
+                }
+            }
+        }
+        if !refused {
+            eventbrite::apply_ticket_totals(rec, &totals);
+        }
+    }
+    Ok((records, warnings))
+}
+
+/// Why one API call did not give a body.
+enum ApiCall {
+    Budget,
+    Fetch(FetchError),
+}
+
+impl ApiCall {
+    /// A refused token or a spent budget ends the crawl; other refusals of a
+    /// single resource do not.
+    fn is_fatal(&self) -> bool {
+        match self {
+            ApiCall::Budget => true,
+            ApiCall::Fetch(FetchError::Status { status, body, .. }) => {
+                eventbrite::parse_api_error(*status, body).kind == eventbrite::ApiErrorKind::Auth
+            }
+            ApiCall::Fetch(_) => false,
+        }
+    }
+
+    fn into_walk(self, token_env: &str) -> WalkError {
+        match self {
+            ApiCall::Budget => WalkError::Fail(format!(
+                "stopped after {MAX_API_CALLS} API calls in one crawl, to stay far under Eventbrite's hourly limit"
+            )),
+            ApiCall::Fetch(FetchError::Status { url, status, body, .. }) => {
+                let api = eventbrite::parse_api_error(status, &body);
+                if api.kind == eventbrite::ApiErrorKind::Auth {
+                    WalkError::Fail(format!("the token in {token_env} was refused ({api})"))
+                } else {
+                    WalkError::Fail(format!("{url}: {api}"))
+                }
+            }
+            ApiCall::Fetch(e) => WalkError::Fail(e.to_string()),
+        }
+    }
+}
+
+/// The public site: the organiser's "show more" pages, then each event page.
+async fn eventbrite_public(
+    cfg: &SourceConfig,
+    org: &str,
+    http: &Observed<'_>,
+    ctx: &SourceContext,
+) -> Result<(Vec<eventbrite::EventRecord>, usize), WalkError> {
+    let mut records: Vec<eventbrite::EventRecord> = Vec::new();
+    let mut ids = HashSet::new();
+    for page in 1..=MAX_PAGES as u32 {
+        let url = eventbrite::showmore_url(&cfg.base_url, org, page);
+        let body = http.get(&url).await?;
+        let parsed = eventbrite::parse_showmore(&body.body, &url, ctx)
+            .map_err(|e| WalkError::Fail(e.to_string()))?;
+        let before = records.len();
+        for r in parsed.events {
+            if ids.insert(r.event_id.clone()) {
+                records.push(r);
+            }
+        }
+        // A page that adds nothing new ends the walk even if it claims more.
+        if !parsed.has_next_page || records.len() == before {
+            break;
+        }
+    }
+    let mut warnings = 0;
+    for rec in &mut records {
+        let Some(url) = eventbrite::event_page_url(&cfg.base_url, &rec.url) else {
+            warnings += 1;
+            tracing::warn!(source = %cfg.id, event = %rec.event_id, url = %rec.url, "event has no usable page address; availability unknown");
+            continue;
+        };
+        match http.get(&url).await {
+            Ok(page) => match eventbrite::parse_event_page(&page.text(), &url) {
+                Ok(facts) => eventbrite::apply_page_facts(rec, &facts),
+                Err(e) => {
+                    warnings += 1;
+                    tracing::warn!(source = %cfg.id, error = %e, "event page unreadable; availability unknown");
+                }
+            },
+            Err(e) => {
+                warnings += 1;
+                tracing::warn!(source = %cfg.id, error = %e, "event page unavailable; availability unknown");
+            }
+        }
+    }
+    Ok((records, warnings))
 }

@@ -9,7 +9,9 @@ use crate::store::{CachedResponse, Store};
 use chrono::Utc;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
-use reqwest::header::{HeaderMap, HeaderValue, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+};
 use reqwest::StatusCode;
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
@@ -43,7 +45,9 @@ pub enum FetchError {
     TooLarge { url: String, limit: usize },
     #[error("{url} redirected too often or to a non-http address; stopped")]
     Redirect { url: String },
-    #[error("{url}: robots.txt could not be fetched ({message}); not crawling that host this time")]
+    #[error(
+        "{url}: robots.txt could not be fetched ({message}); not crawling that host this time"
+    )]
     RobotsUnavailable { url: String, message: String },
 }
 
@@ -167,8 +171,10 @@ impl SourceFetcher {
             .await
     }
 
-    /// GET with extra headers (e.g. an API token), never cached.
-    pub async fn get_with(
+    /// GET of an authenticated API with extra headers (e.g. a token): never
+    /// cached, and not subject to robots.txt, which governs crawling of web
+    /// pages, not calls an API's owner issued us a token for.
+    pub async fn get_api(
         &self,
         url: &Url,
         headers: &[(&str, String)],
@@ -255,6 +261,7 @@ impl Fetcher {
         url: &Url,
         rps: f64,
         counters: &Counters,
+        robots: bool,
     ) -> Result<Arc<DefaultDirectRateLimiter>, FetchError> {
         let entry = self.host_entry(url).await;
         // Holding the host's lock while robots.txt is fetched makes every other
@@ -267,6 +274,9 @@ impl Fetcher {
             });
         }
         let state = guard.as_mut().expect("just set");
+        if !robots {
+            return Ok(state.limiter.clone());
+        }
         if state.robots.is_none() {
             let robots_url = url.join("/robots.txt").map_err(|e| FetchError::Network {
                 url: url.to_string(),
@@ -274,7 +284,9 @@ impl Fetcher {
             })?;
             state.limiter.until_ready().await;
             let robot = self.fetch_robots(&robots_url, counters).await?;
-            let delay = robot.delay.map(|d| Duration::from_secs_f32(d.clamp(0.0, 60.0)));
+            let delay = robot
+                .delay
+                .map(|d| Duration::from_secs_f32(d.clamp(0.0, 60.0)));
             let period = period_for(rps, delay);
             if delay.is_some_and(|d| d > period_for(rps, None)) {
                 tracing::info!(host = %host_key(url), ?period, "robots.txt Crawl-delay is longer than our own spacing; using it");
@@ -297,7 +309,11 @@ impl Fetcher {
         Ok(state.limiter.clone())
     }
 
-    async fn fetch_robots(&self, robots_url: &Url, counters: &Counters) -> Result<Robot, FetchError> {
+    async fn fetch_robots(
+        &self,
+        robots_url: &Url,
+        counters: &Counters,
+    ) -> Result<Robot, FetchError> {
         let allow_all = || Robot::new(ROBOTS_AGENT, b"").expect("empty robots.txt parses");
         let mut attempt = 0;
         loop {
@@ -308,7 +324,9 @@ impl Fetcher {
                     let status = resp.status();
                     if status.is_success() {
                         let body = read_capped(resp, self.config.max_body, robots_url).await?;
-                        counters.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+                        counters
+                            .bytes
+                            .fetch_add(body.len() as u64, Ordering::Relaxed);
                         return Ok(Robot::new(ROBOTS_AGENT, &body).unwrap_or_else(|e| {
                             tracing::warn!(url = %robots_url, error = %e, "unreadable robots.txt; treating it as allowing everything");
                             allow_all()
@@ -359,7 +377,9 @@ impl Fetcher {
                 url: url.to_string(),
             });
         }
-        let limiter = self.admit(url, rps, counters).await?;
+        let limiter = self
+            .admit(url, rps, counters, !conditional_is_api(headers))
+            .await?;
         let cached = if conditional {
             self.store
                 .as_ref()
@@ -439,7 +459,9 @@ impl Fetcher {
                             }
                             Err(e) => return Err(e),
                         };
-                        counters.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+                        counters
+                            .bytes
+                            .fetch_add(body.len() as u64, Ordering::Relaxed);
                         if conditional {
                             self.remember(url, &resp_headers, &body);
                         }
@@ -453,7 +475,9 @@ impl Fetcher {
                         || status == StatusCode::REQUEST_TIMEOUT
                         || status.is_server_error();
                     let body = read_capped(resp, 64 * 1024, url).await.unwrap_or_default();
-                    counters.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+                    counters
+                        .bytes
+                        .fetch_add(body.len() as u64, Ordering::Relaxed);
                     let wait = parse_retry_after(resp_headers.get(RETRY_AFTER));
                     let too_long = wait.is_some_and(|w| w > self.config.max_retry_after);
                     if !retryable || attempt >= self.config.max_retries || too_long {
@@ -498,6 +522,13 @@ impl Fetcher {
     }
 }
 
+/// API calls carry an Authorization header; page fetches never do.
+fn conditional_is_api(headers: &[(&str, String)]) -> bool {
+    headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+}
+
 fn host_key(url: &Url) -> String {
     format!(
         "{}://{}:{}",
@@ -523,7 +554,11 @@ fn limiter_for(period: Duration) -> DefaultDirectRateLimiter {
 }
 
 /// Reads a body, refusing it once it passes `limit` bytes.
-async fn read_capped(mut resp: reqwest::Response, limit: usize, url: &Url) -> Result<Vec<u8>, FetchError> {
+async fn read_capped(
+    mut resp: reqwest::Response,
+    limit: usize,
+    url: &Url,
+) -> Result<Vec<u8>, FetchError> {
     if resp.content_length().is_some_and(|n| n as usize > limit) {
         return Err(FetchError::TooLarge {
             url: url.to_string(),
@@ -618,10 +653,15 @@ mod tests {
             Some(Duration::from_secs(2))
         );
         assert_eq!(
-            parse_retry_after(Some(&HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"))),
+            parse_retry_after(Some(&HeaderValue::from_static(
+                "Wed, 21 Oct 2015 07:28:00 GMT"
+            ))),
             Some(Duration::ZERO)
         );
-        assert_eq!(parse_retry_after(Some(&HeaderValue::from_static("soon"))), None);
+        assert_eq!(
+            parse_retry_after(Some(&HeaderValue::from_static("soon"))),
+            None
+        );
     }
 
     #[test]

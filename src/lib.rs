@@ -5,16 +5,16 @@
 //! → `feed` / `server` / `cli`.
 
 pub mod adapters;
-pub mod config;
-pub mod feed;
-pub mod model;
-pub mod query;
-pub mod fetch;
-pub mod store;
 pub mod cli;
+pub mod config;
 pub mod crawl;
-pub mod present;
-pub mod schedule;
+pub mod feed;
+pub mod fetch;
+pub mod model;
 pub mod page;
-pub mod server;
+pub mod present;
+pub mod query;
 pub mod replica;
+pub mod schedule;
+pub mod server;
+pub mod store;

@@ -89,18 +89,23 @@ pub fn upcoming(all: &[StoredSession], filter: &Filter, now: DateTime<Utc>) -> V
 
 /// Sessions a feed holds: from `FEED_PAST_DAYS` ago on, cancelled and withdrawn
 /// ones included (clients show them struck through or drop them).
-pub fn feed_window(all: &[StoredSession], filter: &Filter, now: DateTime<Utc>) -> Vec<StoredSession> {
+pub fn feed_window(
+    all: &[StoredSession],
+    filter: &Filter,
+    now: DateTime<Utc>,
+) -> Vec<StoredSession> {
     let from = now - Duration::days(FEED_PAST_DAYS);
     let mut v: Vec<StoredSession> = all
         .iter()
         .filter(|s| s.session.end >= from)
         .filter(|s| {
             // "Only with places" must not hide that a session was called off.
-            filter.matches(s, now) || (filter.available && s.session.status.is_off() && {
-                let mut f = filter.clone();
-                f.available = false;
-                f.matches(s, now)
-            })
+            filter.matches(s, now)
+                || (filter.available && s.session.status.is_off() && {
+                    let mut f = filter.clone();
+                    f.available = false;
+                    f.matches(s, now)
+                })
         })
         .cloned()
         .collect();
@@ -109,9 +114,7 @@ pub fn feed_window(all: &[StoredSession], filter: &Filter, now: DateTime<Utc>) -
 }
 
 fn sort(v: &mut [StoredSession]) {
-    v.sort_by(|a, b| {
-        (a.session.start, &a.uid).cmp(&(b.session.start, &b.uid))
-    });
+    v.sort_by(|a, b| (a.session.start, &a.uid).cmp(&(b.session.start, &b.uid)));
 }
 
 /// Time zone of a session for display (its source's), UTC if the name is unknown.
@@ -139,10 +142,13 @@ pub fn table(sessions: &[StoredSession]) -> String {
             clip(&s.session.title, 48),
             s.session.source.clone(),
             clip(
-                &s.session
-                    .venue
-                    .clone()
-                    .unwrap_or_else(|| if s.session.online { "Online".into() } else { "-".into() }),
+                &s.session.venue.clone().unwrap_or_else(|| {
+                    if s.session.online {
+                        "Online".into()
+                    } else {
+                        "-".into()
+                    }
+                }),
                 32,
             ),
             feed::places_label(&s.session),

@@ -102,7 +102,11 @@ impl Replica {
 
     /// Every request so far as `path?query`, in order.
     pub fn log(&self) -> Vec<String> {
-        self.state.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.state
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -113,7 +117,11 @@ async fn handle(State(st): State<Arc<ReplicaState>>, req: Request) -> Response {
     st.log
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .push(if query.is_empty() { path.clone() } else { format!("{path}?{query}") });
+        .push(if query.is_empty() {
+            path.clone()
+        } else {
+            format!("{path}?{query}")
+        });
     let second = st.second.load(Ordering::SeqCst);
     let found = match st.site {
         Site::Wsp => wsp_file(&path, &query, second),
@@ -123,8 +131,14 @@ async fn handle(State(st): State<Arc<ReplicaState>>, req: Request) -> Response {
         Ok(f) => (StatusCode::OK, f),
         Err(Answer::Status(status, file)) => (status, file),
     };
-    let Some(bytes) = file.and_then(|f| FIXTURES.get_file(f)).map(|f| f.contents()) else {
-        return plain(StatusCode::NOT_FOUND, "<html><body><h1>404 Not Found</h1></body></html>");
+    let Some(bytes) = file
+        .and_then(|f| FIXTURES.get_file(f))
+        .map(|f| f.contents())
+    else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "<html><body><h1>404 Not Found</h1></body></html>",
+        );
     };
     let ctype = if file_ends(file, ".json") {
         "application/json"
@@ -136,15 +150,21 @@ async fn handle(State(st): State<Arc<ReplicaState>>, req: Request) -> Response {
     if status != StatusCode::OK {
         let mut r = Response::new(Body::from(bytes.to_vec()));
         *r.status_mut() = status;
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
         if status == StatusCode::TOO_MANY_REQUESTS {
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         return r;
     }
     let etag = format!("\"{}\"", &hex(&Sha256::digest(bytes))[..16]);
     // A fixed date per variant: the replica's pages change only between variants.
-    let last_modified = if second { "Wed, 02 Dec 2026 08:00:00 GMT" } else { "Tue, 01 Dec 2026 08:00:00 GMT" };
+    let last_modified = if second {
+        "Wed, 02 Dec 2026 08:00:00 GMT"
+    } else {
+        "Tue, 01 Dec 2026 08:00:00 GMT"
+    };
     if matches(req.headers(), &etag) {
         st.not_modified.fetch_add(1, Ordering::SeqCst);
         let mut r = Response::new(Body::empty());
@@ -157,7 +177,10 @@ async fn handle(State(st): State<Arc<ReplicaState>>, req: Request) -> Response {
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
     if st.site == Site::Wsp {
         h.insert(header::ETAG, hv(&etag));
-        h.insert(header::LAST_MODIFIED, HeaderValue::from_static(last_modified));
+        h.insert(
+            header::LAST_MODIFIED,
+            HeaderValue::from_static(last_modified),
+        );
     }
     r
 }
@@ -211,12 +234,17 @@ fn wsp_file(path: &str, query: &str, second: bool) -> Result<Option<&'static str
     Ok(FIXTURES.get_file(&name).map(static_path))
 }
 
-fn eventbrite_file(path: &str, query: &str, headers: &HeaderMap) -> Result<Option<&'static str>, Answer> {
-    let q: BTreeMap<&str, &str> = query
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-        .collect();
-    let file = |name: String| FIXTURES.get_file(&format!("eventbrite/{name}")).map(static_path);
+fn eventbrite_file(
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+) -> Result<Option<&'static str>, Answer> {
+    let q: BTreeMap<&str, &str> = query.split('&').filter_map(|p| p.split_once('=')).collect();
+    let file = |name: String| {
+        FIXTURES
+            .get_file(&format!("eventbrite/{name}"))
+            .map(static_path)
+    };
     if path == "/robots.txt" {
         return Ok(None);
     }
@@ -226,7 +254,10 @@ fn eventbrite_file(path: &str, query: &str, headers: &HeaderMap) -> Result<Optio
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v == format!("Bearer {EVENTBRITE_TOKEN}"));
         if !authorised {
-            return Err(Answer::Status(StatusCode::UNAUTHORIZED, file("api_error_401.json".into())));
+            return Err(Answer::Status(
+                StatusCode::UNAUTHORIZED,
+                file("api_error_401.json".into()),
+            ));
         }
         let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
         return match parts.as_slice() {
@@ -279,8 +310,10 @@ fn static_path(f: &'static include_dir::File<'static>) -> &'static str {
 fn plain(status: StatusCode, body: &'static str) -> Response {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     r
 }
 

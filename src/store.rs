@@ -114,7 +114,10 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let db = sled::Config::new().path(dir).open().map_err(|e| {
             let msg = e.to_string();
-            if msg.contains("lock") || msg.contains("WouldBlock") || msg.contains("Resource temporarily unavailable") {
+            if msg.contains("lock")
+                || msg.contains("WouldBlock")
+                || msg.contains("Resource temporarily unavailable")
+            {
                 StoreError::Locked {
                     path: dir.to_path_buf(),
                 }
@@ -344,7 +347,10 @@ impl Store {
         }
         for (uid, old) in &existing {
             // Past sessions drop off listings naturally; only upcoming ones are withdrawn.
-            if present.contains(uid) || old.session.status == Status::Withdrawn || old.session.start <= now {
+            if present.contains(uid)
+                || old.session.status == Status::Withdrawn
+                || old.session.start <= now
+            {
                 continue;
             }
             let mut rec = old.clone();
@@ -396,10 +402,7 @@ impl Store {
                     }
                     th.insert(source.as_bytes(), health_json.as_slice())?;
                     if touched {
-                        let g = tm
-                            .get(GENERATION)?
-                            .and_then(|v| u64_from(&v))
-                            .unwrap_or(0);
+                        let g = tm.get(GENERATION)?.and_then(|v| u64_from(&v)).unwrap_or(0);
                         tm.insert(GENERATION, &(g + 1).to_be_bytes())?;
                     }
                     Ok::<(), ConflictableTransactionError<()>>(())

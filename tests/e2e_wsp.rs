@@ -56,7 +56,11 @@ fn stdout(o: &Output) -> String {
 
 fn sessions(o: &Output) -> Vec<Value> {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice::<Value>(&o.stdout).unwrap().as_array().unwrap().clone()
+    serde_json::from_slice::<Value>(&o.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 fn find<'a>(list: &'a [Value], uid: &str) -> &'a Value {
@@ -77,7 +81,12 @@ fn parse_ics(text: &str) -> Vec<ical::parser::ical::component::IcalEvent> {
     let tzids: Vec<String> = cal
         .timezones
         .iter()
-        .filter_map(|t| t.properties.iter().find(|p| p.name == "TZID").and_then(|p| p.value.clone()))
+        .filter_map(|t| {
+            t.properties
+                .iter()
+                .find(|p| p.name == "TZID")
+                .and_then(|p| p.value.clone())
+        })
         .collect();
     for e in &cal.events {
         for p in &e.properties {
@@ -92,11 +101,20 @@ fn parse_ics(text: &str) -> Vec<ical::parser::ical::component::IcalEvent> {
 }
 
 fn prop(e: &ical::parser::ical::component::IcalEvent, name: &str) -> Option<String> {
-    e.properties.iter().find(|p| p.name == name).and_then(|p| p.value.clone())
+    e.properties
+        .iter()
+        .find(|p| p.name == name)
+        .and_then(|p| p.value.clone())
 }
 
-fn event<'a>(events: &'a [ical::parser::ical::component::IcalEvent], uid: &str) -> &'a ical::parser::ical::component::IcalEvent {
-    events.iter().find(|e| prop(e, "UID").as_deref() == Some(uid)).unwrap_or_else(|| panic!("{uid} not in feed"))
+fn event<'a>(
+    events: &'a [ical::parser::ical::component::IcalEvent],
+    uid: &str,
+) -> &'a ical::parser::ical::component::IcalEvent {
+    events
+        .iter()
+        .find(|e| prop(e, "UID").as_deref() == Some(uid))
+        .unwrap_or_else(|| panic!("{uid} not in feed"))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -106,11 +124,25 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
 
     let crawl = env.run(NOW, &["crawl"]).await;
     let out = stdout(&crawl);
-    assert!(crawl.status.success(), "{out}\n{}", String::from_utf8_lossy(&crawl.stderr));
-    assert!(out.contains("wsp: 11 sessions found, 11 new, 0 changed, 0 withdrawn"), "{out}");
-    assert!(String::from_utf8_lossy(&crawl.stderr).contains("TBC"), "the skipped TBC row is warned about");
+    assert!(
+        crawl.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&crawl.stderr)
+    );
+    assert!(
+        out.contains("wsp: 11 sessions found, 11 new, 0 changed, 0 withdrawn"),
+        "{out}"
+    );
+    assert!(
+        String::from_utf8_lossy(&crawl.stderr).contains("TBC"),
+        "the skipped TBC row is warned about"
+    );
     // Booking links are never requested.
-    assert!(site.log().iter().all(|p| !p.contains("/book")), "{:?}", site.log());
+    assert!(
+        site.log().iter().all(|p| !p.contains("/book")),
+        "{:?}",
+        site.log()
+    );
     assert_eq!(site.log()[0], "/robots.txt");
 
     let list = sessions(&env.run(NOW, &["upcoming", "--json"]).await);
@@ -122,8 +154,14 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     assert_eq!(starts, sorted, "soonest first");
 
     let s = find(&list, &uid(1006, 1));
-    assert_eq!(s["title"], "Child Sexual Abuse: Recognising, Responding & Recording");
-    assert_eq!(s["start"], "2027-07-14T08:30:00Z", "a July 09:30 is 08:30 UTC");
+    assert_eq!(
+        s["title"],
+        "Child Sexual Abuse: Recognising, Responding & Recording"
+    );
+    assert_eq!(
+        s["start"], "2027-07-14T08:30:00Z",
+        "a July 09:30 is 08:30 UTC"
+    );
     assert_eq!(s["end"], "2027-07-14T15:30:00Z");
     assert_eq!(s["spaces_left"], 8);
     assert_eq!(s["status"], "scheduled");
@@ -132,15 +170,24 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     assert_eq!(s["sequence"], 0);
 
     let gmt = find(&list, &uid(1005, 1));
-    assert_eq!(gmt["start"], "2027-01-12T09:30:00Z", "a January 09:30 is 09:30 UTC");
+    assert_eq!(
+        gmt["start"], "2027-01-12T09:30:00Z",
+        "a January 09:30 is 09:30 UTC"
+    );
     assert_eq!(gmt["spaces_left"], 12);
     assert_eq!(gmt["capacity"], 20);
-    assert_eq!(gmt["prerequisites"], "You MUST complete Level 1 and Level 2 first");
+    assert_eq!(
+        gmt["prerequisites"],
+        "You MUST complete Level 1 and Level 2 first"
+    );
     // The three-day course is three sessions.
     assert_eq!(find(&list, &uid(1005, 2))["start"], "2027-01-19T09:30:00Z");
     assert_eq!(find(&list, &uid(1005, 3))["location"], "Virtual - MS Teams");
     assert_eq!(find(&list, &uid(1005, 3))["online"], true);
-    assert!(list.iter().all(|s| s["uid"] != uid(1005, 4)), "the TBC row is skipped");
+    assert!(
+        list.iter().all(|s| s["uid"] != uid(1005, 4)),
+        "the TBC row is skipped"
+    );
 
     let full = find(&list, &uid(1004, 1));
     assert_eq!(full["status"], "full");
@@ -148,37 +195,72 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     assert_eq!(find(&list, &uid(1008, 1))["status"], "cancelled");
     assert_eq!(find(&list, &uid(1002, 1))["spaces_left"], 2);
     assert_eq!(find(&list, &uid(1003, 1))["spaces_left"], 1);
-    assert_eq!(find(&list, &uid(1001, 1))["url"], format!("{}events/1001", site.base_url()));
+    assert_eq!(
+        find(&list, &uid(1001, 1))["url"],
+        format!("{}events/1001", site.base_url())
+    );
 
     let available = sessions(&env.run(NOW, &["upcoming", "--json", "--available"]).await);
-    assert!(available.iter().all(|s| s["status"] == "scheduled" && s["spaces_left"] != 0));
+    assert!(available
+        .iter()
+        .all(|s| s["status"] == "scheduled" && s["spaces_left"] != 0));
     assert!(available.iter().all(|s| s["uid"] != uid(1004, 1)));
-    let neglect = sessions(&env.run(NOW, &["upcoming", "--json", "--search", "understanding neglect"]).await);
+    let neglect = sessions(
+        &env.run(
+            NOW,
+            &["upcoming", "--json", "--search", "understanding neglect"],
+        )
+        .await,
+    );
     assert_eq!(neglect.len(), 4);
 
     let table = stdout(&env.run(NOW, &["upcoming"]).await);
-    assert!(table.contains("FULL") && table.contains("CANCELLED") && table.contains("12 places"), "{table}");
+    assert!(
+        table.contains("FULL") && table.contains("CANCELLED") && table.contains("12 places"),
+        "{table}"
+    );
 
     let ics = stdout(&env.run(NOW, &["ics"]).await);
-    assert_eq!(ics, stdout(&env.run(NOW, &["ics"]).await), "the same store gives the same bytes");
+    assert_eq!(
+        ics,
+        stdout(&env.run(NOW, &["ics"]).await),
+        "the same store gives the same bytes"
+    );
     let events = parse_ics(&ics);
     assert_eq!(events.len(), 11, "10 upcoming and 1 of the last 30 days");
     let july = event(&events, &uid(1006, 1));
     assert_eq!(prop(july, "DTSTART").as_deref(), Some("20270714T093000"));
     assert_eq!(prop(july, "TRANSP").as_deref(), Some("TRANSPARENT"));
     assert!(prop(july, "SUMMARY").unwrap().ends_with("(8 places)"));
-    assert_eq!(prop(event(&events, &uid(1004, 1)), "SUMMARY").unwrap().contains("FULL"), true);
-    assert_eq!(prop(event(&events, &uid(1008, 1)), "STATUS").as_deref(), Some("CANCELLED"));
+    assert_eq!(
+        prop(event(&events, &uid(1004, 1)), "SUMMARY")
+            .unwrap()
+            .contains("FULL"),
+        true
+    );
+    assert_eq!(
+        prop(event(&events, &uid(1008, 1)), "STATUS").as_deref(),
+        Some("CANCELLED")
+    );
     assert!(ics.contains("METHOD:PUBLISH\r\n") && ics.contains("X-PUBLISHED-TTL:PT1H\r\n"));
 
     // An unchanged poll: listings come back 304, detail pages are not asked for.
     let before = (site.requests(), site.not_modified());
     let again = env.run(LATER, &["crawl"]).await;
     assert!(again.status.success());
-    assert!(stdout(&again).contains("11 sessions found, 0 new, 0 changed, 0 withdrawn"), "{}", stdout(&again));
+    assert!(
+        stdout(&again).contains("11 sessions found, 0 new, 0 changed, 0 withdrawn"),
+        "{}",
+        stdout(&again)
+    );
     let made = site.requests() - before.0;
     let not_modified = site.not_modified() - before.1;
-    assert_eq!(not_modified, made - 1, "everything but robots.txt was a 304: {:?}", &site.log()[before.0 as usize..]);
+    assert_eq!(
+        not_modified,
+        made - 1,
+        "everything but robots.txt was a 304: {:?}",
+        &site.log()[before.0 as usize..]
+    );
     let health = stdout(&env.run(LATER, &["sources", "--json"]).await);
     let health: Value = serde_json::from_str(&health).unwrap();
     assert_eq!(health[0]["not_modified"], not_modified);
@@ -189,15 +271,24 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     let second = env.run("2026-12-01T11:00:00Z", &["crawl"]).await;
     let out = stdout(&second);
     assert!(second.status.success(), "{out}");
-    assert!(out.contains("10 sessions found, 0 new, 2 changed, 1 withdrawn"), "{out}");
-    let list = sessions(&env.run("2026-12-01T11:00:00Z", &["upcoming", "--json"]).await);
+    assert!(
+        out.contains("10 sessions found, 0 new, 2 changed, 1 withdrawn"),
+        "{out}"
+    );
+    let list = sessions(
+        &env.run("2026-12-01T11:00:00Z", &["upcoming", "--json"])
+            .await,
+    );
     let moved = find(&list, &uid(1002, 1));
     assert_eq!(moved["start"], "2027-04-23T12:30:00Z");
     assert_eq!(moved["sequence"], 1);
     let cancelled = find(&list, &uid(1003, 1));
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["sequence"], 1);
-    assert!(list.iter().all(|s| s["uid"] != uid(1009, 1)), "withdrawn sessions are not upcoming");
+    assert!(
+        list.iter().all(|s| s["uid"] != uid(1009, 1)),
+        "withdrawn sessions are not upcoming"
+    );
     assert_eq!(find(&list, &uid(1001, 1))["sequence"], 0);
 
     let events = parse_ics(&stdout(&env.run("2026-12-01T11:00:00Z", &["ics"]).await));
@@ -232,9 +323,13 @@ async fn an_outage_keeps_the_calendar_and_exits_1() {
     let crawl = env2.run(LATER, &["crawl"]).await;
     assert_eq!(crawl.status.code(), Some(1));
     let out = stdout(&crawl);
-    assert!(out.contains("wsp: FAILED") && out.contains("kept the previous data"), "{out}");
+    assert!(
+        out.contains("wsp: FAILED") && out.contains("kept the previous data"),
+        "{out}"
+    );
     assert_eq!(stdout(&env2.run(NOW, &["ics"]).await), ics_before);
-    let health: Value = serde_json::from_str(&stdout(&env2.run(LATER, &["sources", "--json"]).await)).unwrap();
+    let health: Value =
+        serde_json::from_str(&stdout(&env2.run(LATER, &["sources", "--json"]).await)).unwrap();
     assert_eq!(health[0]["healthy"], false);
     assert_eq!(health[0]["consecutive_failures"], 1);
 
@@ -254,13 +349,20 @@ async fn an_outage_keeps_the_calendar_and_exits_1() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_ends_in_one_sentence() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.toml"), "id = \"Bad Id\"\nname = \"x\"\nkind = \"event-booking\"\nbase_url = \"https://x.org\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "id = \"Bad Id\"\nname = \"x\"\nkind = \"event-booking\"\nbase_url = \"https://x.org\"\n",
+    )
+    .unwrap();
     let data = tempfile::tempdir().unwrap();
     let o = run_events(dir.path(), data.path(), NOW, &["crawl"]).await;
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.toml:1: field `id`"), "{err}");
-    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
 
     let o = run_events(dir.path(), &data.path().join("none"), NOW, &["upcoming"]).await;
     assert_eq!(o.status.code(), Some(1));

@@ -108,7 +108,10 @@ async fn robots_disallow_is_obeyed_and_fetched_first() {
         .await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
     let http = fetcher.for_source(50.0);
-    let err = http.get(&url(&server, "/events/1001/book")).await.unwrap_err();
+    let err = http
+        .get(&url(&server, "/events/1001/book"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, FetchError::Disallowed { .. }), "{err}");
     let err = http.get(&url(&server, "/private/x")).await.unwrap_err();
     assert!(matches!(err, FetchError::Disallowed { .. }), "{err}");
@@ -168,7 +171,11 @@ async fn retry_after_is_waited_on_429() {
         .mount(&server)
         .await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
-    let got = fetcher.for_source(50.0).get(&url(&server, "/limited")).await.unwrap();
+    let got = fetcher
+        .for_source(50.0)
+        .get(&url(&server, "/limited"))
+        .await
+        .unwrap();
     assert_eq!(got.body, b"now ok");
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
@@ -194,7 +201,11 @@ async fn server_errors_are_retried_then_succeed() {
         .mount(&server)
         .await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
-    let got = fetcher.for_source(50.0).get(&url(&server, "/flaky")).await.unwrap();
+    let got = fetcher
+        .for_source(50.0)
+        .get(&url(&server, "/flaky"))
+        .await
+        .unwrap();
     assert_eq!(got.body, b"fine");
 }
 
@@ -209,7 +220,11 @@ async fn client_errors_are_not_retried() {
         .mount(&server)
         .await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
-    let err = fetcher.for_source(50.0).get(&url(&server, "/gone")).await.unwrap_err();
+    let err = fetcher
+        .for_source(50.0)
+        .get(&url(&server, "/gone"))
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(404));
     assert!(err.to_string().contains("Not found"), "{err}");
 }
@@ -231,7 +246,11 @@ async fn a_timeout_is_retried() {
         .mount(&server)
         .await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
-    let got = fetcher.for_source(50.0).get(&url(&server, "/slow")).await.unwrap();
+    let got = fetcher
+        .for_source(50.0)
+        .get(&url(&server, "/slow"))
+        .await
+        .unwrap();
     assert_eq!(got.body, b"eventually");
 }
 
@@ -249,7 +268,11 @@ async fn an_oversized_body_is_refused() {
         ..fast_config()
     };
     let fetcher = Fetcher::new(cfg, None).unwrap();
-    let err = fetcher.for_source(50.0).get(&url(&server, "/huge")).await.unwrap_err();
+    let err = fetcher
+        .for_source(50.0)
+        .get(&url(&server, "/huge"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, FetchError::TooLarge { .. }), "{err}");
 }
 
@@ -268,7 +291,11 @@ async fn a_redirect_loop_is_stopped() {
         .mount(&server)
         .await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
-    let err = fetcher.for_source(50.0).get(&url(&server, "/a")).await.unwrap_err();
+    let err = fetcher
+        .for_source(50.0)
+        .get(&url(&server, "/a"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, FetchError::Redirect { .. }), "{err}");
 }
 

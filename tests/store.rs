@@ -30,7 +30,11 @@ fn session(event: &str, key: usize, day: u32) -> Session {
     }
 }
 
-fn apply(store: &Store, sessions: Vec<Session>, at: DateTime<Utc>) -> Result<events::store::MergeReport, Refusal> {
+fn apply(
+    store: &Store,
+    sessions: Vec<Session>,
+    at: DateTime<Utc>,
+) -> Result<events::store::MergeReport, Refusal> {
     store
         .apply_crawl("wsp", sessions, None, at, 0.5, CrawlStats::default())
         .unwrap()
@@ -40,7 +44,12 @@ fn apply(store: &Store, sessions: Vec<Session>, at: DateTime<Utc>) -> Result<eve
 fn merge_tracks_new_changed_unchanged_and_withdrawn() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let first = vec![session("1", 1, 10), session("2", 1, 11), session("3", 1, 12), session("4", 1, 13)];
+    let first = vec![
+        session("1", 1, 10),
+        session("2", 1, 11),
+        session("3", 1, 12),
+        session("4", 1, 13),
+    ];
     let r = apply(&store, first.clone(), now()).unwrap();
     assert_eq!((r.found, r.new, r.changed, r.withdrawn), (4, 4, 0, 0));
     let g1 = store.generation();
@@ -53,11 +62,19 @@ fn merge_tracks_new_changed_unchanged_and_withdrawn() {
     cancelled.status = Status::Cancelled;
     let unchanged = session("3", 1, 12);
     let r = apply(&store, vec![moved.clone(), cancelled, unchanged], later).unwrap();
-    assert_eq!((r.found, r.new, r.changed, r.unchanged, r.withdrawn), (3, 0, 2, 1, 1));
+    assert_eq!(
+        (r.found, r.new, r.changed, r.unchanged, r.withdrawn),
+        (3, 0, 2, 1, 1)
+    );
     assert!(store.generation() > g1);
 
     let all = store.source_sessions("wsp").unwrap();
-    let by_event = |id: &str| all.iter().find(|s| s.session.event_id == id).unwrap().clone();
+    let by_event = |id: &str| {
+        all.iter()
+            .find(|s| s.session.event_id == id)
+            .unwrap()
+            .clone()
+    };
     let one = by_event("1");
     assert_eq!(one.uid, first[0].uid(), "UID kept when the time moves");
     assert_eq!(one.sequence, 1);
@@ -73,9 +90,23 @@ fn merge_tracks_new_changed_unchanged_and_withdrawn() {
     assert_eq!(by_event("4").sequence, 1);
 
     // A withdrawn session that comes back is live again, one sequence on.
-    let r = apply(&store, vec![session("1", 1, 10), session("4", 1, 13), session("3", 1, 12)], later + Duration::hours(1)).unwrap();
+    let r = apply(
+        &store,
+        vec![
+            session("1", 1, 10),
+            session("4", 1, 13),
+            session("3", 1, 12),
+        ],
+        later + Duration::hours(1),
+    )
+    .unwrap();
     assert_eq!(r.withdrawn, 1, "2 vanished this time");
-    let four = store.source_sessions("wsp").unwrap().into_iter().find(|s| s.session.event_id == "4").unwrap();
+    let four = store
+        .source_sessions("wsp")
+        .unwrap()
+        .into_iter()
+        .find(|s| s.session.event_id == "4")
+        .unwrap();
     assert_eq!(four.session.status, Status::Scheduled);
     assert_eq!(four.sequence, 2);
 }
@@ -84,11 +115,21 @@ fn merge_tracks_new_changed_unchanged_and_withdrawn() {
 fn past_sessions_that_drop_off_are_not_withdrawn() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    apply(&store, vec![session("1", 1, 10), session("2", 1, 11)], now()).unwrap();
+    apply(
+        &store,
+        vec![session("1", 1, 10), session("2", 1, 11)],
+        now(),
+    )
+    .unwrap();
     let after_first = Utc.with_ymd_and_hms(2027, 1, 10, 20, 0, 0).unwrap();
     let r = apply(&store, vec![session("2", 1, 11)], after_first).unwrap();
     assert_eq!(r.withdrawn, 0);
-    let one = store.source_sessions("wsp").unwrap().into_iter().find(|s| s.session.event_id == "1").unwrap();
+    let one = store
+        .source_sessions("wsp")
+        .unwrap()
+        .into_iter()
+        .find(|s| s.session.event_id == "1")
+        .unwrap();
     assert_eq!(one.session.status, Status::Scheduled);
 }
 
@@ -96,13 +137,30 @@ fn past_sessions_that_drop_off_are_not_withdrawn() {
 fn a_suspicious_crawl_changes_nothing_but_health() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let four = vec![session("1", 1, 10), session("2", 1, 11), session("3", 1, 12), session("4", 1, 13)];
+    let four = vec![
+        session("1", 1, 10),
+        session("2", 1, 11),
+        session("3", 1, 12),
+        session("4", 1, 13),
+    ];
     apply(&store, four, now()).unwrap();
     let before = store.sessions().unwrap();
     let gen = store.generation();
 
-    let refused = apply(&store, vec![session("1", 1, 10)], now() + Duration::hours(1)).unwrap_err();
-    assert_eq!(refused, Refusal::TooFew { found: 1, previous: 4, min_fraction: 0.5 });
+    let refused = apply(
+        &store,
+        vec![session("1", 1, 10)],
+        now() + Duration::hours(1),
+    )
+    .unwrap_err();
+    assert_eq!(
+        refused,
+        Refusal::TooFew {
+            found: 1,
+            previous: 4,
+            min_fraction: 0.5
+        }
+    );
     let refused = apply(&store, vec![], now() + Duration::hours(2)).unwrap_err();
     assert_eq!(refused, Refusal::Empty { previous: 4 });
 
@@ -112,14 +170,26 @@ fn a_suspicious_crawl_changes_nothing_but_health() {
     assert_eq!(h.consecutive_failures, 2);
     assert!(h.last_error.unwrap().contains("no sessions"));
     assert_eq!(h.last_success, Some(now()));
-    assert_eq!(h.sessions_found, 4, "the baseline stays the last good crawl");
+    assert_eq!(
+        h.sessions_found, 4,
+        "the baseline stays the last good crawl"
+    );
 }
 
 #[test]
 fn duplicates_in_one_crawl_count_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let r = apply(&store, vec![session("1", 1, 10), session("1", 1, 10), session("1", 2, 11)], now()).unwrap();
+    let r = apply(
+        &store,
+        vec![
+            session("1", 1, 10),
+            session("1", 1, 10),
+            session("1", 2, 11),
+        ],
+        now(),
+    )
+    .unwrap();
     assert_eq!((r.found, r.new), (2, 2));
 }
 
@@ -137,16 +207,41 @@ fn courses_are_replaced_per_source_and_data_survives_reopening() {
             url: format!("https://example.org/elearning/{id}"),
         };
         store
-            .apply_crawl("wsp", vec![session("1", 1, 10)], Some(vec![course("a"), course("b")]), now(), 0.5, CrawlStats::default())
+            .apply_crawl(
+                "wsp",
+                vec![session("1", 1, 10)],
+                Some(vec![course("a"), course("b")]),
+                now(),
+                0.5,
+                CrawlStats::default(),
+            )
             .unwrap()
             .unwrap();
         store
-            .apply_crawl("wsp", vec![session("1", 1, 10)], Some(vec![course("b")]), now(), 0.5, CrawlStats::default())
+            .apply_crawl(
+                "wsp",
+                vec![session("1", 1, 10)],
+                Some(vec![course("b")]),
+                now(),
+                0.5,
+                CrawlStats::default(),
+            )
             .unwrap()
             .unwrap();
         // A crawl whose catalogue failed (None) keeps the stored one.
         store
-            .apply_crawl("wsp", vec![session("1", 1, 10)], None, now(), 0.5, CrawlStats { requests: 3, bytes: 100, not_modified: 2 })
+            .apply_crawl(
+                "wsp",
+                vec![session("1", 1, 10)],
+                None,
+                now(),
+                0.5,
+                CrawlStats {
+                    requests: 3,
+                    bytes: 100,
+                    not_modified: 2,
+                },
+            )
             .unwrap()
             .unwrap();
     }

@@ -154,9 +154,27 @@ fn truth() -> Vec<Expect> {
             Some(0),
             true,
         ),
-        gcp2(1, "2027-01-12T09:30:00Z", "2027-01-12T16:30:00Z", COUNCIL_HOUSE, false),
-        gcp2(2, "2027-01-19T09:30:00Z", "2027-01-19T16:30:00Z", COUNCIL_HOUSE, false),
-        gcp2(3, "2027-01-26T09:30:00Z", "2027-01-26T12:30:00Z", "Virtual - MS Teams", true),
+        gcp2(
+            1,
+            "2027-01-12T09:30:00Z",
+            "2027-01-12T16:30:00Z",
+            COUNCIL_HOUSE,
+            false,
+        ),
+        gcp2(
+            2,
+            "2027-01-19T09:30:00Z",
+            "2027-01-19T16:30:00Z",
+            COUNCIL_HOUSE,
+            false,
+        ),
+        gcp2(
+            3,
+            "2027-01-26T09:30:00Z",
+            "2027-01-26T12:30:00Z",
+            "Virtual - MS Teams",
+            true,
+        ),
         Expect {
             id: "1006",
             key: 1,
@@ -261,15 +279,16 @@ fn every_detail_page_matches_the_truth_table() {
     let mut seen = 0;
     for id in 1001..=1009u32 {
         let sessions = detail("", id);
-        let expected: Vec<&Expect> = truth
-            .iter()
-            .filter(|e| e.id == id.to_string())
-            .collect();
+        let expected: Vec<&Expect> = truth.iter().filter(|e| e.id == id.to_string()).collect();
         assert_eq!(sessions.len(), expected.len(), "event {id}");
         for (s, e) in sessions.iter().zip(&expected) {
             assert_shared(s, e, "detail");
             assert_eq!(s.level.as_deref(), e.level, "{id} level");
-            assert_eq!(s.prerequisites.as_deref(), e.prerequisites, "{id} prerequisites");
+            assert_eq!(
+                s.prerequisites.as_deref(),
+                e.prerequisites,
+                "{id} prerequisites"
+            );
             assert!(s.description.is_some(), "{id} description");
             seen += 1;
         }
@@ -370,13 +389,19 @@ fn listing_page_one() {
     assert_eq!(page.next, Some(url("/events-list?page=2")));
     let truth = truth();
     for entry in &page.entries {
-        let e = truth.iter().find(|e| e.id == entry.event_id && e.key == 1).unwrap();
+        let e = truth
+            .iter()
+            .find(|e| e.id == entry.event_id && e.key == 1)
+            .unwrap();
         // 1003's link is the relative `events/1003?ref=list`: canonical URL has no query
         assert_eq!(entry.url, url(&format!("/events/{}", e.id)));
         assert_eq!(entry.title, e.title);
         assert_eq!(entry.category.as_deref(), e.category);
         assert!(!entry.fingerprint.is_empty());
-        let s = entry.session.as_ref().expect("listing gives a fallback session");
+        let s = entry
+            .session
+            .as_ref()
+            .expect("listing gives a fallback session");
         assert_shared(s, e, "listing");
         assert_eq!(s.level, None);
         assert_eq!(s.prerequisites, None);
@@ -403,12 +428,18 @@ fn category_listing_and_an_empty_one() {
     let mut cfg = cfg();
     cfg.categories = vec![497];
     let base = Url::parse(BASE).unwrap();
-    assert_eq!(listing_url(&base, &cfg, Some(497)), url("/events-list?c=497"));
+    assert_eq!(
+        listing_url(&base, &cfg, Some(497)),
+        url("/events-list?c=497")
+    );
     assert_eq!(listing_url(&base, &cfg, None), url("/events-list"));
     let page = listing("events-list_c-497.html", "/events-list?c=497");
     let ids: Vec<&str> = page.entries.iter().map(|e| e.event_id.as_str()).collect();
     assert_eq!(ids, ["1001", "1002", "1003", "1004", "1005"]);
-    assert!(page.entries.iter().all(|e| e.category.as_deref() == Some("Child Neglect")));
+    assert!(page
+        .entries
+        .iter()
+        .all(|e| e.category.as_deref() == Some("Child Neglect")));
     assert_eq!(page.next, None);
     let empty = listing("events-list_c-999.html", "/events-list?c=999");
     assert!(empty.entries.is_empty());
@@ -417,10 +448,19 @@ fn category_listing_and_an_empty_one() {
 
 #[test]
 fn urls_of_events() {
-    assert_eq!(event_id_from_url(&url("/events/1001")).as_deref(), Some("1001"));
-    assert_eq!(event_id_from_url(&url("/events/1001/book")).as_deref(), Some("1001"));
+    assert_eq!(
+        event_id_from_url(&url("/events/1001")).as_deref(),
+        Some("1001")
+    );
+    assert_eq!(
+        event_id_from_url(&url("/events/1001/book")).as_deref(),
+        Some("1001")
+    );
     assert_eq!(event_id_from_url(&url("/events-list?c=497")), None);
-    assert_eq!(detail_url(&url("/events/1003?ref=list")), Some(url("/events/1003")));
+    assert_eq!(
+        detail_url(&url("/events/1003?ref=list")),
+        Some(url("/events/1003"))
+    );
     assert!(is_booking_url(&url("/events/1001/book")));
     // a session's URL is the detail page even when parsed from a URL with a query
     let html = fixture("events_1003.html");
@@ -537,23 +577,38 @@ fn second_crawl_moves_one_cancels_one_and_loses_one() {
         .chain(&p2.entries)
         .map(|e| e.event_id.as_str())
         .collect();
-    assert_eq!(ids, ["1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008"]);
+    assert_eq!(
+        ids,
+        ["1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008"]
+    );
     assert_eq!(p1.next, Some(url("/events-list?page=2")));
     let entry = |p: &ListingPage, id: &str| p.entries.iter().find(|e| e.event_id == id).cloned();
     let s1002 = entry(&p1, "1002").unwrap().session.unwrap();
     assert_eq!(s1002.start, utc("2027-04-23T12:30:00Z"));
-    assert_eq!(entry(&p1, "1003").unwrap().session.unwrap().status, Status::Cancelled);
+    assert_eq!(
+        entry(&p1, "1003").unwrap().session.unwrap().status,
+        Status::Cancelled
+    );
     let c497 = listing("second/events-list_c-497.html", "/events-list?c=497");
     assert_eq!(c497.entries.len(), 5);
-    assert_eq!(entry(&c497, "1003").unwrap().session.unwrap().status, Status::Cancelled);
+    assert_eq!(
+        entry(&c497, "1003").unwrap().session.unwrap().status,
+        Status::Cancelled
+    );
 
     // fingerprints tell changed entries from unchanged ones
     let old = listing("events-list.html", "/events-list");
     for id in ["1001", "1004", "1005"] {
-        assert_eq!(entry(&old, id).unwrap().fingerprint, entry(&p1, id).unwrap().fingerprint);
+        assert_eq!(
+            entry(&old, id).unwrap().fingerprint,
+            entry(&p1, id).unwrap().fingerprint
+        );
     }
     for id in ["1002", "1003"] {
-        assert_ne!(entry(&old, id).unwrap().fingerprint, entry(&p1, id).unwrap().fingerprint);
+        assert_ne!(
+            entry(&old, id).unwrap().fingerprint,
+            entry(&p1, id).unwrap().fingerprint
+        );
     }
 
     // 1009's detail page is declared missing (404) on the second crawl
@@ -582,7 +637,9 @@ fn shipped_source_file_parses() {
         .lines()
         .map(|l| match l.strip_prefix("# ") {
             Some(rest)
-                if rest.contains(" = ") || rest.starts_with("[selectors]") || rest.starts_with("[labels]") =>
+                if rest.contains(" = ")
+                    || rest.starts_with("[selectors]")
+                    || rest.starts_with("[labels]") =>
             {
                 rest.to_string()
             }
@@ -602,11 +659,51 @@ fn shipped_source_file_parses() {
 /// A deterministic stream of awkward characters (no `rand`: reproducible).
 fn junk(len_bytes: usize) -> String {
     let pieces = [
-        "<", ">", "</", "/>", "<div>", "</div>", "<table>", "<tr>", "<td>", "<th>Date</th>",
-        "<a href=\"/events/", "\">", "<dl><dt>Places</dt><dd>", "&amp;", "&#x0;", "&", "\"",
-        "'", "é", "–", "\u{a0}", "😀", "\u{fffd}", "9", "12", ":", "30", "am", " - ", "April",
-        "2027", "/", "TBC", "cancelled", "places left", "\n", " ", "<script>", "</script>",
-        "<h1>", "Next", "?page=", "<!--", "-->", "<![CDATA[",
+        "<",
+        ">",
+        "</",
+        "/>",
+        "<div>",
+        "</div>",
+        "<table>",
+        "<tr>",
+        "<td>",
+        "<th>Date</th>",
+        "<a href=\"/events/",
+        "\">",
+        "<dl><dt>Places</dt><dd>",
+        "&amp;",
+        "&#x0;",
+        "&",
+        "\"",
+        "'",
+        "é",
+        "–",
+        "\u{a0}",
+        "😀",
+        "\u{fffd}",
+        "9",
+        "12",
+        ":",
+        "30",
+        "am",
+        " - ",
+        "April",
+        "2027",
+        "/",
+        "TBC",
+        "cancelled",
+        "places left",
+        "\n",
+        " ",
+        "<script>",
+        "</script>",
+        "<h1>",
+        "Next",
+        "?page=",
+        "<!--",
+        "-->",
+        "<![CDATA[",
     ];
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut out = String::with_capacity(len_bytes + 16);
@@ -623,9 +720,14 @@ fn junk(len_bytes: usize) -> String {
 fn garbage_never_panics() {
     let cfg = cfg();
     let ctx = ctx();
-    let bytes: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let bytes: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let full = fixture("events_1005.html");
-    let cut = full.char_indices().nth(full.chars().count() / 2).map_or(0, |(i, _)| i);
+    let cut = full
+        .char_indices()
+        .nth(full.chars().count() / 2)
+        .map_or(0, |(i, _)| i);
     let deep = format!(
         "{}<a href=\"/events/5\">x</a> Friday 9 April 2027 09:30 - 12:30{}",
         "<div>".repeat(3000),

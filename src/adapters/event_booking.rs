@@ -155,12 +155,16 @@ pub fn parse_detail(
     let doc = Html::parse_document(html);
     let root = doc.root_element();
 
-    let title_el = doc.select(&sel.detail_title).find(|e| !normalise_text(*e).is_empty());
-    let title = title_el
-        .map(normalise_text)
-        .ok_or_else(|| ParseError::new(page_url, "no title (detail_title selector matched nothing)"))?;
+    let title_el = doc
+        .select(&sel.detail_title)
+        .find(|e| !normalise_text(*e).is_empty());
+    let title = title_el.map(normalise_text).ok_or_else(|| {
+        ParseError::new(page_url, "no title (detail_title selector matched nothing)")
+    })?;
 
-    let description_el = doc.select(&sel.description).find(|e| !normalise_text(*e).is_empty());
+    let description_el = doc
+        .select(&sel.description)
+        .find(|e| !normalise_text(*e).is_empty());
     let description = description_el.map(|e| text_lines(e, &[]).join("\n"));
 
     let fields = Fields::read(&doc, &sel.labels);
@@ -279,7 +283,10 @@ pub fn parse_elearning(
             .filter_map(|h| page_url.join(h.trim()).ok())
             .find(|u| same_origin(u, page_url));
         let (id, url) = match &link {
-            Some(u) => (last_number(u).unwrap_or_else(|| u.to_string()), u.to_string()),
+            Some(u) => (
+                last_number(u).unwrap_or_else(|| u.to_string()),
+                u.to_string(),
+            ),
             None => (title.clone(), page_url.to_string()),
         };
         let lines = text_lines(el, &[]);
@@ -402,8 +409,9 @@ static NO_EVENTS: LazyLock<Regex> = LazyLock::new(|| {
 static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*(?P<l>[\p{L}][\p{L} /\-]{0,30}?)\s*:\s*(?P<v>.*)$").expect("static regex")
 });
-static VENUE_LABEL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*(?:venue|location|where|address)\b").expect("static regex"));
+static VENUE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:venue|location|where|address)\b").expect("static regex")
+});
 static DATE_LABEL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^\s*(?:date|dates|when)\b").expect("static regex"));
 static TIME_LABEL: LazyLock<Regex> =
@@ -491,7 +499,10 @@ fn text_lines(root: ElementRef<'_>, skip: &[ElementRef<'_>]) -> Vec<String> {
         match node.value() {
             // a newline in the source is only whitespace; lines come from elements
             Node::Text(t) if hidden_depth == 0 => {
-                buf.extend(t.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }))
+                buf.extend(
+                    t.chars()
+                        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+                )
             }
             Node::Element(e) => {
                 let block = is_block(e.name());
@@ -576,18 +587,17 @@ fn next_link(doc: &Html, by_selector: &Selector, page_url: &Url) -> Option<Url> 
         }
         (u != *page_url).then_some(u)
     };
-    doc.select(by_selector)
-        .find_map(usable)
-        .or_else(|| {
-            doc.select(&ANY_LINK)
-                .filter(|a| {
-                    NEXT_TEXT.is_match(&normalise_text(*a))
-                        || a.attr("rel").is_some_and(|r| r.eq_ignore_ascii_case("next"))
-                        || a.attr("aria-label")
-                            .is_some_and(|r| r.trim().eq_ignore_ascii_case("next"))
-                })
-                .find_map(usable)
-        })
+    doc.select(by_selector).find_map(usable).or_else(|| {
+        doc.select(&ANY_LINK)
+            .filter(|a| {
+                NEXT_TEXT.is_match(&normalise_text(*a))
+                    || a.attr("rel")
+                        .is_some_and(|r| r.eq_ignore_ascii_case("next"))
+                    || a.attr("aria-label")
+                        .is_some_and(|r| r.trim().eq_ignore_ascii_case("next"))
+            })
+            .find_map(usable)
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -627,7 +637,11 @@ fn distinct_ids(links: &[(String, Url, ElementRef<'_>)]) -> Vec<String> {
 /// event; when several nested elements qualify the innermost wins. When the
 /// selector finds nothing, each event link's entry is its largest ancestor that
 /// links to no other event.
-fn find_entries<'a>(doc: &'a Html, sel: &Compiled, page_url: &Url) -> Vec<(String, ElementRef<'a>)> {
+fn find_entries<'a>(
+    doc: &'a Html,
+    sel: &Compiled,
+    page_url: &Url,
+) -> Vec<(String, ElementRef<'a>)> {
     let mut chosen: Vec<(String, ElementRef<'a>, usize)> = Vec::new();
     let mut put = |id: String, el: ElementRef<'a>| {
         let depth = el.ancestors().count();
@@ -649,7 +663,11 @@ fn find_entries<'a>(doc: &'a Html, sel: &Compiled, page_url: &Url) -> Vec<(Strin
             let mut best: Option<ElementRef<'a>> = None;
             // an entry sits a few levels above its link; the cap keeps a
             // pathologically deep page from costing depth² work
-            for anc in link.ancestors().filter_map(ElementRef::wrap).take(MAX_ENTRY_DEPTH) {
+            for anc in link
+                .ancestors()
+                .filter_map(ElementRef::wrap)
+                .take(MAX_ENTRY_DEPTH)
+            {
                 if matches!(anc.value().name(), "body" | "html") {
                     break;
                 }
@@ -701,7 +719,9 @@ fn classify(lines: &[String], title: &str, labels: &LabelPatterns, page_url: &Ur
                 known = true;
                 c.date.get_or_insert(d);
             }
-            Err(e @ (text::TextError::InvalidDate(_) | text::TextError::WeekdayMismatch { .. })) => {
+            Err(
+                e @ (text::TextError::InvalidDate(_) | text::TextError::WeekdayMismatch { .. }),
+            ) => {
                 known = true;
                 tracing::warn!(url = %page_url, text = %line, error = %e, "unreadable date in listing entry");
             }
@@ -825,7 +845,11 @@ impl AvailabilityVote {
         let found = text::parse_availability(value).or_else(|| {
             let v = value.trim();
             let n: u32 = v.parse().ok()?;
-            let status = if n == 0 { Status::Full } else { Status::Scheduled };
+            let status = if n == 0 {
+                Status::Full
+            } else {
+                Status::Scheduled
+            };
             Some((status, Availability::spaces(n)))
         });
         if let Some(found) = found {
@@ -905,11 +929,13 @@ impl Fields {
             };
             if slot.is_none() {
                 // "Places: available: 12" keeps its label words for the phrase reader
-                *slot = Some(if labels.places.is_match(&label) && value.parse::<u32>().is_err() {
-                    format!("{label}: {value}")
-                } else {
-                    value
-                });
+                *slot = Some(
+                    if labels.places.is_match(&label) && value.parse::<u32>().is_err() {
+                        format!("{label}: {value}")
+                    } else {
+                        value
+                    },
+                );
             }
         }
         f
@@ -976,7 +1002,11 @@ fn session_rows(doc: &Html, table_sel: &Selector) -> Vec<Row> {
     for table in doc.select(table_sel) {
         let rows: Vec<Vec<String>> = table
             .select(&TR)
-            .map(|tr| tr.select(&CELL).map(|c| text_lines(c, &[]).join(" ")).collect())
+            .map(|tr| {
+                tr.select(&CELL)
+                    .map(|c| text_lines(c, &[]).join(" "))
+                    .collect()
+            })
             .collect();
         let Some(header_at) = rows.iter().position(|r| Columns::from_header(r).is_some()) else {
             continue;
@@ -988,7 +1018,10 @@ fn session_rows(doc: &Html, table_sel: &Selector) -> Vec<Row> {
             i.and_then(|i| r.get(i)).cloned().unwrap_or_default()
         };
         let mut out = Vec::new();
-        let data = rows.iter().skip(header_at + 1).filter(|r| r.iter().any(|c| !c.is_empty()));
+        let data = rows
+            .iter()
+            .skip(header_at + 1)
+            .filter(|r| r.iter().any(|c| !c.is_empty()));
         for (n, r) in data.enumerate() {
             let start = match (cols.start, cols.time) {
                 (Some(_), _) => cell(r, cols.start),
@@ -1000,7 +1033,10 @@ fn session_rows(doc: &Html, table_sel: &Selector) -> Vec<Row> {
                 date: cell(r, cols.date),
                 start,
                 end: cell(r, cols.end),
-                venue: cols.venue.map(|i| cell(r, Some(i))).filter(|v| !v.is_empty()),
+                venue: cols
+                    .venue
+                    .map(|i| cell(r, Some(i)))
+                    .filter(|v| !v.is_empty()),
             });
         }
         return out;
@@ -1117,7 +1153,10 @@ mod tests {
     fn urls() {
         let base = u("https://walsall.event-booking.org.uk");
         let cfg = EventBookingConfig::default();
-        assert_eq!(listing_url(&base, &cfg, None).as_str(), "https://walsall.event-booking.org.uk/events-list");
+        assert_eq!(
+            listing_url(&base, &cfg, None).as_str(),
+            "https://walsall.event-booking.org.uk/events-list"
+        );
         assert_eq!(
             listing_url(&base, &cfg, Some(497)).as_str(),
             "https://walsall.event-booking.org.uk/events-list?c=497"
@@ -1126,12 +1165,23 @@ mod tests {
             elearning_url(&base, &cfg).unwrap().as_str(),
             "https://walsall.event-booking.org.uk/elearning-list"
         );
-        assert_eq!(event_id_from_url(&u("https://x.org/events/1234")).as_deref(), Some("1234"));
-        assert_eq!(event_id_from_url(&u("https://x.org/events/1234/book")).as_deref(), Some("1234"));
-        assert_eq!(event_id_from_url(&u("https://x.org/events-list?c=497")), None);
+        assert_eq!(
+            event_id_from_url(&u("https://x.org/events/1234")).as_deref(),
+            Some("1234")
+        );
+        assert_eq!(
+            event_id_from_url(&u("https://x.org/events/1234/book")).as_deref(),
+            Some("1234")
+        );
+        assert_eq!(
+            event_id_from_url(&u("https://x.org/events-list?c=497")),
+            None
+        );
         assert_eq!(event_id_from_url(&u("https://x.org/events/abc")), None);
         assert_eq!(
-            detail_url(&u("https://x.org/lms/events/12/book?x=1#y")).unwrap().as_str(),
+            detail_url(&u("https://x.org/lms/events/12/book?x=1#y"))
+                .unwrap()
+                .as_str(),
             "https://x.org/lms/events/12"
         );
         assert!(is_booking_url(&u("https://x.org/events/12/book")));
@@ -1143,7 +1193,10 @@ mod tests {
         let doc = Html::parse_document(
             "<div><p>a <b>b</b></p>c<br>d<script>var x='e';</script><ul><li>f\n f</li><li>g</li></ul></div>",
         );
-        assert_eq!(text_lines(doc.root_element(), &[]), vec!["a b", "c", "d", "f f", "g"]);
+        assert_eq!(
+            text_lines(doc.root_element(), &[]),
+            vec!["a b", "c", "d", "f f", "g"]
+        );
     }
 
     #[test]
@@ -1153,9 +1206,21 @@ mod tests {
         let html = r#"<a href="https://evil.example/events-list?page=2">Next</a><a href="?page=2">Next &raquo;</a>"#;
         let p = parse_listing(html, &page, &cfg, &ctx()).unwrap();
         assert_eq!(p.next.unwrap().as_str(), "https://x.org/events-list?page=2");
-        let p = parse_listing(r#"<a href="https://evil.example/?page=2">Next</a>"#, &page, &cfg, &ctx()).unwrap();
+        let p = parse_listing(
+            r#"<a href="https://evil.example/?page=2">Next</a>"#,
+            &page,
+            &cfg,
+            &ctx(),
+        )
+        .unwrap();
         assert_eq!(p.next, None);
-        let p = parse_listing(r#"<a href="">Next</a><a href="/events-list">›</a>"#, &page, &cfg, &ctx()).unwrap();
+        let p = parse_listing(
+            r#"<a href="">Next</a><a href="/events-list">›</a>"#,
+            &page,
+            &cfg,
+            &ctx(),
+        )
+        .unwrap();
         assert_eq!(p.next, None, "a link to the page itself is not a next page");
     }
 
@@ -1172,7 +1237,10 @@ mod tests {
         assert!(a.online);
         assert_eq!(a.availability.spaces_left, Some(2));
         assert_eq!(a.start.to_rfc3339(), "2027-03-09T10:00:00+00:00");
-        assert_eq!(p.entries[1].session.as_ref().unwrap().status, Status::Closed);
+        assert_eq!(
+            p.entries[1].session.as_ref().unwrap().status,
+            Status::Closed
+        );
     }
 
     #[test]
@@ -1196,7 +1264,10 @@ mod tests {
 
     #[test]
     fn brackets_and_labels() {
-        assert_eq!(strip_brackets(" [You MUST complete Level 1 first] "), "You MUST complete Level 1 first");
+        assert_eq!(
+            strip_brackets(" [You MUST complete Level 1 first] "),
+            "You MUST complete Level 1 first"
+        );
         assert_eq!(strip_brackets("None"), "None");
         let re = Regex::new(r"(?i)^\s*category\b").unwrap();
         assert_eq!(strip_label("Category: Child Neglect", &re), "Child Neglect");

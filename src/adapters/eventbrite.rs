@@ -507,10 +507,15 @@ impl std::error::Error for ApiError {}
 /// Words of a non-JSON error body kept in the description.
 const ERROR_WORDS: usize = 12;
 
+/// How much of an error body is read: Eventbrite's JSON errors are tiny, and
+/// html5ever slows down badly on deeply nested markup.
+const ERROR_HEAD_BYTES: usize = 8 * 1024;
+
 /// Reads an API refusal. Eventbrite's errors are `{status_code, error,
 /// error_description}`, but a CDN in front of it answers HTML: never assume JSON.
 pub fn parse_api_error(status: u16, body: &[u8]) -> ApiError {
-    let head = &body[..body.len().min(64 * 1024)];
+    // Twelve words need little text; a short head also bounds the HTML parse.
+    let head = &body[..body.len().min(ERROR_HEAD_BYTES)];
     let json: Option<Value> = serde_json::from_slice(head).ok();
     let field = |name: &str| {
         json.as_ref()

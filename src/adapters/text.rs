@@ -279,9 +279,8 @@ pub fn parse_time(s: &str) -> Result<NaiveTime, TextError> {
         let Some(raw) = raw_time(&caps, "s") else {
             continue;
         };
-        let explicit = raw.meridiem.is_some()
-            || caps.name("sm").is_some()
-            || caps.name("snoon").is_some();
+        let explicit =
+            raw.meridiem.is_some() || caps.name("sm").is_some() || caps.name("snoon").is_some();
         if !explicit {
             continue;
         }
@@ -321,8 +320,10 @@ static FULL: LazyLock<Regex> = LazyLock::new(|| {
 static WAITLIST: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\bwait(?:ing)?\s*-?\s*list\b").expect("static regex"));
 static OF_CAPACITY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?P<n>\d{1,6})\s*(?:/|of|out of)\s*(?P<c>\d{1,6})\s+(?:places|spaces|seats)\b")
-        .expect("static regex")
+    Regex::new(
+        r"(?i)\b(?P<n>\d{1,6})\s*(?:/|of|out of)\s*(?P<c>\d{1,6})\s+(?:places|spaces|seats)\b",
+    )
+    .expect("static regex")
 });
 static COUNT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -331,8 +332,10 @@ static COUNT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 static AVAILABLE_NO_COUNT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:places|spaces|seats)\s+(?:are\s+)?(?:still\s+)?available\b|\bbook\s+now\b")
-        .expect("static regex")
+    Regex::new(
+        r"(?i)\b(?:places|spaces|seats)\s+(?:are\s+)?(?:still\s+)?available\b|\bbook\s+now\b",
+    )
+    .expect("static regex")
 });
 
 /// Reads an availability phrase anywhere in `s`:
@@ -390,7 +393,11 @@ pub fn parse_availability(s: &str) -> Option<(Status, Availability)> {
         })
     };
     if let Some((Some(n), capacity)) = counted {
-        let status = if n == 0 { Status::Full } else { Status::Scheduled };
+        let status = if n == 0 {
+            Status::Full
+        } else {
+            Status::Scheduled
+        };
         return Some((
             status,
             Availability {
@@ -472,7 +479,12 @@ mod tests {
     }
     fn range(s: &str) -> (u32, u32, u32, u32) {
         let r = parse_time_range(s).unwrap_or_else(|e| panic!("{s}: {e}"));
-        (r.start.hour(), r.start.minute(), r.end.hour(), r.end.minute())
+        (
+            r.start.hour(),
+            r.start.minute(),
+            r.end.hour(),
+            r.end.minute(),
+        )
     }
 
     #[test]
@@ -489,9 +501,15 @@ mod tests {
         assert_eq!(parse_date("9 April 2024"), Ok(d(2024, 4, 9)));
         assert_eq!(parse_date("09/04/2024"), Ok(d(2024, 4, 9)));
         assert_eq!(parse_date("Thursday, 16 Sept 2027"), Ok(d(2027, 9, 16)));
-        assert_eq!(parse_date("Thu\u{a0}16\u{a0}September\u{a0}2027"), Ok(d(2027, 9, 16)));
+        assert_eq!(
+            parse_date("Thu\u{a0}16\u{a0}September\u{a0}2027"),
+            Ok(d(2027, 9, 16))
+        );
         assert_eq!(parse_date("9 April, 2024"), Ok(d(2024, 4, 9)));
-        assert_eq!(parse_date("Date: Fri 23rd Apr. 2027, 9:30am"), Ok(d(2027, 4, 23)));
+        assert_eq!(
+            parse_date("Date: Fri 23rd Apr. 2027, 9:30am"),
+            Ok(d(2027, 4, 23))
+        );
         assert_eq!(parse_date("1st of May 2027"), Ok(d(2027, 5, 1)));
         assert_eq!(parse_date("Tues 2nd Feb 2027"), Ok(d(2027, 2, 2)));
     }
@@ -500,9 +518,18 @@ mod tests {
     fn bad_dates_are_errors_not_guesses() {
         assert!(matches!(parse_date("TBC"), Err(TextError::NoDate(_))));
         assert!(matches!(parse_date(""), Err(TextError::NoDate(_))));
-        assert!(matches!(parse_date("31/02/2027"), Err(TextError::InvalidDate(_))));
-        assert!(matches!(parse_date("31 Feb 2027"), Err(TextError::InvalidDate(_))));
-        assert!(matches!(parse_date("13/13/2027"), Err(TextError::InvalidDate(_))));
+        assert!(matches!(
+            parse_date("31/02/2027"),
+            Err(TextError::InvalidDate(_))
+        ));
+        assert!(matches!(
+            parse_date("31 Feb 2027"),
+            Err(TextError::InvalidDate(_))
+        ));
+        assert!(matches!(
+            parse_date("13/13/2027"),
+            Err(TextError::InvalidDate(_))
+        ));
         assert!(matches!(
             parse_date("Monday 9 April 2024"),
             Err(TextError::WeekdayMismatch { .. })
@@ -524,7 +551,10 @@ mod tests {
         assert_eq!(range("11 - 1pm"), (11, 0, 13, 0));
         assert_eq!(range("9:30 to 12:30"), (9, 30, 12, 30));
         assert_eq!(range("Time: 09:30—noon"), (9, 30, 12, 0));
-        assert_eq!(range("Fri 23rd Apr 2027, 9:30am - 12:30pm"), (9, 30, 12, 30));
+        assert_eq!(
+            range("Fri 23rd Apr 2027, 9:30am - 12:30pm"),
+            (9, 30, 12, 30)
+        );
         assert_eq!(range("12am - 1am"), (0, 0, 1, 0));
         assert_eq!(range("9 A.M. - 5 P.M."), (9, 0, 17, 0));
     }
@@ -577,10 +607,19 @@ mod tests {
     #[test]
     fn availability_phrases() {
         use Status::*;
-        assert_eq!(avail("Places available: 12"), (Scheduled, Some(12), None, false));
-        assert_eq!(avail("Only 2 places left"), (Scheduled, Some(2), None, false));
+        assert_eq!(
+            avail("Places available: 12"),
+            (Scheduled, Some(12), None, false)
+        );
+        assert_eq!(
+            avail("Only 2 places left"),
+            (Scheduled, Some(2), None, false)
+        );
         assert_eq!(avail("1 place left"), (Scheduled, Some(1), None, false));
-        assert_eq!(avail("12 of 20 places available"), (Scheduled, Some(12), Some(20), false));
+        assert_eq!(
+            avail("12 of 20 places available"),
+            (Scheduled, Some(12), Some(20), false)
+        );
         assert_eq!(avail("Spaces: 5"), (Scheduled, Some(5), None, false));
         assert_eq!(avail("0 places left"), (Full, Some(0), None, false));
         assert_eq!(
@@ -590,11 +629,20 @@ mod tests {
         assert_eq!(avail("Sold out"), (Full, Some(0), None, false));
         assert_eq!(avail("Join the waiting list"), (Full, Some(0), None, true));
         assert_eq!(avail("Booking closed"), (Closed, None, None, false));
-        assert_eq!(avail("Bookings are now closed"), (Closed, None, None, false));
-        assert_eq!(avail("This event has been cancelled"), (Cancelled, None, None, false));
+        assert_eq!(
+            avail("Bookings are now closed"),
+            (Closed, None, None, false)
+        );
+        assert_eq!(
+            avail("This event has been cancelled"),
+            (Cancelled, None, None, false)
+        );
         assert_eq!(avail("CANCELLED"), (Cancelled, None, None, false));
         assert_eq!(avail("Places available"), (Scheduled, None, None, false));
-        assert_eq!(avail("Places\u{a0}available:\u{a0}12"), (Scheduled, Some(12), None, false));
+        assert_eq!(
+            avail("Places\u{a0}available:\u{a0}12"),
+            (Scheduled, Some(12), None, false)
+        );
     }
 
     #[test]
@@ -603,18 +651,27 @@ mod tests {
         assert_eq!(parse_availability("Understanding Neglect Level 2"), None);
         assert_eq!(parse_availability("Tuesday 9 April 2024"), None);
         // "cancel" as a verb is not a cancellation
-        assert_eq!(parse_availability("You can cancel your booking online"), None);
+        assert_eq!(
+            parse_availability("You can cancel your booking online"),
+            None
+        );
     }
 
     #[test]
     fn venues() {
         assert_eq!(
             parse_venue("Virtual - MS Teams"),
-            Some(Venue { text: "Virtual - MS Teams".into(), online: true })
+            Some(Venue {
+                text: "Virtual - MS Teams".into(),
+                online: true
+            })
         );
         assert_eq!(
             parse_venue("Venue: Online (Zoom)"),
-            Some(Venue { text: "Online (Zoom)".into(), online: true })
+            Some(Venue {
+                text: "Online (Zoom)".into(),
+                online: true
+            })
         );
         let v = parse_venue("Walsall Council House, Lichfield Street, Walsall, WS1 1TP").unwrap();
         assert!(!v.online);
