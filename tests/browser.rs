@@ -1,0 +1,573 @@
+//! The page and the feed as real clients see them, against `events demo`.
+//!
+//! `page_in_headless_chromium`: Debian's chromium loads `/` from a running demo
+//! (no JavaScript is needed) and dumps the DOM it built. With `scraper` it checks
+//! that sessions from both sources are listed, that the places badges (FULL,
+//! CANCELLED, "N places") are shown, that the filter links ("Only sessions with
+//! places", the `?source=vrp` chip) and the GET form are there and that following
+//! a link narrows the list, and that a scraped title holding
+//! `<script>alert('xss')</script>` is shown as text, never run as a script. It
+//! saves `target/page.png` (desktop) and `target/page-phone.png` (390 px wide)
+//! for a person to look at.
+//!
+//! `feed_in_icaljs_and_ical_crate`: `/calendar.ics` from the demo passes
+//! `tests/icaljs/validate.mjs` (ical.js, the parser Thunderbird and Nextcloud
+//! use) and parses with the `ical` crate with sessions from both sources.
+//!
+//! Without chromium (or without `tests/icaljs/node_modules`) a test prints that
+//! it did not run and passes, except when `CI` is set, where it fails.
+
+use scraper::{ElementRef, Html, Selector};
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Longest wait for the demo to crawl its replicas and start serving.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest any one chromium or node run may take.
+const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest one HTTP request to the demo may take.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+const XSS_TITLE: &str = "<script>alert('xss')</script>";
+
+/// A running `events demo`, killed when dropped (also when a test panics).
+struct Demo {
+    child: Child,
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    base: String,
+    stderr_path: PathBuf,
+    // Kept so the directories outlive the process.
+    _dir: tempfile::TempDir,
+}
+
+impl Demo {
+    fn start() -> Demo {
+        let dir = tempfile::tempdir().expect("making a temp dir for the demo");
+        let data = dir.path().join("data");
+        let sources = dir.path().join("sources");
+        let stderr_path = dir.path().join("demo-stderr.log");
+        let stderr = File::create(&stderr_path).expect("creating the demo's stderr log");
+        let child = Command::new(env!("CARGO_BIN_EXE_events"))
+            .arg("--data")
+            .arg(&data)
+            .arg("--sources")
+            .arg(&sources)
+            .args(["demo", "--listen", "127.0.0.1:0"])
+            // Anything written relative to the working directory lands in the temp dir.
+            .current_dir(dir.path())
+            .env_remove("EVENTS_DATA")
+            .env_remove("EVENTS_SOURCES")
+            .env_remove("EVENTS_NOW")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .expect("starting `events demo`");
+        let mut demo = Demo {
+            child,
+            base: String::new(),
+            stderr_path,
+            _dir: dir,
+        };
+        let stdout = demo.child.stdout.take().expect("the demo's stdout");
+        // Reads every line, so the pipe never fills; the first Serving line is sent.
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line.starts_with("Serving on ") {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        let line = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(l) => l,
+            Err(e) => panic!(
+                "`events demo` printed no `Serving on` line within {START_TIMEOUT:?} ({e}); \
+                 exit status so far: {:?}; its stderr:\n{}",
+                demo.child.try_wait(),
+                demo.stderr()
+            ),
+        };
+        let url = line
+            .strip_prefix("Serving on ")
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("cannot read the address in {line:?}"));
+        demo.base = url.trim_end_matches('/').to_string();
+        assert!(
+            demo.base.starts_with("http://127.0.0.1:"),
+            "unexpected address in {line:?}"
+        );
+        demo
+    }
+
+    fn url(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.base, path_and_query)
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where the target directory is (the parent of `CARGO_TARGET_TMPDIR`).
+fn target_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// `Some(path)` when a test needing it can run; `None` when it is to be skipped
+/// (not in CI); a panic in CI.
+fn required<T>(found: Option<T>, what: &str) -> Option<T> {
+    match found {
+        Some(x) => Some(x),
+        None if std::env::var_os("CI").is_some() => {
+            panic!("{what} is missing, and CI is set: install it before `cargo test`")
+        }
+        None => None,
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn find_chromium() -> Option<PathBuf> {
+    let fixed = Path::new("/usr/bin/chromium");
+    if fixed.is_file() {
+        return Some(fixed.to_path_buf());
+    }
+    find_on_path("chromium")
+}
+
+/// Waits for `child` at most `limit`, killing it when it takes longer.
+fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status,
+            Ok(None) if started.elapsed() < limit => std::thread::sleep(Duration::from_millis(50)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what} did not finish within {limit:?}; killed it");
+            }
+            Err(e) => panic!("waiting for {what}: {e}"),
+        }
+    }
+}
+
+/// Runs `cmd` with stdout and stderr into files (so no pipe can fill), bounded
+/// by `TOOL_TIMEOUT`; returns the status, stdout and stderr.
+fn run_bounded(mut cmd: Command, what: &str) -> (ExitStatus, String, String) {
+    let dir = tempfile::tempdir().expect("temp dir for a tool's output");
+    let out_path = dir.path().join("stdout");
+    let err_path = dir.path().join("stderr");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(File::create(&out_path).expect("stdout file"))
+        .stderr(File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
+    let status = wait_bounded(&mut child, TOOL_TIMEOUT, what);
+    let out = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let err = std::fs::read_to_string(&err_path).unwrap_or_default();
+    (status, out, err)
+}
+
+/// Headless chromium with a fresh profile, no network beyond the URL given.
+fn chromium(bin: &Path, extra: &[String], url: &str) -> (ExitStatus, String, String) {
+    let profile = tempfile::tempdir().expect("temp dir for a chromium profile");
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+    ])
+    .arg(format!("--user-data-dir={}", profile.path().display()))
+    .args(extra)
+    .arg(url);
+    let what = format!("chromium {} {url}", extra.join(" "));
+    let result = run_bounded(cmd, &what);
+    drop(profile);
+    result
+}
+
+/// The DOM chromium built for `url`, serialised by `--dump-dom`.
+fn dump_dom(bin: &Path, url: &str) -> Html {
+    let (status, out, err) = chromium(bin, &["--dump-dom".to_string()], url);
+    assert!(
+        status.success() && out.contains("</html>"),
+        "chromium --dump-dom {url} failed ({status}); stderr:\n{err}"
+    );
+    Html::parse_document(&out)
+}
+
+fn screenshot(bin: &Path, url: &str, file: &Path, size: &str) {
+    let _ = std::fs::remove_file(file);
+    let extra = [
+        format!("--screenshot={}", file.display()),
+        format!("--window-size={size}"),
+        "--hide-scrollbars".to_string(),
+    ];
+    let (status, _, err) = chromium(bin, &extra, url);
+    let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        status.success() && len > 1000,
+        "chromium did not write a screenshot to {} ({status}, {len} bytes); stderr:\n{err}",
+        file.display()
+    );
+    println!("screenshot: {} ({size})", file.display());
+}
+
+/// GET `url` and return the body, failing on a non-2xx status.
+fn http_get(url: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(HTTP_TIMEOUT)
+            .build()
+            .expect("an HTTP client");
+        let resp = client
+            .get(url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let status = resp.status();
+        let body = resp
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("reading {url}: {e}"));
+        assert!(status.is_success(), "GET {url}: {status}\n{body}");
+        body
+    })
+}
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).unwrap_or_else(|e| panic!("selector {s:?}: {e:?}"))
+}
+
+fn text_of(e: ElementRef) -> String {
+    e.text().collect::<String>()
+}
+
+/// Whitespace runs collapsed, ends trimmed.
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The listed sessions: (data-uid, element).
+fn sessions(doc: &Html) -> Vec<(String, ElementRef<'_>)> {
+    doc.select(&sel("li.session[data-uid]"))
+        .map(|e| (e.value().attr("data-uid").unwrap_or("").to_string(), e))
+        .collect()
+}
+
+/// The badges' texts, whitespace collapsed.
+fn badges(doc: &Html) -> Vec<String> {
+    doc.select(&sel("li.session .badge"))
+        .map(|e| squash(&text_of(e)))
+        .collect()
+}
+
+fn is_n_places(label: &str) -> bool {
+    label
+        .strip_suffix(" places")
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// The `href` of the first link whose text (collapsed) is `text`.
+fn link_by_text(doc: &Html, text: &str) -> Option<String> {
+    doc.select(&sel("a[href]"))
+        .find(|a| squash(&text_of(*a)) == text)
+        .and_then(|a| a.value().attr("href").map(str::to_string))
+}
+
+/// An `href` on the page made absolute against the demo.
+fn absolute(demo: &Demo, href: &str) -> String {
+    if href.starts_with("http://") || href.starts_with("https://") {
+        href.to_string()
+    } else if href.starts_with('/') {
+        demo.url(href)
+    } else {
+        demo.url(&format!("/{href}"))
+    }
+}
+
+#[test]
+fn page_in_headless_chromium() {
+    let Some(bin) = required(find_chromium(), "chromium (/usr/bin/chromium or on PATH)") else {
+        println!("browser test not run: chromium not installed");
+        return;
+    };
+    let demo = Demo::start();
+    let home = demo.url("/");
+
+    // The API says whether the demo data has the hostile title (WSP event 1010).
+    let api = http_get(&demo.url("/api/sessions"));
+    let api_has_xss = api.contains("<script>alert('xss')</script>")
+        || api.contains(r"\u003cscript\u003ealert('xss')\u003c/script\u003e");
+
+    let doc = dump_dom(&bin, &home);
+
+    // Sessions from both sources.
+    let all = sessions(&doc);
+    let uids: Vec<&str> = all.iter().map(|(u, _)| u.as_str()).collect();
+    assert!(
+        all.len() > 10,
+        "expected more than 10 sessions on /, found {}: {uids:?}",
+        all.len()
+    );
+    assert!(
+        uids.iter().any(|u| u.starts_with("wsp-")),
+        "no WSP session on /: {uids:?}"
+    );
+    assert!(
+        uids.iter().any(|u| u.starts_with("vrp-")),
+        "no Eventbrite (vrp) session on /: {uids:?}"
+    );
+    for (uid, li) in &all {
+        assert!(
+            li.select(&sel("h4")).next().is_some(),
+            "session {uid} has no title heading"
+        );
+        assert_eq!(
+            li.select(&sel(".badge")).count(),
+            1,
+            "session {uid} should have exactly one badge"
+        );
+    }
+
+    // The places badges.
+    let labels = badges(&doc);
+    assert!(
+        doc.select(&sel("li.session span.badge.badge-full"))
+            .any(|b| squash(&text_of(b)).starts_with("FULL")),
+        "no FULL badge: {labels:?}"
+    );
+    assert!(
+        doc.select(&sel("li.session span.badge.badge-cancelled"))
+            .any(|b| squash(&text_of(b)) == "CANCELLED"),
+        "no CANCELLED badge: {labels:?}"
+    );
+    assert!(
+        labels.iter().any(|l| is_n_places(l)),
+        "no \"N places\" badge: {labels:?}"
+    );
+
+    // The GET form offers every filter the server reads.
+    let form = doc
+        .select(&sel("form[method=get]"))
+        .next()
+        .expect("the filter form");
+    for name in ["source", "category", "q", "available", "online"] {
+        assert!(
+            form.select(&sel(&format!("[name={name}]")))
+                .next()
+                .is_some(),
+            "the filter form has no `{name}` control"
+        );
+    }
+    let source_options: Vec<&str> = form
+        .select(&sel("select[name=source] option"))
+        .filter_map(|o| o.value().attr("value"))
+        .collect();
+    assert!(
+        source_options.contains(&"wsp") && source_options.contains(&"vrp"),
+        "the source select should offer wsp and vrp: {source_options:?}"
+    );
+
+    // "Only sessions with places" narrows the list to sessions with places.
+    let href = link_by_text(&doc, "Only sessions with places")
+        .expect("an \"Only sessions with places\" link");
+    let places_url = absolute(&demo, &href);
+    let with_places = dump_dom(&bin, &places_url);
+    let narrowed = sessions(&with_places);
+    assert!(
+        !narrowed.is_empty() && narrowed.len() < all.len(),
+        "{places_url} should list fewer (but some) sessions: {} of {}",
+        narrowed.len(),
+        all.len()
+    );
+    let narrowed_labels = badges(&with_places);
+    assert!(
+        with_places
+            .select(&sel(
+                "li.session .badge-full, li.session .badge-cancelled, \
+                 li.session .badge-closed, li.session .badge-withdrawn"
+            ))
+            .next()
+            .is_none()
+            && !narrowed_labels.iter().any(|l| l.starts_with("FULL")),
+        "{places_url} still lists sessions without places: {narrowed_labels:?}"
+    );
+    assert!(
+        link_by_text(&with_places, "Show full and closed sessions too").is_some(),
+        "{places_url} should offer the way back"
+    );
+
+    // The source chip narrows the list to that source.
+    let vrp_href = doc
+        .select(&sel("ul.chips a[href]"))
+        .filter_map(|a| a.value().attr("href"))
+        .find(|h| h.contains("source=vrp"))
+        .expect("a chip link to ?source=vrp")
+        .to_string();
+    let vrp_url = absolute(&demo, &vrp_href);
+    let vrp_doc = dump_dom(&bin, &vrp_url);
+    let vrp = sessions(&vrp_doc);
+    let vrp_uids: Vec<&str> = vrp.iter().map(|(u, _)| u.as_str()).collect();
+    assert!(
+        !vrp.is_empty() && vrp.len() < all.len(),
+        "{vrp_url} should list fewer (but some) sessions: {vrp_uids:?}"
+    );
+    assert!(
+        vrp_uids.iter().all(|u| u.starts_with("vrp-")),
+        "{vrp_url} lists sessions from another source: {vrp_uids:?}"
+    );
+    assert!(
+        vrp_doc
+            .select(&sel("ul.chips a[aria-current]"))
+            .any(|a| a.value().attr("href") == Some(vrp_href.as_str())),
+        "{vrp_url} should mark its chip as the current page"
+    );
+
+    // A hostile title is text, never a script element.
+    let alert_scripts: Vec<String> = doc
+        .select(&sel("script"))
+        .map(text_of)
+        .filter(|t| t.contains("alert("))
+        .collect();
+    assert!(
+        alert_scripts.is_empty(),
+        "a <script> element with an alert made it into the DOM: {alert_scripts:?}"
+    );
+    if api_has_xss {
+        let shown = all
+            .iter()
+            .find(|(_, li)| text_of(*li).contains(XSS_TITLE))
+            .unwrap_or_else(|| {
+                panic!("/api/sessions has the <script> title but no session on / shows it as text")
+            });
+        assert!(
+            shown.0.starts_with("wsp-"),
+            "the <script> title should be on a WSP session, found on {}",
+            shown.0
+        );
+        let heading = shown
+            .1
+            .select(&sel("h4"))
+            .next()
+            .map(text_of)
+            .unwrap_or_default();
+        assert!(
+            heading.contains(XSS_TITLE),
+            "the <script> title should be the heading's text, got {heading:?}"
+        );
+    } else {
+        println!(
+            "note: the demo data has no session titled {XSS_TITLE:?} yet (WSP event 1010); \
+             only checked that no such script element exists"
+        );
+    }
+
+    // Screenshots for a person to look at.
+    let target = target_dir();
+    screenshot(&bin, &home, &target.join("page.png"), "1280,2000");
+    screenshot(&bin, &home, &target.join("page-phone.png"), "390,1800");
+
+    drop(demo);
+}
+
+#[test]
+fn feed_in_icaljs_and_ical_crate() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let icaljs = manifest.join("tests/icaljs");
+    let modules = icaljs.join("node_modules/ical.js");
+    let Some(modules) = required(
+        modules.is_dir().then_some(modules),
+        "tests/icaljs/node_modules (run `npm ci` in tests/icaljs)",
+    ) else {
+        println!("feed test not run: tests/icaljs/node_modules not installed (npm ci)");
+        return;
+    };
+    let Some(node) = required(find_on_path("node"), "node") else {
+        println!("feed test not run: node not installed");
+        return;
+    };
+    let demo = Demo::start();
+    let feed = http_get(&demo.url("/calendar.ics"));
+    drop(demo);
+    assert!(
+        feed.starts_with("BEGIN:VCALENDAR"),
+        "/calendar.ics is not a calendar:\n{}",
+        feed.chars().take(300).collect::<String>()
+    );
+
+    // ical.js
+    let dir = tempfile::tempdir().expect("temp dir for the feed");
+    let file = dir.path().join("calendar.ics");
+    std::fs::write(&file, &feed).expect("writing the feed");
+    let mut cmd = Command::new(node);
+    cmd.arg(icaljs.join("validate.mjs")).arg(&file);
+    let (status, out, err) = run_bounded(cmd, "node tests/icaljs/validate.mjs");
+    assert!(
+        status.success() && out.starts_with("ok:"),
+        "ical.js rejected /calendar.ics ({status}; found modules at {}):\n{out}{err}",
+        modules.display()
+    );
+    println!("ical.js: {}", out.trim());
+
+    // The `ical` crate.
+    let calendars: Vec<_> = ical::IcalParser::new(BufReader::new(feed.as_bytes()))
+        .collect::<Result<_, _>>()
+        .expect("the ical crate parses /calendar.ics");
+    assert_eq!(calendars.len(), 1, "one VCALENDAR expected");
+    let uids: Vec<String> = calendars[0]
+        .events
+        .iter()
+        .filter_map(|e| {
+            e.properties
+                .iter()
+                .find(|p| p.name == "UID")
+                .and_then(|p| p.value.clone())
+        })
+        .collect();
+    assert_eq!(
+        uids.len(),
+        calendars[0].events.len(),
+        "every VEVENT needs a UID"
+    );
+    assert!(
+        uids.iter().any(|u| u.starts_with("wsp-")),
+        "no WSP event in the feed: {uids:?}"
+    );
+    assert!(
+        uids.iter().any(|u| u.starts_with("vrp-")),
+        "no Eventbrite (vrp) event in the feed: {uids:?}"
+    );
+}

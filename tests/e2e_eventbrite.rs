@@ -1,0 +1,316 @@
+//! End to end: the `events` binary crawls a replica of Eventbrite (the fixtures
+//! of tests/fixtures/eventbrite) through the API with a token and through the
+//! public site without one, beside the WSP replica; and meets the API's faults
+//! (401, 429, an HTML error page) on a mock server.
+
+use events::replica::{Replica, Site, EVENTBRITE_ORGANIZER, EVENTBRITE_TOKEN};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const NOW: &str = "2026-12-01T09:00:00Z";
+
+fn write_sources(dir: &Path, wsp: Option<&url::Url>, base: &url::Url, api: &url::Url) {
+    if let Some(wsp) = wsp {
+        std::fs::write(
+            dir.join("wsp.toml"),
+            format!("id = \"wsp\"\nname = \"WSP\"\nkind = \"event-booking\"\nbase_url = \"{wsp}\"\nrequests_per_second = 50\n"),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.join("vrp.toml"),
+        format!(
+            "id = \"vrp\"\nname = \"VRP\"\nkind = \"eventbrite\"\nbase_url = \"{base}\"\napi_url = \"{api}\"\norganizer_id = \"{EVENTBRITE_ORGANIZER}\"\nrequests_per_second = 50\n"
+        ),
+    )
+    .unwrap();
+}
+
+async fn run(sources: &Path, data: &Path, token: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_events"));
+    cmd.arg("--sources")
+        .arg(sources)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("EVENTS_NOW", NOW);
+    match token {
+        Some(t) => cmd.env("EVENTBRITE_TOKEN", t),
+        None => cmd.env_remove("EVENTBRITE_TOKEN"),
+    };
+    cmd.output().await.unwrap()
+}
+
+fn json(o: &Output) -> Vec<Value> {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice::<Value>(&o.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The fields both access paths must agree on.
+fn essentials(list: &[Value]) -> Vec<Value> {
+    list.iter()
+        .filter(|s| s["source"] == "vrp")
+        .map(|s| {
+            serde_json::json!({
+                "uid": s["uid"], "title": s["title"], "start": s["start"], "end": s["end"],
+                "status": s["status"], "spaces_left": s["spaces_left"], "waitlist": s["waitlist"],
+                "online": s["online"], "url": s["url"],
+            })
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn both_access_paths_give_the_same_sessions_beside_the_wsp() {
+    let wsp = Replica::start(Site::Wsp).await.unwrap();
+    let eb = Replica::start(Site::Eventbrite).await.unwrap();
+
+    let sources = tempfile::tempdir().unwrap();
+    write_sources(
+        sources.path(),
+        Some(&wsp.base_url()),
+        &eb.base_url(),
+        &eb.api_url(),
+    );
+
+    // Without a token: the public site.
+    let public_data = tempfile::tempdir().unwrap();
+    let crawl = run(sources.path(), public_data.path(), None, &["crawl"]).await;
+    let out = String::from_utf8_lossy(&crawl.stdout).to_string();
+    assert!(
+        crawl.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&crawl.stderr)
+    );
+    assert!(
+        out.contains("vrp: 6 sessions found") && out.contains("wsp: 11 sessions found"),
+        "{out}"
+    );
+    assert!(
+        eb.log().iter().all(|p| !p.starts_with("/v3")),
+        "no API call without a token"
+    );
+    let public = json(
+        &run(
+            sources.path(),
+            public_data.path(),
+            None,
+            &["upcoming", "--json"],
+        )
+        .await,
+    );
+
+    // With a token: the API.
+    let before = eb.log().len();
+    let api_data = tempfile::tempdir().unwrap();
+    let crawl = run(
+        sources.path(),
+        api_data.path(),
+        Some(EVENTBRITE_TOKEN),
+        &["crawl"],
+    )
+    .await;
+    assert!(
+        crawl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&crawl.stderr)
+    );
+    let api_log = &eb.log()[before..];
+    assert!(
+        api_log.iter().any(|p| p.contains("continuation=")),
+        "continuation followed: {api_log:?}"
+    );
+    assert!(
+        api_log.iter().any(|p| p.contains("page=3")),
+        "page number followed: {api_log:?}"
+    );
+    assert!(
+        api_log.iter().all(|p| !p.starts_with("/org/")),
+        "no public pages with a token"
+    );
+    let api = json(
+        &run(
+            sources.path(),
+            api_data.path(),
+            Some(EVENTBRITE_TOKEN),
+            &["upcoming", "--json"],
+        )
+        .await,
+    );
+
+    let (mut a, mut p) = (essentials(&api), essentials(&public));
+    assert!(!a.is_empty());
+    // 812345670055 is the known discrepancy (sources.md): the API keeps
+    // `status: live` for an event its page shows as cancelled. Only the public
+    // path can see that; everything else must agree.
+    let discrepancy = "vrp-812345670055-1@events.safeguarding-training";
+    let pick = |v: &mut Vec<Value>| {
+        let i = v
+            .iter()
+            .position(|s| s["uid"] == discrepancy)
+            .expect("fixture event present");
+        v.remove(i)
+    };
+    assert_eq!(pick(&mut p)["status"], "cancelled");
+    assert_eq!(pick(&mut a)["status"], "scheduled");
+    assert_eq!(a, p, "the API and the public site give identical sessions");
+    for s in &a {
+        assert!(s["uid"].as_str().unwrap().starts_with("vrp-"));
+        assert!(!s["url"].as_str().unwrap().contains("aff="), "{}", s["url"]);
+    }
+    assert!(a.iter().any(|s| s["status"] == "full"), "a sold-out event");
+    assert!(
+        a.iter().any(|s| s["status"] == "cancelled"),
+        "a cancelled event"
+    );
+    assert!(a.iter().any(|s| s["online"] == true) && a.iter().any(|s| s["online"] == false));
+    assert!(
+        a.iter().any(|s| s["spaces_left"].is_u64()),
+        "places counted from ticket classes"
+    );
+
+    // `--source vrp` and the merged feed hold them beside the WSP's.
+    let only = json(
+        &run(
+            sources.path(),
+            api_data.path(),
+            None,
+            &["upcoming", "--json", "--source", "vrp"],
+        )
+        .await,
+    );
+    assert!(!only.is_empty() && only.iter().all(|s| s["source"] == "vrp"));
+    let ics = run(sources.path(), api_data.path(), None, &["ics"]).await;
+    let ics = String::from_utf8(ics.stdout).unwrap();
+    let cal = ical::IcalParser::new(ics.as_bytes())
+        .next()
+        .unwrap()
+        .unwrap();
+    let uids: Vec<String> = cal
+        .events
+        .iter()
+        .filter_map(|e| {
+            e.properties
+                .iter()
+                .find(|p| p.name == "UID")
+                .and_then(|p| p.value.clone())
+        })
+        .collect();
+    assert!(
+        uids.iter().any(|u| u.starts_with("vrp-")) && uids.iter().any(|u| u.starts_with("wsp-"))
+    );
+    // A user who adds a token later sees no duplicates: same UIDs both ways.
+    let public_uids: Vec<&Value> = p.iter().map(|s| &s["uid"]).collect();
+    let api_uids: Vec<&Value> = a.iter().map(|s| &s["uid"]).collect();
+    assert_eq!(public_uids, api_uids);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_token_fails_the_source_and_keeps_its_data() {
+    let eb = Replica::start(Site::Eventbrite).await.unwrap();
+    let sources = tempfile::tempdir().unwrap();
+    write_sources(sources.path(), None, &eb.base_url(), &eb.api_url());
+    let data = tempfile::tempdir().unwrap();
+    assert!(run(sources.path(), data.path(), None, &["crawl"])
+        .await
+        .status
+        .success());
+    let before = json(&run(sources.path(), data.path(), None, &["upcoming", "--json"]).await);
+
+    let crawl = run(sources.path(), data.path(), Some("wrong-token"), &["crawl"]).await;
+    assert_eq!(crawl.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&crawl.stdout);
+    assert!(
+        out.contains("the token in EVENTBRITE_TOKEN was refused"),
+        "{out}"
+    );
+    assert_eq!(
+        json(&run(sources.path(), data.path(), None, &["upcoming", "--json"]).await),
+        before
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_organizer_id_is_skipped_with_directions() {
+    let sources = tempfile::tempdir().unwrap();
+    std::fs::write(
+        sources.path().join("vrp.toml"),
+        "id = \"vrp\"\nname = \"VRP\"\nkind = \"eventbrite\"\norganizer_id = \"\"\n",
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let crawl = run(sources.path(), data.path(), None, &["crawl"]).await;
+    assert!(crawl.status.success());
+    let out = String::from_utf8_lossy(&crawl.stdout);
+    assert!(
+        out.contains("vrp: skipped") && out.contains("digits at the end of its address"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limits_are_waited_and_html_errors_reported() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eventbrite");
+    let read = |f: &str| std::fs::read_to_string(fixtures.join(f)).unwrap();
+    let server = MockServer::start().await;
+    // One 429 with Retry-After, then the real answers.
+    Mock::given(method("GET"))
+        .and(path_regex("^/v3/organizers/.*/events/$"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "1")
+                .set_body_string(read("api_error_429.json")),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/v3/organizers/.*/events/$"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(read("api_events_page3.json")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/v3/events/.*/ticket_classes/$"))
+        .respond_with(ResponseTemplate::new(403).set_body_string(read("cdn_403.html")))
+        .mount(&server)
+        .await;
+    let base = url::Url::parse(&server.uri()).unwrap();
+    let api = base.join("/v3").unwrap();
+    let sources = tempfile::tempdir().unwrap();
+    write_sources(sources.path(), None, &base, &api);
+    let data = tempfile::tempdir().unwrap();
+    let crawl = run(sources.path(), data.path(), Some("any"), &["crawl"]).await;
+    let out = String::from_utf8_lossy(&crawl.stdout);
+    assert!(
+        crawl.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&crawl.stderr)
+    );
+    assert!(
+        out.contains("vrp: ") && out.contains("sessions found"),
+        "{out}"
+    );
+
+    // The list itself answered by a CDN's HTML page: a failure naming the status and its words.
+    let cdn = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(403).set_body_string(read("cdn_403.html")))
+        .mount(&cdn)
+        .await;
+    let base = url::Url::parse(&cdn.uri()).unwrap();
+    write_sources(sources.path(), None, &base, &base.join("/v3").unwrap());
+    let crawl = run(sources.path(), data.path(), Some("any"), &["crawl"]).await;
+    assert_eq!(crawl.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&crawl.stdout);
+    assert!(out.contains("HTTP 403"), "{out}");
+    let stderr = String::from_utf8_lossy(&crawl.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

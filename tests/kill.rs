@@ -1,0 +1,87 @@
+//! A crawl killed with SIGKILL in the middle leaves a store that opens, and a
+//! feed identical to the one before the killed crawl or after a complete one.
+
+use events::replica::{Replica, Site};
+use std::path::Path;
+use std::time::Duration;
+
+const FIRST: &str = "2026-12-01T09:00:00Z";
+const SECOND: &str = "2026-12-01T11:00:00Z";
+
+fn command(sources: &Path, data: &Path, now: &str, args: &[&str]) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_events"));
+    c.arg("--sources")
+        .arg(sources)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("EVENTS_NOW", now);
+    c
+}
+
+async fn ics(sources: &Path, data: &Path) -> String {
+    let o = command(sources, data, SECOND, &["ics"])
+        .output()
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+async fn crawl(sources: &Path, data: &Path, now: &str) {
+    let o = command(sources, data, now, &["crawl"])
+        .output()
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_crawl_leaves_the_previous_or_the_next_state() {
+    let site = Replica::start(Site::Wsp).await.unwrap();
+    let sources = tempfile::tempdir().unwrap();
+    // Slow enough on purpose that the kill lands mid-crawl.
+    std::fs::write(
+        sources.path().join("wsp.toml"),
+        format!("id = \"wsp\"\nname = \"WSP\"\nkind = \"event-booking\"\nbase_url = \"{}\"\nrequests_per_second = 4\n", site.base_url()),
+    )
+    .unwrap();
+
+    // A reference store that crawls both states without interruption.
+    let reference = tempfile::tempdir().unwrap();
+    let killed = tempfile::tempdir().unwrap();
+    crawl(sources.path(), reference.path(), FIRST).await;
+    crawl(sources.path(), killed.path(), FIRST).await;
+    let before = ics(sources.path(), killed.path()).await;
+
+    site.second_crawl();
+    crawl(sources.path(), reference.path(), SECOND).await;
+    let after = ics(sources.path(), reference.path()).await;
+    assert_ne!(before, after, "the second crawl changes the feed");
+
+    let start = site.requests();
+    let mut child = command(sources.path(), killed.path(), SECOND, &["crawl"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the crawl is under way, then kill it without warning.
+    for _ in 0..200 {
+        if site.requests() >= start + 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    child.start_kill().unwrap(); // SIGKILL on unix
+    let status = child.wait().await.unwrap();
+    assert!(!status.success(), "the crawl was killed, not finished");
+
+    let now = ics(sources.path(), killed.path()).await;
+    assert!(
+        now == before || now == after,
+        "the feed after a kill is neither the old nor the new one"
+    );
+
+    crawl(sources.path(), killed.path(), SECOND).await;
+    assert_eq!(ics(sources.path(), killed.path()).await, after);
+}
