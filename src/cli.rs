@@ -269,7 +269,7 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
         Command::Courses { json } => {
             let store = open_store(&cli.data, false)?;
             let mut courses: Vec<Course> = store.courses().context("reading the store")?;
-            courses.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
+            courses.sort_by_key(|c| c.title.to_lowercase());
             if *json {
                 println!(
                     "{}",

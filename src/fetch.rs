@@ -200,11 +200,11 @@ impl Fetcher {
     pub fn new(config: FetchConfig, store: Option<Store>) -> Result<Arc<Fetcher>, FetchError> {
         let max_redirects = config.max_redirects;
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
+            let looped = attempt.previous().contains(attempt.url());
             if attempt.previous().len() >= max_redirects
                 || !matches!(attempt.url().scheme(), "http" | "https")
+                || looped
             {
-                attempt.stop()
-            } else if attempt.previous().contains(attempt.url()) {
                 attempt.stop()
             } else {
                 attempt.follow()

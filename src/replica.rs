@@ -242,7 +242,7 @@ fn eventbrite_file(
     let q: BTreeMap<&str, &str> = query.split('&').filter_map(|p| p.split_once('=')).collect();
     let file = |name: String| {
         FIXTURES
-            .get_file(&format!("eventbrite/{name}"))
+            .get_file(format!("eventbrite/{name}"))
             .map(static_path)
     };
     if path == "/robots.txt" {

@@ -36,7 +36,7 @@ pub async fn run(
         set.spawn(async move {
             let mut first = true;
             loop {
-                if !(first && !crawl_first) {
+                if !first || crawl_first {
                     let work = async {
                         observer.started(&cfg.id);
                         let report =
