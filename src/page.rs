@@ -192,21 +192,30 @@ header,main,footer{max-width:60rem;margin:0 auto;padding:1rem}
 header{padding-bottom:0}
 h1{font-size:1.6rem;margin:.5rem 0}
 h2{font-size:1.3rem;margin:1.5rem 0 .5rem}
+.box h2{margin-top:0}
 h3{font-size:1.1rem;margin:1.25rem 0 .5rem}
 h4{font-size:1.05rem;margin:.25rem 0}
 .box{background:#fff;border:1px solid #d0d0cc;border-radius:.5rem;padding:1rem;margin:1rem 0}
-form .row{display:flex;flex-wrap:wrap;gap:.75rem 1rem;align-items:flex-end}
+.filters{padding:.75rem 1rem}
+.filters h2{font-size:1.1rem;margin-bottom:.25rem}
+form .row{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}
 form label{display:block;font-weight:600}
-.field{flex:1 1 12rem}
+.field{flex:1 1 9rem;min-width:0}
+.field.wide{flex:2 1 14rem}
+.actions{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center}
 input[type=search],select,input[type=url],input[type=text]{width:100%;padding:.45rem;font:inherit;border:1px solid #6b6b6b;border-radius:.3rem;background:#fff;color:#1a1a1a}
 .check{display:flex;gap:.4rem;align-items:center}.check label{font-weight:400}
 button{font:inherit;padding:.45rem 1rem;border:0;border-radius:.3rem;background:#0b4f9c;color:#fff;cursor:pointer}
-.chips{list-style:none;padding:0;margin:.5rem 0;display:flex;flex-wrap:wrap;gap:.4rem}
-.chips a{display:inline-block;padding:.15rem .6rem;border:1px solid #0b4f9c;border-radius:1rem;text-decoration:none}
+.chiprow{display:flex;gap:.5rem;align-items:baseline;margin-top:.6rem}
+.chiprow .label{font-weight:600;flex:none}
+.chips{list-style:none;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:.4rem;min-width:0}
+.chips a{display:inline-block;padding:.1rem .6rem;border:1px solid #0b4f9c;border-radius:1rem;text-decoration:none;white-space:nowrap}
 .chips a[aria-current]{background:#0b4f9c;color:#fff}
 .sessions{list-style:none;padding:0;margin:0}
 .session{background:#fff;border:1px solid #d0d0cc;border-left:6px solid #0b4f9c;border-radius:.4rem;padding:.75rem 1rem;margin:.6rem 0}
+.session.nobook{border-left-color:#b36200}
 .session.off{border-left-color:#6b6b6b}.session.off h4{text-decoration:line-through}
+.summary{display:flex;flex-wrap:wrap;gap:.25rem 1rem;margin:.25rem 0}
 .session p{margin:.2rem 0}
 .meta{color:#4a4a4a;font-size:.95rem}
 .prereq{background:#fff4d6;border-radius:.3rem;padding:.2rem .5rem;color:#4d3800}
@@ -221,10 +230,12 @@ button{font:inherit;padding:.45rem 1rem;border:0;border-radius:.3rem;background:
 .ok{color:#0a4d1a}.bad{color:#8a1010}
 .url{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9rem}
 .webcal{display:inline-block;padding:.45rem 1rem;border-radius:.3rem;background:#0b4f9c;color:#fff;text-decoration:none;font-weight:600}
-.steps{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:0 1.5rem}
+.steps details{margin:.4rem 0}
+.steps summary{cursor:pointer;font-weight:600;color:#0b4f9c}
 .steps ol{padding-left:1.25rem;margin:.25rem 0}
 footer{color:#4a4a4a;font-size:.9rem}
-@media (max-width:30rem){body{font-size:15px}header,main,footer{padding:.75rem}.session{padding:.6rem .75rem}}
+@media (max-width:30rem){body{font-size:15px}header,main,footer{padding:.75rem}h1{font-size:1.35rem}.box,.filters{padding:.75rem}.session{padding:.6rem .75rem}
+.chips{flex-wrap:nowrap;overflow-x:auto;padding-bottom:.2rem}}
 "#;
 
 /// The whole page.
@@ -252,13 +263,15 @@ pub fn render(d: &PageData) -> String {
                     p {
                         "Upcoming safeguarding training from "
                         (source_names(d.sources))
-                        ", with the places left. Subscribe to keep it in your own calendar."
+                        ", with the places left. "
+                        a href="#subscribe" { "Subscribe to this view" }
+                        " to keep it in your own calendar."
                     }
                 }
                 main {
                     (filters(d))
-                    (subscribe(d))
                     (sessions(d))
+                    (subscribe(d))
                     (health(d))
                 }
                 footer {
@@ -306,15 +319,18 @@ fn filters(d: &PageData) -> Markup {
         categories: Vec::new(),
         ..f.clone()
     };
-    let toggled_places = Filter {
-        available: !f.available,
-        ..f.clone()
-    };
+    let filtered = !query_string(f).is_empty();
     html! {
-        section.box aria-labelledby="filters-h" {
+        section.box.filters aria-labelledby="filters-h" {
             h2 #filters-h { "Find a session" }
             form method="get" action="/" {
                 div.row {
+                    div.field.wide {
+                        label for="q" { "Search" }
+                        input #q type="search" name="q" maxlength=(MAX_Q_CHARS)
+                            value=(f.search.as_deref().unwrap_or(""))
+                            placeholder="e.g. neglect level 2";
+                    }
                     div.field {
                         label for="source" { "Source" }
                         select #source name="source" {
@@ -334,12 +350,6 @@ fn filters(d: &PageData) -> Markup {
                         }
                     }
                     div.field {
-                        label for="q" { "Search" }
-                        input #q type="search" name="q" maxlength=(MAX_Q_CHARS)
-                            value=(f.search.as_deref().unwrap_or(""))
-                            placeholder="e.g. neglect level 2";
-                    }
-                    div.field {
                         label for="online" { "Where" }
                         select #online name="online" {
                             option value="" selected[f.online.is_none()] { "Online or in person" }
@@ -347,36 +357,37 @@ fn filters(d: &PageData) -> Markup {
                             option value="0" selected[f.online == Some(false)] { "In person only" }
                         }
                     }
-                    div.check {
-                        input #available type="checkbox" name="available" value="1" checked[f.available];
-                        label for="available" { "Only sessions with places" }
-                    }
                     @if let Some(days) = f.days {
                         input type="hidden" name="days" value=(days);
                     }
-                    div { button type="submit" { "Show sessions" } }
+                    div.actions {
+                        div.check {
+                            input #available type="checkbox" name="available" value="1" checked[f.available];
+                            label for="available" { "With places left only" }
+                        }
+                        button type="submit" { "Show sessions" }
+                        @if filtered { a href="/" { "Clear all filters" } }
+                    }
                 }
             }
-            p { a href="/" { "Clear all filters" } }
-            h3 { "By source" }
-            ul.chips {
-                li { a href=(with_query("/", &all_sources)) aria-current=[f.source.is_none().then_some("page")] { "All sources" } }
-                @for s in d.sources {
-                    @let g = Filter { source: Some(s.id.clone()), ..f.clone() };
-                    li { a href=(with_query("/", &g)) aria-current=[(f.source.as_deref() == Some(s.id.as_str())).then_some("page")] { (s.name) } }
+            div.chiprow {
+                span.label #chips-source { "Source:" }
+                ul.chips aria-labelledby="chips-source" {
+                    li { a href=(with_query("/", &all_sources)) aria-current=[f.source.is_none().then_some("page")] { "All" } }
+                    @for s in d.sources {
+                        @let g = Filter { source: Some(s.id.clone()), ..f.clone() };
+                        li { a href=(with_query("/", &g)) aria-current=[(f.source.as_deref() == Some(s.id.as_str())).then_some("page")] { (s.name) } }
+                    }
                 }
             }
-            h3 { "By category" }
-            ul.chips {
-                li { a href=(with_query("/", &all_cats)) aria-current=[f.categories.is_empty().then_some("page")] { "All categories" } }
-                @for c in d.categories {
-                    @let g = Filter { categories: vec![c.clone()], ..f.clone() };
-                    li { a href=(with_query("/", &g)) aria-current=[(f.categories.len() == 1 && selected_cat(c)).then_some("page")] { (c) } }
-                }
-            }
-            p {
-                a href=(with_query("/", &toggled_places)) {
-                    @if f.available { "Show full and closed sessions too" } @else { "Only sessions with places" }
+            div.chiprow {
+                span.label #chips-category { "Category:" }
+                ul.chips aria-labelledby="chips-category" {
+                    li { a href=(with_query("/", &all_cats)) aria-current=[f.categories.is_empty().then_some("page")] { "All" } }
+                    @for c in d.categories {
+                        @let g = Filter { categories: vec![c.clone()], ..f.clone() };
+                        li { a href=(with_query("/", &g)) aria-current=[(f.categories.len() == 1 && selected_cat(c)).then_some("page")] { (c) } }
+                    }
                 }
             }
         }
@@ -387,7 +398,7 @@ fn subscribe(d: &PageData) -> Markup {
     let http = feed_url(d.base_url, d.filter);
     let webcal = webcal_url(d.base_url, d.filter);
     html! {
-        section.box aria-labelledby="subscribe-h" {
+        section.box #subscribe aria-labelledby="subscribe-h" {
             h2 #subscribe-h { "Subscribe to this view" }
             p {
                 "Your calendar keeps these sessions, with places left, up to date. "
@@ -399,24 +410,24 @@ fn subscribe(d: &PageData) -> Markup {
                 input #feed-url.url type="url" readonly value=(http);
             }
             div.steps {
-                div {
-                    h3 { "Outlook" }
+                details {
+                    summary { "Steps for Outlook" }
                     ol {
                         li { "Go to Calendar, choose " strong { "Add calendar" } "." }
                         li { "Choose " strong { "Subscribe from web" } " and paste the address." }
                         li { "Give it a name and choose " strong { "Import" } "." }
                     }
                 }
-                div {
-                    h3 { "Google Calendar" }
+                details {
+                    summary { "Steps for Google Calendar" }
                     ol {
                         li { "On a computer, next to " strong { "Other calendars" } " choose " strong { "+" } "." }
                         li { "Choose " strong { "From URL" } " and paste the address." }
                         li { "Choose " strong { "Add calendar" } ". Google refreshes it about once a day." }
                     }
                 }
-                div {
-                    h3 { "Apple Calendar" }
+                details {
+                    summary { "Steps for Apple Calendar" }
                     ol {
                         li { "On a Mac, choose " strong { "File → New Calendar Subscription" } "." }
                         li { "Paste the address and choose " strong { "Subscribe" } "." }
@@ -439,13 +450,26 @@ fn sessions(d: &PageData) -> Markup {
         }
     }
     let count = d.sessions.len();
+    let toggled_places = Filter {
+        available: !d.filter.available,
+        ..d.filter.clone()
+    };
     html! {
         section #sessions aria-labelledby="sessions-h" {
             h2 #sessions-h { "Upcoming sessions" }
             @if count == 0 {
                 p.empty { "No upcoming sessions match these filters. " a href="/" { "Show all sessions" } "." }
-            } @else {
-                p { (count) @if count == 1 { " session" } @else { " sessions" } " to come." }
+            }
+            // One link that toggles the places filter (the form has the checkbox).
+            @if count > 0 || d.filter.available {
+                p.summary {
+                    @if count > 0 {
+                        span { (count) @if count == 1 { " session" } @else { " sessions" } " to come." }
+                    }
+                    a href=(with_query("/", &toggled_places)) {
+                        @if d.filter.available { "Show full and closed sessions too" } @else { "Only sessions with places" }
+                    }
+                }
             }
             @for (monday, list) in &weeks {
                 h3 { "Week of " (monday.format("%A %-d %B %Y")) }
@@ -466,15 +490,18 @@ fn session(d: &PageData, s: &StoredSession) -> Markup {
         .find(|src| src.id == x.source)
         .map_or(x.source.as_str(), |src| src.name.as_str());
     let place = match (&x.venue, x.online) {
+        (Some(v), true) if says_online(v) => v.clone(),
         (Some(v), true) => format!("Online: {v}"),
         (Some(v), false) => v.clone(),
         (None, true) => "Online".to_string(),
         (None, false) => "Venue not given".to_string(),
     };
+    // Full and closed: still happening, but not bookable (amber edge).
+    let no_booking = matches!(badge_class(s), "badge-full" | "badge-closed");
     let tz = present::zone(s);
     let start_local = x.start.with_timezone(&tz);
     html! {
-        li.session.off[x.status.is_off()] data-uid=(s.uid.as_str()) data-status=(x.status.as_str()) {
+        li.session.nobook[no_booking].off[x.status.is_off()] data-uid=(s.uid.as_str()) data-status=(x.status.as_str()) {
             p.when {
                 time datetime=(start_local.to_rfc3339()) { (when(s)) }
             }
@@ -499,6 +526,15 @@ fn session(d: &PageData, s: &StoredSession) -> Markup {
             }
         }
     }
+}
+
+/// Whether a venue already says the session is online ("Online (Zoom)",
+/// "Microsoft Teams", "Virtual"), so "Online: " would repeat it.
+fn says_online(venue: &str) -> bool {
+    let v = venue.to_lowercase();
+    ["online", "virtual", "teams", "zoom", "webinar"]
+        .iter()
+        .any(|w| v.contains(w))
 }
 
 fn health(d: &PageData) -> Markup {
@@ -621,6 +657,38 @@ mod tests {
         assert!(html.contains("Week of Monday 4 January 2027"));
         assert!(html.contains(r#"<span class="badge badge-full">FULL</span>"#));
         assert!(html.contains("Tuesday 5 January 2027, 09:30–12:30 GMT"));
+    }
+
+    #[test]
+    fn where_and_edges() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let t = Utc.with_ymd_and_hms(2027, 1, 5, 9, 30, 0).unwrap();
+        let mut zoom = stored("Zoom", t, Status::Scheduled, Some(5));
+        zoom.session.online = true;
+        zoom.session.venue = Some("Online (Zoom)".into());
+        let mut bare = stored("Bare", t, Status::Scheduled, Some(5));
+        bare.session.online = true;
+        bare.session.venue = None;
+        let full = stored("Full", t, Status::Scheduled, Some(0));
+        let gone = stored("Gone", t, Status::Cancelled, None);
+        let html = render(&PageData {
+            sessions: &[zoom, bare, full, gone],
+            categories: &[],
+            sources: &[],
+            filter: &Filter::default(),
+            base_url: "http://h",
+            now,
+        });
+        assert!(!html.contains("Online: Online"));
+        assert!(html.contains("</span>Online (Zoom)</p>"));
+        assert!(html.contains("</span>Online</p>"));
+        assert_eq!(html.matches(r#"<li class="session nobook""#).count(), 1);
+        assert_eq!(html.matches(r#"<li class="session off""#).count(), 1);
+        // The places filter is offered once as a link, and the sessions come
+        // before the subscribe box, whose steps are collapsed.
+        assert_eq!(html.matches(">Only sessions with places</a>").count(), 1);
+        assert!(html.find(r#"id="sessions""#) < html.find(r#"id="subscribe""#));
+        assert!(html.contains("<details><summary>Steps for Outlook</summary>"));
     }
 
     #[test]

@@ -762,3 +762,21 @@ fn deeply_nested_html_does_not_overflow() {
     let u = Url::parse("https://www.eventbrite.co.uk/e/x-tickets-812345670011").unwrap();
     assert!(parse_event_page(&deep, &u).is_err());
 }
+
+#[test]
+fn zz_timing_probe() {
+    for n in [3000usize, 4000] {
+        let deep = format!("{}Too deep{}", "<div>".repeat(n), "</div>".repeat(n));
+        let t = std::time::Instant::now();
+        let doc = scraper::Html::parse_document(&deep);
+        let a = t.elapsed();
+        drop(doc);
+        let b = t.elapsed();
+        let _ = parse_api_error(403, deep.as_bytes());
+        let c = t.elapsed();
+        let u = Url::parse("https://www.eventbrite.co.uk/e/x-tickets-812345670011").unwrap();
+        let _ = parse_event_page(&deep, &u);
+        let d = t.elapsed();
+        eprintln!("n={n} parse={a:?} drop={:?} err={:?} page={:?}", b - a, c - b, d - c);
+    }
+}

@@ -755,3 +755,23 @@ fn garbage_never_panics() {
         .entries
         .is_empty());
 }
+
+#[test]
+fn zz_timing() {
+    let cfg = cfg();
+    let ctx = ctx();
+    for (name, input) in [("junk", junk(1 << 20)), ("deep", format!("{}<a href=\"/events/5\">x</a>", "<div>".repeat(3000)))] {
+        let t = std::time::Instant::now();
+        let doc = scraper::Html::parse_document(&input);
+        eprintln!("{name} parse {:?} nodes={}", t.elapsed(), doc.tree.nodes().count());
+        let t = std::time::Instant::now();
+        let _ = parse_listing(&input, &url("/events-list"), &cfg, &ctx);
+        eprintln!("{name} listing {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let _ = parse_detail(&input, &url("/events/1005"), &cfg, &ctx);
+        eprintln!("{name} detail {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let _ = parse_elearning(&input, &url("/elearning-list"), &cfg, &ctx);
+        eprintln!("{name} elearning {:?}", t.elapsed());
+    }
+}

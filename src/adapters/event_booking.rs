@@ -603,13 +603,27 @@ fn next_link(doc: &Html, by_selector: &Selector, page_url: &Url) -> Option<Url> 
 // ---------------------------------------------------------------------------
 // Listing entries
 
-/// The event links inside `el`, as (event id, canonical detail URL, link).
+/// The event links inside `el`, as (event id, canonical detail URL, link): those
+/// `link_sel` picks, or when it picks none (e.g. a relative `events/12` that
+/// `a[href*='/events/']` cannot see), every link that resolves to an event.
 fn event_links<'a>(
     el: ElementRef<'a>,
     link_sel: &Selector,
     page_url: &Url,
 ) -> Vec<(String, Url, ElementRef<'a>)> {
-    el.select(link_sel)
+    let found = resolve_event_links(el.select(link_sel), page_url);
+    if found.is_empty() {
+        resolve_event_links(el.select(&ANY_LINK), page_url)
+    } else {
+        found
+    }
+}
+
+fn resolve_event_links<'a>(
+    links: impl Iterator<Item = ElementRef<'a>>,
+    page_url: &Url,
+) -> Vec<(String, Url, ElementRef<'a>)> {
+    links
         .filter_map(|a| {
             let u = page_url.join(a.attr("href")?.trim()).ok()?;
             if !same_origin(&u, page_url) {
@@ -750,8 +764,10 @@ fn read_entry(
     page_url: &Url,
     ctx: &SourceContext,
 ) -> Option<ListingEntry> {
-    let links = event_links(el, &sel.entry_link, page_url);
-    let url = links.first().map(|(_, u, _)| u.clone())?;
+    let url = event_links(el, &sel.entry_link, page_url)
+        .first()
+        .map(|(_, u, _)| u.clone())?;
+    let links = resolve_event_links(el.select(&ANY_LINK), page_url);
     // the title is the text of a link to the detail page itself (not "Book now")
     let title = links
         .iter()
