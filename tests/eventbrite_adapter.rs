@@ -712,6 +712,13 @@ fn odd_event_pages() {
     // not an event page at all
     let e = parse_event_page("<html><body><p>Log in</p></body></html>", &u).unwrap_err();
     assert!(e.message.contains("JSON-LD"), "{e}");
+    // markers present but no Event node and no ticket classes
+    let e = parse_event_page(
+        r#"<script type="application/ld+json">{"@type":"Organization"}</script>"#,
+        &u,
+    )
+    .unwrap_err();
+    assert!(e.message.contains("JSON-LD Event"), "{e}");
     // an unterminated __SERVER_DATA__ is ignored; JSON-LD still answers
     let html = r#"<script type="application/ld+json">{"@type":["Event"],"eventStatus":"EventCancelled","offers":{"@type":"AggregateOffer","offers":[{"availability":"http://schema.org/SoldOut"}]}}</script>
         <script>window.__SERVER_DATA__ = {"event_listing_response": {"tickets": {"#;
@@ -752,31 +759,23 @@ fn showmore_refusals() {
 
 #[test]
 fn deeply_nested_html_does_not_overflow() {
+    // html5ever itself is slow (quadratic) on deep nesting, so this stays modest;
+    // the point is that our own walks do not recurse. The error body is cut to a
+    // short head, and a page without the markers is refused before any parse.
     let deep = format!(
         "{}Too deep{}",
-        "<div>".repeat(60_000),
-        "</div>".repeat(60_000)
+        "<div>".repeat(20_000),
+        "</div>".repeat(20_000)
     );
     let e = parse_api_error(403, deep.as_bytes());
     assert_eq!(e.kind, ApiErrorKind::Forbidden);
+    assert!(!e.description.contains('<'), "{e}");
     let u = Url::parse("https://www.eventbrite.co.uk/e/x-tickets-812345670011").unwrap();
     assert!(parse_event_page(&deep, &u).is_err());
-}
-
-#[test]
-fn zz_timing_probe() {
-    for n in [3000usize, 4000] {
-        let deep = format!("{}Too deep{}", "<div>".repeat(n), "</div>".repeat(n));
-        let t = std::time::Instant::now();
-        let doc = scraper::Html::parse_document(&deep);
-        let a = t.elapsed();
-        drop(doc);
-        let b = t.elapsed();
-        let _ = parse_api_error(403, deep.as_bytes());
-        let c = t.elapsed();
-        let u = Url::parse("https://www.eventbrite.co.uk/e/x-tickets-812345670011").unwrap();
-        let _ = parse_event_page(&deep, &u);
-        let d = t.elapsed();
-        eprintln!("n={n} parse={a:?} drop={:?} err={:?} page={:?}", b - a, c - b, d - c);
-    }
+    let marked = format!(
+        "{}<script>window.__SERVER_DATA__ = {{}};</script>{}",
+        "<div>".repeat(1_500),
+        "</div>".repeat(1_500)
+    );
+    assert!(parse_event_page(&marked, &u).is_err());
 }

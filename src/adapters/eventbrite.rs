@@ -665,6 +665,14 @@ pub fn parse_event_page(html: &str, page_url: &Url) -> Result<PageFacts, ParseEr
             format!("page of {} bytes is too large to read", html.len()),
         ));
     }
+    // Cheap refusal of pages that cannot hold what we read (CDN and login pages),
+    // before the HTML parse, which is slow on pathological markup.
+    if !html.contains("ld+json") && !html.contains("__SERVER_DATA__") {
+        return Err(ParseError::new(
+            page_url,
+            "neither JSON-LD nor window.__SERVER_DATA__: not an Eventbrite event page?",
+        ));
+    }
     let doc = Html::parse_document(html);
     let scripts =
         Selector::parse("script").map_err(|e| ParseError::new(page_url, e.to_string()))?;
