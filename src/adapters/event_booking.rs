@@ -20,6 +20,7 @@ use crate::model::{Availability, Course, Session, SessionKey, Status};
 use chrono::{DateTime, NaiveDate, Utc};
 use regex::Regex;
 use scraper::{ElementRef, Html, Node, Selector};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 use url::Url;
 
@@ -116,6 +117,13 @@ pub fn parse_listing(
 ) -> Result<ListingPage, ParseError> {
     let sel = Compiled::new(cfg, page_url)?;
     let doc = Html::parse_document(html);
+    if let Some(depth) = too_deep(&doc) {
+        tracing::warn!(url = %page_url, depth, "listing page nested too deeply to be a real page; ignored");
+        return Ok(ListingPage {
+            entries: Vec::new(),
+            next: None,
+        });
+    }
     let entries = find_entries(&doc, &sel, page_url);
     let mut out = Vec::with_capacity(entries.len());
     for (id, el) in entries {
@@ -124,7 +132,7 @@ pub fn parse_listing(
         }
     }
     if out.is_empty() {
-        let body = normalise_text(doc.root_element());
+        let body = text_lines(doc.root_element(), &[]).join(" ");
         if !NO_EVENTS.is_match(&body) {
             tracing::warn!(url = %page_url, "listing page has no event entries and does not say it is empty; has the markup changed?");
         }
@@ -153,6 +161,12 @@ pub fn parse_detail(
         .ok_or_else(|| ParseError::new(page_url, "URL has no /events/<id>"))?;
     let url = detail_url(page_url).unwrap_or_else(|| page_url.clone());
     let doc = Html::parse_document(html);
+    if let Some(depth) = too_deep(&doc) {
+        return Err(ParseError::new(
+            page_url,
+            format!("nested {depth}+ elements deep: not a page of this site"),
+        ));
+    }
     let root = doc.root_element();
 
     let title_el = doc
@@ -261,16 +275,25 @@ pub fn parse_elearning(
 ) -> Result<(Vec<Course>, Option<Url>), ParseError> {
     let sel = Compiled::new(cfg, page_url)?;
     let doc = Html::parse_document(html);
+    if let Some(depth) = too_deep(&doc) {
+        tracing::warn!(url = %page_url, depth, "eLearning page nested too deeply to be a real page; ignored");
+        return Ok((Vec::new(), None));
+    }
     let candidates: Vec<ElementRef<'_>> = doc.select(&sel.elearning_entry).collect();
-    // An element that holds another candidate is a wrapper, not a course.
+    // An element that holds another candidate is a wrapper, not a course. Each
+    // ancestor chain is walked once (stopping at one already seen): linear.
+    let mut above_a_candidate = std::collections::HashSet::new();
+    for c in &candidates {
+        for anc in c.ancestors() {
+            if !above_a_candidate.insert(anc.id()) {
+                break;
+            }
+        }
+    }
     let innermost: Vec<ElementRef<'_>> = candidates
         .iter()
         .copied()
-        .filter(|c| {
-            !candidates
-                .iter()
-                .any(|o| o != c && o.ancestors().any(|a| ElementRef::wrap(a) == Some(*c)))
-        })
+        .filter(|c| !above_a_candidate.contains(&c.id()))
         .collect();
     let mut courses: Vec<Course> = Vec::new();
     for el in innermost {
@@ -289,7 +312,7 @@ pub fn parse_elearning(
             ),
             None => (title.clone(), page_url.to_string()),
         };
-        let lines = text_lines(el, &[]);
+        let lines = text_lines_capped(el, &[], ENTRY_NODES);
         let category = el
             .select(&CATEGORY_CLASS)
             .map(normalise_text)
@@ -318,7 +341,7 @@ pub fn parse_elearning(
             url,
         });
     }
-    if courses.is_empty() && !NO_EVENTS.is_match(&normalise_text(doc.root_element())) {
+    if courses.is_empty() && !NO_EVENTS.is_match(&text_lines(doc.root_element(), &[]).join(" ")) {
         tracing::warn!(url = %page_url, "eLearning page has no courses and does not say it is empty; has the markup changed?");
     }
     Ok((courses, next_link(&doc, &sel.next_page, page_url)))
@@ -397,8 +420,6 @@ static DESCRIPTION_CLASS: LazyLock<Selector> = LazyLock::new(|| {
 });
 static PARAGRAPH: LazyLock<Selector> = LazyLock::new(|| static_selector("p"));
 static DT: LazyLock<Selector> = LazyLock::new(|| static_selector("dt"));
-static TR: LazyLock<Selector> = LazyLock::new(|| static_selector("tr"));
-static CELL: LazyLock<Selector> = LazyLock::new(|| static_selector("th, td"));
 
 /// The page says it has nothing to list (so an empty result is not suspicious).
 static NO_EVENTS: LazyLock<Regex> = LazyLock::new(|| {
@@ -422,6 +443,29 @@ static NEXT_TEXT: LazyLock<Regex> = LazyLock::new(|| {
 
 // ---------------------------------------------------------------------------
 // Text of an element, as lines
+
+/// Deeper nesting than any real page has; Chromium's HTML parser stops nesting
+/// at 512 too. Selector matching walks ancestors, so a page nested deeper (junk,
+/// or hostile) would cost depth × size to read: it is refused instead.
+const MAX_DEPTH: usize = 512;
+
+/// The document's nesting depth when it exceeds `MAX_DEPTH` (read in one pass,
+/// stopping as soon as it does).
+fn too_deep(doc: &Html) -> Option<usize> {
+    let root = doc.root_element();
+    let mut open = Vec::new();
+    for node in root.descendants() {
+        let parent = node.parent().map(|p| p.id());
+        while open.last().is_some_and(|&id| Some(id) != parent) {
+            open.pop();
+        }
+        open.push(node.id());
+        if open.len() > MAX_DEPTH {
+            return Some(open.len());
+        }
+    }
+    None
+}
 
 /// Elements that start a new line of text when rendered.
 fn is_block(name: &str) -> bool {
@@ -478,11 +522,21 @@ fn is_hidden(name: &str) -> bool {
 /// out the subtrees in `skip`. Walks the tree without recursion, so a deeply
 /// nested page cannot overflow the stack.
 fn text_lines(root: ElementRef<'_>, skip: &[ElementRef<'_>]) -> Vec<String> {
+    text_lines_capped(root, skip, usize::MAX)
+}
+
+/// `text_lines`, reading at most `max_nodes` nodes: a cell, link or heading
+/// never holds more on a real page, and the cap keeps nested junk linear.
+fn text_lines_capped(
+    root: ElementRef<'_>,
+    skip: &[ElementRef<'_>],
+    max_nodes: usize,
+) -> Vec<String> {
     let mut buf = String::new();
     // open elements: (node id, is block, hides its text)
     let mut open = Vec::new();
     let mut hidden_depth = 0usize;
-    for node in root.descendants().skip(1) {
+    for node in root.descendants().skip(1).take(max_nodes) {
         let parent = node.parent().map(|p| p.id());
         while let Some(&(id, block, hides)) = open.last() {
             if Some(id) == parent {
@@ -525,9 +579,16 @@ fn text_lines(root: ElementRef<'_>, skip: &[ElementRef<'_>]) -> Vec<String> {
         .collect()
 }
 
-/// All visible text of an element on one line.
+/// Most nodes read for the text of a small element (title, link, cell, field).
+const SMALL_TEXT_NODES: usize = 2_000;
+
+/// Most nodes read for the text of one listing entry or course (a real one has
+/// a few dozen).
+const ENTRY_NODES: usize = 2_000;
+
+/// All visible text of a small element on one line.
 fn normalise_text(el: ElementRef<'_>) -> String {
-    text_lines(el, &[]).join(" ")
+    text_lines_capped(el, &[], SMALL_TEXT_NODES).join(" ")
 }
 
 fn first_text(el: ElementRef<'_>, sel: &Selector) -> Option<String> {
@@ -590,7 +651,8 @@ fn next_link(doc: &Html, by_selector: &Selector, page_url: &Url) -> Option<Url> 
     doc.select(by_selector).find_map(usable).or_else(|| {
         doc.select(&ANY_LINK)
             .filter(|a| {
-                NEXT_TEXT.is_match(&normalise_text(*a))
+                // a pager link is a word or a symbol: a few nodes at most
+                NEXT_TEXT.is_match(&text_lines_capped(*a, &[], 8).join(" "))
                     || a.attr("rel")
                         .is_some_and(|r| r.eq_ignore_ascii_case("next"))
                     || a.attr("aria-label")
@@ -635,71 +697,81 @@ fn resolve_event_links<'a>(
         .collect()
 }
 
-fn distinct_ids(links: &[(String, Url, ElementRef<'_>)]) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
-    for (id, _, _) in links {
-        if !ids.contains(id) {
-            ids.push(id.clone());
-        }
-    }
-    ids
-}
-
 /// The listing's entries as (event id, element), one per id, in page order.
 ///
 /// An entry is an element matching `listing_entry` that links to exactly one
 /// event; when several nested elements qualify the innermost wins. When the
 /// selector finds nothing, each event link's entry is its largest ancestor that
-/// links to no other event.
+/// links to no other event. Only elements up to `MAX_ENTRY_DEPTH` levels above
+/// a link count, which keeps a hostile, deeply nested page linear to read.
 fn find_entries<'a>(
     doc: &'a Html,
     sel: &Compiled,
     page_url: &Url,
 ) -> Vec<(String, ElementRef<'a>)> {
-    let mut chosen: Vec<(String, ElementRef<'a>, usize)> = Vec::new();
-    let mut put = |id: String, el: ElementRef<'a>| {
-        let depth = el.ancestors().count();
-        match chosen.iter_mut().find(|(i, _, _)| *i == id) {
-            Some(slot) if depth > slot.2 => *slot = (id, el, depth),
-            Some(_) => {}
-            None => chosen.push((id, el, depth)),
+    // every link to an event counts here, whether or not `entry_link` sees it
+    // (e.g. a relative `events/12`); `entry_link` only ranks links in an entry
+    let links = resolve_event_links(doc.select(&ANY_LINK), page_url);
+    // which event(s) each element near a link links to
+    let mut under: HashMap<_, Linked<'_>> = HashMap::new();
+    for (id, _, link) in &links {
+        for anc in link.ancestors().take(MAX_ENTRY_DEPTH) {
+            let slot = under.entry(anc.id()).or_insert(Linked::One(id));
+            if matches!(slot, Linked::One(other) if *other != id.as_str()) {
+                *slot = Linked::Many;
+            }
         }
+    }
+    let single = |el: ElementRef<'_>| match under.get(&el.id()) {
+        Some(Linked::One(id)) => Some(id.to_string()),
+        _ => None,
     };
+
+    let mut order: Vec<String> = Vec::new();
+    let mut chosen: HashMap<String, (ElementRef<'a>, usize)> = HashMap::new();
     for el in doc.select(&sel.listing_entry) {
-        let ids = distinct_ids(&event_links(el, &sel.entry_link, page_url));
-        if let [id] = ids.as_slice() {
-            put(id.clone(), el);
+        let Some(id) = single(el) else { continue };
+        let depth = el.ancestors().count();
+        match chosen.get(&id) {
+            Some((_, d)) if *d >= depth => {}
+            Some(_) => {
+                chosen.insert(id, (el, depth));
+            }
+            None => {
+                order.push(id.clone());
+                chosen.insert(id, (el, depth));
+            }
         }
     }
     if chosen.is_empty() {
-        let root = doc.root_element();
-        for (id, _, link) in event_links(root, &sel.entry_link, page_url) {
-            let mut best: Option<ElementRef<'a>> = None;
-            // an entry sits a few levels above its link; the cap keeps a
-            // pathologically deep page from costing depth² work
-            for anc in link
-                .ancestors()
-                .filter_map(ElementRef::wrap)
-                .take(MAX_ENTRY_DEPTH)
-            {
-                if matches!(anc.value().name(), "body" | "html") {
-                    break;
-                }
-                let ids = distinct_ids(&event_links(anc, &sel.entry_link, page_url));
-                if ids.len() != 1 {
-                    break;
-                }
-                best = Some(anc);
+        for (id, _, link) in &links {
+            if chosen.contains_key(id) {
+                continue;
             }
+            let best = link
+                .ancestors()
+                .take(MAX_ENTRY_DEPTH)
+                .filter_map(ElementRef::wrap)
+                .take_while(|a| !matches!(a.value().name(), "body" | "html"))
+                .take_while(|a| single(*a).as_deref() == Some(id.as_str()))
+                .last();
             if let Some(b) = best {
-                // outermost-that-is-single: keep the first found for this id
-                if !chosen.iter().any(|(i, _, _)| *i == id) {
-                    chosen.push((id, b, 0));
-                }
+                order.push(id.clone());
+                chosen.insert(id.clone(), (b, 0));
             }
         }
     }
-    chosen.into_iter().map(|(id, el, _)| (id, el)).collect()
+    order
+        .into_iter()
+        .filter_map(|id| chosen.get(&id).map(|(el, _)| (id.clone(), *el)))
+        .collect()
+}
+
+/// The events an element links to, as far as an entry cares: one, or several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Linked<'a> {
+    One(&'a str),
+    Many,
 }
 
 /// How far above its link the fallback looks for an entry's element.
@@ -783,7 +855,7 @@ fn read_entry(
         tracing::warn!(url = %page_url, event_id = %id, "listing entry has no title; skipped");
         return None;
     };
-    let lines = text_lines(el, &[]);
+    let lines = text_lines_capped(el, &[], ENTRY_NODES);
     let mut c = classify(&lines, &title, &sel.labels, page_url);
     if c.category.is_none() {
         c.category = el
@@ -911,7 +983,7 @@ impl Fields {
                 .filter_map(ElementRef::wrap)
                 .take_while(|e| e.value().name() != "dt")
                 .filter(|e| e.value().name() == "dd")
-                .map(|e| text_lines(e, &[]).join(" "))
+                .map(normalise_text)
                 .collect::<Vec<_>>()
                 .join(" ");
             pairs.push((label.trim_end_matches(':').trim().to_string(), value));
@@ -1016,11 +1088,12 @@ impl Columns {
 /// a Date column.
 fn session_rows(doc: &Html, table_sel: &Selector) -> Vec<Row> {
     for table in doc.select(table_sel) {
-        let rows: Vec<Vec<String>> = table
-            .select(&TR)
+        // the table's own rows and cells, not those of a table nested in a cell
+        let rows: Vec<Vec<String>> = own_rows(table)
             .map(|tr| {
-                tr.select(&CELL)
-                    .map(|c| text_lines(c, &[]).join(" "))
+                tr.child_elements()
+                    .filter(|c| matches!(c.value().name(), "th" | "td"))
+                    .map(normalise_text)
                     .collect()
             })
             .collect();
@@ -1058,6 +1131,18 @@ fn session_rows(doc: &Html, table_sel: &Selector) -> Vec<Row> {
         return out;
     }
     Vec::new()
+}
+
+/// The `<tr>`s of a table itself (directly or in its thead/tbody/tfoot).
+fn own_rows<'a>(table: ElementRef<'a>) -> impl Iterator<Item = ElementRef<'a>> {
+    table.child_elements().flat_map(|c| {
+        let direct = (c.value().name() == "tr").then_some(c);
+        let grouped = matches!(c.value().name(), "thead" | "tbody" | "tfoot")
+            .then(|| c.child_elements().filter(|r| r.value().name() == "tr"))
+            .into_iter()
+            .flatten();
+        direct.into_iter().chain(grouped)
+    })
 }
 
 /// What every session of one page shares.
@@ -1276,6 +1361,21 @@ mod tests {
         let cfg = EventBookingConfig::default();
         assert!(parse_detail("<h1>x</h1>", &u("https://x.org/about"), &cfg, &ctx()).is_err());
         assert!(parse_detail("<p>x</p>", &u("https://x.org/events/1"), &cfg, &ctx()).is_err());
+    }
+
+    #[test]
+    fn pages_nested_deeper_than_a_browser_allows_are_refused() {
+        let cfg = EventBookingConfig::default();
+        let deep = format!(
+            "{}<h1>x</h1><a href=\"/events/5\">x</a>",
+            "<div>".repeat(MAX_DEPTH + 10)
+        );
+        assert!(too_deep(&Html::parse_document(&deep)).is_some());
+        assert!(parse_detail(&deep, &u("https://x.org/events/5"), &cfg, &ctx()).is_err());
+        let p = parse_listing(&deep, &u("https://x.org/events-list"), &cfg, &ctx()).unwrap();
+        assert!(p.entries.is_empty());
+        let shallow = format!("{}<h1>x</h1>", "<div>".repeat(MAX_DEPTH - 10));
+        assert_eq!(too_deep(&Html::parse_document(&shallow)), None);
     }
 
     #[test]
