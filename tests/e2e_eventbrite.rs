@@ -90,7 +90,7 @@ async fn both_access_paths_give_the_same_sessions_beside_the_wsp() {
         String::from_utf8_lossy(&crawl.stderr)
     );
     assert!(
-        out.contains("vrp: 6 sessions found") && out.contains("wsp: 11 sessions found"),
+        out.contains("vrp: 6 sessions found") && out.contains("wsp: 12 sessions found"),
         "{out}"
     );
     assert!(

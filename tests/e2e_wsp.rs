@@ -130,7 +130,7 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
         String::from_utf8_lossy(&crawl.stderr)
     );
     assert!(
-        out.contains("wsp: 11 sessions found, 11 new, 0 changed, 0 withdrawn"),
+        out.contains("wsp: 12 sessions found, 12 new, 0 changed, 0 withdrawn"),
         "{out}"
     );
     assert!(
@@ -147,7 +147,7 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
 
     let list = sessions(&env.run(NOW, &["upcoming", "--json"]).await);
     // 1007 is in the past: not upcoming.
-    assert_eq!(list.len(), 10);
+    assert_eq!(list.len(), 11);
     let starts: Vec<&str> = list.iter().map(|s| s["start"].as_str().unwrap()).collect();
     let mut sorted = starts.clone();
     sorted.sort();
@@ -227,12 +227,14 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
         "the same store gives the same bytes"
     );
     let events = parse_ics(&ics);
-    assert_eq!(events.len(), 11, "10 upcoming and 1 of the last 30 days");
+    assert_eq!(events.len(), 12, "11 upcoming and 1 of the last 30 days");
     let july = event(&events, &uid(1006, 1));
     assert_eq!(prop(july, "DTSTART").as_deref(), Some("20270714T093000"));
     assert_eq!(prop(july, "TRANSP").as_deref(), Some("TRANSPARENT"));
     assert!(prop(july, "SUMMARY").unwrap().ends_with("(8 places)"));
-    assert!(prop(event(&events, &uid(1004, 1)), "SUMMARY").unwrap().contains("FULL"));
+    assert!(prop(event(&events, &uid(1004, 1)), "SUMMARY")
+        .unwrap()
+        .contains("FULL"));
     assert_eq!(
         prop(event(&events, &uid(1008, 1)), "STATUS").as_deref(),
         Some("CANCELLED")
@@ -244,7 +246,7 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     let again = env.run(LATER, &["crawl"]).await;
     assert!(again.status.success());
     assert!(
-        stdout(&again).contains("11 sessions found, 0 new, 0 changed, 0 withdrawn"),
+        stdout(&again).contains("12 sessions found, 0 new, 0 changed, 0 withdrawn"),
         "{}",
         stdout(&again)
     );
@@ -267,7 +269,7 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     let out = stdout(&second);
     assert!(second.status.success(), "{out}");
     assert!(
-        out.contains("10 sessions found, 0 new, 2 changed, 1 withdrawn"),
+        out.contains("11 sessions found, 0 new, 2 changed, 1 withdrawn"),
         "{out}"
     );
     let list = sessions(

@@ -75,6 +75,18 @@ fn capture_warnings<T>(f: impl FnOnce() -> T) -> (T, String) {
             Ok(())
         }
     }
+    // Tests run on several threads; a warning site first hit on a thread with no
+    // subscriber would otherwise be cached as uninteresting for every thread. A
+    // global subscriber that wants warnings (and writes them nowhere) prevents that.
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::WARN)
+                .with_writer(std::io::sink)
+                .finish(),
+        );
+    });
     let buf = Buf(Arc::new(Mutex::new(Vec::new())));
     let writer = buf.clone();
     let subscriber = tracing_subscriber::fmt()
