@@ -5,7 +5,7 @@
 
 use crate::config::{self, SourceConfig};
 use crate::crawl::{self, CrawlReport};
-use crate::feed::{self, FeedOptions};
+use crate::feed;
 use crate::fetch::{FetchConfig, Fetcher};
 use crate::model::Course;
 use crate::present::{self, SessionJson};
@@ -183,8 +183,7 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             let all = store.sessions().context("reading the store")?;
             let f = filter.to_filter();
             let list = present::feed_window(&all, &f, now);
-            let names = load_sources(&cli.sources).ok();
-            let opts = feed_options(names.as_deref(), &all, &f);
+            let opts = present::feed_options(&all, &f);
             print!("{}", feed::render(&list, &opts));
             Ok(())
         }
@@ -432,45 +431,6 @@ async fn serve_until_stopped(
 
 fn cli_demo(cli: &Cli) -> bool {
     matches!(cli.command, Command::Demo { .. })
-}
-
-/// The feed's name and refresh, from the sources' names and the filter.
-pub fn feed_options(
-    sources: Option<&[SourceConfig]>,
-    all: &[crate::model::StoredSession],
-    filter: &Filter,
-) -> FeedOptions {
-    let mut ids: Vec<String> = match sources {
-        Some(s) => s.iter().map(|c| c.id.clone()).collect(),
-        None => all.iter().map(|s| s.session.source.clone()).collect(),
-    };
-    ids.sort();
-    ids.dedup();
-    if let Some(only) = &filter.source {
-        ids.retain(|i| i == only);
-    }
-    let who = if ids.is_empty() {
-        "Safeguarding".to_string()
-    } else {
-        ids.iter()
-            .map(|i| i.to_uppercase())
-            .collect::<Vec<_>>()
-            .join(" & ")
-    };
-    let mut f = filter.clone();
-    f.source = None;
-    let name = match f.describe() {
-        Some(d) => format!("{who} training — {d}"),
-        None => format!("{who} training"),
-    };
-    FeedOptions {
-        name,
-        description: Some(
-            "Safeguarding training sessions with places left, refreshed from the booking sites."
-                .into(),
-        ),
-        refresh: Duration::from_secs(3600),
-    }
 }
 
 pub async fn crawl_once(

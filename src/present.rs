@@ -4,7 +4,7 @@
 //!
 //! Knows the model and the filter; not HTML, not iCalendar, not the store's layout.
 
-use crate::feed;
+use crate::feed::{self, FeedOptions};
 use crate::model::{Status, StoredSession};
 use crate::query::Filter;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -115,6 +115,49 @@ pub fn feed_window(
 
 fn sort(v: &mut [StoredSession]) {
     v.sort_by(|a, b| (a.session.start, &a.uid).cmp(&(b.session.start, &b.uid)));
+}
+
+/// How often calendar clients are asked to refresh a feed.
+pub const FEED_REFRESH: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// A feed's name and refresh, the one place they are decided: the sources that
+/// have sessions (most sessions first, then by id) and the filter in words, e.g.
+/// `WSP & VRP training — Child Neglect`.
+pub fn feed_options(all: &[StoredSession], filter: &Filter) -> FeedOptions {
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for s in all {
+        *counts.entry(s.session.source.as_str()).or_default() += 1;
+    }
+    let mut ids: Vec<(&str, usize)> = counts.into_iter().collect();
+    ids.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut ids: Vec<String> = ids.into_iter().map(|(id, _)| id.to_string()).collect();
+    if let Some(only) = &filter.source {
+        ids = vec![only.clone()];
+    }
+    let who = if ids.is_empty() {
+        "Safeguarding".to_string()
+    } else {
+        ids.iter()
+            .map(|i| i.to_uppercase())
+            .collect::<Vec<_>>()
+            .join(" & ")
+    };
+    let rest = Filter {
+        source: None,
+        ..filter.clone()
+    };
+    let name = match rest.describe() {
+        Some(d) => format!("{who} training — {d}"),
+        None => format!("{who} training"),
+    };
+    FeedOptions {
+        name,
+        description: Some(
+            "Safeguarding training sessions with the places left, refreshed from the booking sites."
+                .into(),
+        ),
+        refresh: FEED_REFRESH,
+    }
 }
 
 /// Time zone of a session for display (its source's), UTC if the name is unknown.

@@ -18,7 +18,7 @@
 //! of its key.
 
 use crate::config::SourceConfig;
-use crate::feed::{self, FeedOptions};
+use crate::feed;
 use crate::model::StoredSession;
 use crate::page::{self, PageData, SourceStatus, MAX_Q_CHARS};
 use crate::present::{self, SessionJson};
@@ -39,7 +39,6 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
@@ -61,10 +60,6 @@ const MAX_DAYS: u32 = 3650;
 
 /// Rendered feeds kept at most; filters come from anyone, so the cache is bounded.
 const CACHE_ENTRIES: usize = 256;
-
-/// How often calendar clients are asked to re-fetch (`REFRESH-INTERVAL`,
-/// `X-PUBLISHED-TTL`).
-pub const FEED_REFRESH: Duration = Duration::from_secs(3600);
 
 const CACHE_CONTROL_FEED: &str = "public, max-age=300";
 
@@ -415,51 +410,6 @@ impl AppState {
         Ok(out)
     }
 
-    /// The feed's name (`X-WR-CALNAME`), e.g. `WSP & VRP training — Child Neglect`.
-    fn feed_options(&self, all: &[StoredSession], filter: &Filter) -> FeedOptions {
-        // The sources that have sessions, in the configured order (then any
-        // others by id): a configured source with nothing in it is not named.
-        let present: BTreeSet<&str> = all.iter().map(|s| s.session.source.as_str()).collect();
-        let mut ids: Vec<String> = self
-            .sources
-            .iter()
-            .map(|c| c.id.clone())
-            .filter(|id| present.contains(id.as_str()))
-            .collect();
-        for id in &present {
-            if !ids.iter().any(|i| i == id) {
-                ids.push(id.to_string());
-            }
-        }
-        if let Some(only) = &filter.source {
-            ids = vec![only.clone()];
-        }
-        let who = if ids.is_empty() {
-            "Safeguarding".to_string()
-        } else {
-            ids.iter()
-                .map(|i| i.to_uppercase())
-                .collect::<Vec<_>>()
-                .join(" & ")
-        };
-        let rest = Filter {
-            source: None,
-            ..filter.clone()
-        };
-        let name = match rest.describe() {
-            Some(d) => format!("{who} training — {d}"),
-            None => format!("{who} training"),
-        };
-        FeedOptions {
-            name,
-            description: Some(
-                "Safeguarding training sessions with the places left, refreshed from the booking sites."
-                    .into(),
-            ),
-            refresh: FEED_REFRESH,
-        }
-    }
-
     /// The rendered feed of a view, from the cache when it can be.
     fn feed(&self, filter: Filter) -> Result<Arc<RenderedFeed>, StoreError> {
         let now = (self.clock)();
@@ -478,7 +428,7 @@ impl AppState {
         // (same bytes), which is cheaper than making every request wait.
         let at = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now);
         let list = present::feed_window(&all, &key.filter, at);
-        let opts = self.feed_options(&all, &key.filter);
+        let opts = present::feed_options(&all, &key.filter);
         let body = feed::render(&list, &opts);
         // Newest change anywhere in the store, not only in this view: a session
         // that left the view (e.g. became full under `available=1`) changed it
