@@ -12,6 +12,7 @@ use crate::model::{Course, Session, Status};
 use crate::store::{MergeReport, Refusal, Store, StoreError};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Most listing pages followed per category: a pager that never ends is a bug on
@@ -47,8 +48,14 @@ impl CrawlReport {
     pub fn line(&self) -> String {
         match &self.outcome {
             Outcome::Merged(m) => format!(
-                "{}: {} sessions found, {} new, {} changed, {} withdrawn, {} errors",
-                self.source, m.found, m.new, m.changed, m.withdrawn, self.warnings
+                "{}: {} sessions found, {} new, {} changed, {} withdrawn, {} error{}",
+                self.source,
+                m.found,
+                m.new,
+                m.changed,
+                m.withdrawn,
+                self.warnings,
+                if self.warnings == 1 { "" } else { "s" }
             ),
             Outcome::Refused(r) => format!("{}: FAILED: {r}", self.source),
             Outcome::Failed(e) => format!("{}: FAILED: {e}", self.source),
@@ -103,7 +110,28 @@ impl Observed<'_> {
 struct Gathered {
     sessions: Vec<Session>,
     courses: Option<Vec<Course>>,
-    warnings: usize,
+}
+
+tokio::task_local! {
+    /// Warnings logged by the crawl running in this task (see `CountWarnings`).
+    static WARNINGS: Arc<AtomicUsize>;
+}
+
+/// A tracing layer that counts the warnings each crawl logs (skipped rows,
+/// unreadable pages), so `events crawl` can report them per source. Adapters
+/// just log; the count follows the task that runs the crawl.
+pub struct CountWarnings;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountWarnings {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if *event.metadata().level() == tracing::Level::WARN {
+            let _ = WARNINGS.try_with(|c| c.fetch_add(1, Ordering::Relaxed));
+        }
+    }
 }
 
 enum WalkError {
@@ -182,10 +210,18 @@ pub async fn crawl_source(
         timezone: cfg.timezone,
         now,
     };
-    let walked = match &cfg.kind {
-        SourceKind::EventBooking(eb) => walk_event_booking(cfg, eb, &http, store, &ctx).await,
-        SourceKind::Eventbrite(ebr) => walk_eventbrite(cfg, ebr, &http, store, &ctx).await,
-    };
+    let counter = Arc::new(AtomicUsize::new(0));
+    let walked = WARNINGS
+        .scope(counter.clone(), async {
+            match &cfg.kind {
+                SourceKind::EventBooking(eb) => {
+                    walk_event_booking(cfg, eb, &http, store, &ctx).await
+                }
+                SourceKind::Eventbrite(ebr) => walk_eventbrite(cfg, ebr, &http, store, &ctx).await,
+            }
+        })
+        .await;
+    let warnings = counter.load(Ordering::Relaxed);
     let stats = http.counters().snapshot();
     let report = |outcome, warnings| CrawlReport {
         source: cfg.id.clone(),
@@ -203,12 +239,12 @@ pub async fn crawl_source(
         }
         Ok(g) => {
             match store.apply_crawl(&cfg.id, g.sessions, g.courses, now, cfg.min_fraction, stats) {
-                Ok(Ok(m)) => report(Outcome::Merged(m), g.warnings),
+                Ok(Ok(m)) => report(Outcome::Merged(m), warnings),
                 Ok(Err(refusal)) => {
                     tracing::warn!(source = %cfg.id, reason = %refusal, "crawl result refused");
-                    report(Outcome::Refused(refusal), g.warnings)
+                    report(Outcome::Refused(refusal), warnings)
                 }
-                Err(e) => report(Outcome::Failed(e.to_string()), g.warnings),
+                Err(e) => report(Outcome::Failed(e.to_string()), warnings),
             }
         }
     }
@@ -261,7 +297,6 @@ async fn walk_event_booking(
     let stored = store.source_sessions(&cfg.id)?;
     let refresh = detail_refresh(cfg);
     let mut sessions = Vec::new();
-    let mut warnings = 0;
     for id in &order {
         let entry = &entries[id];
         let note_key = format!("detail:{id}");
@@ -285,7 +320,6 @@ async fn walk_event_booking(
                     Some(f.text())
                 }
                 Err(e) => {
-                    warnings += 1;
                     tracing::warn!(source = %cfg.id, url = %entry.url, error = %e, "detail page unavailable; keeping what is known of the event");
                     None
                 }
@@ -316,7 +350,7 @@ async fn walk_event_booking(
                 } else if let Some(s) = &entry.session {
                     sessions.push(s.clone());
                 } else {
-                    warnings += 1;
+                    tracing::warn!(source = %cfg.id, url = %entry.url, "no session could be read for this event; left out");
                 }
             }
         }
@@ -328,17 +362,12 @@ async fn walk_event_booking(
         match walk_elearning(cfg, eb, http, ctx).await {
             Ok(c) => Some(c),
             Err(e) => {
-                warnings += 1;
                 tracing::warn!(source = %cfg.id, error = %e, "eLearning catalogue unavailable; keeping the stored one");
                 None
             }
         }
     };
-    Ok(Gathered {
-        sessions,
-        courses,
-        warnings,
-    })
+    Ok(Gathered { sessions, courses })
 }
 
 async fn walk_elearning(
@@ -401,14 +430,13 @@ async fn walk_eventbrite(
         .ok()
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty());
-    let (records, warnings) = match token {
+    let records = match token {
         Some(token) => eventbrite_api(cfg, ebr, org, &token, http, ctx).await?,
         None => eventbrite_public(cfg, org, http, ctx).await?,
     };
     Ok(Gathered {
         sessions: records.into_iter().map(|r| r.into_session(ctx)).collect(),
         courses: None,
-        warnings,
     })
 }
 
@@ -420,7 +448,7 @@ async fn eventbrite_api(
     token: &str,
     http: &Observed<'_>,
     ctx: &SourceContext,
-) -> Result<(Vec<eventbrite::EventRecord>, usize), WalkError> {
+) -> Result<Vec<eventbrite::EventRecord>, WalkError> {
     let auth = [("Authorization", format!("Bearer {token}"))];
     let mut calls = 0usize;
     let mut call = |url: url::Url| {
@@ -451,7 +479,6 @@ async fn eventbrite_api(
             _ => break,
         }
     }
-    let mut warnings = 0;
     for rec in &mut records {
         let mut totals = eventbrite::TicketTotals::default();
         let mut cursor = eventbrite::PageCursor::First;
@@ -478,7 +505,6 @@ async fn eventbrite_api(
                     }
                 }
                 Err(e) => {
-                    warnings += 1;
                     tracing::warn!(source = %cfg.id, error = %e, "unreadable ticket classes; using ticket_availability");
                     refused = true;
                     break;
@@ -489,7 +515,7 @@ async fn eventbrite_api(
             eventbrite::apply_ticket_totals(rec, &totals);
         }
     }
-    Ok((records, warnings))
+    Ok(records)
 }
 
 /// Why one API call did not give a body.
@@ -535,7 +561,7 @@ async fn eventbrite_public(
     org: &str,
     http: &Observed<'_>,
     ctx: &SourceContext,
-) -> Result<(Vec<eventbrite::EventRecord>, usize), WalkError> {
+) -> Result<Vec<eventbrite::EventRecord>, WalkError> {
     let mut records: Vec<eventbrite::EventRecord> = Vec::new();
     let mut ids = HashSet::new();
     for page in 1..=MAX_PAGES as u32 {
@@ -554,10 +580,8 @@ async fn eventbrite_public(
             break;
         }
     }
-    let mut warnings = 0;
     for rec in &mut records {
         let Some(url) = eventbrite::event_page_url(&cfg.base_url, &rec.url) else {
-            warnings += 1;
             tracing::warn!(source = %cfg.id, event = %rec.event_id, url = %rec.url, "event has no usable page address; availability unknown");
             continue;
         };
@@ -565,15 +589,13 @@ async fn eventbrite_public(
             Ok(page) => match eventbrite::parse_event_page(&page.text(), &url) {
                 Ok(facts) => eventbrite::apply_page_facts(rec, &facts),
                 Err(e) => {
-                    warnings += 1;
                     tracing::warn!(source = %cfg.id, error = %e, "event page unreadable; availability unknown");
                 }
             },
             Err(e) => {
-                warnings += 1;
                 tracing::warn!(source = %cfg.id, error = %e, "event page unavailable; availability unknown");
             }
         }
     }
-    Ok((records, warnings))
+    Ok(records)
 }

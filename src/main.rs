@@ -3,16 +3,22 @@
 
 use clap::Parser;
 use events::cli::{self, Cli};
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::prelude::*;
 use tracing_subscriber::EnvFilter;
 
 fn main() {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("EVENTS_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
+    let filter = EnvFilter::try_from_env("EVENTS_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_filter(filter),
         )
-        .with_writer(std::io::stderr)
-        .with_target(false)
+        // Counted whatever EVENTS_LOG shows, for the per-source error counts.
+        .with(events::crawl::CountWarnings.with_filter(LevelFilter::WARN))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

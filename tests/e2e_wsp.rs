@@ -130,7 +130,7 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
         String::from_utf8_lossy(&crawl.stderr)
     );
     assert!(
-        out.contains("wsp: 12 sessions found, 12 new, 0 changed, 0 withdrawn"),
+        out.contains("wsp: 12 sessions found, 12 new, 0 changed, 0 withdrawn, 1 error"),
         "{out}"
     );
     assert!(
