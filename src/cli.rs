@@ -277,9 +277,16 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             } else if courses.is_empty() {
                 println!("No eLearning courses in the store; run `events crawl` first.");
             } else {
+                let mut rows = vec![["TITLE", "CATEGORY", "SOURCE", "URL"].map(String::from)];
                 for c in &courses {
-                    println!("{}  [{}]  {}", present::clip(&c.title, 70), c.source, c.url);
+                    rows.push([
+                        present::clip(&c.title, 60),
+                        present::clip(c.category.as_deref().unwrap_or("-"), 30),
+                        c.source.clone(),
+                        c.url.clone(),
+                    ]);
                 }
+                print!("{}", present::columns(&rows));
             }
             Ok(())
         }
@@ -326,7 +333,7 @@ pub fn source_statuses(sources: &[SourceConfig], store: &Store) -> Result<Vec<So
 fn sources_table(list: &[SourceStatus], now: DateTime<Utc>) -> String {
     let ago = |t: Option<DateTime<Utc>>| match t {
         None => "never".to_string(),
-        Some(t) => crate::present::ago(t, now),
+        Some(t) => crate::present::ago(t, now, chrono_tz::Europe::London),
     };
     let mut rows = vec![[
         "SOURCE",
@@ -367,19 +374,7 @@ fn sources_table(list: &[SourceStatus], now: DateTime<Utc>) -> String {
             errors.push(format!("{}: {e}", s.id));
         }
     }
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in &rows {
-        let cells: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
+    let mut out = present::columns(&rows);
     for e in errors {
         out.push_str(&format!("\n{e}"));
     }

@@ -120,33 +120,6 @@ pub fn badge_class(s: &StoredSession) -> &'static str {
     }
 }
 
-/// "just now", "5 minutes ago", "2 hours ago", "yesterday", "3 days ago", or
-/// "on 3 November 2026" for anything older than a week.
-pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>, tz: Tz) -> String {
-    let d = now - t;
-    let plural = |n: i64, unit: &str| {
-        if n == 1 {
-            format!("1 {unit} ago")
-        } else {
-            format!("{n} {unit}s ago")
-        }
-    };
-    // A clock a little behind the crawler's still reads as "just now".
-    if d < Duration::minutes(1) {
-        "just now".into()
-    } else if d < Duration::hours(1) {
-        plural(d.num_minutes(), "minute")
-    } else if d < Duration::days(1) {
-        plural(d.num_hours(), "hour")
-    } else if d < Duration::days(2) {
-        "yesterday".into()
-    } else if d < Duration::days(7) {
-        plural(d.num_days(), "day")
-    } else {
-        format!("on {}", t.with_timezone(&tz).format("%-d %B %Y"))
-    }
-}
-
 /// Only `http(s)` links are written: a scraped `javascript:` URL must never
 /// become something a click runs.
 fn safe_href(u: &str) -> Option<String> {
@@ -562,7 +535,7 @@ fn health_words(s: &SourceStatus, now: DateTime<Utc>) -> Markup {
     let stamp = |t: DateTime<Utc>| {
         let local = t.with_timezone(&s.timezone);
         html! {
-            time datetime=(t.to_rfc3339()) title=(local.format("%-d %B %Y, %H:%M %Z")) { (ago(t, now, s.timezone)) }
+            time datetime=(t.to_rfc3339()) title=(local.format("%-d %B %Y, %H:%M %Z")) { (present::ago(t, now, s.timezone)) }
         }
     };
     html! {
@@ -715,9 +688,21 @@ mod tests {
     fn relative_times() {
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
         let tz = chrono_tz::Europe::London;
-        assert_eq!(ago(now - Duration::hours(2), now, tz), "2 hours ago");
-        assert_eq!(ago(now - Duration::minutes(1), now, tz), "1 minute ago");
-        assert_eq!(ago(now + Duration::seconds(5), now, tz), "just now");
-        assert_eq!(ago(now - Duration::days(30), now, tz), "on 1 November 2026");
+        assert_eq!(
+            present::ago(now - Duration::hours(2), now, tz),
+            "2 hours ago"
+        );
+        assert_eq!(
+            present::ago(now - Duration::minutes(1), now, tz),
+            "1 minute ago"
+        );
+        assert_eq!(
+            present::ago(now + Duration::seconds(5), now, tz),
+            "just now"
+        );
+        assert_eq!(
+            present::ago(now - Duration::days(30), now, tz),
+            "on 1 November 2026"
+        );
     }
 }

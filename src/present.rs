@@ -197,23 +197,31 @@ pub fn table(sessions: &[StoredSession]) -> String {
             feed::places_label(&s.session),
         ]);
     }
-    let widths: Vec<usize> = (0..6)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+    columns(&rows)
+}
+
+/// Lays rows out in columns two spaces apart (widths in characters); the first
+/// row is the header.
+pub fn columns<R: AsRef<[String]>>(rows: &[R]) -> String {
+    let n = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..n)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.as_ref().get(c))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
-    for r in &rows {
-        let line: Vec<String> = r
+    for r in rows {
+        let cells: Vec<String> = r
+            .as_ref()
             .iter()
-            .enumerate()
-            .map(|(i, cell)| {
-                if i == 5 {
-                    cell.clone()
-                } else {
-                    format!("{cell}{}", " ".repeat(widths[i] - cell.chars().count()))
-                }
-            })
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell}{}", " ".repeat(w - cell.chars().count())))
             .collect();
-        out.push_str(line.join("  ").trim_end());
+        out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
     out
@@ -234,21 +242,29 @@ pub fn clip(s: &str, max: usize) -> String {
     }
 }
 
-/// "5 minutes ago", "3 hours ago", "2 days ago", or a date when older than a week.
-pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+/// "just now", "5 minutes ago", "2 hours ago", "yesterday", "3 days ago", or
+/// "on 3 November 2026" for anything older than a week.
+pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>, tz: Tz) -> String {
     let d = now - t;
-    let plural = |n: i64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
-    if d < Duration::zero() {
-        t.format("%Y-%m-%d %H:%M UTC").to_string()
-    } else if d < Duration::minutes(1) {
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit} ago")
+        } else {
+            format!("{n} {unit}s ago")
+        }
+    };
+    // A clock a little behind the crawler's still reads as "just now".
+    if d < Duration::minutes(1) {
         "just now".into()
     } else if d < Duration::hours(1) {
         plural(d.num_minutes(), "minute")
     } else if d < Duration::days(1) {
         plural(d.num_hours(), "hour")
+    } else if d < Duration::days(2) {
+        "yesterday".into()
     } else if d < Duration::days(7) {
         plural(d.num_days(), "day")
     } else {
-        t.format("%Y-%m-%d %H:%M UTC").to_string()
+        format!("on {}", t.with_timezone(&tz).format("%-d %B %Y"))
     }
 }
