@@ -3,10 +3,11 @@
 //! public site without one, beside the WSP replica; and meets the API's faults
 //! (401, 429, an HTML error page) on a mock server.
 
+mod common;
+
 use events::replica::{Replica, Site, EVENTBRITE_ORGANIZER, EVENTBRITE_TOKEN};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Output;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -27,30 +28,6 @@ fn write_sources(dir: &Path, wsp: Option<&url::Url>, base: &url::Url, api: &url:
         ),
     )
     .unwrap();
-}
-
-async fn run(sources: &Path, data: &Path, token: Option<&str>, args: &[&str]) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_events"));
-    cmd.arg("--sources")
-        .arg(sources)
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env("EVENTS_NOW", NOW);
-    match token {
-        Some(t) => cmd.env("EVENTBRITE_TOKEN", t),
-        None => cmd.env_remove("EVENTBRITE_TOKEN"),
-    };
-    cmd.output().await.unwrap()
-}
-
-fn json(o: &Output) -> Vec<Value> {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice::<Value>(&o.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
 }
 
 /// The fields both access paths must agree on.
@@ -82,7 +59,7 @@ async fn both_access_paths_give_the_same_sessions_beside_the_wsp() {
 
     // Without a token: the public site.
     let public_data = tempfile::tempdir().unwrap();
-    let crawl = run(sources.path(), public_data.path(), None, &["crawl"]).await;
+    let crawl = common::events(sources.path(), public_data.path(), NOW, None, &["crawl"]).await;
     let out = String::from_utf8_lossy(&crawl.stdout).to_string();
     assert!(
         crawl.status.success(),
@@ -97,10 +74,11 @@ async fn both_access_paths_give_the_same_sessions_beside_the_wsp() {
         eb.log().iter().all(|p| !p.starts_with("/v3")),
         "no API call without a token"
     );
-    let public = json(
-        &run(
+    let public = common::json_list(
+        &common::events(
             sources.path(),
             public_data.path(),
+            NOW,
             None,
             &["upcoming", "--json"],
         )
@@ -110,9 +88,10 @@ async fn both_access_paths_give_the_same_sessions_beside_the_wsp() {
     // With a token: the API.
     let before = eb.log().len();
     let api_data = tempfile::tempdir().unwrap();
-    let crawl = run(
+    let crawl = common::events(
         sources.path(),
         api_data.path(),
+        NOW,
         Some(EVENTBRITE_TOKEN),
         &["crawl"],
     )
@@ -135,10 +114,11 @@ async fn both_access_paths_give_the_same_sessions_beside_the_wsp() {
         api_log.iter().all(|p| !p.starts_with("/org/")),
         "no public pages with a token"
     );
-    let api = json(
-        &run(
+    let api = common::json_list(
+        &common::events(
             sources.path(),
             api_data.path(),
+            NOW,
             Some(EVENTBRITE_TOKEN),
             &["upcoming", "--json"],
         )
@@ -177,17 +157,18 @@ async fn both_access_paths_give_the_same_sessions_beside_the_wsp() {
     );
 
     // `--source vrp` and the merged feed hold them beside the WSP's.
-    let only = json(
-        &run(
+    let only = common::json_list(
+        &common::events(
             sources.path(),
             api_data.path(),
+            NOW,
             None,
             &["upcoming", "--json", "--source", "vrp"],
         )
         .await,
     );
     assert!(!only.is_empty() && only.iter().all(|s| s["source"] == "vrp"));
-    let ics = run(sources.path(), api_data.path(), None, &["ics"]).await;
+    let ics = common::events(sources.path(), api_data.path(), NOW, None, &["ics"]).await;
     let ics = String::from_utf8(ics.stdout).unwrap();
     let cal = ical::IcalParser::new(ics.as_bytes())
         .next()
@@ -218,13 +199,31 @@ async fn a_refused_token_fails_the_source_and_keeps_its_data() {
     let sources = tempfile::tempdir().unwrap();
     write_sources(sources.path(), None, &eb.base_url(), &eb.api_url());
     let data = tempfile::tempdir().unwrap();
-    assert!(run(sources.path(), data.path(), None, &["crawl"])
-        .await
-        .status
-        .success());
-    let before = json(&run(sources.path(), data.path(), None, &["upcoming", "--json"]).await);
+    assert!(
+        common::events(sources.path(), data.path(), NOW, None, &["crawl"])
+            .await
+            .status
+            .success()
+    );
+    let before = common::json_list(
+        &common::events(
+            sources.path(),
+            data.path(),
+            NOW,
+            None,
+            &["upcoming", "--json"],
+        )
+        .await,
+    );
 
-    let crawl = run(sources.path(), data.path(), Some("wrong-token"), &["crawl"]).await;
+    let crawl = common::events(
+        sources.path(),
+        data.path(),
+        NOW,
+        Some("wrong-token"),
+        &["crawl"],
+    )
+    .await;
     assert_eq!(crawl.status.code(), Some(1));
     let out = String::from_utf8_lossy(&crawl.stdout);
     assert!(
@@ -232,7 +231,16 @@ async fn a_refused_token_fails_the_source_and_keeps_its_data() {
         "{out}"
     );
     assert_eq!(
-        json(&run(sources.path(), data.path(), None, &["upcoming", "--json"]).await),
+        common::json_list(
+            &common::events(
+                sources.path(),
+                data.path(),
+                NOW,
+                None,
+                &["upcoming", "--json"]
+            )
+            .await
+        ),
         before
     );
 }
@@ -246,7 +254,7 @@ async fn missing_organizer_id_is_skipped_with_directions() {
     )
     .unwrap();
     let data = tempfile::tempdir().unwrap();
-    let crawl = run(sources.path(), data.path(), None, &["crawl"]).await;
+    let crawl = common::events(sources.path(), data.path(), NOW, None, &["crawl"]).await;
     assert!(crawl.status.success());
     let out = String::from_utf8_lossy(&crawl.stdout);
     assert!(
@@ -287,7 +295,7 @@ async fn rate_limits_are_waited_and_html_errors_reported() {
     let sources = tempfile::tempdir().unwrap();
     write_sources(sources.path(), None, &base, &api);
     let data = tempfile::tempdir().unwrap();
-    let crawl = run(sources.path(), data.path(), Some("any"), &["crawl"]).await;
+    let crawl = common::events(sources.path(), data.path(), NOW, Some("any"), &["crawl"]).await;
     let out = String::from_utf8_lossy(&crawl.stdout);
     assert!(
         crawl.status.success(),
@@ -307,7 +315,7 @@ async fn rate_limits_are_waited_and_html_errors_reported() {
         .await;
     let base = url::Url::parse(&cdn.uri()).unwrap();
     write_sources(sources.path(), None, &base, &base.join("/v3").unwrap());
-    let crawl = run(sources.path(), data.path(), Some("any"), &["crawl"]).await;
+    let crawl = common::events(sources.path(), data.path(), NOW, Some("any"), &["crawl"]).await;
     assert_eq!(crawl.status.code(), Some(1));
     let out = String::from_utf8_lossy(&crawl.stdout);
     assert!(out.contains("HTTP 403"), "{out}");

@@ -2,9 +2,10 @@
 //! loopback (the fixtures of tests/fixtures/wsp), then `upcoming --json` and `ics`
 //! are checked against the fixtures' truth (tests/fixtures/wsp/README.md).
 
+mod common;
+
 use events::replica::{Replica, Site};
 use serde_json::Value;
-use std::path::Path;
 use std::process::Output;
 
 const NOW: &str = "2026-12-01T09:00:00Z";
@@ -32,35 +33,8 @@ impl Env {
     }
 
     async fn run(&self, now: &str, args: &[&str]) -> Output {
-        run_events(self.sources.path(), self.data.path(), now, args).await
+        common::events(self.sources.path(), self.data.path(), now, None, args).await
     }
-}
-
-async fn run_events(sources: &Path, data: &Path, now: &str, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_events"))
-        .arg("--sources")
-        .arg(sources)
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env("EVENTS_NOW", now)
-        .env_remove("EVENTBRITE_TOKEN")
-        .output()
-        .await
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn sessions(o: &Output) -> Vec<Value> {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice::<Value>(&o.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
 }
 
 fn find<'a>(list: &'a [Value], uid: &str) -> &'a Value {
@@ -123,7 +97,7 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     let env = Env::new(&site.base_url());
 
     let crawl = env.run(NOW, &["crawl"]).await;
-    let out = stdout(&crawl);
+    let out = common::stdout(&crawl);
     assert!(
         crawl.status.success(),
         "{out}\n{}",
@@ -145,7 +119,7 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     );
     assert_eq!(site.log()[0], "/robots.txt");
 
-    let list = sessions(&env.run(NOW, &["upcoming", "--json"]).await);
+    let list = common::json_list(&env.run(NOW, &["upcoming", "--json"]).await);
     // 1007 is in the past: not upcoming.
     assert_eq!(list.len(), 11);
     let starts: Vec<&str> = list.iter().map(|s| s["start"].as_str().unwrap()).collect();
@@ -200,12 +174,12 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
         format!("{}events/1001", site.base_url())
     );
 
-    let available = sessions(&env.run(NOW, &["upcoming", "--json", "--available"]).await);
+    let available = common::json_list(&env.run(NOW, &["upcoming", "--json", "--available"]).await);
     assert!(available
         .iter()
         .all(|s| s["status"] == "scheduled" && s["spaces_left"] != 0));
     assert!(available.iter().all(|s| s["uid"] != uid(1004, 1)));
-    let neglect = sessions(
+    let neglect = common::json_list(
         &env.run(
             NOW,
             &["upcoming", "--json", "--search", "understanding neglect"],
@@ -214,16 +188,16 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     );
     assert_eq!(neglect.len(), 4);
 
-    let table = stdout(&env.run(NOW, &["upcoming"]).await);
+    let table = common::stdout(&env.run(NOW, &["upcoming"]).await);
     assert!(
         table.contains("FULL") && table.contains("CANCELLED") && table.contains("12 places"),
         "{table}"
     );
 
-    let ics = stdout(&env.run(NOW, &["ics"]).await);
+    let ics = common::stdout(&env.run(NOW, &["ics"]).await);
     assert_eq!(
         ics,
-        stdout(&env.run(NOW, &["ics"]).await),
+        common::stdout(&env.run(NOW, &["ics"]).await),
         "the same store gives the same bytes"
     );
     let events = parse_ics(&ics);
@@ -246,9 +220,9 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     let again = env.run(LATER, &["crawl"]).await;
     assert!(again.status.success());
     assert!(
-        stdout(&again).contains("12 sessions found, 0 new, 0 changed, 0 withdrawn"),
+        common::stdout(&again).contains("12 sessions found, 0 new, 0 changed, 0 withdrawn"),
         "{}",
-        stdout(&again)
+        common::stdout(&again)
     );
     let made = site.requests() - before.0;
     let not_modified = site.not_modified() - before.1;
@@ -258,7 +232,7 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
         "everything but robots.txt was a 304: {:?}",
         &site.log()[before.0 as usize..]
     );
-    let health = stdout(&env.run(LATER, &["sources", "--json"]).await);
+    let health = common::stdout(&env.run(LATER, &["sources", "--json"]).await);
     let health: Value = serde_json::from_str(&health).unwrap();
     assert_eq!(health[0]["not_modified"], not_modified);
     assert_eq!(health[0]["healthy"], true);
@@ -266,13 +240,13 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     // The organiser moves 1002, cancels 1003 and removes 1009.
     site.second_crawl();
     let second = env.run("2026-12-01T11:00:00Z", &["crawl"]).await;
-    let out = stdout(&second);
+    let out = common::stdout(&second);
     assert!(second.status.success(), "{out}");
     assert!(
         out.contains("11 sessions found, 0 new, 2 changed, 1 withdrawn"),
         "{out}"
     );
-    let list = sessions(
+    let list = common::json_list(
         &env.run("2026-12-01T11:00:00Z", &["upcoming", "--json"])
             .await,
     );
@@ -288,7 +262,9 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     );
     assert_eq!(find(&list, &uid(1001, 1))["sequence"], 0);
 
-    let events = parse_ics(&stdout(&env.run("2026-12-01T11:00:00Z", &["ics"]).await));
+    let events = parse_ics(&common::stdout(
+        &env.run("2026-12-01T11:00:00Z", &["ics"]).await,
+    ));
     let gone = event(&events, &uid(1009, 1));
     assert_eq!(prop(gone, "STATUS").as_deref(), Some("CANCELLED"));
     assert_eq!(prop(gone, "SEQUENCE").as_deref(), Some("1"));
@@ -302,7 +278,7 @@ async fn an_outage_keeps_the_calendar_and_exits_1() {
     let site = Replica::start(Site::Wsp).await.unwrap();
     let env = Env::new(&site.base_url());
     assert!(env.run(NOW, &["crawl"]).await.status.success());
-    let ics_before = stdout(&env.run(NOW, &["ics"]).await);
+    let ics_before = common::stdout(&env.run(NOW, &["ics"]).await);
 
     // The site now answers with a page that holds no events (an outage page).
     drop(site);
@@ -319,14 +295,16 @@ async fn an_outage_keeps_the_calendar_and_exits_1() {
     };
     let crawl = env2.run(LATER, &["crawl"]).await;
     assert_eq!(crawl.status.code(), Some(1));
-    let out = stdout(&crawl);
+    let out = common::stdout(&crawl);
     assert!(
         out.contains("wsp: FAILED") && out.contains("kept the previous data"),
         "{out}"
     );
-    assert_eq!(stdout(&env2.run(NOW, &["ics"]).await), ics_before);
-    let health: Value =
-        serde_json::from_str(&stdout(&env2.run(LATER, &["sources", "--json"]).await)).unwrap();
+    assert_eq!(common::stdout(&env2.run(NOW, &["ics"]).await), ics_before);
+    let health: Value = serde_json::from_str(&common::stdout(
+        &env2.run(LATER, &["sources", "--json"]).await,
+    ))
+    .unwrap();
     assert_eq!(health[0]["healthy"], false);
     assert_eq!(health[0]["consecutive_failures"], 1);
 
@@ -340,7 +318,7 @@ async fn an_outage_keeps_the_calendar_and_exits_1() {
     };
     let crawl = env3.run(LATER, &["crawl"]).await;
     assert_eq!(crawl.status.code(), Some(1));
-    assert_eq!(stdout(&env3.run(NOW, &["ics"]).await), ics_before);
+    assert_eq!(common::stdout(&env3.run(NOW, &["ics"]).await), ics_before);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -352,7 +330,7 @@ async fn bad_input_ends_in_one_sentence() {
     )
     .unwrap();
     let data = tempfile::tempdir().unwrap();
-    let o = run_events(dir.path(), data.path(), NOW, &["crawl"]).await;
+    let o = common::events(dir.path(), data.path(), NOW, None, &["crawl"]).await;
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.toml:1: field `id`"), "{err}");
@@ -361,7 +339,14 @@ async fn bad_input_ends_in_one_sentence() {
         "{err}"
     );
 
-    let o = run_events(dir.path(), &data.path().join("none"), NOW, &["upcoming"]).await;
+    let o = common::events(
+        dir.path(),
+        &data.path().join("none"),
+        NOW,
+        None,
+        &["upcoming"],
+    )
+    .await;
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("run `events crawl` first"), "{err}");

@@ -4,6 +4,8 @@
 //! Covers both access paths field by field, proves they give the same sessions,
 //! and feeds the parsers garbage to show they fail with errors, never panics.
 
+mod common;
+
 use chrono::{DateTime, Utc};
 use events::adapters::eventbrite::{
     api_events_url, api_ticket_classes_url, apply_page_facts, apply_ticket_totals, event_page_url,
@@ -13,9 +15,7 @@ use events::adapters::eventbrite::{
 use events::adapters::SourceContext;
 use events::config::{parse_source, SourceKind};
 use events::model::{Availability, Session, SessionKey, Status};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use url::Url;
 
 const ORG: &str = "98765432101";
@@ -60,43 +60,6 @@ fn find<'a>(events: &'a [EventRecord], id: &str) -> &'a EventRecord {
         .iter()
         .find(|e| e.event_id == id)
         .unwrap_or_else(|| panic!("event {id} missing"))
-}
-
-/// Collects what `tracing` prints while `f` runs.
-fn capture_warnings<T>(f: impl FnOnce() -> T) -> (T, String) {
-    #[derive(Clone)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    // Tests run on several threads; a warning site first hit on a thread with no
-    // subscriber would otherwise be cached as uninteresting for every thread. A
-    // global subscriber that wants warnings (and writes them nowhere) prevents that.
-    static GLOBAL: std::sync::Once = std::sync::Once::new();
-    GLOBAL.call_once(|| {
-        let _ = tracing::subscriber::set_global_default(
-            tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::WARN)
-                .with_writer(std::io::sink)
-                .finish(),
-        );
-    });
-    let buf = Buf(Arc::new(Mutex::new(Vec::new())));
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .with_writer(move || writer.clone())
-        .finish();
-    let out = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8_lossy(&buf.0.lock().unwrap()).to_string();
-    (out, text)
 }
 
 // ---------------------------------------------------------------------------
@@ -178,7 +141,7 @@ fn api_pages_follow_continuation_then_page_number() {
     assert_eq!(p1.next, Some(PageCursor::Continuation(CONTINUATION.into())));
 
     let (u, b) = api_page(2);
-    let (p2, log) = capture_warnings(|| parse_api_events(&b, &u, &ctx()).unwrap());
+    let (p2, log) = common::capture_warnings(|| parse_api_events(&b, &u, &ctx()).unwrap());
     // 812345670066 has no end and 812345670077 is malformed: both skipped, named
     assert_eq!(ids(&p2.events), ["812345670055"]);
     assert_eq!(
@@ -389,7 +352,7 @@ fn showmore_page(n: u32) -> (Url, Vec<u8>) {
 #[test]
 fn showmore_pages() {
     let (u, b) = showmore_page(1);
-    let (p1, log) = capture_warnings(|| parse_showmore(&b, &u, &ctx()).unwrap());
+    let (p1, log) = common::capture_warnings(|| parse_showmore(&b, &u, &ctx()).unwrap());
     assert_eq!(
         ids(&p1.events),
         [
@@ -707,7 +670,8 @@ fn odd_entries_are_skipped_others_kept() {
          "start":{"utc":"2027-01-20T10:00:00Z"},"end":{"utc":"2027-01-20T12:00:00Z"},
          "venue":{"name":"Hall","address":{"address_1":"1 High St","city":"Walsall"}}}
     ]}"#;
-    let (page, log) = capture_warnings(|| parse_api_events(body, &any_url(), &ctx()).unwrap());
+    let (page, log) =
+        common::capture_warnings(|| parse_api_events(body, &any_url(), &ctx()).unwrap());
     assert_eq!(ids(&page.events), ["812345670104"]);
     let kept = &page.events[0];
     assert_eq!(kept.title, "Plain name");

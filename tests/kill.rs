@@ -1,6 +1,8 @@
 //! A crawl killed with SIGKILL in the middle leaves a store that opens, and a
 //! feed identical to the one before the killed crawl or after a complete one.
 
+mod common;
+
 use events::replica::{Replica, Site};
 use std::path::Path;
 use std::time::Duration;
@@ -8,19 +10,8 @@ use std::time::Duration;
 const FIRST: &str = "2026-12-01T09:00:00Z";
 const SECOND: &str = "2026-12-01T11:00:00Z";
 
-fn command(sources: &Path, data: &Path, now: &str, args: &[&str]) -> tokio::process::Command {
-    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_events"));
-    c.arg("--sources")
-        .arg(sources)
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env("EVENTS_NOW", now);
-    c
-}
-
 async fn ics(sources: &Path, data: &Path) -> String {
-    let o = command(sources, data, SECOND, &["ics"])
+    let o = common::events_command(sources, data, SECOND, None, &["ics"])
         .output()
         .await
         .unwrap();
@@ -29,7 +20,7 @@ async fn ics(sources: &Path, data: &Path) -> String {
 }
 
 async fn crawl(sources: &Path, data: &Path, now: &str) {
-    let o = command(sources, data, now, &["crawl"])
+    let o = common::events_command(sources, data, now, None, &["crawl"])
         .output()
         .await
         .unwrap();
@@ -60,7 +51,7 @@ async fn a_killed_crawl_leaves_the_previous_or_the_next_state() {
     assert_ne!(before, after, "the second crawl changes the feed");
 
     let start = site.requests();
-    let mut child = command(sources.path(), killed.path(), SECOND, &["crawl"])
+    let mut child = common::events_command(sources.path(), killed.path(), SECOND, None, &["crawl"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -1,6 +1,8 @@
 //! The `event-booking` adapter against the WSP fixtures in `tests/fixtures/wsp/`
 //! (their truth table is that directory's README.md), with a frozen clock.
 
+mod common;
+
 use chrono::{DateTime, TimeZone, Utc};
 use events::adapters::event_booking::{
     detail_url, event_id_from_url, is_booking_url, listing_url, parse_detail, parse_elearning,
@@ -9,9 +11,7 @@ use events::adapters::event_booking::{
 use events::adapters::SourceContext;
 use events::config::{self, EventBookingConfig, SourceKind};
 use events::model::{Availability, Course, Session, SessionKey, Status};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use url::Url;
 
 const BASE: &str = "https://walsall.event-booking.org.uk";
@@ -361,45 +361,9 @@ fn one_course_on_four_dates_is_four_events() {
     assert_eq!(uids.len(), 4);
 }
 
-/// Captures what `tracing` writes while `f` runs.
-fn logs_of<T>(f: impl FnOnce() -> T) -> (T, String) {
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    // A warning site first hit on a thread with no subscriber would be cached as
-    // uninteresting for every thread; a global one that wants warnings prevents that.
-    static GLOBAL: std::sync::Once = std::sync::Once::new();
-    GLOBAL.call_once(|| {
-        let _ = tracing::subscriber::set_global_default(
-            tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::WARN)
-                .with_writer(std::io::sink)
-                .finish(),
-        );
-    });
-    let buf = Buf::default();
-    let sink = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .finish();
-    let out = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8_lossy(&buf.0.lock().unwrap()).into_owned();
-    (out, text)
-}
-
 #[test]
 fn three_day_course_is_one_event_with_three_sessions_and_the_tbc_row_is_skipped() {
-    let (sessions, logs) = logs_of(|| detail("", 1005));
+    let (sessions, logs) = common::capture_warnings(|| detail("", 1005));
     let keys: Vec<&str> = sessions.iter().map(|s| s.key.0.as_str()).collect();
     assert_eq!(keys, ["1", "2", "3"]);
     assert!(sessions.iter().all(|s| s.event_id == "1005"));

@@ -1,0 +1,97 @@
+//! Helpers shared by the integration tests: running the `events` binary with a
+//! frozen clock, reading its JSON, and capturing what the code logs.
+#![allow(dead_code)] // each test file uses its own subset
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+
+/// The `events` binary with its sources, store and clock set, and the
+/// Eventbrite token set to `token` (or removed).
+pub fn events_command(
+    sources: &Path,
+    data: &Path,
+    now: &str,
+    token: Option<&str>,
+    args: &[&str],
+) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_events"));
+    c.arg("--sources")
+        .arg(sources)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("EVENTS_NOW", now);
+    match token {
+        Some(t) => c.env("EVENTBRITE_TOKEN", t),
+        None => c.env_remove("EVENTBRITE_TOKEN"),
+    };
+    c
+}
+
+/// Runs `events` to the end and returns what it printed.
+pub async fn events(
+    sources: &Path,
+    data: &Path,
+    now: &str,
+    token: Option<&str>,
+    args: &[&str],
+) -> Output {
+    events_command(sources, data, now, token, args)
+        .output()
+        .await
+        .expect("the events binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+/// The JSON array a successful `upcoming --json` printed.
+pub fn json_list(o: &Output) -> Vec<Value> {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice::<Value>(&o.stdout)
+        .expect("stdout is JSON")
+        .as_array()
+        .expect("a JSON array")
+        .clone()
+}
+
+/// Runs `f` and returns what it logged at warning level or above.
+pub fn capture_warnings<T>(f: impl FnOnce() -> T) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    // Tests run on several threads; a warning site first hit on a thread with no
+    // subscriber would otherwise be cached as uninteresting for every thread. A
+    // global subscriber that wants warnings (and writes them nowhere) prevents that.
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::WARN)
+                .with_writer(std::io::sink)
+                .finish(),
+        );
+    });
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(move || writer.clone())
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8_lossy(&buf.0.lock().unwrap()).to_string();
+    (out, text)
+}
