@@ -6,6 +6,7 @@ mod common;
 use events::replica::{Replica, Site};
 use std::path::Path;
 use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 const FIRST: &str = "2026-12-01T09:00:00Z";
 const SECOND: &str = "2026-12-01T11:00:00Z";
@@ -75,4 +76,60 @@ async fn a_killed_crawl_leaves_the_previous_or_the_next_state() {
 
     crawl(sources.path(), killed.path(), SECOND).await;
     assert_eq!(ics(sources.path(), killed.path()).await, after);
+}
+
+/// `watch` and `serve` stop on SIGTERM, leaving a store that opens with the
+/// crawl they made.
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_and_serve_stop_cleanly_on_sigterm() {
+    let site = Replica::start(Site::Wsp).await.unwrap();
+    let sources = tempfile::tempdir().unwrap();
+    std::fs::write(
+        sources.path().join("wsp.toml"),
+        format!("id = \"wsp\"\nname = \"WSP\"\nkind = \"event-booking\"\nbase_url = \"{}\"\nrequests_per_second = 50\n", site.base_url()),
+    )
+    .unwrap();
+    for args in [&["watch"][..], &["serve", "--listen", "127.0.0.1:0"][..]] {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = common::events_command(sources.path(), data.path(), FIRST, None, args)
+            .env("EVENTS_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait (bounded) for the log line that says the first crawl was merged.
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let merged = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("wsp: 12 sessions found") {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert_eq!(merged, Ok(true), "{args:?} logged its first crawl");
+        // Keep draining stderr so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let pid = child.id().expect("running").to_string();
+        let term = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+            .await
+            .expect("stops within 20 s of SIGTERM")
+            .unwrap();
+        assert!(status.success(), "{args:?} exited with {status}");
+        let out = common::events(
+            sources.path(),
+            data.path(),
+            FIRST,
+            None,
+            &["upcoming", "--json"],
+        )
+        .await;
+        assert_eq!(common::json_list(&out).len(), 11, "{args:?} kept its crawl");
+    }
 }
