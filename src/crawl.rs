@@ -11,7 +11,7 @@ use crate::fetch::{FetchError, Fetcher, SourceFetcher};
 use crate::model::{Course, Session, Status};
 use crate::store::{MergeReport, Refusal, Store, StoreError};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -417,7 +417,7 @@ async fn walk_eventbrite(
     cfg: &SourceConfig,
     ebr: &EventbriteConfig,
     http: &Observed<'_>,
-    _store: &Store,
+    store: &Store,
     ctx: &SourceContext,
 ) -> Result<Gathered, WalkError> {
     let Some(org) = &ebr.organizer_id else {
@@ -432,7 +432,7 @@ async fn walk_eventbrite(
         .filter(|t| !t.is_empty());
     let records = match token {
         Some(token) => eventbrite_api(cfg, ebr, org, &token, http, ctx).await?,
-        None => eventbrite_public(cfg, org, http, ctx).await?,
+        None => eventbrite_public(cfg, org, http, store, ctx).await?,
     };
     Ok(Gathered {
         sessions: records.into_iter().map(|r| r.into_session(ctx)).collect(),
@@ -560,6 +560,7 @@ async fn eventbrite_public(
     cfg: &SourceConfig,
     org: &str,
     http: &Observed<'_>,
+    store: &Store,
     ctx: &SourceContext,
 ) -> Result<Vec<eventbrite::EventRecord>, WalkError> {
     let mut records: Vec<eventbrite::EventRecord> = Vec::new();
@@ -580,6 +581,12 @@ async fn eventbrite_public(
             break;
         }
     }
+    // What the store knows, for events whose page cannot be read this time.
+    let known: HashMap<String, Session> = store
+        .source_sessions(&cfg.id)?
+        .into_iter()
+        .map(|s| (s.session.event_id.clone(), s.session))
+        .collect();
     for rec in &mut records {
         let Some(url) = eventbrite::event_page_url(&cfg.base_url, &rec.url) else {
             tracing::warn!(source = %cfg.id, event = %rec.event_id, url = %rec.url, "event has no usable page address; availability unknown");
@@ -589,13 +596,28 @@ async fn eventbrite_public(
             Ok(page) => match eventbrite::parse_event_page(&page.text(), &url) {
                 Ok(facts) => eventbrite::apply_page_facts(rec, &facts),
                 Err(e) => {
-                    tracing::warn!(source = %cfg.id, error = %e, "event page unreadable; availability unknown");
+                    tracing::warn!(source = %cfg.id, error = %e, "event page unreadable; keeping the places last known");
+                    keep_known_places(rec, &known);
                 }
             },
             Err(e) => {
-                tracing::warn!(source = %cfg.id, error = %e, "event page unavailable; availability unknown");
+                tracing::warn!(source = %cfg.id, error = %e, "event page unavailable; keeping the places last known");
+                keep_known_places(rec, &known);
             }
         }
     }
     Ok(records)
+}
+
+/// A page that could not be read says nothing new: keep the places (and a
+/// sold-out or cancelled state) the store already has, rather than "unknown".
+fn keep_known_places(rec: &mut eventbrite::EventRecord, known: &HashMap<String, Session>) {
+    if let Some(old) = known.get(&rec.event_id) {
+        if rec.status == Status::Scheduled && old.status != Status::Withdrawn {
+            rec.status = old.status;
+        }
+        if rec.availability.spaces_left.is_none() {
+            rec.availability = old.availability;
+        }
+    }
 }

@@ -322,3 +322,61 @@ async fn rate_limits_are_waited_and_html_errors_reported() {
     let stderr = String::from_utf8_lossy(&crawl.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreadable_event_pages_keep_the_places_last_known() {
+    let eb = Replica::start(Site::Eventbrite).await.unwrap();
+    let sources = tempfile::tempdir().unwrap();
+    write_sources(sources.path(), None, &eb.base_url(), &eb.api_url());
+    let data = tempfile::tempdir().unwrap();
+    let crawl = common::events(sources.path(), data.path(), NOW, None, &["crawl"]).await;
+    assert!(crawl.status.success());
+    let upcoming = ["upcoming", "--json"];
+    let before =
+        common::json_list(&common::events(sources.path(), data.path(), NOW, None, &upcoming).await);
+
+    // The listing still answers, but every event page is gone.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eventbrite");
+    let server = MockServer::start().await;
+    for page in ["1", "2"] {
+        Mock::given(method("GET"))
+            .and(path_regex("^/org/.*/showmore/$"))
+            .and(wiremock::matchers::query_param("page", page))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_string(
+                    std::fs::read_to_string(fixtures.join(format!("showmore_page{page}.json")))
+                        .unwrap(),
+                ),
+            )
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path_regex("^/e/"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let base = url::Url::parse(&server.uri()).unwrap();
+    write_sources(sources.path(), None, &base, &base.join("/v3").unwrap());
+    let crawl = common::events(sources.path(), data.path(), NOW, None, &["crawl"]).await;
+    let out = common::stdout(&crawl);
+    assert!(crawl.status.success(), "{out}");
+    assert!(
+        out.contains("vrp: 6 sessions found, 0 new, 0 changed"),
+        "{out}"
+    );
+    let after =
+        common::json_list(&common::events(sources.path(), data.path(), NOW, None, &upcoming).await);
+    let places = |v: &[Value]| -> Vec<(Value, Value, Value)> {
+        v.iter()
+            .map(|s| {
+                (
+                    s["uid"].clone(),
+                    s["status"].clone(),
+                    s["spaces_left"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(places(&after), places(&before));
+}

@@ -266,3 +266,23 @@ fn opening_twice_names_the_lock_and_a_missing_store_is_explained() {
     let e = Store::open_existing(&missing).err().expect("missing store");
     assert!(e.to_string().contains("run `events crawl` first"), "{e}");
 }
+
+#[test]
+fn a_store_from_a_newer_version_is_refused_not_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        apply(&store, vec![session("1", 1, 10)], now()).unwrap();
+    }
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema_version", &99u64.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let e = Store::open(dir.path()).err().expect("refused");
+    assert!(matches!(e, StoreError::TooNew { found: 99, .. }), "{e}");
+    assert!(e.to_string().contains("upgrade events"), "{e}");
+}
