@@ -459,6 +459,41 @@ fn page_in_headless_chromium() {
         "{vrp_url} should mark its chip as the current page"
     );
 
+    // The view's subscribe link works: its address serves that view's calendar.
+    let webcal = vrp_doc
+        .select(&sel("#subscribe a.webcal[href]"))
+        .filter_map(|a| a.value().attr("href"))
+        .next()
+        .expect("a webcal:// subscribe link")
+        .to_string();
+    let pasted = vrp_doc
+        .select(&sel("#subscribe input#feed-url"))
+        .filter_map(|i| i.value().attr("value"))
+        .next()
+        .expect("the address to paste")
+        .to_string();
+    assert!(webcal.starts_with("webcal://"), "{webcal}");
+    assert_eq!(webcal.replacen("webcal://", "http://", 1), pasted);
+    let feed = http_get(&pasted);
+    assert!(
+        feed.starts_with("BEGIN:VCALENDAR"),
+        "{pasted} is not a calendar"
+    );
+    let cal = ical::IcalParser::new(feed.as_bytes())
+        .next()
+        .expect("one calendar")
+        .expect("the subscribed feed parses");
+    let feed_uids: Vec<String> = cal
+        .events
+        .iter()
+        .filter_map(|e| e.properties.iter().find(|p| p.name == "UID"))
+        .filter_map(|p| p.value.clone())
+        .collect();
+    assert!(
+        !feed_uids.is_empty() && feed_uids.iter().all(|u| u.starts_with("vrp-")),
+        "{pasted} should hold the VRP's sessions only: {feed_uids:?}"
+    );
+
     // A hostile title is text, never a script element.
     let alert_scripts: Vec<String> = doc
         .select(&sel("script"))

@@ -202,6 +202,10 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     );
     let events = parse_ics(&ics);
     assert_eq!(events.len(), 12, "11 upcoming and 1 of the last 30 days");
+    // A session of the last 30 days stays in the feed, here one whose booking closed.
+    let closed = event(&events, &uid(1007, 1));
+    assert!(prop(closed, "SUMMARY").unwrap().ends_with("(CLOSED)"));
+    assert_eq!(prop(closed, "DTSTART").as_deref(), Some("20261118T120000"));
     let july = event(&events, &uid(1006, 1));
     assert_eq!(prop(july, "DTSTART").as_deref(), Some("20270714T093000"));
     assert_eq!(prop(july, "TRANSP").as_deref(), Some("TRANSPARENT"));
