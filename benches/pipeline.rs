@@ -1,0 +1,331 @@
+//! Benchmarks of the pipeline's hot paths: parsing the booking sites' pages,
+//! merging a crawl into the sled store, rendering the iCalendar feed, and
+//! serving the feed from the server's in-memory cache over loopback.
+//!
+//! Run with `cargo bench --bench pipeline`; results and their reading are in
+//! `bench/RESULTS.md`. Every benchmark is bounded (20 samples, a few seconds)
+//! so the whole run stays within a few minutes on a small machine.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use criterion::{
+    criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
+use events::adapters::event_booking::{parse_detail, parse_listing};
+use events::adapters::eventbrite::{parse_showmore, showmore_url};
+use events::adapters::SourceContext;
+use events::config::{parse_source, EventBookingConfig, SourceConfig};
+use events::feed::{self, FeedOptions};
+use events::model::{Availability, Session, SessionKey, Status, StoredSession};
+use events::present;
+use events::query::Filter;
+use events::server::{self, AppState};
+use events::store::{CrawlStats, Store};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration as StdDuration;
+use url::Url;
+
+/// The frozen clock of the fixtures and tests.
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+fn read(rel: &str) -> Vec<u8> {
+    let p = fixture(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn ctx(source_id: &str) -> SourceContext {
+    SourceContext {
+        source_id: source_id.into(),
+        timezone: chrono_tz::Europe::London,
+        now: now(),
+    }
+}
+
+/// `n` distinct sessions of source `wsp`, seven hours apart from `first`, with
+/// a mix of statuses, availabilities and venues.
+fn sessions(n: usize, first: DateTime<Utc>) -> Vec<Session> {
+    (0..n)
+        .map(|i| {
+            let start = first + Duration::hours(7 * i as i64);
+            let event = format!("{}", 10_000 + i);
+            let online = i % 3 == 0;
+            let (status, availability) = match i % 10 {
+                0 => (
+                    Status::Full,
+                    Availability {
+                        waitlist: true,
+                        ..Availability::spaces(0)
+                    },
+                ),
+                1 => (Status::Closed, Availability::unknown()),
+                2 => (Status::Cancelled, Availability::spaces(12)),
+                3 => (Status::Scheduled, Availability::unknown()),
+                _ => (
+                    Status::Scheduled,
+                    Availability {
+                        spaces_left: Some((i % 17) as u32 + 1),
+                        capacity: Some(20),
+                        waitlist: false,
+                    },
+                ),
+            };
+            Session {
+                source: "wsp".into(),
+                event_id: event.clone(),
+                key: SessionKey::nth(1 + i % 2),
+                title: format!("Understanding Child Neglect Level {} ({i})", 1 + i % 3),
+                category: Some(
+                    ["Child Neglect", "Domestic Abuse", "Exploitation"][i % 3].to_string(),
+                ),
+                level: Some(format!("Level {}", 1 + i % 3)),
+                prerequisites: (i % 4 == 0).then(|| "You MUST complete Level 1 first".to_string()),
+                description: Some(format!(
+                    "A half-day course on recognising and responding to neglect, session {i}; \
+                     bring a pen, please. Places are limited and booking closes two days before."
+                )),
+                start,
+                end: start + Duration::hours(3),
+                timezone: "Europe/London".into(),
+                venue: Some(if online {
+                    "Virtual - MS Teams".to_string()
+                } else {
+                    "Walsall Council House, Lichfield Street, Walsall, WS1 1TP".to_string()
+                }),
+                online,
+                status,
+                availability,
+                url: format!("https://walsall.event-booking.org.uk/events/{event}"),
+            }
+        })
+        .collect()
+}
+
+/// The same sessions as the store would hold them.
+fn stored(n: usize) -> Vec<StoredSession> {
+    sessions(n, Utc.with_ymd_and_hms(2027, 1, 4, 9, 30, 0).unwrap())
+        .into_iter()
+        .enumerate()
+        .map(|(i, session)| StoredSession {
+            uid: session.uid(),
+            first_seen: now() - Duration::days(60),
+            last_seen: now(),
+            last_changed: now() - Duration::days(i as i64 % 30),
+            sequence: (i % 3) as u32,
+            session,
+        })
+        .collect()
+}
+
+fn parsing(c: &mut Criterion) {
+    let mut g = c.benchmark_group("parse");
+    let cfg = EventBookingConfig::default();
+    let wsp = ctx("wsp");
+
+    let listing = String::from_utf8(read("wsp/events-list.html")).unwrap();
+    let listing_url = Url::parse("http://127.0.0.1/events-list").unwrap();
+    let entries = parse_listing(&listing, &listing_url, &cfg, &wsp)
+        .unwrap()
+        .entries
+        .len();
+    assert!(entries > 0, "the listing fixture has entries");
+    g.bench_function("wsp_listing", |b| {
+        b.iter(|| parse_listing(black_box(&listing), &listing_url, &cfg, &wsp).unwrap())
+    });
+
+    let detail = String::from_utf8(read("wsp/events_1005.html")).unwrap();
+    let detail_url = Url::parse("http://127.0.0.1/events/1005").unwrap();
+    assert!(!parse_detail(&detail, &detail_url, &cfg, &wsp)
+        .unwrap()
+        .is_empty());
+    g.bench_function("wsp_detail_1005", |b| {
+        b.iter(|| parse_detail(black_box(&detail), &detail_url, &cfg, &wsp).unwrap())
+    });
+
+    let vrp = ctx("vrp");
+    let body = read("eventbrite/showmore_page1.json");
+    let site = Url::parse("https://www.eventbrite.co.uk").unwrap();
+    let url = showmore_url(&site, "98765432101", 1);
+    assert!(!parse_showmore(&body, &url, &vrp).unwrap().events.is_empty());
+    g.bench_function("eventbrite_showmore_page1", |b| {
+        b.iter(|| parse_showmore(black_box(&body), &url, &vrp).unwrap())
+    });
+    g.finish();
+}
+
+fn merge(c: &mut Criterion) {
+    const N: usize = 500;
+    let crawl = sessions(N, now() + Duration::days(1));
+    let apply = |store: &Store, s: Vec<Session>, at: DateTime<Utc>| {
+        store
+            .apply_crawl("wsp", s, None, at, 0.5, CrawlStats::default())
+            .unwrap()
+            .unwrap()
+    };
+
+    let mut g = c.benchmark_group("store");
+    // Each iteration writes and flushes a sled store: milliseconds, so take
+    // equal-sized samples rather than criterion's growing ones.
+    g.sampling_mode(SamplingMode::Flat);
+    g.throughput(Throughput::Elements(N as u64));
+
+    g.bench_function("apply_crawl_500_first", |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().unwrap();
+                let store = Store::open(&dir.path().join("data")).unwrap();
+                (dir, store, crawl.clone())
+            },
+            |(dir, store, s)| {
+                let r = apply(&store, s, now());
+                assert_eq!(r.new, N);
+                // Dropped (closed, deleted) after the timing.
+                (dir, store)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    apply(&store, crawl.clone(), now());
+    let later = now() + Duration::hours(1);
+    let r = apply(&store, crawl.clone(), later);
+    assert_eq!((r.unchanged, r.changed, r.new), (N, 0, 0));
+    g.bench_function("apply_crawl_500_unchanged", |b| {
+        b.iter_batched(
+            || crawl.clone(),
+            |s| {
+                let r = apply(&store, s, later);
+                assert_eq!(r.unchanged, N);
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+fn render(c: &mut Criterion) {
+    let mut g = c.benchmark_group("feed_render");
+    let opts = FeedOptions::default();
+    for n in [50usize, 500, 5000] {
+        let all = stored(n);
+        let body = feed::render(&all, &opts);
+        assert_eq!(body.matches("BEGIN:VEVENT").count(), n);
+        if n >= 5000 {
+            g.sampling_mode(SamplingMode::Flat);
+        }
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &all, |b, all| {
+            b.iter(|| feed::render(black_box(all), &opts))
+        });
+    }
+    g.finish();
+}
+
+fn wsp_source() -> SourceConfig {
+    parse_source(
+        Path::new("wsp.toml"),
+        "id = \"wsp\"\nname = \"Walsall Safeguarding Partnership\"\nkind = \"event-booking\"\nbase_url = \"https://walsall.event-booking.org.uk\"\n",
+    )
+    .unwrap()
+}
+
+fn serving(c: &mut Criterion) {
+    const N: usize = 500;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    // From ten days ago on, so every session is inside the feed's window.
+    store
+        .apply_crawl(
+            "wsp",
+            sessions(N, now() - Duration::days(10)),
+            None,
+            now() - Duration::hours(2),
+            0.5,
+            CrawlStats::default(),
+        )
+        .unwrap()
+        .unwrap();
+    let state = AppState::new(
+        store.clone(),
+        vec![wsp_source()],
+        server::fixed_clock(now()),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (addr, task) = rt.block_on(async {
+        let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(server::serve(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        (addr, task)
+    });
+    let url = format!("http://{addr}/calendar.ics");
+    // Plain bodies, so the client does not spend the time decompressing.
+    let client = reqwest::Client::builder().no_gzip().build().unwrap();
+    let get = || async {
+        let r = client.get(&url).send().await.unwrap();
+        assert!(r.status().is_success());
+        r.bytes().await.unwrap()
+    };
+
+    // What the cache saves: the same view rendered from the same snapshot.
+    let all = store.sessions().unwrap();
+    let filter = Filter::default();
+    let direct = || {
+        let list = present::feed_window(&all, &filter, now());
+        let opts = present::feed_options(&all, &filter);
+        feed::render(&list, &opts)
+    };
+    let served = rt.block_on(get());
+    let rendered = direct();
+    assert_eq!(
+        served,
+        rendered.as_bytes(),
+        "the server serves the same feed"
+    );
+    assert_eq!(rendered.matches("BEGIN:VEVENT").count(), N);
+    assert_eq!(state.feed_renders(), 1);
+
+    let mut g = c.benchmark_group("serve_500");
+    g.bench_function("get_calendar_cached", |b| b.iter(|| rt.block_on(get())));
+    g.bench_function("render_uncached", |b| b.iter(|| black_box(direct())));
+    g.finish();
+    assert_eq!(state.feed_renders(), 1, "every GET was a cache hit");
+
+    let _ = stop.send(());
+    rt.block_on(async {
+        tokio::time::timeout(StdDuration::from_secs(10), task)
+            .await
+            .expect("the server stops")
+            .unwrap()
+            .unwrap();
+    });
+}
+
+fn bounded() -> Criterion {
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(StdDuration::from_secs(1))
+        .measurement_time(StdDuration::from_secs(3))
+}
+
+criterion_group! {
+    name = pipeline;
+    config = bounded();
+    targets = parsing, merge, render, serving
+}
+criterion_main!(pipeline);
