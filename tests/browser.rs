@@ -17,6 +17,8 @@
 //! Without chromium (or without `tests/icaljs/node_modules`) a test prints that
 //! it did not run and passes, except when `CI` is set, where it fails.
 
+mod common;
+
 use scraper::{ElementRef, Html, Selector};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -479,16 +481,7 @@ fn page_in_headless_chromium() {
         feed.starts_with("BEGIN:VCALENDAR"),
         "{pasted} is not a calendar"
     );
-    let cal = ical::IcalParser::new(feed.as_bytes())
-        .next()
-        .expect("one calendar")
-        .expect("the subscribed feed parses");
-    let feed_uids: Vec<String> = cal
-        .events
-        .iter()
-        .filter_map(|e| e.properties.iter().find(|p| p.name == "UID"))
-        .filter_map(|p| p.value.clone())
-        .collect();
+    let feed_uids = common::uids(&common::parse_one_calendar(&feed));
     assert!(
         !feed_uids.is_empty() && feed_uids.iter().all(|u| u.starts_with("vrp-")),
         "{pasted} should hold the VRP's sessions only: {feed_uids:?}"
@@ -576,23 +569,11 @@ fn feed_in_icaljs_and_ical_crate() {
     println!("ical.js: {}", out.trim());
 
     // The `ical` crate.
-    let calendars: Vec<_> = ical::IcalParser::new(BufReader::new(feed.as_bytes()))
-        .collect::<Result<_, _>>()
-        .expect("the ical crate parses /calendar.ics");
-    assert_eq!(calendars.len(), 1, "one VCALENDAR expected");
-    let uids: Vec<String> = calendars[0]
-        .events
-        .iter()
-        .filter_map(|e| {
-            e.properties
-                .iter()
-                .find(|p| p.name == "UID")
-                .and_then(|p| p.value.clone())
-        })
-        .collect();
+    let calendar = common::parse_one_calendar(&feed);
+    let uids = common::uids(&calendar);
     assert_eq!(
         uids.len(),
-        calendars[0].events.len(),
+        calendar.events.len(),
         "every VEVENT needs a UID"
     );
     assert!(

@@ -170,20 +170,7 @@ async fn both_access_paths_give_the_same_sessions_beside_the_wsp() {
     assert!(!only.is_empty() && only.iter().all(|s| s["source"] == "vrp"));
     let ics = common::events(sources.path(), api_data.path(), NOW, None, &["ics"]).await;
     let ics = String::from_utf8(ics.stdout).unwrap();
-    let cal = ical::IcalParser::new(ics.as_bytes())
-        .next()
-        .unwrap()
-        .unwrap();
-    let uids: Vec<String> = cal
-        .events
-        .iter()
-        .filter_map(|e| {
-            e.properties
-                .iter()
-                .find(|p| p.name == "UID")
-                .and_then(|p| p.value.clone())
-        })
-        .collect();
+    let uids = common::uids(&common::parse_one_calendar(&ics));
     assert!(
         uids.iter().any(|u| u.starts_with("vrp-")) && uids.iter().any(|u| u.starts_with("wsp-"))
     );

@@ -49,9 +49,7 @@ fn uid(id: u32, key: u32) -> String {
 
 /// The events of a feed, parsed by the independent `ical` crate.
 fn parse_ics(text: &str) -> Vec<ical::parser::ical::component::IcalEvent> {
-    let mut parser = ical::IcalParser::new(text.as_bytes());
-    let cal = parser.next().expect("one calendar").expect("parses");
-    assert!(parser.next().is_none());
+    let cal = common::parse_one_calendar(text);
     let tzids: Vec<String> = cal
         .timezones
         .iter()

@@ -95,3 +95,23 @@ pub fn capture_warnings<T>(f: impl FnOnce() -> T) -> (T, String) {
     let text = String::from_utf8_lossy(&buf.0.lock().unwrap()).to_string();
     (out, text)
 }
+
+/// A feed parsed by the independent `ical` crate: exactly one calendar.
+pub fn parse_one_calendar(text: &str) -> ical::parser::ical::component::IcalCalendar {
+    let mut parser = ical::IcalParser::new(text.as_bytes());
+    let cal = parser
+        .next()
+        .expect("one calendar")
+        .expect("the ical crate parses the feed");
+    assert!(parser.next().is_none(), "one VCALENDAR expected");
+    cal
+}
+
+/// The UIDs of a calendar's events, in order.
+pub fn uids(cal: &ical::parser::ical::component::IcalCalendar) -> Vec<String> {
+    cal.events
+        .iter()
+        .filter_map(|e| e.properties.iter().find(|p| p.name == "UID"))
+        .filter_map(|p| p.value.clone())
+        .collect()
+}
