@@ -15,11 +15,7 @@ const NOW: &str = "2026-12-01T09:00:00Z";
 
 fn write_sources(dir: &Path, wsp: Option<&url::Url>, base: &url::Url, api: &url::Url) {
     if let Some(wsp) = wsp {
-        std::fs::write(
-            dir.join("wsp.toml"),
-            format!("id = \"wsp\"\nname = \"WSP\"\nkind = \"event-booking\"\nbase_url = \"{wsp}\"\nrequests_per_second = 50\n"),
-        )
-        .unwrap();
+        common::write_wsp_source(dir, wsp, 50);
     }
     std::fs::write(
         dir.join("vrp.toml"),

@@ -19,13 +19,7 @@ struct Env {
 impl Env {
     fn new(base: &url::Url) -> Env {
         let sources = tempfile::tempdir().unwrap();
-        std::fs::write(
-            sources.path().join("wsp.toml"),
-            format!(
-                "id = \"wsp\"\nname = \"Walsall Safeguarding Partnership\"\nkind = \"event-booking\"\nbase_url = \"{base}\"\nrequests_per_second = 50\n"
-            ),
-        )
-        .unwrap();
+        common::write_wsp_source(sources.path(), base, 50);
         Env {
             sources,
             data: tempfile::tempdir().unwrap(),

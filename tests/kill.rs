@@ -33,11 +33,7 @@ async fn a_killed_crawl_leaves_the_previous_or_the_next_state() {
     let site = Replica::start(Site::Wsp).await.unwrap();
     let sources = tempfile::tempdir().unwrap();
     // Slow enough on purpose that the kill lands mid-crawl.
-    std::fs::write(
-        sources.path().join("wsp.toml"),
-        format!("id = \"wsp\"\nname = \"WSP\"\nkind = \"event-booking\"\nbase_url = \"{}\"\nrequests_per_second = 4\n", site.base_url()),
-    )
-    .unwrap();
+    common::write_wsp_source(sources.path(), &site.base_url(), 4);
 
     // A reference store that crawls both states without interruption.
     let reference = tempfile::tempdir().unwrap();
@@ -84,11 +80,7 @@ async fn a_killed_crawl_leaves_the_previous_or_the_next_state() {
 async fn watch_and_serve_stop_cleanly_on_sigterm() {
     let site = Replica::start(Site::Wsp).await.unwrap();
     let sources = tempfile::tempdir().unwrap();
-    std::fs::write(
-        sources.path().join("wsp.toml"),
-        format!("id = \"wsp\"\nname = \"WSP\"\nkind = \"event-booking\"\nbase_url = \"{}\"\nrequests_per_second = 50\n", site.base_url()),
-    )
-    .unwrap();
+    common::write_wsp_source(sources.path(), &site.base_url(), 50);
     for args in [&["watch"][..], &["serve", "--listen", "127.0.0.1:0"][..]] {
         let data = tempfile::tempdir().unwrap();
         let mut child = common::events_command(sources.path(), data.path(), FIRST, None, args)

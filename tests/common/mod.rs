@@ -115,3 +115,14 @@ pub fn uids(cal: &ical::parser::ical::component::IcalCalendar) -> Vec<String> {
         .filter_map(|p| p.value.clone())
         .collect()
 }
+
+/// Writes `dir/wsp.toml`: an event-booking source at `base` with the given rate.
+pub fn write_wsp_source(dir: &Path, base: &url::Url, requests_per_second: u32) {
+    std::fs::write(
+        dir.join("wsp.toml"),
+        format!(
+            "id = \"wsp\"\nname = \"Walsall Safeguarding Partnership\"\nkind = \"event-booking\"\nbase_url = \"{base}\"\nrequests_per_second = {requests_per_second}\n"
+        ),
+    )
+    .expect("writing the source file");
+}
