@@ -48,6 +48,19 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// How `serve` (and `demo`) serve.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = server::DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Memory for rendered feeds (plain and gzip), e.g. `24MiB`; least recently
+    /// used feeds go first, the whole calendar and per-source and per-category
+    /// feeds last.
+    #[arg(long, env = "EVENTS_FEED_CACHE", default_value = "24MiB")]
+    pub feed_cache: bytesize::ByteSize,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Poll every source once and update the store.
@@ -79,14 +92,13 @@ pub enum Command {
     Watch,
     /// Crawl on schedule and serve the page, the feeds and the JSON API.
     Serve {
-        /// Address to listen on (loopback by default).
-        #[arg(long, default_value = server::DEFAULT_LISTEN)]
-        listen: SocketAddr,
+        #[command(flatten)]
+        serve: ServeArgs,
     },
     /// Everything offline: a replica of both sites on loopback, crawled and served.
     Demo {
-        #[arg(long, default_value = server::DEFAULT_LISTEN)]
-        listen: SocketAddr,
+        #[command(flatten)]
+        serve: ServeArgs,
     },
 }
 
@@ -184,7 +196,11 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             let f = filter.to_filter();
             let list = present::feed_window(&all, &f, now);
             let opts = present::feed_options(&all, &f);
-            print!("{}", feed::render(&list, &opts));
+            let body = feed::render(&list, &opts);
+            let mut out = std::io::stdout().lock();
+            std::io::Write::write_all(&mut out, body.as_bytes())
+                .and_then(|()| std::io::Write::flush(&mut out))
+                .context("writing the feed to standard output")?;
             Ok(())
         }
         Command::Sources { json } => {
@@ -220,12 +236,12 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             store.flush().context("flushing the store")?;
             Ok(())
         }
-        Command::Serve { listen } => {
+        Command::Serve { serve } => {
             let sources = load_sources(&cli.sources)?;
             let store = open_store(&cli.data, true)?;
-            serve_until_stopped(&cli, sources, store, *listen).await
+            serve_until_stopped(&cli, sources, store, serve).await
         }
-        Command::Demo { listen } => {
+        Command::Demo { serve } => {
             let wsp = Replica::start(Site::Wsp)
                 .await
                 .context("starting the WSP replica")?;
@@ -263,7 +279,7 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             for r in crawl_once(&cli, &sources, &store, now).await? {
                 eprintln!("demo: {}", r.line());
             }
-            serve_until_stopped(&cli, sources, store, *listen).await
+            serve_until_stopped(&cli, sources, store, serve).await
         }
         Command::Courses { json } => {
             let store = open_store(&cli.data, false)?;
@@ -389,9 +405,11 @@ async fn serve_until_stopped(
     cli: &Cli,
     sources: Vec<SourceConfig>,
     store: Store,
-    listen: SocketAddr,
+    args: &ServeArgs,
 ) -> Result<(), Exit> {
-    let listener = server::bind(listen).await.map_err(anyhow::Error::from)?;
+    let listener = server::bind(args.listen)
+        .await
+        .map_err(anyhow::Error::from)?;
     let addr = listener
         .local_addr()
         .context("reading the listening address")?;
@@ -407,7 +425,9 @@ async fn serve_until_stopped(
         // The demo has just crawled; `serve` crawls at once.
         !cli_demo(cli),
     ));
-    let state = server::AppState::new(store.clone(), sources, server::system_clock());
+    let feed_cache = usize::try_from(args.feed_cache.as_u64()).unwrap_or(usize::MAX);
+    let state = server::AppState::new(store.clone(), sources, server::system_clock())
+        .with_feed_cache_bytes(feed_cache);
     println!("Serving on http://{addr}/ (calendar: http://{addr}/calendar.ics). Ctrl-C to stop.");
     let mut stop_srv = stop.clone();
     server::serve(listener, state, async move {

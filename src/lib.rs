@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod crawl;
 pub mod feed;
+pub mod feed_cache;
 pub mod fetch;
 pub mod model;
 pub mod page;

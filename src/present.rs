@@ -88,29 +88,29 @@ pub fn upcoming(all: &[StoredSession], filter: &Filter, now: DateTime<Utc>) -> V
 }
 
 /// Sessions a feed holds: from `FEED_PAST_DAYS` ago on, cancelled and withdrawn
-/// ones included (clients show them struck through or drop them).
-pub fn feed_window(
-    all: &[StoredSession],
+/// ones included (clients show them struck through or drop them). Borrowed from
+/// `all`, in no particular order (the feed sorts): a feed of the whole store
+/// copies no session.
+pub fn feed_window<'a>(
+    all: &'a [StoredSession],
     filter: &Filter,
     now: DateTime<Utc>,
-) -> Vec<StoredSession> {
+) -> Vec<&'a StoredSession> {
     let from = now - Duration::days(FEED_PAST_DAYS);
-    let mut v: Vec<StoredSession> = all
-        .iter()
+    // "Only with places" must not hide that a session was called off.
+    let called_off = filter.available.then(|| Filter {
+        available: false,
+        ..filter.clone()
+    });
+    all.iter()
         .filter(|s| s.session.end >= from)
         .filter(|s| {
-            // "Only with places" must not hide that a session was called off.
             filter.matches(s, now)
-                || (filter.available && s.session.status.is_off() && {
-                    let mut f = filter.clone();
-                    f.available = false;
-                    f.matches(s, now)
-                })
+                || called_off
+                    .as_ref()
+                    .is_some_and(|f| s.session.status.is_off() && f.matches(s, now))
         })
-        .cloned()
-        .collect();
-    sort(&mut v);
-    v
+        .collect()
 }
 
 fn sort(v: &mut [StoredSession]) {

@@ -19,6 +19,7 @@
 
 use crate::config::SourceConfig;
 use crate::feed;
+use crate::feed_cache::{Class, FeedCache, Inserted, Weighed};
 use crate::model::StoredSession;
 use crate::page::{self, PageData, SourceStatus, MAX_Q_CHARS};
 use crate::present::{self, SessionJson};
@@ -33,11 +34,11 @@ use axum::Router;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
@@ -58,8 +59,14 @@ const MAX_VALUE_CHARS: usize = 100;
 /// Longest `days` a view may ask for (ten years).
 const MAX_DAYS: u32 = 3650;
 
-/// Rendered feeds kept at most; filters come from anyone, so the cache is bounded.
-const CACHE_ENTRIES: usize = 256;
+/// Bytes of rendered feeds (plain and gzip) kept in memory unless told
+/// otherwise (`events serve --feed-cache`). Filters come from anyone, so the
+/// cache is bounded in bytes; about three full feeds of 10,000 sessions fit.
+pub const DEFAULT_FEED_CACHE_BYTES: usize = 24 * 1024 * 1024;
+
+/// Feeds rendered at once. Each render briefly holds its whole body; more at
+/// once than there are cores only adds memory, not speed.
+const CONCURRENT_RENDERS: usize = 2;
 
 const CACHE_CONTROL_FEED: &str = "public, max-age=300";
 
@@ -93,7 +100,16 @@ impl AppState {
             store,
             sources,
             clock,
-            cache: Arc::new(Cache::default()),
+            cache: Arc::new(Cache::new(DEFAULT_FEED_CACHE_BYTES)),
+        }
+    }
+
+    /// The same state with a feed cache of `bytes` (see `DEFAULT_FEED_CACHE_BYTES`).
+    #[must_use]
+    pub fn with_feed_cache_bytes(self, bytes: usize) -> Self {
+        AppState {
+            cache: Arc::new(Cache::new(bytes)),
+            ..self
         }
     }
 
@@ -101,14 +117,40 @@ impl AppState {
     pub fn feed_renders(&self) -> u64 {
         self.cache.renders.load(Ordering::Relaxed)
     }
+
+    /// Bytes the feed cache holds now, as its budget counts them.
+    pub fn feed_cache_bytes(&self) -> usize {
+        lock(&self.cache.feeds).bytes()
+    }
+
+    /// The feed cache's budget in bytes.
+    pub fn feed_cache_budget(&self) -> usize {
+        lock(&self.cache.feeds).budget()
+    }
 }
 
-#[derive(Default)]
 struct Cache {
-    /// The store's sessions, read once per generation.
+    /// The store's sessions, read once per generation and shared by every request.
     snapshot: Mutex<Option<(u64, Arc<Vec<StoredSession>>)>>,
-    feeds: Mutex<HashMap<FeedKey, Arc<RenderedFeed>>>,
+    feeds: Mutex<FeedCache<FeedKey, Arc<RenderedFeed>>>,
     renders: AtomicU64,
+    /// Renders under way, at most `CONCURRENT_RENDERS`.
+    rendering: tokio::sync::Semaphore,
+    /// Set once a feed too large for the cache has been reported, so the log
+    /// says it once, not on every request.
+    too_large_reported: AtomicBool,
+}
+
+impl Cache {
+    fn new(feed_bytes: usize) -> Self {
+        Cache {
+            snapshot: Mutex::new(None),
+            feeds: Mutex::new(FeedCache::new(feed_bytes)),
+            renders: AtomicU64::new(0),
+            rendering: tokio::sync::Semaphore::new(CONCURRENT_RENDERS),
+            too_large_reported: AtomicBool::new(false),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -124,6 +166,23 @@ struct RenderedFeed {
     /// Hex digest of `body`, unquoted.
     hash: String,
     last_modified: Option<DateTime<Utc>>,
+}
+
+impl Weighed for Arc<RenderedFeed> {
+    fn bytes(&self) -> usize {
+        self.body.len() + self.gzip.len() + self.hash.len()
+    }
+}
+
+/// The feeds people subscribe to, kept hot in the cache: the whole calendar,
+/// one source, one category (or one category of one source).
+fn cache_class(f: &Filter) -> Class {
+    let plain = f.search.is_none() && !f.available && f.online.is_none() && f.days.is_none();
+    if plain && f.categories.len() <= 1 {
+        Class::Subscribed
+    } else {
+        Class::Other
+    }
 }
 
 /// A poisoned lock only means another request panicked mid-update of a cache;
@@ -422,14 +481,16 @@ impl AppState {
             hour,
         };
         if let Some(hit) = lock(&self.cache.feeds).get(&key) {
-            return Ok(hit.clone());
+            return Ok(hit);
         }
         // Rendered outside the lock: two identical misses at once both render
         // (same bytes), which is cheaper than making every request wait.
         let at = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now);
         let list = present::feed_window(&all, &key.filter, at);
         let opts = present::feed_options(&all, &key.filter);
-        let body = feed::render(&list, &opts);
+        let mut body = feed::render(&list, &opts);
+        drop(list);
+        body.shrink_to_fit();
         // Newest change anywhere in the store, not only in this view: a session
         // that left the view (e.g. became full under `available=1`) changed it
         // too, and an If-Modified-Since client must not get a 304 for that.
@@ -449,17 +510,35 @@ impl AppState {
             last_modified,
         });
         self.cache.renders.fetch_add(1, Ordering::Relaxed);
+        let class = cache_class(&key.filter);
         let mut feeds = lock(&self.cache.feeds);
-        if feeds.len() >= CACHE_ENTRIES {
-            // Old generations and hours are never asked for again; drop them
-            // first, and everything if strangers' filters still fill it.
-            feeds.retain(|k, _| k.generation == generation && k.hour == hour);
-            if feeds.len() >= CACHE_ENTRIES {
-                feeds.clear();
-            }
+        // Past generations and hours are never asked for again.
+        feeds.retain(|k| k.generation == generation && k.hour == hour);
+        if feeds.insert(key, rendered.clone(), class) == Inserted::TooLarge
+            && !self.cache.too_large_reported.swap(true, Ordering::Relaxed)
+        {
+            tracing::error!(
+                bytes = rendered.bytes(),
+                budget = feeds.budget(),
+                "a feed is larger than the whole feed cache, so it is rendered again for every request; raise --feed-cache"
+            );
         }
-        feeds.insert(key, rendered.clone());
         Ok(rendered)
+    }
+
+    /// `feed`, off the async workers and at most `CONCURRENT_RENDERS` at once.
+    async fn feed_blocking(&self, filter: Filter) -> Result<Arc<RenderedFeed>, ApiError> {
+        let _permit =
+            self.cache.rendering.acquire().await.map_err(|_| {
+                ApiError::Store(StoreError::Corrupt("the server is stopping".into()))
+            })?;
+        let st = self.clone();
+        tokio::task::spawn_blocking(move || st.feed(filter))
+            .await
+            .map_err(|e| {
+                ApiError::Store(StoreError::Corrupt(format!("a feed render failed: {e}")))
+            })?
+            .map_err(ApiError::from)
     }
 }
 
@@ -486,7 +565,12 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn gzip(b: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Level 6, zlib's default: `best` took several times longer on a large
+    // feed for a few percent fewer bytes, and a miss must answer quickly.
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(b.len() / 6),
+        flate2::Compression::default(),
+    );
     // Writing to a Vec cannot fail.
     let _ = enc.write_all(b);
     enc.finish().unwrap_or_default()
@@ -554,8 +638,12 @@ fn not_modified_since(headers: &HeaderMap, last_modified: Option<DateTime<Utc>>)
     lm.timestamp() <= ims.timestamp()
 }
 
-fn feed_response(st: &AppState, filter: Filter, headers: &HeaderMap) -> Result<Response, ApiError> {
-    let r = st.feed(filter)?;
+async fn feed_response(
+    st: &AppState,
+    filter: Filter,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let r = st.feed_blocking(filter).await?;
     let gz = accepts_gzip(headers);
     let etag = if gz {
         format!("\"{}-gzip\"", r.hash)
@@ -604,7 +692,7 @@ async fn calendar(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let f = parse_filter(q.as_deref())?;
-    feed_response(&st, f, &headers)
+    feed_response(&st, f, &headers).await
 }
 
 /// `/calendar/wsp.ics`: one source's feed, query filters still apply.
@@ -627,7 +715,7 @@ async fn calendar_source(
         ));
     }
     f.source = path_filter.source;
-    feed_response(&st, f, &headers)
+    feed_response(&st, f, &headers).await
 }
 
 /// `/calendar/category/child-neglect.ics`: one category's feed, by its slug.
@@ -648,7 +736,7 @@ async fn calendar_category(
         ));
     }
     f.categories = vec![s.to_string()];
-    feed_response(&st, f, &headers)
+    feed_response(&st, f, &headers).await
 }
 
 fn ics_stem(file: &str) -> Result<&str, ApiError> {
