@@ -2,8 +2,8 @@
 //! `tests/fixtures/` (embedded in the binary): what `events demo` crawls, and what
 //! the end-to-end tests crawl.
 //!
-//! Owns the URL → fixture mapping, `ETag`/`Last-Modified`/`304`, the switch to
-//! the "second crawl" variant, and request counters. Knows nothing about parsing.
+//! Owns the URL → fixture mapping, `ETag`/`Last-Modified`/`304`, the API list's
+//! `status` filter, the switch to the "second crawl" variant, and request counters. Knows nothing about parsing.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
