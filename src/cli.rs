@@ -163,7 +163,7 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             let store = open_store(&cli.data, true)?;
             let reports = crawl_once(&cli, &sources, &store, now).await?;
             for r in &reports {
-                println!("{}", r.line());
+                println!("{}", present::terminal_safe(&r.line()));
             }
             if reports.iter().any(CrawlReport::failed) {
                 return Err(Exit {
@@ -277,7 +277,7 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
                 vrp.base_url()
             );
             for r in crawl_once(&cli, &sources, &store, now).await? {
-                eprintln!("demo: {}", r.line());
+                eprintln!("demo: {}", present::terminal_safe(&r.line()));
             }
             serve_until_stopped(&cli, sources, store, serve).await
         }
@@ -387,7 +387,8 @@ fn sources_table(list: &[SourceStatus], now: DateTime<Utc>) -> String {
             h.not_modified.to_string(),
         ]);
         if let Some(e) = &h.last_error {
-            errors.push(format!("{}: {e}", s.id));
+            // Error messages quote what the sites answered.
+            errors.push(present::terminal_safe(&format!("{}: {e}", s.id)));
         }
     }
     let mut out = present::columns(&rows);

@@ -1,9 +1,9 @@
 //! The only module that does network I/O: one `Fetcher` per process.
 //!
 //! Owns the reqwest client (rustls, gzip, timeouts, a redirect policy), the per-host
-//! rate limiters (governor), the robots.txt cache (texting_robots), conditional
-//! requests backed by the store's HTTP cache, retries with backoff, and a cap on
-//! body size. Returns bytes; it knows nothing about what the pages mean.
+//! rate limiters (governor), robots.txt (texting_robots; read again, conditionally,
+//! by every crawl), conditional requests backed by the store's HTTP cache, retries
+//! with backoff, and a cap on body size. Returns bytes; it knows nothing about what the pages mean.
 
 use crate::store::{CachedResponse, Store};
 use chrono::Utc;
@@ -140,6 +140,8 @@ impl Fetched {
 
 struct HostState {
     limiter: Arc<DefaultDirectRateLimiter>,
+    /// The spacing `limiter` enforces.
+    period: Duration,
     robots: Option<Arc<Robot>>,
 }
 
@@ -151,12 +153,17 @@ pub struct Fetcher {
     logged_disallowed: Mutex<HashSet<String>>,
 }
 
-/// Requests of one source: its rate, extra headers and counters.
+/// Requests of one crawl of one source: its rate, extra headers and counters.
+/// Each crawl takes a new one, and robots.txt is read again (conditionally) at
+/// the first request it makes to each host, so a site's changed rules are obeyed
+/// from its next crawl on, however long the process runs.
 #[derive(Clone)]
 pub struct SourceFetcher {
     fetcher: Arc<Fetcher>,
     rps: f64,
     counters: Arc<Counters>,
+    /// Hosts whose robots.txt this crawl has read.
+    robots_read: Arc<Mutex<HashSet<String>>>,
 }
 
 impl SourceFetcher {
@@ -167,7 +174,7 @@ impl SourceFetcher {
     /// GET with conditional-request caching.
     pub async fn get(&self, url: &Url) -> Result<Fetched, FetchError> {
         self.fetcher
-            .get(url, self.rps, &[], true, &self.counters)
+            .get(url, self.rps, &[], true, &self.counters, &self.robots_read)
             .await
     }
 
@@ -180,7 +187,14 @@ impl SourceFetcher {
         headers: &[(&str, String)],
     ) -> Result<Fetched, FetchError> {
         self.fetcher
-            .get(url, self.rps, headers, false, &self.counters)
+            .get(
+                url,
+                self.rps,
+                headers,
+                false,
+                &self.counters,
+                &self.robots_read,
+            )
             .await
     }
 
@@ -235,17 +249,7 @@ impl Fetcher {
             fetcher: self.clone(),
             rps: requests_per_second,
             counters: Arc::new(Counters::default()),
-        }
-    }
-
-    /// Forgets robots.txt so the next request of each host fetches it again
-    /// (called between scheduled crawls).
-    pub async fn forget_robots(&self) {
-        let hosts = self.hosts.lock().await;
-        for h in hosts.values() {
-            if let Some(st) = h.lock().await.as_mut() {
-                st.robots = None;
-            }
+            robots_read: Arc::new(Mutex::new(HashSet::new())),
         }
     }
 
@@ -255,21 +259,26 @@ impl Fetcher {
         hosts.entry(key).or_default().clone()
     }
 
-    /// Waits for the host's limiter and makes sure robots.txt allows `url`.
+    /// Waits for the host's limiter and makes sure robots.txt allows `url`;
+    /// robots.txt is read at the first request of each crawl (`robots_read`)
+    /// to the host, and whenever the last read failed.
     async fn admit(
         &self,
         url: &Url,
         rps: f64,
         counters: &Counters,
         robots: bool,
+        robots_read: &Mutex<HashSet<String>>,
     ) -> Result<Arc<DefaultDirectRateLimiter>, FetchError> {
         let entry = self.host_entry(url).await;
         // Holding the host's lock while robots.txt is fetched makes every other
         // request to that host wait for it: robots.txt is always asked first.
         let mut guard = entry.lock().await;
         if guard.is_none() {
+            let period = period_for(rps, None);
             *guard = Some(HostState {
-                limiter: Arc::new(limiter_for(period_for(rps, None))),
+                limiter: Arc::new(limiter_for(period)),
+                period,
                 robots: None,
             });
         }
@@ -277,20 +286,33 @@ impl Fetcher {
         if !robots {
             return Ok(state.limiter.clone());
         }
-        if state.robots.is_none() {
+        let first_this_crawl = robots_read
+            .lock()
+            .expect("not poisoned")
+            .insert(host_key(url));
+        if state.robots.is_none() || first_this_crawl {
             let robots_url = url.join("/robots.txt").map_err(|e| FetchError::Network {
                 url: url.to_string(),
                 message: e.to_string(),
             })?;
             state.limiter.until_ready().await;
-            let robot = self.fetch_robots(&robots_url, counters).await?;
+            let robot = match self.fetch_robots(&robots_url, counters).await {
+                Ok(r) => r,
+                Err(e) => {
+                    // Rules we could not read are no rules to rely on: the
+                    // next request to this host asks again.
+                    state.robots = None;
+                    return Err(e);
+                }
+            };
             let delay = robot
                 .delay
                 .map(|d| Duration::from_secs_f32(d.clamp(0.0, 60.0)));
             let period = period_for(rps, delay);
-            if delay.is_some_and(|d| d > period_for(rps, None)) {
+            if delay.is_some_and(|d| d > period_for(rps, None)) && period > state.period {
                 tracing::info!(host = %host_key(url), ?period, "robots.txt Crawl-delay is longer than our own spacing; using it");
                 state.limiter = Arc::new(limiter_for(period));
+                state.period = period;
                 // The robots.txt request itself counts against the new spacing.
                 let _ = state.limiter.check();
             }
@@ -309,28 +331,54 @@ impl Fetcher {
         Ok(state.limiter.clone())
     }
 
+    /// Reads robots.txt, conditionally when an earlier answer is stored: an
+    /// unchanged file costs a `304` and its stored body is used.
     async fn fetch_robots(
         &self,
         robots_url: &Url,
         counters: &Counters,
     ) -> Result<Robot, FetchError> {
         let allow_all = || Robot::new(ROBOTS_AGENT, b"").expect("empty robots.txt parses");
+        let parse = |body: &[u8]| {
+            Robot::new(ROBOTS_AGENT, body).unwrap_or_else(|e| {
+                tracing::warn!(url = %robots_url, error = %e, "unreadable robots.txt; treating it as allowing everything");
+                allow_all()
+            })
+        };
+        let cached = self
+            .store
+            .as_ref()
+            .and_then(|s| s.cached_response(robots_url.as_str()).ok().flatten());
         let mut attempt = 0;
         loop {
             counters.requests.fetch_add(1, Ordering::Relaxed);
-            let result = self.client.get(robots_url.clone()).send().await;
+            let mut req = self.client.get(robots_url.clone());
+            if let Some(c) = &cached {
+                if let Some(etag) = &c.etag {
+                    req = req.header(IF_NONE_MATCH, etag);
+                }
+                if let Some(lm) = &c.last_modified {
+                    req = req.header(IF_MODIFIED_SINCE, lm);
+                }
+            }
+            let result = req.send().await;
             match result {
                 Ok(resp) => {
                     let status = resp.status();
+                    if status == StatusCode::NOT_MODIFIED {
+                        if let Some(c) = &cached {
+                            counters.not_modified.fetch_add(1, Ordering::Relaxed);
+                            return Ok(parse(&c.body));
+                        }
+                    }
                     if status.is_success() {
+                        let headers = resp.headers().clone();
                         let body = read_capped(resp, self.config.max_body, robots_url).await?;
                         counters
                             .bytes
                             .fetch_add(body.len() as u64, Ordering::Relaxed);
-                        return Ok(Robot::new(ROBOTS_AGENT, &body).unwrap_or_else(|e| {
-                            tracing::warn!(url = %robots_url, error = %e, "unreadable robots.txt; treating it as allowing everything");
-                            allow_all()
-                        }));
+                        self.remember(robots_url, &headers, &body);
+                        return Ok(parse(&body));
                     }
                     // No robots.txt (4xx) means no rules; a server error means we
                     // cannot know the rules, so we stay away this time.
@@ -371,6 +419,7 @@ impl Fetcher {
         headers: &[(&str, String)],
         conditional: bool,
         counters: &Counters,
+        robots_read: &Mutex<HashSet<String>>,
     ) -> Result<Fetched, FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Redirect {
@@ -378,7 +427,13 @@ impl Fetcher {
             });
         }
         let limiter = self
-            .admit(url, rps, counters, !conditional_is_api(headers))
+            .admit(
+                url,
+                rps,
+                counters,
+                !conditional_is_api(headers),
+                robots_read,
+            )
             .await?;
         let cached = if conditional {
             self.store

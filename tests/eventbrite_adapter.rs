@@ -95,15 +95,15 @@ fn vrp_source_file_parses() {
 fn request_urls_match_the_fixture_mapping() {
     assert_eq!(
         api_events_url(&api(), ORG, &PageCursor::First).as_str(),
-        "https://www.eventbriteapi.com/v3/organizers/98765432101/events/?status=live&order_by=start_asc&expand=venue,ticket_availability"
+        "https://www.eventbriteapi.com/v3/organizers/98765432101/events/?status=live,started,canceled&only_public=true&order_by=start_asc&expand=venue,ticket_availability"
     );
     assert_eq!(
         api_events_url(&api(), ORG, &PageCursor::Continuation(CONTINUATION.into())).as_str(),
-        format!("https://www.eventbriteapi.com/v3/organizers/98765432101/events/?status=live&order_by=start_asc&expand=venue,ticket_availability&continuation={CONTINUATION}")
+        format!("https://www.eventbriteapi.com/v3/organizers/98765432101/events/?status=live,started,canceled&only_public=true&order_by=start_asc&expand=venue,ticket_availability&continuation={CONTINUATION}")
     );
     assert_eq!(
         api_events_url(&api(), ORG, &PageCursor::Page(3)).as_str(),
-        "https://www.eventbriteapi.com/v3/organizers/98765432101/events/?status=live&order_by=start_asc&expand=venue,ticket_availability&page=3"
+        "https://www.eventbriteapi.com/v3/organizers/98765432101/events/?status=live,started,canceled&only_public=true&order_by=start_asc&expand=venue,ticket_availability&page=3"
     );
     assert_eq!(
         api_ticket_classes_url(&api(), "812345670011", &PageCursor::First).as_str(),
@@ -158,6 +158,119 @@ fn api_pages_follow_continuation_then_page_number() {
     let p3 = parse_api_events(&b, &u, &ctx()).unwrap();
     assert_eq!(ids(&p3.events), ["812345670033", "812345670088"]);
     assert_eq!(p3.next, None);
+}
+
+#[test]
+fn the_api_is_asked_for_public_and_cancelled_events_never_drafts() {
+    let u = api_events_url(&api(), ORG, &PageCursor::First);
+    let pairs: Vec<(String, String)> = u.query_pairs().into_owned().collect();
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no {k} in {u}"))
+    };
+    let statuses: Vec<&str> = get("status").split(',').collect();
+    assert!(
+        statuses.contains(&"live") && statuses.contains(&"canceled"),
+        "{u}"
+    );
+    assert!(
+        !statuses.contains(&"draft") && !statuses.contains(&"all"),
+        "{u}"
+    );
+    assert_eq!(get("only_public"), "true");
+}
+
+/// The titles of the fixture's events that are not public (README truth table).
+const PRIVATE_TITLES: [&str; 3] = [
+    "Partnership Board Away Day",
+    "Case Review Panel Members Only",
+    "Draft Course Not Yet Announced",
+];
+
+#[test]
+fn unlisted_unshareable_and_draft_api_events_are_left_out() {
+    let (u, b) = api_page(3);
+    let (page, log) = common::capture_logs(tracing::Level::INFO, || {
+        parse_api_events(&b, &u, &ctx()).unwrap()
+    });
+    assert_eq!(ids(&page.events), ["812345670033", "812345670088"]);
+    for (id, why) in [
+        ("812345670111", "not listed"),
+        ("812345670122", "not shareable"),
+        ("812345670133", "status `draft` is not public"),
+    ] {
+        assert!(
+            log.lines().any(|l| l.contains(id) && l.contains(why)),
+            "{id} ({why}) not named in {log}"
+        );
+    }
+    for title in PRIVATE_TITLES {
+        assert!(!log.contains(title), "a private title was logged: {log}");
+    }
+    // Nothing is wrong with such an answer: no warning (warnings count as errors).
+    let (_, warnings) = common::capture_warnings(|| parse_api_events(&b, &u, &ctx()).unwrap());
+    assert_eq!(warnings, "");
+}
+
+#[test]
+fn publication_rules_per_access_path() {
+    let entry = |extra: &str| {
+        format!(
+            r#"{{"id":"812345670201","name":{{"text":"T"}},
+            "start":{{"utc":"2027-01-20T10:00:00Z"}},"end":{{"utc":"2027-01-20T12:00:00Z"}}{extra}}}"#
+        )
+    };
+    let api_ids = |extra: &str| {
+        let body = format!(r#"{{"events":[{}]}}"#, entry(extra));
+        parse_api_events(body.as_bytes(), &any_url(), &ctx())
+            .unwrap()
+            .events
+    };
+    let public_ids = |extra: &str| {
+        let body = format!(
+            r#"{{"success":true,"data":{{"has_next_page":false,"events":[{}]}}}}"#,
+            entry(extra)
+        );
+        parse_showmore(body.as_bytes(), &any_url(), &ctx())
+            .unwrap()
+            .events
+    };
+    // The API must say the event is listed and give a public status.
+    for kept in [
+        "live",
+        "started",
+        "ended",
+        "completed",
+        "canceled",
+        " Cancelled ",
+    ] {
+        let e = api_ids(&format!(
+            r#","status":"{kept}","listed":true,"shareable":true"#
+        ));
+        assert_eq!(e.len(), 1, "{kept}");
+        let cancelled = kept.trim().to_ascii_lowercase().starts_with("cancel");
+        assert_eq!(e[0].status == Status::Cancelled, cancelled, "{kept}");
+    }
+    for left_out in [
+        r#","status":"draft","listed":true"#,
+        r#","status":"live","listed":false"#,
+        r#","status":"live","listed":true,"shareable":false"#,
+        r#","status":"live""#,
+        r#","status":"live","listed":"yes""#,
+        r#","listed":true"#,
+        r#","status":7,"listed":true"#,
+        r#","status":"unknown","listed":true"#,
+    ] {
+        assert!(api_ids(left_out).is_empty(), "{left_out}");
+    }
+    // The public list says neither, and is trusted for that; but not against itself.
+    assert_eq!(public_ids("").len(), 1);
+    assert!(public_ids(r#","listed":false"#).is_empty());
+    assert!(public_ids(r#","shareable":false"#).is_empty());
+    assert!(public_ids(r#","status":"draft""#).is_empty());
 }
 
 fn all_api_records() -> Vec<EventRecord> {
@@ -660,13 +773,14 @@ fn huge_input_is_refused() {
 #[test]
 fn odd_entries_are_skipped_others_kept() {
     let body = br#"{"pagination":{"has_more_items":false},"events":[
-        null, 7, "x", {}, {"id":"abc","name":{"text":"Bad id"}},
-        {"id":"812345670101","name":{"text":"No times"}},
-        {"id":"812345670102","name":{"text":"Backwards"},
+        null, 7, "x", {"status":"live","listed":true},
+        {"id":"abc","name":{"text":"Bad id"},"status":"live","listed":true},
+        {"id":"812345670101","name":{"text":"No times"},"status":"live","listed":true},
+        {"id":"812345670102","name":{"text":"Backwards"},"status":"live","listed":true,
          "start":{"utc":"2027-01-20T12:00:00Z"},"end":{"utc":"2027-01-20T10:00:00Z"}},
-        {"id":"812345670103","name":{"text":"Bad zone"},
+        {"id":"812345670103","name":{"text":"Bad zone"},"status":"live","listed":true,
          "start":{"timezone":"Mars/Olympus","local":"2027-01-20T10:00:00"},"end":{"utc":"2027-01-20T12:00:00Z"}},
-        {"id":812345670104,"name":"  Plain   name  ","url":"javascript:alert(1)",
+        {"id":812345670104,"name":"  Plain   name  ","url":"javascript:alert(1)","status":"live","listed":true,
          "start":{"utc":"2027-01-20T10:00:00Z"},"end":{"utc":"2027-01-20T12:00:00Z"},
          "venue":{"name":"Hall","address":{"address_1":"1 High St","city":"Walsall"}}}
     ]}"#;

@@ -333,3 +333,175 @@ async fn an_unchanged_page_is_served_from_the_store_on_304() {
     assert_eq!(second.body, b"the listing");
     assert_eq!(http.counters().snapshot().not_modified, 1);
 }
+
+/// Everything but `/events/*/book` allowed at first (with validators), then,
+/// from the second robots.txt request on, `/training` and `/org/` disallowed.
+async fn robots_that_change_after_one_read(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/robots.txt"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("ETag", "\"r1\"")
+                .insert_header("Last-Modified", "Tue, 01 Dec 2026 08:00:00 GMT")
+                .set_body_string("User-agent: *\nDisallow: /events/*/book\n"),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/robots.txt"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("ETag", "\"r2\"")
+                .set_body_string("User-agent: *\nDisallow: /training\nDisallow: /org/\n"),
+        )
+        .with_priority(2)
+        .mount(server)
+        .await;
+}
+
+async fn robots_requests(server: &MockServer) -> Vec<Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.url.path() == "/robots.txt")
+        .collect()
+}
+
+#[tokio::test]
+async fn robots_txt_is_read_again_conditionally_by_each_crawl() {
+    let server = MockServer::start().await;
+    robots_that_change_after_one_read(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/training/1"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("a course"))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let fetcher = Fetcher::new(fast_config(), Some(store)).unwrap();
+
+    let first_crawl = fetcher.for_source(50.0);
+    assert!(first_crawl.get(&url(&server, "/training/1")).await.is_ok());
+    assert!(first_crawl.get(&url(&server, "/training/1")).await.is_ok());
+    assert_eq!(
+        robots_requests(&server).await.len(),
+        1,
+        "read once within a crawl"
+    );
+
+    // The site added a Disallow rule; the same process crawls again.
+    let second_crawl = fetcher.for_source(50.0);
+    let err = second_crawl
+        .get(&url(&server, "/training/1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, FetchError::Disallowed { .. }), "{err}");
+
+    let asked = robots_requests(&server).await;
+    assert_eq!(asked.len(), 2);
+    assert!(asked[0].headers.get("if-none-match").is_none());
+    let header_of = |name: &str| {
+        asked[1]
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    assert_eq!(header_of("if-none-match").as_deref(), Some("\"r1\""));
+    assert_eq!(
+        header_of("if-modified-since").as_deref(),
+        Some("Tue, 01 Dec 2026 08:00:00 GMT")
+    );
+    let pages = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/training/1")
+        .count();
+    assert_eq!(pages, 2, "the disallowed page was not fetched again");
+}
+
+#[tokio::test]
+async fn an_unchanged_robots_txt_costs_a_304_and_keeps_its_rules() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/robots.txt"))
+        .and(header("If-None-Match", "\"r1\""))
+        .respond_with(ResponseTemplate::new(304))
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/robots.txt"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("ETag", "\"r1\"")
+                .set_body_string("User-agent: *\nDisallow: /private\n"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/open"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("open"))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let fetcher = Fetcher::new(fast_config(), Some(store)).unwrap();
+    for _crawl in 0..2 {
+        let http = fetcher.for_source(50.0);
+        let err = http.get(&url(&server, "/private")).await.unwrap_err();
+        assert!(matches!(err, FetchError::Disallowed { .. }), "{err}");
+        assert_eq!(
+            http.get(&url(&server, "/open")).await.unwrap().body,
+            b"open"
+        );
+    }
+    assert_eq!(robots_requests(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_second_crawl_of_a_source_obeys_a_rule_added_since_the_first() {
+    use events::crawl::{crawl_source, Outcome, Quiet};
+    let server = MockServer::start().await;
+    robots_that_change_after_one_read(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/org/98765432101/showmore/"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"success":true,"data":{"events":[],"has_next_page":false}}"#),
+        )
+        .mount(&server)
+        .await;
+    let file = std::path::Path::new("vrp.toml");
+    let cfg = events::config::parse_source(
+        file,
+        &format!(
+            "id = \"vrp\"\nname = \"VRP\"\nkind = \"eventbrite\"\nbase_url = \"{}\"\norganizer_id = \"98765432101\"\ntoken_env = \"EVENTS_TEST_TOKEN_NEVER_SET\"\nrequests_per_second = 50\n",
+            server.uri()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let fetcher = Fetcher::new(fast_config(), Some(store.clone())).unwrap();
+    let now = chrono::Utc::now();
+
+    let first = crawl_source(&cfg, &fetcher, &store, now, &Quiet).await;
+    assert!(!first.failed(), "{}", first.line());
+    let second = crawl_source(&cfg, &fetcher, &store, now, &Quiet).await;
+    let Outcome::Failed(why) = &second.outcome else {
+        panic!("the second crawl went ahead: {}", second.line());
+    };
+    assert!(why.contains("robots.txt"), "{why}");
+    let asked = robots_requests(&server).await;
+    assert_eq!(asked.len(), 2, "read at the start of each crawl");
+    assert!(asked[1].headers.get("if-none-match").is_some());
+}

@@ -177,12 +177,22 @@ pub struct PageFacts {
 // ---------------------------------------------------------------------------
 // URLs
 
-/// `{api}/organizers/{id}/events/?status=live&order_by=start_asc&expand=venue,ticket_availability`
-/// plus the paging parameter of `next`.
+/// The fixed part of the API list's query: public events only (`only_public`),
+/// soonest first, with venue and ticket availability, in the states a calendar
+/// shows: on sale (`live`), under way (`started`) or called off (`canceled`), so
+/// a cancellation is seen as one rather than as the event vanishing. Drafts are
+/// never asked for. Ended events are not either: they are past, the public list
+/// (`type=future`) does not show them, and each would cost a ticket-class call.
+pub const API_EVENTS_QUERY: &str =
+    "status=live,started,canceled&only_public=true&order_by=start_asc&expand=venue,ticket_availability";
+
+/// `{api}/organizers/{id}/events/?` + [`API_EVENTS_QUERY`] plus the paging
+/// parameter of `next`.
 pub fn api_events_url(api: &Url, organizer_id: &str, next: &PageCursor) -> Url {
     let mut url = with_path(api, &["organizers", organizer_id, "events", ""]);
-    // Built by hand so the comma in `expand` stays literal, as Eventbrite documents it.
-    let mut query = String::from("status=live&order_by=start_asc&expand=venue,ticket_availability");
+    // Built by hand so the commas in `status` and `expand` stay literal, as
+    // Eventbrite documents them.
+    let mut query = String::from(API_EVENTS_QUERY);
     push_cursor(&mut query, next);
     url.set_query(Some(&query));
     url
@@ -352,7 +362,7 @@ pub fn parse_api_events(
         .ok_or_else(|| ParseError::new(page_url, "no `events` list in the API answer"))?;
     let records = events
         .iter()
-        .filter_map(|v| record_or_warn(v, page_url, ctx))
+        .filter_map(|v| record_or_warn(v, page_url, ctx, Access::Api))
         .collect();
     Ok(ApiPage {
         events: records,
@@ -634,7 +644,7 @@ pub fn parse_showmore(
         .ok_or_else(|| ParseError::new(page_url, "no `data.events` list in the answer"))?;
     let records: Vec<EventRecord> = events
         .iter()
-        .filter_map(|v| record_or_warn(v, page_url, ctx))
+        .filter_map(|v| record_or_warn(v, page_url, ctx, Access::Public))
         .collect();
     let mut has_next_page = data
         .get("has_next_page")
@@ -918,22 +928,117 @@ fn balanced_object_len(s: &str) -> Option<usize> {
 // ---------------------------------------------------------------------------
 // One event of a list
 
-/// Reads one list entry, or logs why it is skipped (naming it) and returns `None`.
-fn record_or_warn(v: &Value, page_url: &Url, ctx: &SourceContext) -> Option<EventRecord> {
+/// Which list an entry comes from: what the entry can be trusted to say differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// The organiser's list through the API: a token can see drafts, unlisted
+    /// and private events, so each entry must say it is public.
+    Api,
+    /// The public site's list, which shows only public events and carries
+    /// neither `status` nor `listed`; an entry that says otherwise is still refused.
+    Public,
+}
+
+/// The `status` values of events the public may see: on sale, under way, over,
+/// or called off. Anything else (`draft`, unknown words) stays off the calendar.
+const PUBLIC_STATUSES: &[&str] = &[
+    "live",
+    "started",
+    "ended",
+    "completed",
+    "canceled",
+    "cancelled",
+];
+
+/// Why an entry must stay off a public calendar, or `None` when it may be shown:
+/// an event that is not listed, not shareable, or a draft (or of a status we do
+/// not know). The API must say `listed: true` and give a status; the public list
+/// is refused only on what it says. Read from the raw entry, before anything
+/// else, so that nothing of a private event (its title) reaches a log.
+fn not_public(v: &Value, access: Access) -> Option<String> {
+    let status = v
+        .get("status")
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_ascii_lowercase());
+    match (&status, access) {
+        (Some(s), _) if !PUBLIC_STATUSES.contains(&s.as_str()) => {
+            let shown: String = s
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(20)
+                .collect();
+            return Some(format!("status `{shown}` is not public"));
+        }
+        (None, Access::Api) => return Some("no readable status".into()),
+        _ => {}
+    }
+    match (v.get("listed").map(Value::as_bool), access) {
+        (Some(Some(true)), _) => {}
+        (Some(Some(false)), _) => return Some("not listed".into()),
+        (_, Access::Api) => return Some("does not say it is listed".into()),
+        _ => {}
+    }
+    if v.get("shareable").and_then(Value::as_bool) == Some(false) {
+        return Some("not shareable".into());
+    }
+    None
+}
+
+/// Reads one list entry, or logs why it is skipped and returns `None`: a
+/// malformed entry with a warning naming it, an entry that is not public with
+/// an info line naming only its id (its title may be private).
+fn record_or_warn(
+    v: &Value,
+    page_url: &Url,
+    ctx: &SourceContext,
+    access: Access,
+) -> Option<EventRecord> {
+    if !v.is_object() {
+        warn_skipped(v, page_url, ctx, "malformed entry: not an object");
+        return None;
+    }
+    if let Some(why) = not_public(v, access) {
+        tracing::info!(
+            source = %ctx.source_id,
+            url = %page_url,
+            event = %id_of(v),
+            "Eventbrite event left out of the calendar: {why}"
+        );
+        return None;
+    }
     let result = RawEvent::deserialize(v)
         .map_err(|e| format!("malformed entry: {e}"))
         .and_then(|raw| record_from_raw(raw, page_url, ctx));
     match result {
         Ok(r) => Some(r),
         Err(why) => {
-            tracing::warn!(
-                source = %ctx.source_id,
-                url = %page_url,
-                event = %label_of(v),
-                "skipping Eventbrite event: {why}"
-            );
+            warn_skipped(v, page_url, ctx, &why);
             None
         }
+    }
+}
+
+fn warn_skipped(v: &Value, page_url: &Url, ctx: &SourceContext, why: &str) {
+    tracing::warn!(
+        source = %ctx.source_id,
+        url = %page_url,
+        event = %label_of(v),
+        "skipping Eventbrite event: {why}"
+    );
+}
+
+/// The entry's id as given, for a log line: digits only, so that nothing else
+/// of a private event is written out.
+fn id_of(v: &Value) -> String {
+    let id = match v.get("id") {
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    if !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit()) {
+        id
+    } else {
+        "(no usable id)".into()
     }
 }
 
@@ -1212,16 +1317,16 @@ mod tests {
         let api = url("https://www.eventbriteapi.com/v3");
         assert_eq!(
             api_events_url(&api, "98765432101", &PageCursor::First).as_str(),
-            "https://www.eventbriteapi.com/v3/organizers/98765432101/events/?status=live&order_by=start_asc&expand=venue,ticket_availability"
+            "https://www.eventbriteapi.com/v3/organizers/98765432101/events/?status=live,started,canceled&only_public=true&order_by=start_asc&expand=venue,ticket_availability"
         );
         let slash = url("https://www.eventbriteapi.com/v3/");
         assert_eq!(
             api_events_url(&slash, "1", &PageCursor::Page(3)).as_str(),
-            "https://www.eventbriteapi.com/v3/organizers/1/events/?status=live&order_by=start_asc&expand=venue,ticket_availability&page=3"
+            "https://www.eventbriteapi.com/v3/organizers/1/events/?status=live,started,canceled&only_public=true&order_by=start_asc&expand=venue,ticket_availability&page=3"
         );
         assert_eq!(
             api_events_url(&api, "1", &PageCursor::Continuation("a+b=".into())).as_str(),
-            "https://www.eventbriteapi.com/v3/organizers/1/events/?status=live&order_by=start_asc&expand=venue,ticket_availability&continuation=a%2Bb%3D"
+            "https://www.eventbriteapi.com/v3/organizers/1/events/?status=live,started,canceled&only_public=true&order_by=start_asc&expand=venue,ticket_availability&continuation=a%2Bb%3D"
         );
         assert_eq!(
             api_ticket_classes_url(&api, "812345670011", &PageCursor::First).as_str(),
@@ -1276,7 +1381,7 @@ mod tests {
             "url":"https://www.eventbrite.co.uk/e/x-tickets-812345670099?aff=ebapi",
             "start":{"timezone":"Europe/London","local":"2027-01-20T10:00:00","utc":"2027-01-20T10:00:00Z"},
             "end":{"timezone":"Europe/London","local":"2027-01-20T11:00:00","utc":"2027-01-20T11:00:00Z"},
-            "status":"live","ticket_availability":{"is_sold_out":true,"waitlist_available":true}}]}"#;
+            "status":"live","listed":true,"ticket_availability":{"is_sold_out":true,"waitlist_available":true}}]}"#;
         let page = parse_api_events(body, &url("https://api.test/v3/x"), &ctx()).expect("parses");
         let e = &page.events[0];
         assert_eq!(e.status, Status::Full);

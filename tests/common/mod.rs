@@ -61,6 +61,11 @@ pub fn json_list(o: &Output) -> Vec<Value> {
 
 /// Runs `f` and returns what it logged at warning level or above.
 pub fn capture_warnings<T>(f: impl FnOnce() -> T) -> (T, String) {
+    capture_logs(tracing::Level::WARN, f)
+}
+
+/// Runs `f` and returns what it logged at `level` or above.
+pub fn capture_logs<T>(level: tracing::Level, f: impl FnOnce() -> T) -> (T, String) {
     #[derive(Clone, Default)]
     struct Buf(Arc<Mutex<Vec<u8>>>);
     impl Write for Buf {
@@ -72,14 +77,15 @@ pub fn capture_warnings<T>(f: impl FnOnce() -> T) -> (T, String) {
             Ok(())
         }
     }
-    // Tests run on several threads; a warning site first hit on a thread with no
+    // Tests run on several threads; a log site first hit on a thread with no
     // subscriber would otherwise be cached as uninteresting for every thread. A
-    // global subscriber that wants warnings (and writes them nowhere) prevents that.
+    // global subscriber that wants what is captured (and writes it nowhere)
+    // prevents that.
     static GLOBAL: std::sync::Once = std::sync::Once::new();
     GLOBAL.call_once(|| {
         let _ = tracing::subscriber::set_global_default(
             tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::WARN)
+                .with_max_level(tracing::Level::INFO)
                 .with_writer(std::io::sink)
                 .finish(),
         );
@@ -88,7 +94,7 @@ pub fn capture_warnings<T>(f: impl FnOnce() -> T) -> (T, String) {
     let writer = buf.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
+        .with_max_level(level)
         .with_writer(move || writer.clone())
         .finish();
     let out = tracing::subscriber::with_default(subscriber, f);
