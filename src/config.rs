@@ -52,6 +52,8 @@ pub struct SourceConfig {
     pub poll_interval: Duration,
     /// Fraction of last crawl's session count under which a crawl is suspicious.
     pub min_fraction: f64,
+    /// How far one crawl may go; reaching a limit is a crawl error.
+    pub limits: Limits,
     pub kind: SourceKind,
     /// The file it came from, for messages.
     pub file: PathBuf,
@@ -68,6 +70,36 @@ impl SourceKind {
         match self {
             SourceKind::EventBooking(_) => "event-booking",
             SourceKind::Eventbrite(_) => "eventbrite",
+        }
+    }
+}
+
+/// How far one crawl of a source may go. Each guards against a site that never
+/// ends (a pager looping through fresh URLs, a runaway API); none is a quiet
+/// cap: a crawl that reaches one stops, keeps what it read, withdraws nothing
+/// and reports the limit as its error. Defaults are sized so that a booking
+/// site of 10,000 events crawls completely.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Listing (or catalogue, or "show more") pages followed per walk; at 8
+    /// events a page the default covers 40,000 events.
+    pub max_pages: usize,
+    /// Eventbrite API calls per crawl (a token may make 2,000 an hour).
+    pub max_api_calls: usize,
+    /// Largest response body read, e.g. `"5 MiB"`.
+    pub max_body_bytes: bytesize::ByteSize,
+    /// Sessions one crawl may return.
+    pub max_sessions: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_pages: 5_000,
+            max_api_calls: 500,
+            max_body_bytes: bytesize::ByteSize::mib(5),
+            max_sessions: 50_000,
         }
     }
 }
@@ -178,6 +210,7 @@ struct RawSource {
     requests_per_second: Option<f64>,
     poll_interval: Option<String>,
     min_fraction: Option<f64>,
+    limits: Option<Limits>,
     // event-booking
     listing: Option<String>,
     elearning: Option<String>,
@@ -461,6 +494,22 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
         ));
     }
 
+    let limits = raw.limits.unwrap_or_default();
+    for (name, zero) in [
+        ("max_pages", limits.max_pages == 0),
+        ("max_api_calls", limits.max_api_calls == 0),
+        ("max_body_bytes", limits.max_body_bytes.as_u64() < 1024),
+        ("max_sessions", limits.max_sessions == 0),
+    ] {
+        if zero {
+            return Err(err(
+                name,
+                "is too small: a crawl could read nothing (max_body_bytes must be at least 1 KiB)"
+                    .into(),
+            ));
+        }
+    }
+
     Ok(SourceConfig {
         id: raw.id,
         name: raw.name.trim().to_string(),
@@ -469,6 +518,7 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
         requests_per_second,
         poll_interval,
         min_fraction,
+        limits,
         kind,
         file: file.to_path_buf(),
     })

@@ -15,10 +15,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Most listing pages followed per category: a pager that never ends is a bug on
-/// the site, not a reason to crawl forever.
-const MAX_PAGES: usize = 100;
-
 /// How one source's crawl ended.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -29,6 +25,35 @@ pub enum Outcome {
     Failed(String),
     /// The source is not ready to crawl (e.g. an id is missing); not a failure.
     Skipped(String),
+    /// The crawl stopped at one of the source's limits: what it read was
+    /// merged, nothing was withdrawn, and the limit is this crawl's error.
+    Partial(MergeReport, LimitHit),
+}
+
+/// A crawl reached one of its source's `[limits]`, so it saw only part of the site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitHit {
+    /// The setting's name under `[limits]`, e.g. `max_pages`.
+    pub setting: &'static str,
+    /// Its value in force.
+    pub value: usize,
+    /// What was counted, e.g. `listing pages of /events-list`.
+    pub what: String,
+    /// The source file to raise it in.
+    pub file: std::path::PathBuf,
+}
+
+impl std::fmt::Display for LimitHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stopped at {} {} (limits.{} in {}), so part of the site was not read and nothing was withdrawn; raise the limit if the site really is that large",
+            self.value,
+            self.what,
+            self.setting,
+            self.file.display()
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -41,7 +66,10 @@ pub struct CrawlReport {
 
 impl CrawlReport {
     pub fn failed(&self) -> bool {
-        matches!(self.outcome, Outcome::Refused(_) | Outcome::Failed(_))
+        matches!(
+            self.outcome,
+            Outcome::Refused(_) | Outcome::Failed(_) | Outcome::Partial(..)
+        )
     }
 
     /// One line for `events crawl`.
@@ -56,6 +84,15 @@ impl CrawlReport {
                 m.withdrawn,
                 self.warnings,
                 if self.warnings == 1 { "" } else { "s" }
+            ),
+            Outcome::Partial(m, limit) => format!(
+                "{}: INCOMPLETE: {} sessions found, {} new, {} changed, 0 withdrawn, {} error{}: {limit}",
+                self.source,
+                m.found,
+                m.new,
+                m.changed,
+                self.warnings + 1,
+                if self.warnings == 0 { "" } else { "s" }
             ),
             Outcome::Refused(r) => format!("{}: FAILED: {r}", self.source),
             Outcome::Failed(e) => format!("{}: FAILED: {e}", self.source),
@@ -110,6 +147,19 @@ impl Observed<'_> {
 struct Gathered {
     sessions: Vec<Session>,
     courses: Option<Vec<Course>>,
+    /// Set when the walk stopped at a limit: `sessions` is only part of the site.
+    limit: Option<LimitHit>,
+}
+
+impl SourceConfig {
+    fn limit_hit(&self, setting: &'static str, value: usize, what: impl Into<String>) -> LimitHit {
+        LimitHit {
+            setting,
+            value,
+            what: what.into(),
+            file: self.file.clone(),
+        }
+    }
 }
 
 tokio::task_local! {
@@ -188,6 +238,17 @@ pub async fn crawl_all(
         }
     }
     out.sort_by_key(|(i, _)| *i);
+    match fetcher.prune_cache() {
+        Ok(p) if p.entries > 0 => {
+            tracing::info!(
+                entries = p.entries,
+                bytes = p.bytes,
+                "pruned kept pages no crawl has used for a month"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not prune the kept pages"),
+    }
     out.into_iter().map(|(_, r)| r).collect()
 }
 
@@ -199,7 +260,10 @@ pub async fn crawl_source(
     now: DateTime<Utc>,
     observer: &dyn Observer,
 ) -> CrawlReport {
-    let http = fetcher.for_source(cfg.requests_per_second);
+    let max_body = usize::try_from(cfg.limits.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
+    let http = fetcher
+        .for_source(cfg.requests_per_second)
+        .with_max_body(max_body);
     let http = Observed {
         http,
         observer,
@@ -237,7 +301,25 @@ pub async fn crawl_source(
             }
             report(Outcome::Failed(msg), 0)
         }
-        Ok(g) => {
+        Ok(mut g) => {
+            let max = cfg.limits.max_sessions;
+            if g.sessions.len() > max {
+                g.sessions.truncate(max);
+                g.limit
+                    .get_or_insert_with(|| cfg.limit_hit("max_sessions", max, "sessions"));
+            }
+            if let Some(limit) = g.limit {
+                tracing::error!(source = %cfg.id, error = %limit, "crawl incomplete");
+                let msg = limit.to_string();
+                return match store.apply_partial_crawl(&cfg.id, g.sessions, now, stats, &msg) {
+                    Ok(Ok(m)) => report(Outcome::Partial(m, limit), warnings),
+                    Ok(Err(refusal)) => {
+                        tracing::warn!(source = %cfg.id, reason = %refusal, "crawl result refused");
+                        report(Outcome::Refused(refusal), warnings)
+                    }
+                    Err(e) => report(Outcome::Failed(e.to_string()), warnings),
+                };
+            }
             match store.apply_crawl(&cfg.id, g.sessions, g.courses, now, cfg.min_fraction, stats) {
                 Ok(Ok(m)) => report(Outcome::Merged(m), warnings),
                 Ok(Err(refusal)) => {
@@ -271,11 +353,21 @@ async fn walk_event_booking(
     };
     let mut entries: BTreeMap<String, event_booking::ListingEntry> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
+    let mut limit = None;
+    let max_pages = cfg.limits.max_pages;
     for cat in categories {
         let mut url = event_booking::listing_url(&cfg.base_url, eb, cat);
         let mut visited = HashSet::new();
-        for _ in 0..MAX_PAGES {
+        for pages in 0.. {
             if !visited.insert(url.clone()) {
+                break;
+            }
+            if pages == max_pages {
+                limit = Some(cfg.limit_hit(
+                    "max_pages",
+                    max_pages,
+                    format!("listing pages of {}", url.path()),
+                ));
                 break;
             }
             let page = http.get(&url).await?;
@@ -360,14 +452,23 @@ async fn walk_event_booking(
         None
     } else {
         match walk_elearning(cfg, eb, http, ctx).await {
-            Ok(c) => Some(c),
+            Ok(Ok(c)) => Some(c),
+            Ok(Err(hit)) => {
+                // Keep the stored catalogue rather than replace it with part of it.
+                limit.get_or_insert(hit);
+                None
+            }
             Err(e) => {
                 tracing::warn!(source = %cfg.id, error = %e, "eLearning catalogue unavailable; keeping the stored one");
                 None
             }
         }
     };
-    Ok(Gathered { sessions, courses })
+    Ok(Gathered {
+        sessions,
+        courses,
+        limit,
+    })
 }
 
 async fn walk_elearning(
@@ -375,16 +476,23 @@ async fn walk_elearning(
     eb: &EventBookingConfig,
     http: &Observed<'_>,
     ctx: &SourceContext,
-) -> Result<Vec<Course>, String> {
+) -> Result<Result<Vec<Course>, LimitHit>, String> {
     let mut url = cfg
         .base_url
         .join(&eb.elearning)
         .map_err(|e| e.to_string())?;
     let mut visited = HashSet::new();
     let mut out = Vec::new();
-    for _ in 0..MAX_PAGES {
+    for pages in 0.. {
         if !visited.insert(url.clone()) {
             break;
+        }
+        if pages == cfg.limits.max_pages {
+            return Ok(Err(cfg.limit_hit(
+                "max_pages",
+                pages,
+                format!("catalogue pages of {}", url.path()),
+            )));
         }
         let page = http.get(&url).await.map_err(|e| e.to_string())?;
         let (mut courses, next) = event_booking::parse_elearning(&page.text(), &url, eb, ctx)
@@ -395,7 +503,7 @@ async fn walk_elearning(
             None => break,
         }
     }
-    Ok(out)
+    Ok(Ok(out))
 }
 
 fn parse_note(note: Option<&str>) -> (Option<String>, Option<DateTime<Utc>>) {
@@ -408,10 +516,6 @@ fn parse_note(note: Option<&str>) -> (Option<String>, Option<DateTime<Utc>>) {
             .map(|t| t.with_timezone(&Utc)),
     )
 }
-
-/// Most API calls one crawl may make: Eventbrite allows 2,000 an hour per token,
-/// and a crawl every 30 minutes must stay far below that.
-const MAX_API_CALLS: usize = 300;
 
 async fn walk_eventbrite(
     cfg: &SourceConfig,
@@ -430,13 +534,14 @@ async fn walk_eventbrite(
         .ok()
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty());
-    let records = match token {
+    let (records, limit) = match token {
         Some(token) => eventbrite_api(cfg, ebr, org, &token, http, ctx).await?,
         None => eventbrite_public(cfg, org, http, store, ctx).await?,
     };
     Ok(Gathered {
         sessions: records.into_iter().map(|r| r.into_session(ctx)).collect(),
         courses: None,
+        limit,
     })
 }
 
@@ -448,12 +553,15 @@ async fn eventbrite_api(
     token: &str,
     http: &Observed<'_>,
     ctx: &SourceContext,
-) -> Result<Vec<eventbrite::EventRecord>, WalkError> {
+) -> Result<(Vec<eventbrite::EventRecord>, Option<LimitHit>), WalkError> {
     let auth = [("Authorization", format!("Bearer {token}"))];
+    let max_calls = cfg.limits.max_api_calls;
+    let budget_hit = || cfg.limit_hit("max_api_calls", max_calls, "API calls");
+    let mut limit = None;
     let mut calls = 0usize;
     let mut call = |url: url::Url| {
         calls += 1;
-        let over = calls > MAX_API_CALLS;
+        let over = calls > max_calls;
         let auth = &auth;
         async move {
             if over {
@@ -467,9 +575,14 @@ async fn eventbrite_api(
     let mut seen_cursors = HashSet::new();
     loop {
         let url = eventbrite::api_events_url(&ebr.api_url, org, &cursor);
-        let page = call(url.clone())
-            .await
-            .map_err(|e| e.into_walk(&ebr.token_env))?;
+        let page = match call(url.clone()).await {
+            Ok(page) => page,
+            Err(ApiCall::Budget) => {
+                limit = Some(budget_hit());
+                break;
+            }
+            Err(e) => return Err(e.into_walk(&ebr.token_env)),
+        };
         let parsed = eventbrite::parse_api_events(&page.body, &url, ctx)
             .map_err(|e| WalkError::Fail(e.to_string()))?;
         let empty = parsed.events.is_empty();
@@ -482,16 +595,21 @@ async fn eventbrite_api(
     for rec in &mut records {
         let mut totals = eventbrite::TicketTotals::default();
         let mut cursor = eventbrite::PageCursor::First;
-        let mut refused = false;
-        for _ in 0..MAX_PAGES {
+        let mut refused = true;
+        for _ in 0..cfg.limits.max_pages {
             let url = eventbrite::api_ticket_classes_url(&ebr.api_url, &rec.event_id, &cursor);
             let body = match call(url.clone()).await {
                 Ok(b) => b.body,
+                // Out of calls: this and the remaining events keep the list's
+                // ticket_availability; the crawl reports the limit.
+                Err(ApiCall::Budget) => {
+                    limit.get_or_insert_with(budget_hit);
+                    break;
+                }
                 // Another organiser's ticket classes may be refused: fall back to
                 // the list's ticket_availability. A refused token stops the crawl.
                 Err(e) if !e.is_fatal() => {
                     tracing::info!(source = %cfg.id, event = %rec.event_id, reason = %e.into_walk(&ebr.token_env), "ticket classes unavailable; using ticket_availability");
-                    refused = true;
                     break;
                 }
                 Err(e) => return Err(e.into_walk(&ebr.token_env)),
@@ -501,12 +619,14 @@ async fn eventbrite_api(
                     totals = totals.merge(p.totals);
                     match p.next {
                         Some(n) => cursor = n,
-                        None => break,
+                        None => {
+                            refused = false;
+                            break;
+                        }
                     }
                 }
                 Err(e) => {
                     tracing::warn!(source = %cfg.id, error = %e, "unreadable ticket classes; using ticket_availability");
-                    refused = true;
                     break;
                 }
             }
@@ -515,7 +635,7 @@ async fn eventbrite_api(
             eventbrite::apply_ticket_totals(rec, &totals);
         }
     }
-    Ok(records)
+    Ok((records, limit))
 }
 
 /// Why one API call did not give a body.
@@ -525,8 +645,8 @@ enum ApiCall {
 }
 
 impl ApiCall {
-    /// A refused token or a spent budget ends the crawl; other refusals of a
-    /// single resource do not.
+    /// A refused token ends the crawl (a spent budget is handled by the caller);
+    /// other refusals of a single resource do not.
     fn is_fatal(&self) -> bool {
         match self {
             ApiCall::Budget => true,
@@ -539,10 +659,10 @@ impl ApiCall {
 
     fn into_walk(self, token_env: &str) -> WalkError {
         match self {
-            ApiCall::Budget => WalkError::Fail(format!(
-                "stopped after {MAX_API_CALLS} API calls in one crawl, to stay far under Eventbrite's hourly limit"
-            )),
-            ApiCall::Fetch(FetchError::Status { url, status, body, .. }) => {
+            ApiCall::Budget => WalkError::Fail("out of API calls for this crawl".into()),
+            ApiCall::Fetch(FetchError::Status {
+                url, status, body, ..
+            }) => {
                 let api = eventbrite::parse_api_error(status, &body);
                 if api.kind == eventbrite::ApiErrorKind::Auth {
                     WalkError::Fail(format!("the token in {token_env} was refused ({api})"))
@@ -562,11 +682,18 @@ async fn eventbrite_public(
     http: &Observed<'_>,
     store: &Store,
     ctx: &SourceContext,
-) -> Result<Vec<eventbrite::EventRecord>, WalkError> {
+) -> Result<(Vec<eventbrite::EventRecord>, Option<LimitHit>), WalkError> {
     let mut records: Vec<eventbrite::EventRecord> = Vec::new();
     let mut ids = HashSet::new();
-    for page in 1..=MAX_PAGES as u32 {
-        let url = eventbrite::showmore_url(&cfg.base_url, org, page);
+    let mut limit = None;
+    let max_pages = cfg.limits.max_pages;
+    for page in 1.. {
+        if page > max_pages {
+            limit = Some(cfg.limit_hit("max_pages", max_pages, "pages of the organiser's events"));
+            break;
+        }
+        let url =
+            eventbrite::showmore_url(&cfg.base_url, org, u32::try_from(page).unwrap_or(u32::MAX));
         let body = http.get(&url).await?;
         let parsed = eventbrite::parse_showmore(&body.body, &url, ctx)
             .map_err(|e| WalkError::Fail(e.to_string()))?;
@@ -606,7 +733,7 @@ async fn eventbrite_public(
             }
         }
     }
-    Ok(records)
+    Ok((records, limit))
 }
 
 /// A page that could not be read says nothing new: keep the places (and a

@@ -5,8 +5,8 @@
 //! by every crawl), conditional requests backed by the store's HTTP cache, retries
 //! with backoff, and a cap on body size. Returns bytes; it knows nothing about what the pages mean.
 
-use crate::store::{CachedResponse, Store};
-use chrono::Utc;
+use crate::store::{CachedResponse, Pruned, Store, StoreError};
+use chrono::{DateTime, Utc};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
 use reqwest::header::{
@@ -73,6 +73,9 @@ pub struct FetchConfig {
     pub backoff: Duration,
     /// Longest `Retry-After` honoured; a longer one fails the request.
     pub max_retry_after: Duration,
+    /// Kept responses no crawl has used for this long are pruned (the pages
+    /// of events long gone from their sites).
+    pub cache_max_age: Duration,
 }
 
 impl FetchConfig {
@@ -101,6 +104,7 @@ impl Default for FetchConfig {
             max_retries: 3,
             backoff: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(120),
+            cache_max_age: Duration::from_secs(30 * 86_400),
         }
     }
 }
@@ -164,6 +168,8 @@ pub struct SourceFetcher {
     counters: Arc<Counters>,
     /// Hosts whose robots.txt this crawl has read.
     robots_read: Arc<Mutex<HashSet<String>>>,
+    /// Largest body this source's pages may have (the fetcher's by default).
+    max_body: usize,
 }
 
 impl SourceFetcher {
@@ -173,9 +179,16 @@ impl SourceFetcher {
 
     /// GET with conditional-request caching.
     pub async fn get(&self, url: &Url) -> Result<Fetched, FetchError> {
-        self.fetcher
-            .get(url, self.rps, &[], true, &self.counters, &self.robots_read)
-            .await
+        self.fetcher.get(self, url, &[], true).await
+    }
+
+    /// The same fetcher, refusing bodies over `bytes` (a source's `max_body_bytes`).
+    #[must_use]
+    pub fn with_max_body(self, bytes: usize) -> Self {
+        SourceFetcher {
+            max_body: bytes,
+            ..self
+        }
     }
 
     /// GET of an authenticated API with extra headers (e.g. a token): never
@@ -186,27 +199,22 @@ impl SourceFetcher {
         url: &Url,
         headers: &[(&str, String)],
     ) -> Result<Fetched, FetchError> {
-        self.fetcher
-            .get(
-                url,
-                self.rps,
-                headers,
-                false,
-                &self.counters,
-                &self.robots_read,
-            )
-            .await
+        self.fetcher.get(self, url, headers, false).await
     }
 
-    /// The body stored for `url` by an earlier crawl, without a request.
+    /// The body stored for `url` by an earlier crawl, without a request (and
+    /// the entry marked as still in use, so it is not pruned).
     pub fn cached(&self, url: &Url) -> Option<Vec<u8>> {
-        self.fetcher
+        let body = self
+            .fetcher
             .store
             .as_ref()?
             .cached_response(url.as_str())
             .ok()
             .flatten()
-            .map(|c| c.body)
+            .map(|c| c.body)?;
+        self.fetcher.touch(url);
+        Some(body)
     }
 }
 
@@ -250,6 +258,7 @@ impl Fetcher {
             rps: requests_per_second,
             counters: Arc::new(Counters::default()),
             robots_read: Arc::new(Mutex::new(HashSet::new())),
+            max_body: self.config.max_body,
         }
     }
 
@@ -414,13 +423,12 @@ impl Fetcher {
 
     async fn get(
         &self,
+        src: &SourceFetcher,
         url: &Url,
-        rps: f64,
         headers: &[(&str, String)],
         conditional: bool,
-        counters: &Counters,
-        robots_read: &Mutex<HashSet<String>>,
     ) -> Result<Fetched, FetchError> {
+        let (rps, counters, robots_read) = (src.rps, &*src.counters, &*src.robots_read);
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Redirect {
                 url: url.to_string(),
@@ -488,6 +496,7 @@ impl Fetcher {
                     if status == StatusCode::NOT_MODIFIED {
                         if let Some(c) = cached {
                             counters.not_modified.fetch_add(1, Ordering::Relaxed);
+                            self.touch(url);
                             return Ok(Fetched {
                                 url: url.clone(),
                                 body: c.body,
@@ -503,7 +512,7 @@ impl Fetcher {
                     let final_url = resp.url().clone();
                     let resp_headers = resp.headers().clone();
                     if status.is_success() {
-                        let body = match read_capped(resp, self.config.max_body, url).await {
+                        let body = match read_capped(resp, src.max_body, url).await {
                             Ok(b) => b,
                             Err(FetchError::Network { .. } | FetchError::Timeout { .. })
                                 if attempt < self.config.max_retries =>
@@ -553,6 +562,35 @@ impl Fetcher {
         }
     }
 
+    /// Marks the kept response of `url` as still in use.
+    fn touch(&self, url: &Url) {
+        let Some(store) = &self.store else { return };
+        if let Err(e) = store.touch_cached_response(url.as_str(), Utc::now()) {
+            tracing::warn!(%url, error = %e, "could not mark a kept response as in use");
+        }
+    }
+
+    /// Removes kept responses no crawl has used for `cache_max_age`; at most
+    /// once a day (it reads every kept response's header), remembered in the store.
+    pub fn prune_cache(&self) -> Result<Pruned, StoreError> {
+        const NOTE: (&str, &str) = ("*", "http-cache-pruned");
+        let Some(store) = &self.store else {
+            return Ok(Pruned::default());
+        };
+        let now = Utc::now();
+        let last = store
+            .note(NOTE.0, NOTE.1)?
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok());
+        if last.is_some_and(|t| (now - t.with_timezone(&Utc)) < chrono::TimeDelta::days(1)) {
+            return Ok(Pruned::default());
+        }
+        let age = chrono::TimeDelta::from_std(self.config.cache_max_age)
+            .unwrap_or(chrono::TimeDelta::days(30));
+        let pruned = store.prune_http_cache(now, age)?;
+        store.set_note(NOTE.0, NOTE.1, &now.to_rfc3339())?;
+        Ok(pruned)
+    }
+
     fn remember(&self, url: &Url, headers: &HeaderMap, body: &[u8]) {
         let Some(store) = &self.store else { return };
         let text = |h| {
@@ -569,6 +607,7 @@ impl Fetcher {
             etag,
             last_modified,
             fetched: Utc::now(),
+            seen: Some(Utc::now()),
             body: body.to_vec(),
         };
         if let Err(e) = store.put_cached_response(url.as_str(), &c) {

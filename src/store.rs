@@ -91,8 +91,35 @@ pub struct CachedResponse {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub fetched: DateTime<Utc>,
+    /// When a crawl last used this response (fetched it, was answered 304, or
+    /// re-read it), to within `TOUCH_EVERY`; `None` in entries written before
+    /// it was kept, which count as seen when fetched.
+    #[serde(default)]
+    pub seen: Option<DateTime<Utc>>,
     #[serde(skip)]
     pub body: Vec<u8>,
+}
+
+impl CachedResponse {
+    /// When a crawl last used it.
+    #[must_use]
+    pub fn last_used(&self) -> DateTime<Utc> {
+        self.seen.unwrap_or(self.fetched).max(self.fetched)
+    }
+}
+
+/// How stale a "seen" time may get before it is written again: a poll every
+/// few minutes must not rewrite every cached page (or every session) each time,
+/// or a store polled for a year grows with writes that say nothing new.
+pub const TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+/// What `prune_http_cache` removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Responses removed.
+    pub entries: usize,
+    /// Their size in the store (key, header and body).
+    pub bytes: u64,
 }
 
 /// The embedded store. Cheap to clone; all clones share one database.
@@ -180,6 +207,11 @@ impl Store {
             .flatten()
             .and_then(|v| u64_from(&v))
             .unwrap_or(0)
+    }
+
+    /// Bytes the store takes on disk (sled's own measure).
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
     }
 
     pub fn flush(&self) -> Result<(), StoreError> {
@@ -278,6 +310,35 @@ impl Store {
         min_fraction: f64,
         stats: CrawlStats,
     ) -> Result<Result<MergeReport, Refusal>, StoreError> {
+        self.merge(source, crawled, courses, now, min_fraction, stats, None)
+    }
+
+    /// Merges what a crawl that stopped at one of its limits saw: new and
+    /// changed sessions are applied, but nothing is withdrawn (the crawl did not
+    /// see the whole site), the catalogue is kept, and health records `error`
+    /// as this crawl's error, keeping the last complete crawl's count and time.
+    pub fn apply_partial_crawl(
+        &self,
+        source: &str,
+        crawled: Vec<Session>,
+        now: DateTime<Utc>,
+        stats: CrawlStats,
+        error: &str,
+    ) -> Result<Result<MergeReport, Refusal>, StoreError> {
+        self.merge(source, crawled, None, now, 0.0, stats, Some(error))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn merge(
+        &self,
+        source: &str,
+        crawled: Vec<Session>,
+        courses: Option<Vec<Course>>,
+        now: DateTime<Utc>,
+        min_fraction: f64,
+        stats: CrawlStats,
+        partial: Option<&str>,
+    ) -> Result<Result<MergeReport, Refusal>, StoreError> {
         let previous_health = self.health(source)?;
         // One session per UID: the same event can appear under two categories.
         let mut seen = HashSet::new();
@@ -292,7 +353,8 @@ impl Store {
             self.record_failure(source, now, &r.to_string(), stats)?;
             return Ok(Err(r));
         }
-        if previous > 0 && (found as f64) < (previous as f64) * min_fraction {
+        // A partial crawl is expected to find fewer; it withdraws nothing anyway.
+        if partial.is_none() && previous > 0 && (found as f64) < (previous as f64) * min_fraction {
             let r = Refusal::TooFew {
                 found,
                 previous,
@@ -330,6 +392,11 @@ impl Store {
                 }
                 Some(old) => {
                     let changed = old.session.shown_fields_differ(&s);
+                    // Unchanged and seen recently: nothing worth a write.
+                    if !changed && old.session == s && now - old.last_seen < TOUCH_EVERY {
+                        report.unchanged += 1;
+                        continue;
+                    }
                     let mut rec = old.clone();
                     rec.last_seen = now;
                     if changed {
@@ -346,8 +413,10 @@ impl Store {
             writes.push((session_key(source, &uid), to_json(&record)));
         }
         for (uid, old) in &existing {
-            // Past sessions drop off listings naturally; only upcoming ones are withdrawn.
-            if present.contains(uid)
+            // Past sessions drop off listings naturally; only upcoming ones are
+            // withdrawn, and only by a crawl that saw the whole site.
+            if partial.is_some()
+                || present.contains(uid)
                 || old.session.status == Status::Withdrawn
                 || old.session.start <= now
             {
@@ -363,10 +432,18 @@ impl Store {
 
         let mut health = previous_health;
         health.last_attempt = Some(now);
-        health.last_success = Some(now);
-        health.last_error = None;
-        health.consecutive_failures = 0;
-        health.sessions_found = found;
+        match partial {
+            None => {
+                health.last_success = Some(now);
+                health.last_error = None;
+                health.consecutive_failures = 0;
+                health.sessions_found = found;
+            }
+            Some(error) => {
+                health.last_error = Some(error.to_string());
+                health.consecutive_failures = health.consecutive_failures.saturating_add(1);
+            }
+        }
         health.requests = stats.requests;
         health.bytes = stats.bytes;
         health.not_modified = stats.not_modified;
@@ -424,19 +501,7 @@ impl Store {
         let Some(v) = self.http.get(url.as_bytes())? else {
             return Ok(None);
         };
-        // Layout: 4-byte big-endian header length, JSON header, then the raw body.
-        if v.len() < 4 {
-            return Ok(None);
-        }
-        let n = u32::from_be_bytes([v[0], v[1], v[2], v[3]]) as usize;
-        let Some(header) = v.get(4..4 + n) else {
-            return Ok(None);
-        };
-        let Ok(mut c) = serde_json::from_slice::<CachedResponse>(header) else {
-            return Ok(None);
-        };
-        c.body = v[4 + n..].to_vec();
-        Ok(Some(c))
+        Ok(decode_cached(&v))
     }
 
     pub fn put_cached_response(&self, url: &str, c: &CachedResponse) -> Result<(), StoreError> {
@@ -447,6 +512,42 @@ impl Store {
         v.extend_from_slice(&c.body);
         self.http.insert(url.as_bytes(), v)?;
         Ok(())
+    }
+
+    /// Marks the response for `url` as used by a crawl at `now`, writing only
+    /// when the stored time is older than `TOUCH_EVERY`.
+    pub fn touch_cached_response(&self, url: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(mut c) = self.cached_response(url)? {
+            if now - c.last_used() >= TOUCH_EVERY {
+                c.seen = Some(now);
+                self.put_cached_response(url, &c)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the responses no crawl has used for `max_age` (the pages of
+    /// events long gone from their sites), so the cache does not keep every
+    /// page that ever existed. Unreadable entries are removed too: they can
+    /// only cost a full fetch.
+    pub fn prune_http_cache(
+        &self,
+        now: DateTime<Utc>,
+        max_age: chrono::TimeDelta,
+    ) -> Result<Pruned, StoreError> {
+        let mut pruned = Pruned::default();
+        for kv in self.http.iter() {
+            let (k, v) = kv?;
+            let stale = match decode_header(&v) {
+                Some((c, _)) => now - c.last_used() > max_age,
+                None => true,
+            };
+            if stale && self.http.remove(&k)?.is_some() {
+                pruned.entries += 1;
+                pruned.bytes += (k.len() + v.len()) as u64;
+            }
+        }
+        Ok(pruned)
     }
 
     /// Small per-source notes the crawler keeps between crawls (e.g. listing
@@ -463,6 +564,21 @@ impl Store {
         self.meta.insert(note_key(source, key), value.as_bytes())?;
         Ok(())
     }
+}
+
+/// A stored response: 4-byte big-endian header length, JSON header, raw body.
+fn decode_cached(v: &[u8]) -> Option<CachedResponse> {
+    let (mut c, body_at) = decode_header(v)?;
+    c.body = v[body_at..].to_vec();
+    Some(c)
+}
+
+/// The header of a stored response (body left empty) and where its body starts.
+fn decode_header(v: &[u8]) -> Option<(CachedResponse, usize)> {
+    let n = u32::from_be_bytes(v.get(..4)?.try_into().ok()?) as usize;
+    let end = 4usize.checked_add(n)?;
+    let c = serde_json::from_slice::<CachedResponse>(v.get(4..end)?).ok()?;
+    Some((c, end))
 }
 
 fn note_key(source: &str, key: &str) -> Vec<u8> {

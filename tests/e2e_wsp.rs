@@ -349,3 +349,45 @@ async fn bad_input_ends_in_one_sentence() {
     assert!(err.contains("run `events crawl` first"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// A crawl that reaches a limit says so (in the crawl line, the exit code,
+/// `sources` and `/api/sources`), keeps what it read and withdraws nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_limit_reached_is_an_error_and_withdraws_nothing() {
+    let replica = Replica::start(Site::Wsp).await.unwrap();
+    let env = Env::new(&replica.base_url());
+    let first = env.run(NOW, &["crawl"]).await;
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    let before = common::json_list(&env.run(NOW, &["upcoming", "--json"]).await);
+    assert!(
+        before.iter().any(|s| s["uid"] == uid(1010, 1)),
+        "page 2 was read"
+    );
+
+    // Now only one listing page may be read: page 2's events are not seen.
+    let file = env.sources.path().join("wsp.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{text}\n[limits]\nmax_pages = 1\n")).unwrap();
+    let second = env.run(LATER, &["crawl"]).await;
+    let line = common::stdout(&second);
+    assert_eq!(
+        second.status.code(),
+        Some(1),
+        "a limit is an error: {second:?}"
+    );
+    assert!(line.contains("INCOMPLETE"), "{line}");
+    assert!(line.contains("0 withdrawn"), "{line}");
+    assert!(line.contains("limits.max_pages"), "{line}");
+
+    let after = common::json_list(&env.run(LATER, &["upcoming", "--json"]).await);
+    assert_eq!(
+        after.len(),
+        before.len(),
+        "nothing withdrawn or lost: {after:#?}"
+    );
+    assert_eq!(find(&after, &uid(1010, 1))["status"], "scheduled");
+
+    let sources = env.run(LATER, &["sources", "--json"]).await;
+    let health = common::stdout(&sources);
+    assert!(health.contains("limits.max_pages"), "{health}");
+}
