@@ -73,19 +73,28 @@ pub struct GenSession {
     pub start: NaiveDateTime,
     /// End, Europe/London local time.
     pub end: NaiveDateTime,
+    /// The Venue cell: an address, or an online platform.
     pub venue: &'static str,
+    /// Whether the venue is online (what the adapter should conclude).
     pub online: bool,
 }
 
 /// One generated event, at one version of the site.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenEvent {
+    /// The digits of `/events/<id>`.
     pub id: u64,
+    /// The title as text (the pages escape it).
     pub title: String,
+    /// The Category field and the listing's category label.
     pub category: &'static str,
+    /// The Level field, when the event has one.
     pub level: Option<&'static str>,
+    /// The Prerequisites field as printed, brackets included.
     pub prerequisites: Option<&'static str>,
+    /// The one paragraph of the description.
     pub description: &'static str,
+    /// Places, shared by all the event's sessions.
     pub places: Places,
     /// One to three sessions, in date order.
     pub sessions: Vec<GenSession>,
@@ -187,8 +196,11 @@ const DESCRIPTIONS: &[&str] = &[
     "Practical, case-based learning with time for questions.",
 ];
 
-/// (start, end) local times, as hours and minutes.
-const TIMES: &[((u32, u32), (u32, u32))] = &[
+/// A local time of day as (hour, minute).
+type HourMinute = (u32, u32);
+
+/// (start, end) local times of a session.
+const TIMES: &[(HourMinute, HourMinute)] = &[
     ((9, 30), (12, 30)),
     ((9, 30), (16, 30)),
     ((10, 0), (13, 0)),
@@ -556,7 +568,7 @@ fn listing_entry(h: &mut String, e: &GenEvent, index: usize) {
     let title = esc(&e.title);
     let venue = esc(first.venue);
     let category = esc(e.category);
-    if index % 2 == 0 {
+    if index.is_multiple_of(2) {
         let _ = write!(
             h,
             "<div class=\"event-item\">\n  <h3><a href=\"/events/{id}\">{title}</a></h3>\n  <p class=\"date\">{date}</p>\n  <p class=\"time\">{time}</p>\n  <p class=\"venue\">{venue}</p>\n  <p class=\"places\">{places}</p>\n  <span class=\"badge category\">{category}</span>\n",
@@ -586,7 +598,7 @@ fn places_text(p: Places, style: usize, detail: bool) -> Option<String> {
         Places::Left(1) => "1 place left".into(),
         Places::Left(n) if n <= 3 => format!("Only {n} places left"),
         Places::Left(n) => {
-            if style % 3 == 0 {
+            if style.is_multiple_of(3) {
                 format!("{n} places available")
             } else {
                 format!("Places available: {n}")
@@ -622,7 +634,7 @@ fn date_text(d: NaiveDate, style: usize) -> String {
 
 /// `09:30` or `9:30am` / `1pm`.
 fn time_text(t: NaiveTime, style: usize) -> String {
-    if style % 2 == 0 {
+    if style.is_multiple_of(2) {
         return t.format("%H:%M").to_string();
     }
     let (pm, h12) = t.hour12();
