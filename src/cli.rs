@@ -100,6 +100,23 @@ pub enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
+    /// Serve a generated booking site of N events until stopped (for `bench/run`).
+    #[command(hide = true)]
+    Replica(ReplicaArgs),
+}
+
+/// `events replica`: a generated `event-booking` site on loopback.
+#[derive(Debug, Clone, Args)]
+pub struct ReplicaArgs {
+    /// How many events the site lists.
+    #[arg(long, default_value_t = 1000)]
+    pub events: usize,
+    /// The same seed gives the same site.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where to listen; its base URL is printed on stdout.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -280,6 +297,20 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
                 eprintln!("demo: {}", present::terminal_safe(&r.line()));
             }
             serve_until_stopped(&cli, sources, store, serve).await
+        }
+        Command::Replica(r) => {
+            // The first sessions are tomorrow (UK), so none is past when crawled.
+            let first_day = now.with_timezone(&chrono_tz::Europe::London).date_naive()
+                + chrono::Duration::days(1);
+            let cfg = crate::scaled_replica::ScaledConfig {
+                events: r.events,
+                seed: r.seed,
+                first_day,
+            };
+            crate::scaled_replica::serve_until_stopped(cfg, r.listen)
+                .await
+                .context("serving the generated replica")?;
+            Ok(())
         }
         Command::Courses { json } => {
             let store = open_store(&cli.data, false)?;

@@ -16,6 +16,7 @@ pub mod page;
 pub mod present;
 pub mod query;
 pub mod replica;
+pub mod scaled_replica;
 pub mod schedule;
 pub mod server;
 pub mod store;
