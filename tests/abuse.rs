@@ -55,7 +55,7 @@ fn session(source: &str, i: usize) -> Session {
         end: start + Duration::hours(3),
         timezone: "Europe/London".into(),
         venue: Some("Council House, Walsall".into()),
-        online: i % 3 == 0,
+        online: i.is_multiple_of(3),
         status: Status::Scheduled,
         availability: Availability {
             spaces_left: Some((i % 7) as u32),
