@@ -4,7 +4,8 @@
 //! `/api/sources`, `/healthz`), how a query string becomes a `Filter` (and the
 //! 400s for bad ones), the render cache, and the HTTP headers calendar clients
 //! rely on: `ETag`, `Last-Modified`, `Cache-Control`, conditional `304`s, `HEAD`
-//! and gzip.
+//! and gzip; and the limits clients are held to (`Limits`): methods, query
+//! strings, header size and read time, connections and request time.
 //!
 //! Does not own crawling or parsing (the crawler fills the store, maybe in the
 //! same process), the wording of the feed (`feed`), which sessions a view holds
