@@ -4,7 +4,8 @@
 //! `/api/sources`, `/healthz`), how a query string becomes a `Filter` (and the
 //! 400s for bad ones), the render cache, and the HTTP headers calendar clients
 //! rely on: `ETag`, `Last-Modified`, `Cache-Control`, conditional `304`s, `HEAD`
-//! and gzip.
+//! and gzip; and the limits clients are held to (`Limits`): methods, query
+//! strings, header size and read time, connections and request time.
 //!
 //! Does not own crawling or parsing (the crawler fills the store, maybe in the
 //! same process), the wording of the feed (`feed`), which sessions a view holds
@@ -49,6 +50,43 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// Longest query string accepted, in bytes; longer ones get a 400.
 pub const MAX_QUERY_BYTES: usize = 4096;
+
+/// Most `name=value` pairs one query string may hold; more get a 400. A view
+/// needs at most a handful plus `MAX_CATEGORIES`; the rest is room for the
+/// parameters calendar clients and link trackers add.
+pub const MAX_QUERY_PARAMS: usize = 64;
+
+/// Connections served at once. Further ones are not accepted until one
+/// closes: they wait in the kernel's listen queue (a warning is logged), so a
+/// burst is served late rather than refused, while memory and file
+/// descriptors stay bounded. Idle and slow connections give their place up
+/// after `HEADER_READ_TIMEOUT`.
+pub const MAX_CONNECTIONS: usize = 512;
+
+/// Time a client has to send a request's headers, counted from when the
+/// server starts waiting for them (also between keep-alive requests); then
+/// the connection is closed. Slow-header clients (slowloris) cannot hold a
+/// connection longer than this.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Time a request may take from its headers to its response; then it is
+/// answered 503 and a warning is logged.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Largest request head (request line and headers) in bytes; larger ones are
+/// answered 431 and the connection is closed. Real clients send well under
+/// 2 KiB.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Most header fields in one request; more are answered 431.
+pub const MAX_HEADERS: usize = 64;
+
+/// The only methods served; any other gets a 405 naming them.
+pub const ALLOWED_METHODS: &str = "GET, HEAD";
+
+/// Pause after the listener fails to accept (e.g. out of file descriptors)
+/// before trying again, so the error does not spin the CPU.
+const ACCEPT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Most `category` parameters one view may name.
 pub const MAX_CATEGORIES: usize = 20;
@@ -217,20 +255,165 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
     })
 }
 
-/// Serves until `shutdown` completes, then finishes the requests in flight.
+/// The limits a server holds its clients to; `Limits::default()` is the
+/// documented constants, tests may tighten them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// See `MAX_CONNECTIONS`.
+    pub max_connections: usize,
+    /// See `HEADER_READ_TIMEOUT`.
+    pub header_read_timeout: std::time::Duration,
+    /// See `REQUEST_TIMEOUT`.
+    pub request_timeout: std::time::Duration,
+    /// See `MAX_HEADER_BYTES`.
+    pub max_header_bytes: usize,
+    /// See `MAX_HEADERS`.
+    pub max_headers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: MAX_CONNECTIONS,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
+            max_header_bytes: MAX_HEADER_BYTES,
+            max_headers: MAX_HEADERS,
+        }
+    }
+}
+
+/// Serves with the default `Limits` until `shutdown` completes, then finishes
+/// the requests in flight.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with_limits(listener, state, Limits::default(), shutdown).await
 }
 
-/// All routes. Feeds compress themselves (their gzip body is cached, with its
-/// own ETag); the page and the JSON go through tower-http's compression.
+/// Serves HTTP/1.1 under `limits` until `shutdown` completes, then stops
+/// accepting, closes idle connections and finishes the requests in flight.
+///
+/// hyper's HTTP/1 connection is driven directly (not `axum::serve`) because
+/// only there can the header read timeout and the header size be set.
+/// Cleartext HTTP/2 is not offered: no browser or calendar client speaks it
+/// without TLS, and its version sniffing would wait on a silent client with
+/// no timeout.
+pub async fn serve_with_limits(
+    listener: TcpListener,
+    state: AppState,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let app = router_with_timeout(state, limits.request_timeout);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .max_header_size(limits.max_header_bytes)
+        .max_headers(limits.max_headers);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut saturated = false;
+    loop {
+        // A place first, then the connection: while all are taken, new
+        // connections wait in the listen queue.
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => {
+                saturated = false;
+                p
+            }
+            Err(_) => {
+                if !saturated {
+                    saturated = true;
+                    tracing::warn!(
+                        limit = limits.max_connections,
+                        "all connections are in use; new ones wait until one closes"
+                    );
+                }
+                tokio::select! {
+                    p = slots.clone().acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                    () = &mut shutdown => break,
+                }
+            }
+        };
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!("accepting a connection failed: {e}");
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A client that times out or hangs up mid-request is its own
+            // business; nothing to report.
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// All routes, answering only `ALLOWED_METHODS`, each request bounded by
+/// `REQUEST_TIMEOUT`.
 pub fn router(state: AppState) -> Router {
+    router_with_timeout(state, REQUEST_TIMEOUT)
+}
+
+fn router_with_timeout(state: AppState, timeout: std::time::Duration) -> Router {
+    routes(state)
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                match tokio::time::timeout(timeout, next.run(req)).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        tracing::warn!(?timeout, "a request took too long and was answered 503");
+                        text(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "The server took too long to answer; try again shortly.".into(),
+                        )
+                    }
+                }
+            },
+        ))
+        .layer(axum::middleware::from_fn(only_get_and_head))
+}
+
+/// 405 for every method but `ALLOWED_METHODS`, on every path (the fallback
+/// too), with the `Allow` header and one sentence.
+async fn only_get_and_head(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::Method;
+    if req.method() == Method::GET || req.method() == Method::HEAD {
+        return next.run(req).await;
+    }
+    let mut r = text(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Only GET and HEAD are served here.".into(),
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+    r
+}
+
+/// Feeds compress themselves (their gzip body is cached, with its own ETag);
+/// the page and the JSON go through tower-http's compression.
+fn routes(state: AppState) -> Router {
     let feeds = Router::new()
         .route("/calendar.ics", get(calendar))
         .route("/calendar/{file}", get(calendar_source))
@@ -306,8 +489,8 @@ pub fn parse_filter(raw: Option<&str>) -> Result<Filter, ApiError> {
     }
     let mut f = Filter::default();
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
-        let key = k.as_ref();
+    for (k, v) in query_pairs(raw)? {
+        let key = k.as_str();
         let v = v.trim();
         if matches!(key, "source" | "q" | "available" | "online" | "days")
             && !seen.insert(key.to_string())
@@ -402,6 +585,34 @@ pub fn parse_filter(raw: Option<&str>) -> Result<Filter, ApiError> {
         }
     }
     Ok(f)
+}
+
+/// A query string's `name=value` pairs, decoded (`+` is a space, `%XX` a
+/// byte). Refused with one sentence: more than `MAX_QUERY_PARAMS` pairs, a
+/// name or value that is not UTF-8 once decoded, or one holding a NUL.
+fn query_pairs(raw: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        if out.len() >= MAX_QUERY_PARAMS {
+            return Err(bad(format!(
+                "The query string has more than {MAX_QUERY_PARAMS} parameters."
+            )));
+        }
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        out.push((query_part(k)?, query_part(v)?));
+    }
+    Ok(out)
+}
+
+fn query_part(s: &str) -> Result<String, ApiError> {
+    let s = s.replace('+', " ");
+    let decoded = percent_encoding::percent_decode_str(&s)
+        .decode_utf8()
+        .map_err(|_| bad("The query string is not valid UTF-8 once decoded.".into()))?;
+    if decoded.contains('\0') {
+        return Err(bad("The query string holds a NUL character.".into()));
+    }
+    Ok(decoded.into_owned())
 }
 
 /// `Some(Some(b))` for a yes/no, `Some(None)` for empty (no preference), `None`
@@ -951,12 +1162,31 @@ mod tests {
             "source=WSP!",
             "days=0",
             "q=a&q=b",
+            "source=wsp&source=wsp",
+            "q=%ff%fe",
+            "utm=%C3%28",
+            "q=a%00b",
+            "x%00=1",
         ] {
             assert!(
                 matches!(parse_filter(Some(bad)), Err(ApiError::BadRequest(_))),
                 "{bad}"
             );
         }
+        let many = vec!["x=1"; MAX_QUERY_PARAMS + 1].join("&");
+        assert!(matches!(
+            parse_filter(Some(&many)),
+            Err(ApiError::BadRequest(_))
+        ));
+        let most = vec!["x=1"; MAX_QUERY_PARAMS].join("&");
+        assert!(parse_filter(Some(&most)).is_ok());
+        assert_eq!(
+            parse_filter(Some("q=caf%C3%A9+au%20lait&&"))
+                .unwrap()
+                .search
+                .as_deref(),
+            Some("café au lait")
+        );
         let long = format!("q={}", "a".repeat(MAX_Q_CHARS + 1));
         assert!(matches!(
             parse_filter(Some(&long)),
