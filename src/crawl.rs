@@ -386,7 +386,18 @@ async fn walk_event_booking(
         }
     }
 
+    // What the store knows of each event: reused for an unchanged listing
+    // entry, and kept when a detail page cannot be read.
     let stored = store.source_sessions(&cfg.id)?;
+    let mut known: HashMap<&str, Vec<&Session>> = HashMap::new();
+    for s in &stored {
+        if s.session.status != Status::Withdrawn {
+            known
+                .entry(s.session.event_id.as_str())
+                .or_default()
+                .push(&s.session);
+        }
+    }
     let refresh = detail_refresh(cfg);
     let mut sessions = Vec::new();
     for id in &order {
@@ -394,13 +405,23 @@ async fn walk_event_booking(
         let note_key = format!("detail:{id}");
         let note = store.note(&cfg.id, &note_key)?;
         let (old_fp, last_fetch) = parse_note(note.as_deref());
-        let cached = http.cached(&entry.url);
         let fresh_enough = last_fetch.is_some_and(|t| ctx.now - t < refresh);
-        let body = if old_fp.as_deref() == Some(entry.fingerprint.as_str())
-            && fresh_enough
-            && cached.is_some()
-        {
-            cached.map(|b| String::from_utf8_lossy(&b).into_owned())
+        let unchanged = old_fp.as_deref() == Some(entry.fingerprint.as_str()) && fresh_enough;
+        // Unchanged entry, recently read: what the store holds is what the
+        // page said, so neither fetch nor parse it again.
+        if unchanged {
+            if let Some(k) = known.get(id.as_str()) {
+                sessions.extend(k.iter().map(|s| (*s).clone()));
+                continue;
+            }
+        }
+        let cached = if unchanged {
+            http.cached(&entry.url)
+        } else {
+            None
+        };
+        let body = if let Some(c) = cached {
+            Some(String::from_utf8_lossy(&c).into_owned())
         } else {
             match http.get(&entry.url).await {
                 Ok(f) => {
@@ -432,17 +453,14 @@ async fn walk_event_booking(
             Some(mut s) => sessions.append(&mut s),
             None => {
                 // Keep what the store knows of this event, else what the listing says.
-                let known: Vec<Session> = stored
-                    .iter()
-                    .filter(|s| s.session.event_id == *id && s.session.status != Status::Withdrawn)
-                    .map(|s| s.session.clone())
-                    .collect();
-                if !known.is_empty() {
-                    sessions.extend(known);
-                } else if let Some(s) = &entry.session {
-                    sessions.push(s.clone());
-                } else {
-                    tracing::warn!(source = %cfg.id, url = %entry.url, "no session could be read for this event; left out");
+                match known.get(id.as_str()) {
+                    Some(k) => sessions.extend(k.iter().map(|s| (*s).clone())),
+                    None => match &entry.session {
+                        Some(s) => sessions.push(s.clone()),
+                        None => {
+                            tracing::warn!(source = %cfg.id, url = %entry.url, "no session could be read for this event; left out");
+                        }
+                    },
                 }
             }
         }

@@ -135,30 +135,39 @@ fn availability_sentence(s: &Session) -> String {
 }
 
 /// The DESCRIPTION text, before sanitising: availability, prerequisites,
-/// category/level, the source's description and the booking link.
+/// category/level, the source's description and the booking link. Built in one
+/// buffer: it is written for every session of every feed.
 fn description(s: &Session) -> String {
-    let mut head = vec![availability_sentence(s)];
+    let body = non_empty(&s.description);
+    let mut out = String::with_capacity(160 + body.map_or(0, str::len) + s.url.len());
+    out.push_str(&availability_sentence(s));
+    let mut line = |label: &str, value: &str| {
+        out.push('\n');
+        out.push_str(label);
+        out.push_str(value);
+    };
     if let Some(p) = non_empty(&s.prerequisites) {
-        head.push(format!("Prerequisites: {p}"));
+        line("Prerequisites: ", p);
     }
     if let Some(c) = non_empty(&s.category) {
-        head.push(format!("Category: {c}"));
+        line("Category: ", c);
     }
     if let Some(l) = non_empty(&s.level) {
-        head.push(format!("Level: {l}"));
+        line("Level: ", l);
     }
     if s.online {
-        head.push(match non_empty(&s.venue) {
-            Some(v) => format!("Online: {v}"),
-            None => "Online".into(),
-        });
+        match non_empty(&s.venue) {
+            Some(v) => line("Online: ", v),
+            None => line("Online", ""),
+        }
     }
-    let mut parts = vec![head.join("\n")];
-    if let Some(d) = non_empty(&s.description) {
-        parts.push(d.to_string());
+    if let Some(d) = body {
+        out.push_str("\n\n");
+        out.push_str(d);
     }
-    parts.push(format!("Book: {}", clean_uri(&s.url)));
-    parts.join("\n\n")
+    out.push_str("\n\nBook: ");
+    out.push_str(&clean_uri(&s.url));
+    out
 }
 
 fn non_empty(s: &Option<String>) -> Option<&str> {
@@ -168,19 +177,37 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 /// LOCATION: the venue on one line (address lines joined by commas); "Online"
 /// for an online session with no platform named.
 fn location(s: &Session) -> Option<String> {
-    let venue = s.venue.as_deref().map(|v| {
-        sanitize_text(v)
-            .split('\n')
-            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-            .map(|l| l.trim_end_matches(',').to_string())
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join(", ")
-    });
-    match venue.filter(|v| !v.is_empty()) {
-        Some(v) => Some(v),
-        None if s.online => Some("Online".into()),
-        None => None,
+    let mut out = String::new();
+    if let Some(v) = s.venue.as_deref() {
+        for l in sanitize_text(v).split('\n') {
+            let start = out.len();
+            if start > 0 {
+                out.push_str(", ");
+            }
+            let words = out.len();
+            push_words(&mut out, l);
+            while out.ends_with(',') {
+                out.pop();
+            }
+            if out.len() == words {
+                out.truncate(start);
+            }
+        }
+    }
+    match out.is_empty() {
+        false => Some(out),
+        true if s.online => Some("Online".into()),
+        true => None,
+    }
+}
+
+/// Appends the whitespace-separated words of `s` with single spaces.
+fn push_words(out: &mut String, s: &str) {
+    for (i, w) in s.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(w);
     }
 }
 
@@ -273,10 +300,9 @@ fn scrub_into(out: &mut String, s: &str, escape: bool) {
 
 /// Sanitised and flattened to a single line with single spaces.
 fn one_line(s: &str) -> String {
-    sanitize_text(s)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::with_capacity(s.len());
+    push_words(&mut out, &sanitize_text(s));
+    out
 }
 
 /// A URI for a property the crate writes verbatim: no control characters or
@@ -284,6 +310,9 @@ fn one_line(s: &str) -> String {
 // icalendar lacks: URL is a URI value, so the crate writes it unescaped; a CR/LF
 // in a scraped link would start a new property.
 fn clean_uri(s: &str) -> String {
+    if s.bytes().all(|b| b.is_ascii_graphic()) {
+        return s.to_string();
+    }
     s.chars()
         .filter(|c| !c.is_control() && !c.is_whitespace())
         .collect()

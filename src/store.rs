@@ -14,6 +14,11 @@ use sled::Transactional;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+/// Memory sled may use to cache the store's pages. sled's own default is 1 GiB,
+/// which a crawl reading thousands of kept pages fills, and a server that runs
+/// for months keeps; everything still works from disk past this.
+pub const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The format this build writes. Bump it, and add a step to `migrate`, when the
 /// stored shape changes.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -139,22 +144,26 @@ const SCHEMA: &[u8] = b"schema_version";
 impl Store {
     /// Opens (creating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(dir).open().map_err(|e| {
-            let msg = e.to_string();
-            if msg.contains("lock")
-                || msg.contains("WouldBlock")
-                || msg.contains("Resource temporarily unavailable")
-            {
-                StoreError::Locked {
-                    path: dir.to_path_buf(),
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(|e| {
+                let msg = e.to_string();
+                if msg.contains("lock")
+                    || msg.contains("WouldBlock")
+                    || msg.contains("Resource temporarily unavailable")
+                {
+                    StoreError::Locked {
+                        path: dir.to_path_buf(),
+                    }
+                } else {
+                    StoreError::Open {
+                        path: dir.to_path_buf(),
+                        message: msg,
+                    }
                 }
-            } else {
-                StoreError::Open {
-                    path: dir.to_path_buf(),
-                    message: msg,
-                }
-            }
-        })?;
+            })?;
         let store = Store {
             sessions: db.open_tree("sessions")?,
             courses: db.open_tree("courses")?,
