@@ -260,6 +260,20 @@ pub async fn crawl_source(
     now: DateTime<Utc>,
     observer: &dyn Observer,
 ) -> CrawlReport {
+    let report = crawl_and_merge(cfg, fetcher, store, now, observer).await;
+    // A crawl parses thousands of pages into short-lived blocks; a server that
+    // crawls every half hour should not keep them.
+    crate::memory::give_back();
+    report
+}
+
+async fn crawl_and_merge(
+    cfg: &SourceConfig,
+    fetcher: &Arc<Fetcher>,
+    store: &Store,
+    now: DateTime<Utc>,
+    observer: &dyn Observer,
+) -> CrawlReport {
     let max_body = usize::try_from(cfg.limits.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
     let http = fetcher
         .for_source(cfg.requests_per_second)

@@ -406,12 +406,11 @@ struct EventFields<'a> {
     url: String,
 }
 
-impl<'a> EventFields<'a> {
-    fn of(st: &'a StoredSession) -> Self {
-        let s = &st.session;
+impl EventTimes {
+    fn of(s: &Session) -> Self {
         // RFC 5545 needs DTEND after DTSTART; a source saying otherwise is wrong.
         let end = s.end.max(s.start);
-        let times = zone_of(&s.timezone)
+        zone_of(&s.timezone)
             .and_then(|tz| {
                 Some(EventTimes::Zoned(
                     tz,
@@ -419,7 +418,21 @@ impl<'a> EventFields<'a> {
                     local_time(end, tz)?,
                 ))
             })
-            .unwrap_or(EventTimes::Utc(s.start, end));
+            .unwrap_or(EventTimes::Utc(s.start, end))
+    }
+
+    /// The zone and local years this event writes with a TZID, if any.
+    fn zone_years(self) -> Option<(Tz, i32, i32)> {
+        match self {
+            EventTimes::Zoned(tz, a, b) => Some((tz, a.year(), b.year())),
+            EventTimes::Utc(..) => None,
+        }
+    }
+}
+
+impl<'a> EventFields<'a> {
+    fn of(st: &'a StoredSession, times: EventTimes) -> Self {
+        let s = &st.session;
         EventFields {
             uid: st.uid.as_str(),
             sequence: st.sequence,
@@ -433,14 +446,6 @@ impl<'a> EventFields<'a> {
             url: clean_uri(&s.url),
         }
     }
-
-    /// The zone and local years this event writes with a TZID, if any.
-    fn zone_years(&self) -> Option<(Tz, i32, i32)> {
-        match self.times {
-            EventTimes::Zoned(tz, a, b) => Some((tz, a.year(), b.year())),
-            EventTimes::Utc(..) => None,
-        }
-    }
 }
 
 /// The calendar-level facts both writers share: the zone most sessions use
@@ -451,13 +456,13 @@ struct CalendarFrame {
 }
 
 impl CalendarFrame {
-    fn of(events: &[EventFields<'_>]) -> Self {
+    fn of(times: &[EventTimes]) -> Self {
         // X-WR-TIMEZONE: the zone most events use (ties broken by name, for determinism).
         let mut zone_counts: BTreeMap<&'static str, usize> = BTreeMap::new();
         // Years (local) each zone's events span, to know which transitions to describe.
         let mut zone_years: BTreeMap<&'static str, (Tz, i32, i32)> = BTreeMap::new();
-        for ev in events {
-            if let Some((tz, a, b)) = ev.zone_years() {
+        for t in times {
+            if let Some((tz, a, b)) = t.zone_years() {
                 *zone_counts.entry(tz.name()).or_default() += 1;
                 let e = zone_years.entry(tz.name()).or_insert((tz, a, b));
                 e.1 = e.1.min(a);
@@ -490,12 +495,17 @@ impl CalendarFrame {
 #[must_use]
 pub fn render<S: Borrow<StoredSession>>(sessions: &[S], opts: &FeedOptions) -> String {
     let sessions = dedupe_sorted(sessions);
-    let events: Vec<EventFields<'_>> = sessions.iter().map(|st| EventFields::of(st)).collect();
-    let frame = CalendarFrame::of(&events);
+    // Times first (the VTIMEZONEs, written before any event, depend on them);
+    // each event's text is then built, written and dropped one at a time.
+    let times: Vec<EventTimes> = sessions
+        .iter()
+        .map(|st| EventTimes::of(&st.session))
+        .collect();
+    let frame = CalendarFrame::of(&times);
 
     // About 900 octets a VEVENT, so the buffer rarely grows (and never doubles
     // twice): growth would briefly hold two copies of a 10 MB feed.
-    let mut out = String::with_capacity(2048 + frame.vtimezones.len() * 40 + events.len() * 900);
+    let mut out = String::with_capacity(2048 + frame.vtimezones.len() * 40 + times.len() * 900);
     let mut line = String::with_capacity(4096);
     out.push_str("BEGIN:VCALENDAR\r\n");
     for (name, value) in calendar_properties(opts, frame.zone) {
@@ -520,8 +530,8 @@ pub fn render<S: Borrow<StoredSession>>(sessions: &[S], opts: &FeedOptions) -> S
     for tz_line in &frame.vtimezones {
         fold_into(&mut out, tz_line);
     }
-    for ev in &events {
-        write_event(&mut out, &mut line, ev);
+    for (st, t) in sessions.iter().zip(&times) {
+        write_event(&mut out, &mut line, &EventFields::of(st, *t));
     }
     out.push_str("END:VCALENDAR\r\n");
     out
@@ -656,8 +666,16 @@ fn push_escaped(line: &mut String, s: &str) {
 #[must_use]
 pub fn render_with_crate<S: Borrow<StoredSession>>(sessions: &[S], opts: &FeedOptions) -> String {
     let sessions = dedupe_sorted(sessions);
-    let events: Vec<EventFields<'_>> = sessions.iter().map(|st| EventFields::of(st)).collect();
-    let frame = CalendarFrame::of(&events);
+    let times: Vec<EventTimes> = sessions
+        .iter()
+        .map(|st| EventTimes::of(&st.session))
+        .collect();
+    let events: Vec<EventFields<'_>> = sessions
+        .iter()
+        .zip(&times)
+        .map(|(st, t)| EventFields::of(st, *t))
+        .collect();
+    let frame = CalendarFrame::of(&times);
 
     let mut cal = Calendar::empty();
     for (name, value) in calendar_properties(opts, frame.zone) {

@@ -11,6 +11,7 @@ pub mod crawl;
 pub mod feed;
 pub mod feed_cache;
 pub mod fetch;
+pub mod memory;
 pub mod model;
 pub mod page;
 pub mod present;

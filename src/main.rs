@@ -8,7 +8,7 @@ use tracing_subscriber::prelude::*;
 use tracing_subscriber::EnvFilter;
 
 fn main() {
-    tame_allocator();
+    events::memory::tame_allocator();
     let cli = Cli::parse();
     let filter = EnvFilter::try_from_env("EVENTS_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
     tracing_subscriber::registry()
@@ -43,22 +43,3 @@ fn main() {
     };
     std::process::exit(code);
 }
-
-/// Keeps `serve`'s memory flat under load. glibc raises its mmap threshold each
-/// time a large block is freed, after which multi-megabyte feed buffers come
-/// from heap arenas that are rarely given back, one arena per thread that ever
-/// rendered; a fixed threshold keeps large buffers mapped (returned to the
-/// system when freed) and two arenas bound the rest.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn tame_allocator() {
-    // SAFETY: mallopt only changes allocator tunables; it is called before any
-    // other thread exists and its return value (0 on failure) only means the
-    // default stays in force.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn tame_allocator() {}

@@ -198,17 +198,22 @@ struct FeedKey {
     hour: i64,
 }
 
+/// A rendered feed as the cache keeps it: gzip only. Calendar clients ask for
+/// gzip, and a full national feed is several times smaller so; the rare client
+/// that does not is sent the body decompressed as it goes out, a chunk at a
+/// time, so it costs CPU but never a second copy of the feed in memory.
 struct RenderedFeed {
-    body: Bytes,
     gzip: Bytes,
-    /// Hex digest of `body`, unquoted.
+    /// Length of the body before compression.
+    plain_len: usize,
+    /// Hex digest of the body before compression, unquoted.
     hash: String,
     last_modified: Option<DateTime<Utc>>,
 }
 
 impl Weighed for Arc<RenderedFeed> {
     fn bytes(&self) -> usize {
-        self.body.len() + self.gzip.len() + self.hash.len()
+        self.gzip.len() + self.hash.len()
     }
 }
 
@@ -699,9 +704,8 @@ impl AppState {
         let at = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now);
         let list = present::feed_window(&all, &key.filter, at);
         let opts = present::feed_options(&all, &key.filter);
-        let mut body = feed::render(&list, &opts);
+        let body = feed::render(&list, &opts);
         drop(list);
-        body.shrink_to_fit();
         // Newest change anywhere in the store, not only in this view: a session
         // that left the view (e.g. became full under `available=1`) changed it
         // too, and an If-Modified-Since client must not get a 304 for that.
@@ -717,7 +721,7 @@ impl AppState {
         let rendered = Arc::new(RenderedFeed {
             hash: hex(&Sha256::digest(body.as_bytes())[..16]),
             gzip: Bytes::from(gzip(body.as_bytes())),
-            body: Bytes::from(body),
+            plain_len: body.len(),
             last_modified,
         });
         self.cache.renders.fetch_add(1, Ordering::Relaxed);
@@ -744,12 +748,16 @@ impl AppState {
                 ApiError::Store(StoreError::Corrupt("the server is stopping".into()))
             })?;
         let st = self.clone();
-        tokio::task::spawn_blocking(move || st.feed(filter))
-            .await
-            .map_err(|e| {
-                ApiError::Store(StoreError::Corrupt(format!("a feed render failed: {e}")))
-            })?
-            .map_err(ApiError::from)
+        tokio::task::spawn_blocking(move || {
+            let rendered = st.feed(filter);
+            // A render's scratch (several megabytes at national scale) goes
+            // back to the system rather than staying with the allocator.
+            crate::memory::give_back();
+            rendered
+        })
+        .await
+        .map_err(|e| ApiError::Store(StoreError::Corrupt(format!("a feed render failed: {e}"))))?
+        .map_err(ApiError::from)
     }
 }
 
@@ -888,13 +896,15 @@ async fn feed_response(
     if fresh {
         return Ok((StatusCode::NOT_MODIFIED, h).into_response());
     }
-    let body = if gz {
+    if gz {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        r.gzip.clone()
-    } else {
-        r.body.clone()
-    };
-    Ok((StatusCode::OK, h, Body::from(body)).into_response())
+        return Ok((StatusCode::OK, h, Body::from(r.gzip.clone())).into_response());
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(r.plain_len));
+    let plain =
+        async_compression::tokio::bufread::GzipDecoder::new(std::io::Cursor::new(r.gzip.clone()));
+    let chunks = tokio_util::io::ReaderStream::with_capacity(plain, 64 * 1024);
+    Ok((StatusCode::OK, h, Body::from_stream(chunks)).into_response())
 }
 
 async fn calendar(
@@ -989,13 +999,20 @@ async fn index(
     let now = (st.clock)();
     let (_, all) = st.snapshot()?;
     let filter = canonical_categories(parse_filter(q.as_deref())?, &all);
-    let everything = present::upcoming(&all, &Filter::default(), now);
+    // Every category among upcoming sessions, soonest first; borrowed, not
+    // copied: the page is asked for often and the store may be large.
+    let mut everything: Vec<&StoredSession> = all
+        .iter()
+        .filter(|s| s.session.end > now && s.session.status != crate::model::Status::Withdrawn)
+        .collect();
+    everything.sort_by(|a, b| (a.session.start, &a.uid).cmp(&(b.session.start, &b.uid)));
     let mut categories: Vec<String> = Vec::new();
+    let mut slugs = std::collections::HashSet::new();
     for c in everything
         .iter()
         .filter_map(|s| s.session.category.as_deref())
     {
-        if !categories.iter().any(|x| slug(x) == slug(c)) {
+        if slugs.insert(slug(c)) {
             categories.push(c.to_string());
         }
     }

@@ -630,7 +630,8 @@ fn shipped_source_file_parses() {
             Some(rest)
                 if rest.contains(" = ")
                     || rest.starts_with("[selectors]")
-                    || rest.starts_with("[labels]") =>
+                    || rest.starts_with("[labels]")
+                    || rest.starts_with("[limits]") =>
             {
                 rest.to_string()
             }
@@ -639,6 +640,7 @@ fn shipped_source_file_parses() {
         .collect::<Vec<_>>()
         .join("\n");
     let src = config::parse_source(&path, &uncommented).unwrap();
+    assert_eq!(src.limits, config::Limits::default());
     let SourceKind::EventBooking(eb) = src.kind else {
         panic!("wrong kind");
     };
