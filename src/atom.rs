@@ -244,7 +244,10 @@ mod tests {
         let mut later = a.clone();
         later.at += chrono::TimeDelta::milliseconds(1);
         assert_ne!(entry_id(&a), entry_id(&later));
-        assert_eq!(render(&[a.clone()], &opts()), render(&[a], &opts()));
+        assert_eq!(
+            render(std::slice::from_ref(&a), &opts()),
+            render(&[a], &opts())
+        );
         assert_eq!(feed_id(""), "tag:events.safeguarding-training,2026:changes");
     }
 }

@@ -411,6 +411,25 @@ pub fn select<'a>(
         .filter(move |c| (kinds.is_empty() || kinds.contains(&c.kind)) && c.matches(filter, now))
 }
 
+/// A `--since` in words: "7 days", "1 hour", else humantime's form ("90m").
+pub fn since_words(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    let plural = |n: u64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit}")
+        } else {
+            format!("{n} {unit}s")
+        }
+    };
+    if s > 0 && s.is_multiple_of(86_400) {
+        plural(s / 86_400, "day")
+    } else if s > 0 && s.is_multiple_of(3600) {
+        plural(s / 3600, "hour")
+    } else {
+        humantime::format_duration(d).to_string()
+    }
+}
+
 /// The JSON shape of one change in `events changes --json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChangeJson {
@@ -653,6 +672,14 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(pick(&vrp, &[]), [PlacesFreed]);
+    }
+
+    #[test]
+    fn since_in_words() {
+        use std::time::Duration as D;
+        assert_eq!(since_words(D::from_secs(7 * 86_400)), "7 days");
+        assert_eq!(since_words(D::from_secs(3600)), "1 hour");
+        assert_eq!(since_words(D::from_secs(90 * 60)), "1h 30m");
     }
 
     #[test]

@@ -247,7 +247,7 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             } else if list.is_empty() {
                 println!(
                     "No changes in the last {} match.",
-                    humantime::format_duration(args.since)
+                    crate::changes::since_words(args.since)
                 );
             } else {
                 print!("{}", crate::changes::table(&list));
