@@ -433,15 +433,25 @@ pub fn since_words(d: std::time::Duration) -> String {
 /// The JSON shape of one change in `events changes --json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChangeJson {
+    /// The session's calendar UID.
     pub uid: String,
+    /// The source file's id.
     pub source: String,
+    /// The session's title after the change.
     pub title: String,
+    /// Its start after the change (RFC 3339, UTC).
     pub start: String,
+    /// Its end after the change (RFC 3339, UTC).
     pub end: String,
+    /// What changed.
     pub kind: ChangeKind,
+    /// When the crawl that saw it was merged (RFC 3339, UTC).
     pub at: String,
+    /// Its status after the change.
     pub status: Status,
+    /// Places left after the change, when the source says.
     pub spaces_left: Option<u32>,
+    /// Where people book.
     pub url: String,
 }
 

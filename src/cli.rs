@@ -132,6 +132,7 @@ pub struct ChangesArgs {
     /// filling, full, moved, cancelled, withdrawn, reinstated.
     #[arg(long, value_delimiter = ',')]
     pub kind: Vec<crate::changes::ChangeKind>,
+    /// The filters of `upcoming`, applied to each changed session.
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Print JSON instead of a table.
