@@ -73,6 +73,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List what crawls changed, newest first: sessions new, with places
+    /// freed, filling, full, moved, cancelled, withdrawn or reinstated.
+    Changes(ChangesArgs),
     /// Print the merged iCalendar feed.
     Ics {
         #[command(flatten)]
@@ -119,6 +122,24 @@ pub struct ReplicaArgs {
     pub listen: SocketAddr,
 }
 
+/// `events changes`: which changes, and how to print them.
+#[derive(Debug, Clone, Args)]
+pub struct ChangesArgs {
+    /// How far back, e.g. `7d`, `36h`, `2w` (changes are kept 90 days).
+    #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+    pub since: Duration,
+    /// Only these kinds, comma-separated or repeated: new, places-freed,
+    /// filling, full, moved, cancelled, withdrawn, reinstated.
+    #[arg(long, value_delimiter = ',')]
+    pub kind: Vec<crate::changes::ChangeKind>,
+    /// The filters of `upcoming`, applied to each changed session.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct FilterArgs {
     /// Only sessions starting within N days.
@@ -131,7 +152,7 @@ pub struct FilterArgs {
     #[arg(long)]
     pub category: Vec<String>,
     /// Only sessions mentioning all these words.
-    #[arg(long)]
+    #[arg(long, visible_alias = "q")]
     pub search: Option<String>,
     /// Only sessions with places left.
     #[arg(long)]
@@ -204,6 +225,33 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
                 println!("No upcoming sessions match.");
             } else {
                 print!("{}", present::table(&list));
+            }
+            Ok(())
+        }
+        Command::Changes(args) => {
+            let store = open_store(&cli.data, false)?;
+            let back = chrono::TimeDelta::from_std(args.since)
+                .unwrap_or(crate::changes::KEEP_CHANGES)
+                .min(crate::changes::KEEP_CHANGES);
+            let kept: Vec<crate::changes::Change> = store
+                .changes_since(now - back)
+                .collect::<Result<_, _>>()
+                .context("reading the store")?;
+            let f = args.filter.to_filter();
+            let list: Vec<_> = crate::changes::select(kept, &f, &args.kind, now).collect();
+            if args.json {
+                let v: Vec<crate::changes::ChangeJson> = list.iter().map(Into::into).collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).context("writing JSON")?
+                );
+            } else if list.is_empty() {
+                println!(
+                    "No changes in the last {} match.",
+                    crate::changes::since_words(args.since)
+                );
+            } else {
+                print!("{}", crate::changes::table(&list));
             }
             Ok(())
         }

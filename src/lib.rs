@@ -5,6 +5,8 @@
 //! → `feed` / `server` / `cli`.
 
 pub mod adapters;
+pub mod atom;
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod crawl;

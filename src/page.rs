@@ -1,6 +1,7 @@
 //! The HTML page people read at `/`: upcoming sessions grouped by week, filters
-//! that work as plain links and a GET form, a "Subscribe" box for the current
-//! view, and each source's health.
+//! that work as plain links and a GET form, what changed this week, a
+//! "Subscribe" box for the current view (calendar and changes feed), and each
+//! source's health.
 //!
 //! A pure function of its input (`render(&PageData)`), so it is tested without
 //! HTTP or a clock. Everything scraped is untrusted: `maud` escapes every value,
@@ -11,6 +12,7 @@
 //! server); it does own how a filter is written back into a URL (`query_string`),
 //! so every link on the page and every feed URL round-trips through one function.
 
+use crate::changes::Change;
 use crate::feed;
 use crate::model::{Status, StoredSession};
 use crate::present;
@@ -22,6 +24,13 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 /// Longest search text the form offers to send; the server refuses longer ones.
 pub const MAX_Q_CHARS: usize = 200;
+
+/// Most changes "What changed this week" lists (the newest); the feed reader
+/// link has the rest.
+pub const MAX_PAGE_CHANGES: usize = 10;
+
+/// How far back "What changed this week" looks.
+pub const PAGE_CHANGES_DAYS: i64 = 7;
 
 /// One source as the page and `/api/sources` describe it.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +52,9 @@ pub struct PageData<'a> {
     /// Every category among upcoming sessions (whatever the filter), for the filter list.
     pub categories: &'a [String],
     pub sources: &'a [SourceStatus],
+    /// The view's changes of the last `PAGE_CHANGES_DAYS`, newest first, at
+    /// most `MAX_PAGE_CHANGES`.
+    pub changes: &'a [Change],
     pub filter: &'a Filter,
     /// `http://host:port` or `https://host`, no trailing slash: where the feed lives.
     pub base_url: &'a str,
@@ -202,6 +214,7 @@ button{font:inherit;padding:.45rem 1rem;border:0;border-radius:.3rem;background:
 .book{display:inline-block;margin-top:.3rem;font-weight:600}
 .ok{color:#0a4d1a}.bad{color:#8a1010}
 .url{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9rem}
+.changes{padding-left:1.25rem;margin:.25rem 0}.changes li{margin:.3rem 0}
 .webcal{display:inline-block;padding:.45rem 1rem;border-radius:.3rem;background:#0b4f9c;color:#fff;text-decoration:none;font-weight:600}
 .steps details{margin:.4rem 0}
 .steps summary{cursor:pointer;font-weight:600;color:#0b4f9c}
@@ -227,6 +240,8 @@ pub fn render(d: &PageData) -> String {
                 title { (title) }
                 link rel="alternate" type="text/calendar" title="Calendar feed of this view"
                     href=(with_query("/calendar.ics", d.filter));
+                link rel="alternate" type="application/atom+xml" title="Changes to this view"
+                    href=(with_query("/changes.atom", d.filter));
                 style { (PreEscaped(CSS)) }
             }
             body {
@@ -244,6 +259,7 @@ pub fn render(d: &PageData) -> String {
                 main {
                     (filters(d))
                     (sessions(d))
+                    (changes(d))
                     (subscribe(d))
                     (health(d))
                 }
@@ -377,7 +393,10 @@ fn subscribe(d: &PageData) -> Markup {
                 "Your calendar keeps these sessions, with places left, up to date. "
                 @if let Some(x) = d.filter.describe() { "It holds: " strong { (x) } "." } @else { "It holds every session." }
             }
-            p { a.webcal href=(webcal) { "Subscribe in your calendar app" } }
+            p.actions {
+                a.webcal href=(webcal) { "Subscribe in your calendar app" }
+                a href=(with_query("/changes.atom", d.filter)) { "Get changes by feed reader" }
+            }
             p {
                 label for="feed-url" { "Calendar address, to paste into Google Calendar or Outlook" }
                 input #feed-url.url type="url" readonly value=(http);
@@ -449,6 +468,46 @@ fn sessions(d: &PageData) -> Markup {
                 ol.sessions {
                     @for s in list { (session(d, s)) }
                 }
+            }
+        }
+    }
+}
+
+fn changes(d: &PageData) -> Markup {
+    html! {
+        section #changes aria-labelledby="changes-h" {
+            h2 #changes-h { "What changed this week" }
+            @if d.changes.is_empty() {
+                p.empty {
+                    "Nothing changed in the last " (PAGE_CHANGES_DAYS) " days"
+                    @if d.filter.describe().is_some() { " in this view" }
+                    "."
+                }
+            } @else {
+                ul.changes {
+                    @for c in d.changes {
+                        li data-kind=(c.kind.as_str()) data-uid=(c.uid.as_str()) {
+                            strong { (c.kind.label()) }
+                            ": "
+                            (c.title_line().split_once(": ").map_or("", |(_, rest)| rest))
+                            " "
+                            span.meta {
+                                "(" time datetime=(c.at.to_rfc3339()) { (present::ago(c.at, d.now, c.zone())) } ")"
+                            }
+                            @if let Some(href) = safe_href(&c.url) {
+                                " "
+                                a href=(href) rel="noopener" {
+                                    "Details" span.vh { ": " (c.title) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            p.meta {
+                "Newest changes first. "
+                a href=(with_query("/changes.atom", d.filter)) { "All changes of this view as a feed" }
+                " (Atom), for a feed reader."
             }
         }
     }
@@ -620,6 +679,7 @@ mod tests {
             sessions: &[s],
             categories: &["Child Neglect".into()],
             sources: &[],
+            changes: &[],
             filter: &Filter::default(),
             base_url: "http://h",
             now,
@@ -648,6 +708,7 @@ mod tests {
             sessions: &[zoom, bare, full, gone],
             categories: &[],
             sources: &[],
+            changes: &[],
             filter: &Filter::default(),
             base_url: "http://h",
             now,
@@ -662,6 +723,53 @@ mod tests {
         assert_eq!(html.matches(">Only sessions with places</a>").count(), 1);
         assert!(html.find(r#"id="sessions""#) < html.find(r#"id="subscribe""#));
         assert!(html.contains("<details><summary>Steps for Outlook</summary>"));
+    }
+
+    #[test]
+    fn changes_are_listed_escaped_with_their_feed() {
+        use crate::changes::{Change, ChangeKind};
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 13, 0, 0).unwrap();
+        let t = Utc.with_ymd_and_hms(2027, 5, 13, 8, 30, 0).unwrap();
+        let mut s = stored("<b>Neglect</b>", t, Status::Scheduled, Some(3));
+        s.session.url = "https://wsp.example/events/1004".into();
+        let c = Change::new(
+            ChangeKind::PlacesFreed,
+            now - Duration::hours(2),
+            None,
+            &s.session,
+        );
+        let f = Filter {
+            source: Some("wsp".into()),
+            ..Filter::default()
+        };
+        let page = |changes: &[Change]| {
+            render(&PageData {
+                sessions: &[],
+                categories: &[],
+                sources: &[],
+                changes,
+                filter: &f,
+                base_url: "http://h",
+                now,
+            })
+        };
+        let html = page(&[c]);
+        assert!(html.contains(
+            r#"<link rel="alternate" type="application/atom+xml" title="Changes to this view" href="/changes.atom?source=wsp">"#
+        ));
+        assert!(
+            html.contains(r#"<a href="/changes.atom?source=wsp">Get changes by feed reader</a>"#)
+        );
+        assert!(html.contains("What changed this week"));
+        assert!(
+            html.contains(
+                "<strong>Places freed</strong>: &lt;b&gt;Neglect&lt;/b&gt;, Thu 13 May, 3 places"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("2 hours ago"));
+        assert!(!html.contains("<b>Neglect"));
+        assert!(page(&[]).contains("Nothing changed in the last 7 days in this view."));
     }
 
     #[test]

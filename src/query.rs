@@ -3,7 +3,7 @@
 //!
 //! Knows the model only; not where sessions come from or how they are shown.
 
-use crate::model::StoredSession;
+use crate::model::{Session, StoredSession};
 use chrono::{DateTime, Duration, Utc};
 
 /// A view's filters. The default shows everything.
@@ -24,8 +24,14 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// True when the stored session belongs to the view.
     pub fn matches(&self, s: &StoredSession, now: DateTime<Utc>) -> bool {
-        let x = &s.session;
+        self.matches_session(&s.session, now)
+    }
+
+    /// True when the session belongs to the view (also used for a change's
+    /// snapshot of its session).
+    pub fn matches_session(&self, x: &Session, now: DateTime<Utc>) -> bool {
         if let Some(src) = &self.source {
             if &x.source != src {
                 return false;

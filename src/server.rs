@@ -1,9 +1,9 @@
 //! `events serve`: the HTTP server over the store.
 //!
-//! Owns the routes (`/`, `/calendar.ics` and its pretty paths, `/api/sessions`,
-//! `/api/sources`, `/healthz`), how a query string becomes a `Filter` (and the
-//! 400s for bad ones), the render cache, and the HTTP headers calendar clients
-//! rely on: `ETag`, `Last-Modified`, `Cache-Control`, conditional `304`s, `HEAD`
+//! Owns the routes (`/`, `/calendar.ics` and its pretty paths, `/changes.atom`,
+//! `/api/sessions`, `/api/sources`, `/healthz`), how a query string becomes a
+//! `Filter` and a list of change kinds (and the 400s for bad ones), the render
+//! cache, and the HTTP headers calendar and feed clients rely on: `ETag`, `Last-Modified`, `Cache-Control`, conditional `304`s, `HEAD`
 //! and gzip; and the limits clients are held to (`Limits`): methods, query
 //! strings, header size and read time, connections and request time.
 //!
@@ -18,6 +18,8 @@
 //! rendering uses the start of that hour as "now", so a body is a pure function
 //! of its key.
 
+use crate::atom::{self, AtomOptions};
+use crate::changes::{self, Change, ChangeKind};
 use crate::config::SourceConfig;
 use crate::feed;
 use crate::feed_cache::{Class, FeedCache, Inserted, Weighed};
@@ -93,6 +95,9 @@ pub const MAX_CATEGORIES: usize = 20;
 
 /// Longest single `category` or `source` value, in characters.
 const MAX_VALUE_CHARS: usize = 100;
+
+/// Longest single `kind` value, in characters (the longest kind is 12).
+const MAX_KIND_CHARS: usize = 32;
 
 /// Longest `days` a view may ask for (ten years).
 const MAX_DAYS: u32 = 3650;
@@ -422,7 +427,8 @@ fn routes(state: AppState) -> Router {
     let feeds = Router::new()
         .route("/calendar.ics", get(calendar))
         .route("/calendar/{file}", get(calendar_source))
-        .route("/calendar/category/{file}", get(calendar_category));
+        .route("/calendar/category/{file}", get(calendar_category))
+        .route("/changes.atom", get(changes_atom));
     let others = Router::new()
         .route("/", get(index))
         .route("/api/sessions", get(api_sessions))
@@ -741,6 +747,66 @@ impl AppState {
         Ok(rendered)
     }
 
+    /// The Atom feed of a view's changes, newest first, at most
+    /// `atom::MAX_ENTRIES`. Its `updated` and `Last-Modified` come from the
+    /// store (the newest change, else the last successful crawl), never from
+    /// the clock, so an unchanged store answers with the same bytes and ETag.
+    fn changes_feed(
+        &self,
+        filter: &Filter,
+        kinds: &[ChangeKind],
+        base_url: &str,
+    ) -> Result<RenderedFeed, StoreError> {
+        let now = (self.clock)();
+        let mut list: Vec<Change> = Vec::new();
+        for c in self.store.changes_since(now - changes::KEEP_CHANGES) {
+            let c = c?;
+            if (kinds.is_empty() || kinds.contains(&c.kind)) && c.matches(filter, now) {
+                list.push(c);
+                if list.len() >= atom::MAX_ENTRIES {
+                    break;
+                }
+            }
+        }
+        let last_change = self.store.last_change_at()?;
+        let last_modified = match last_change {
+            Some(t) => Some(t),
+            None => self
+                .store
+                .all_health()?
+                .values()
+                .filter_map(|h| h.last_success)
+                .max(),
+        };
+        let updated = list
+            .first()
+            .map(|c| c.at)
+            .or(last_modified)
+            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        let title = match filter.describe() {
+            Some(d) => format!("Safeguarding training: what changed — {d}"),
+            None => "Safeguarding training: what changed".to_string(),
+        };
+        let feed_query = changes_query(filter, kinds);
+        let page_query = page::query_string(filter);
+        let body = atom::render(
+            &list,
+            &AtomOptions {
+                title,
+                base_url,
+                feed_query: &feed_query,
+                page_query: &page_query,
+                updated,
+            },
+        );
+        Ok(RenderedFeed {
+            hash: hex(&Sha256::digest(body.as_bytes())[..16]),
+            gzip: Bytes::from(gzip(body.as_bytes())),
+            plain_len: body.len(),
+            last_modified,
+        })
+    }
+
     /// `feed`, off the async workers and at most `CONCURRENT_RENDERS` at once.
     async fn feed_blocking(&self, filter: Filter) -> Result<Arc<RenderedFeed>, ApiError> {
         let _permit =
@@ -863,6 +929,12 @@ async fn feed_response(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let r = st.feed_blocking(filter).await?;
+    Ok(conditional(&r, "text/calendar; charset=utf-8", headers))
+}
+
+/// A rendered feed's response: gzip when accepted, `ETag`, `Last-Modified`,
+/// and a `304` when the client's copy is current.
+fn conditional(r: &RenderedFeed, content_type: &'static str, headers: &HeaderMap) -> Response {
     let gz = accepts_gzip(headers);
     let etag = if gz {
         format!("\"{}-gzip\"", r.hash)
@@ -870,10 +942,7 @@ async fn feed_response(
         format!("\"{}\"", r.hash)
     };
     let mut h = HeaderMap::new();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/calendar; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(CACHE_CONTROL_FEED),
@@ -894,17 +963,91 @@ async fn feed_response(
         None => not_modified_since(headers, r.last_modified),
     };
     if fresh {
-        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+        return (StatusCode::NOT_MODIFIED, h).into_response();
     }
     if gz {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        return Ok((StatusCode::OK, h, Body::from(r.gzip.clone())).into_response());
+        return (StatusCode::OK, h, Body::from(r.gzip.clone())).into_response();
     }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(r.plain_len));
     let plain =
         async_compression::tokio::bufread::GzipDecoder::new(std::io::Cursor::new(r.gzip.clone()));
     let chunks = tokio_util::io::ReaderStream::with_capacity(plain, 64 * 1024);
-    Ok((StatusCode::OK, h, Body::from_stream(chunks)).into_response())
+    (StatusCode::OK, h, Body::from_stream(chunks)).into_response()
+}
+
+/// `/changes.atom`: the newest changes of a view (at most `atom::MAX_ENTRIES`),
+/// with the calendar's filters plus `kind` (repeatable, or comma-separated).
+async fn changes_atom(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let (_, all) = st.snapshot()?;
+    let filter = canonical_categories(parse_filter(q.as_deref())?, &all);
+    let kinds = parse_kinds(q.as_deref())?;
+    let base = base_url(&headers, &uri);
+    let _permit = st
+        .cache
+        .rendering
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Store(StoreError::Corrupt("the server is stopping".into())))?;
+    let st2 = st.clone();
+    let r = tokio::task::spawn_blocking(move || st2.changes_feed(&filter, &kinds, &base))
+        .await
+        .map_err(|e| {
+            ApiError::Store(StoreError::Corrupt(format!("a feed render failed: {e}")))
+        })??;
+    Ok(conditional(
+        &r,
+        "application/atom+xml; charset=utf-8",
+        &headers,
+    ))
+}
+
+/// The `kind` parameters of a query string: each a change kind or a
+/// comma-separated list of them; an unknown one is a `BadRequest`.
+pub fn parse_kinds(raw: Option<&str>) -> Result<Vec<ChangeKind>, ApiError> {
+    let mut kinds = Vec::new();
+    for (k, v) in query_pairs(raw.unwrap_or(""))? {
+        if k != "kind" {
+            continue;
+        }
+        for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if part.chars().count() > MAX_KIND_CHARS {
+                return Err(bad(format!(
+                    "A `kind` is longer than {MAX_KIND_CHARS} characters; use one of {}.",
+                    ChangeKind::names()
+                )));
+            }
+            let kind: ChangeKind = part.parse().map_err(|e| bad(format!("{e}.")))?;
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+    }
+    kinds.sort();
+    Ok(kinds)
+}
+
+/// The query string of a changes view: the filter's, then its kinds.
+pub fn changes_query(filter: &Filter, kinds: &[ChangeKind]) -> String {
+    let mut q = page::query_string(filter);
+    if !kinds.is_empty() {
+        let k = kinds
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        if !q.is_empty() {
+            q.push('&');
+        }
+        q.push_str("kind=");
+        q.push_str(&k);
+    }
+    q
 }
 
 async fn calendar(
@@ -1020,10 +1163,22 @@ async fn index(
     let sessions = present::upcoming(&all, &filter, now);
     let sources = st.source_statuses(&all)?;
     let base = base_url(&headers, &uri);
+    let since = now - chrono::TimeDelta::days(page::PAGE_CHANGES_DAYS);
+    let mut recent: Vec<Change> = Vec::new();
+    for c in st.store.changes_since(since) {
+        let c = c?;
+        if c.matches(&filter, now) {
+            recent.push(c);
+            if recent.len() >= page::MAX_PAGE_CHANGES {
+                break;
+            }
+        }
+    }
     let html = page::render(&PageData {
         sessions: &sessions,
         categories: &categories,
         sources: &sources,
+        changes: &recent,
         filter: &filter,
         base_url: &base,
         now,

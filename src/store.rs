@@ -1,11 +1,14 @@
 //! The sled store: sessions with their history, the eLearning catalogue, source
-//! health, HTTP validators for conditional requests, and a schema version.
+//! health, the changes crawls made (kept `changes::KEEP_CHANGES`), HTTP
+//! validators for conditional requests, and a schema version.
 //!
 //! Owns the merge step: given one source's fresh crawl, decide what is new,
-//! changed (sequence up), unchanged or withdrawn, refuse a suspicious result, and
-//! apply it in one transaction so a crash leaves the previous state. Knows nothing
-//! about HTML, HTTP clients or iCalendar.
+//! changed (sequence up), unchanged or withdrawn, record each change people are
+//! told about (`changes::classify`), refuse a suspicious result, and apply it in
+//! one transaction so a crash leaves the previous state. Knows nothing about
+//! HTML, HTTP clients, iCalendar or Atom.
 
+use crate::changes::{Change, KEEP_CHANGES};
 use crate::model::{Course, Session, Status, StoredSession, Uid};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -75,6 +78,9 @@ pub struct MergeReport {
     pub changed: usize,
     pub unchanged: usize,
     pub withdrawn: usize,
+    /// Changes recorded for people (see `changes::ChangeKind`); none on a
+    /// source's first crawl.
+    pub recorded: usize,
 }
 
 /// Why a crawl's result was not applied.
@@ -136,6 +142,9 @@ pub struct Store {
     health: sled::Tree,
     http: sled::Tree,
     meta: sled::Tree,
+    /// Changes, keyed by time (`change_key`), so newest-first reads and
+    /// pruning by age are range scans.
+    changes: sled::Tree,
 }
 
 const GENERATION: &[u8] = b"generation";
@@ -170,6 +179,7 @@ impl Store {
             health: db.open_tree("health")?,
             http: db.open_tree("http")?,
             meta: db.open_tree("meta")?,
+            changes: db.open_tree("changes")?,
             db,
         };
         store.migrate(dir)?;
@@ -382,6 +392,9 @@ impl Store {
             found,
             ..MergeReport::default()
         };
+        // A source's first crawl makes what it finds known, not news.
+        let record = previous_health.last_success.is_some() || !existing.is_empty();
+        let mut changes: Vec<Change> = Vec::new();
         let mut writes: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let mut present = HashSet::new();
         for s in crawled {
@@ -390,6 +403,9 @@ impl Store {
             let record = match existing.get(&uid) {
                 None => {
                     report.new += 1;
+                    if record {
+                        changes.extend(Change::between(now, None, &s));
+                    }
                     StoredSession {
                         uid: uid.clone(),
                         session: s,
@@ -412,6 +428,9 @@ impl Store {
                         report.changed += 1;
                         rec.sequence = rec.sequence.saturating_add(1);
                         rec.last_changed = now;
+                        if record {
+                            changes.extend(Change::between(now, Some(&old.session), &s));
+                        }
                     } else {
                         report.unchanged += 1;
                     }
@@ -436,6 +455,7 @@ impl Store {
             rec.sequence = rec.sequence.saturating_add(1);
             rec.last_changed = now;
             report.withdrawn += 1;
+            changes.extend(Change::between(now, Some(&old.session), &rec.session));
             writes.push((session_key(source, uid), to_json(&rec)));
         }
 
@@ -471,29 +491,52 @@ impl Store {
             .filter_map(|k| k.ok().map(|k| k.to_vec()))
             .collect();
         let touched = !writes.is_empty() || course_writes.is_some();
+        report.recorded = changes.len();
+        let change_writes: Vec<(Vec<u8>, Vec<u8>)> = changes
+            .iter()
+            .map(|c| (change_key(c), to_json(c)))
+            .collect();
+        // Changes past their keeping time go with the same transaction: they
+        // are the oldest keys, so this reads only what is removed.
+        let expired: Vec<Vec<u8>> = self
+            .changes
+            .range(..time_key(now - KEEP_CHANGES).to_vec())
+            .keys()
+            .filter_map(|k| k.ok().map(|k| k.to_vec()))
+            .collect();
 
-        let result: Result<(), TransactionError<()>> =
-            (&self.sessions, &self.courses, &self.health, &self.meta).transaction(
-                |(ts, tc, th, tm)| {
-                    for (k, v) in &writes {
-                        ts.insert(k.as_slice(), v.as_slice())?;
+        let result: Result<(), TransactionError<()>> = (
+            &self.sessions,
+            &self.courses,
+            &self.health,
+            &self.meta,
+            &self.changes,
+        )
+            .transaction(|(ts, tc, th, tm, tx)| {
+                for (k, v) in &writes {
+                    ts.insert(k.as_slice(), v.as_slice())?;
+                }
+                for k in &expired {
+                    tx.remove(k.as_slice())?;
+                }
+                for (k, v) in &change_writes {
+                    tx.insert(k.as_slice(), v.as_slice())?;
+                }
+                if let Some(cw) = &course_writes {
+                    for k in &old_course_keys {
+                        tc.remove(k.as_slice())?;
                     }
-                    if let Some(cw) = &course_writes {
-                        for k in &old_course_keys {
-                            tc.remove(k.as_slice())?;
-                        }
-                        for (k, v) in cw {
-                            tc.insert(k.as_slice(), v.as_slice())?;
-                        }
+                    for (k, v) in cw {
+                        tc.insert(k.as_slice(), v.as_slice())?;
                     }
-                    th.insert(source.as_bytes(), health_json.as_slice())?;
-                    if touched {
-                        let g = tm.get(GENERATION)?.and_then(|v| u64_from(&v)).unwrap_or(0);
-                        tm.insert(GENERATION, &(g + 1).to_be_bytes())?;
-                    }
-                    Ok::<(), ConflictableTransactionError<()>>(())
-                },
-            );
+                }
+                th.insert(source.as_bytes(), health_json.as_slice())?;
+                if touched {
+                    let g = tm.get(GENERATION)?.and_then(|v| u64_from(&v)).unwrap_or(0);
+                    tm.insert(GENERATION, &(g + 1).to_be_bytes())?;
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
         match result {
             Ok(()) => {}
             Err(TransactionError::Storage(e)) => return Err(StoreError::Sled(e)),
@@ -503,6 +546,38 @@ impl Store {
         }
         self.db.flush()?;
         Ok(Ok(report))
+    }
+
+    /// The changes recorded at or after `since`, newest first, read lazily so a
+    /// caller that wants the newest few reads only those.
+    pub fn changes_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Iterator<Item = Result<Change, StoreError>> + '_ {
+        self.changes
+            .range(time_key(since).to_vec()..)
+            .values()
+            .rev()
+            .map(|v| {
+                let v = v?;
+                serde_json::from_slice(&v)
+                    .map_err(|e| StoreError::Corrupt(format!("a change record: {e}")))
+            })
+    }
+
+    /// When the newest change was recorded, if any is kept.
+    pub fn last_change_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        match self.changes.last()? {
+            None => Ok(None),
+            Some((_, v)) => serde_json::from_slice::<Change>(&v)
+                .map(|c| Some(c.at))
+                .map_err(|e| StoreError::Corrupt(format!("a change record: {e}"))),
+        }
+    }
+
+    /// How many changes are kept.
+    pub fn change_count(&self) -> usize {
+        self.changes.len()
     }
 
     /// The stored validators and body of a URL, if any.
@@ -588,6 +663,23 @@ fn decode_header(v: &[u8]) -> Option<(CachedResponse, usize)> {
     let end = 4usize.checked_add(n)?;
     let c = serde_json::from_slice::<CachedResponse>(v.get(4..end)?).ok()?;
     Some((c, end))
+}
+
+/// 8 bytes that sort as the instant does (milliseconds since 1970, sign bit
+/// flipped, big-endian), so keys that start with them are in time order.
+fn time_key(t: DateTime<Utc>) -> [u8; 8] {
+    ((t.timestamp_millis() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// A change's key: its time, then its UID and kind, so one crawl's changes to
+/// different sessions (all at one instant) never collide, and the same change
+/// recorded twice at one instant is one entry.
+fn change_key(c: &Change) -> Vec<u8> {
+    let mut k = time_key(c.at).to_vec();
+    k.extend_from_slice(c.uid.as_str().as_bytes());
+    k.push(0);
+    k.extend_from_slice(c.kind.as_str().as_bytes());
+    k
 }
 
 fn note_key(source: &str, key: &str) -> Vec<u8> {

@@ -540,7 +540,7 @@ fn elearning_courses_over_two_pages() {
 }
 
 #[test]
-fn second_crawl_moves_one_cancels_one_and_loses_one() {
+fn second_crawl_moves_cancels_loses_and_changes_places() {
     // moved: same event, same key (so same UID), new time
     let first = &detail("", 1002)[0];
     let moved = &detail("second/", 1002)[0];
@@ -589,18 +589,37 @@ fn second_crawl_moves_one_cancels_one_and_loses_one() {
 
     // fingerprints tell changed entries from unchanged ones
     let old = listing("events-list.html", "/events-list");
-    for id in ["1001", "1004", "1005"] {
+    for id in ["1001", "1005"] {
         assert_eq!(
             entry(&old, id).unwrap().fingerprint,
             entry(&p1, id).unwrap().fingerprint
         );
     }
-    for id in ["1002", "1003"] {
+    for id in ["1002", "1003", "1004"] {
         assert_ne!(
             entry(&old, id).unwrap().fingerprint,
             entry(&p1, id).unwrap().fingerprint
         );
     }
+
+    // places: 1004 freed (full → 3), 1006 filling (8 → 2), 1010 full (30 → 0)
+    let freed = &detail("second/", 1004)[0];
+    assert_eq!(detail("", 1004)[0].status, Status::Full);
+    assert_eq!(freed.status, Status::Scheduled);
+    assert_eq!(freed.availability, Availability::spaces(3));
+    assert_eq!(
+        entry(&p1, "1004").unwrap().session.unwrap().availability,
+        Availability::spaces(3)
+    );
+    let filling = &detail("second/", 1006)[0];
+    assert_eq!(filling.status, Status::Scheduled);
+    assert_eq!(filling.availability, Availability::spaces(2));
+    let full = &detail("second/", 1010)[0];
+    assert_eq!(full.status, Status::Full);
+    assert_eq!(full.availability.spaces_left, Some(0));
+    assert!(!full.availability.waitlist);
+    let s1010 = entry(&p2, "1010").unwrap().session.unwrap();
+    assert_eq!(s1010.status, Status::Full);
 
     // 1009's detail page is declared missing (404) on the second crawl
     let removed = fixture("second/removed.txt");
