@@ -54,10 +54,10 @@ pub struct ServeArgs {
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = server::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
-    /// Memory for rendered feeds (plain and gzip), e.g. `24MiB`; least recently
+    /// Memory for rendered feeds (kept gzipped), e.g. `16MiB`; least recently
     /// used feeds go first, the whole calendar and per-source and per-category
     /// feeds last.
-    #[arg(long, env = "EVENTS_FEED_CACHE", default_value = "24MiB")]
+    #[arg(long, env = "EVENTS_FEED_CACHE", default_value = "16MiB")]
     pub feed_cache: bytesize::ByteSize,
 }
 

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 /// Memory sled may use to cache the store's pages. sled's own default is 1 GiB,
 /// which a crawl reading thousands of kept pages fills, and a server that runs
 /// for months keeps; everything still works from disk past this.
-pub const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+pub const CACHE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The format this build writes. Bump it, and add a step to `migrate`, when the
 /// stored shape changes.
