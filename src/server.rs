@@ -102,9 +102,9 @@ const MAX_KIND_CHARS: usize = 32;
 /// Longest `days` a view may ask for (ten years).
 const MAX_DAYS: u32 = 3650;
 
-/// Bytes of rendered feeds (plain and gzip) kept in memory unless told
-/// otherwise (`events serve --feed-cache`). Filters come from anyone, so the
-/// cache is bounded in bytes. Feeds are kept gzipped, so about ten full feeds of 10,000 sessions fit.
+/// Bytes of rendered feeds kept in memory (gzipped) unless told otherwise
+/// (`events serve --feed-cache`). Filters come from anyone, so the cache is
+/// bounded in bytes; about ten full feeds of 10,000 sessions fit.
 pub const DEFAULT_FEED_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Feeds rendered at once. Each render briefly holds its whole body; more at
