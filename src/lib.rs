@@ -8,6 +8,7 @@ pub mod adapters;
 pub mod cli;
 pub mod config;
 pub mod crawl;
+pub mod export;
 pub mod feed;
 pub mod feed_cache;
 pub mod fetch;
