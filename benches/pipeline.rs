@@ -74,6 +74,7 @@ fn sessions(n: usize, first: DateTime<Utc>) -> Vec<Session> {
                         spaces_left: Some((i % 17) as u32 + 1),
                         capacity: Some(20),
                         waitlist: false,
+                        unpublished: false,
                     },
                 ),
             };
@@ -287,7 +288,7 @@ fn serving(c: &mut Criterion) {
     let filter = Filter::default();
     let direct = || {
         let list = present::feed_window(&all, &filter, now());
-        let opts = present::feed_options(&all, &filter);
+        let opts = present::feed_options(&[wsp_source()], &all, &filter);
         feed::render(&list, &opts)
     };
     let served = rt.block_on(get());

@@ -296,6 +296,7 @@ impl Change {
                 spaces_left: self.spaces_left,
                 capacity: None,
                 waitlist: self.waitlist,
+                unpublished: false,
             },
             url: self.url.clone(),
         }
@@ -529,6 +530,7 @@ mod tests {
                 spaces_left: spaces,
                 capacity: None,
                 waitlist: false,
+                unpublished: false,
             },
             url: "https://wsp.example/events/1004".into(),
         }

@@ -65,7 +65,7 @@ pub struct ServeArgs {
 pub enum Command {
     /// Poll every source once and update the store.
     Crawl,
-    /// List sessions from now on, soonest first.
+    /// List sessions from now on, soonest first (withdrawn ones marked WITHDRAWN).
     Upcoming {
         #[command(flatten)]
         filter: FilterArgs,
@@ -97,6 +97,12 @@ pub enum Command {
     Serve {
         #[command(flatten)]
         serve: ServeArgs,
+    },
+    /// Write the calendar, a calendar per source and per category, the JSON and
+    /// a static copy of the page into DIR, as `serve` would serve them.
+    Export {
+        /// Where to write (made if missing); publish it with any static web host.
+        dir: PathBuf,
     },
     /// Everything offline: a replica of both sites on loopback, crawled and served.
     Demo {
@@ -214,7 +220,7 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
         Command::Upcoming { filter, json } => {
             let store = open_store(&cli.data, false)?;
             let all = store.sessions().context("reading the store")?;
-            let list = present::upcoming(&all, &filter.to_filter(), now);
+            let list = present::upcoming_with_withdrawn(&all, &filter.to_filter(), now);
             if *json {
                 let v: Vec<SessionJson> = list.iter().map(SessionJson::from_stored).collect();
                 println!(
@@ -260,7 +266,10 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             let all = store.sessions().context("reading the store")?;
             let f = filter.to_filter();
             let list = present::feed_window(&all, &f, now);
-            let opts = present::feed_options(&all, &f);
+            // The same name `serve` gives the feed; without source files the
+            // store's sources name it.
+            let sources = load_sources(&cli.sources).unwrap_or_default();
+            let opts = present::feed_options(&sources, &all, &f);
             let body = feed::render(&list, &opts);
             let mut out = std::io::stdout().lock();
             std::io::Write::write_all(&mut out, body.as_bytes())
@@ -299,6 +308,15 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             )
             .await;
             store.flush().context("flushing the store")?;
+            Ok(())
+        }
+        Command::Export { dir } => {
+            let sources = load_sources(&cli.sources)?;
+            let store = open_store(&cli.data, false)?;
+            let state = server::AppState::new(store, sources, server::fixed_clock(now));
+            let files = crate::export::export(&state, dir)
+                .with_context(|| format!("exporting to {}", dir.display()))?;
+            eprintln!("wrote {} files to {}", files.len(), dir.display());
             Ok(())
         }
         Command::Serve { serve } => {
@@ -549,15 +567,22 @@ fn fetch_config(cli: &Cli) -> FetchConfig {
     }
 }
 
-/// For long-running commands: one log line per finished crawl.
+/// The log target of each crawl's one-line summary in `watch` and `serve`,
+/// shown at the default log level (`EVENTS_LOG` unset).
+pub const CRAWL_LOG: &str = "events::crawl_summary";
+
+/// For long-running commands: one log line per finished crawl, a warning when
+/// it failed.
 pub struct LogLines;
 
 impl crawl::Observer for LogLines {
     fn finished(&self, report: &CrawlReport) {
+        // Site text can reach an error message: no escape sequences in logs.
+        let line = present::terminal_safe(&report.line());
         if report.failed() {
-            tracing::warn!("{}", report.line());
+            tracing::warn!(target: CRAWL_LOG, "{line}");
         } else {
-            tracing::info!("{}", report.line());
+            tracing::info!(target: CRAWL_LOG, "{line}");
         }
     }
 }

@@ -36,9 +36,10 @@ use std::time::Duration;
 /// Calendar-level settings of one feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedOptions {
-    /// Shown as the calendar's name (`X-WR-CALNAME`).
+    /// Shown as the calendar's name: RFC 7986 `NAME` and `X-WR-CALNAME`. Best
+    /// without `,`, `;` and `\`: most readers do not unescape `X-WR-CALNAME`.
     pub name: String,
-    /// `X-WR-CALDESC`, when given.
+    /// RFC 7986 `DESCRIPTION` and `X-WR-CALDESC`, when given (the same advice).
     pub description: Option<String>,
     /// How often clients should re-fetch (`REFRESH-INTERVAL` and `X-PUBLISHED-TTL`).
     pub refresh: Duration,
@@ -63,7 +64,9 @@ const PRODID: &str = "-//events//Safeguarding training sessions//EN";
 const FOLD_LIMIT: usize = 75;
 
 /// Availability in a few words, e.g. `3 places`, `1 place`, `FULL`,
-/// `FULL – waiting list`, `CLOSED`, `CANCELLED`, `WITHDRAWN`, `places available`.
+/// `FULL – waiting list`, `CLOSED`, `CANCELLED`, `WITHDRAWN`, `places available`
+/// (the source printed that, without a number) or `places not published` (the
+/// source said nothing about places).
 ///
 /// The one place this wording lives: the feed, the CLI and the HTML page all use it.
 #[must_use]
@@ -84,6 +87,7 @@ pub fn places_label(s: &Session) -> String {
             Some(0) => full(&s.availability),
             Some(1) => "1 place".into(),
             Some(n) => format!("{n} places"),
+            None if s.availability.unpublished => "places not published".into(),
             None => "places available".into(),
         },
     }
@@ -129,6 +133,9 @@ fn availability_sentence(s: &Session) -> String {
             }
             (Some(1), _) => "1 place left.".into(),
             (Some(n), _) => format!("{n} places left."),
+            (None, _) if a.unpublished => {
+                "The booking site does not publish how many places are left.".into()
+            }
             (None, _) => "Places available (the booking site does not say how many).".into(),
         },
     }
@@ -213,7 +220,8 @@ fn push_words(out: &mut String, s: &str) {
 
 /// Makes scraped text safe to hand to the icalendar crate as a TEXT value: every
 /// line break becomes `\n` (which the crate escapes), other control characters
-/// except tab are dropped.
+/// except tab are dropped, and component delimiters are neutralised (see
+/// [`ZWJ`]).
 // icalendar lacks: `escape_text` escapes `\n` but not `\r`, so a bare CR (or the
 // CR of a CRLF) would reach the output raw and end the property early in
 // parsers that accept CR as a line end.
@@ -222,6 +230,16 @@ fn sanitize_text(s: &str) -> String {
     scrub_into(&mut out, s, false);
     out
 }
+
+/// Written after the colon of `BEGIN:` or `END:` (any case) inside a text value.
+///
+/// Some JavaScript parsers find components with an unanchored
+/// `BEGIN:VEVENT…END:VEVENT` pattern over the whole text, so a scraped
+/// description holding `END:VEVENT` split its event in two, and the second half
+/// became a phantom event. A ZERO WIDTH JOINER after the colon breaks that
+/// pattern and is invisible where the text is shown; RFC 5545 parsers are not
+/// affected either way (a delimiter only counts at the start of a content line).
+const ZWJ: char = '\u{200D}';
 
 /// What a run of text is made of, as far as sanitising and escaping go.
 enum Piece {
@@ -233,6 +251,17 @@ enum Piece {
     Drop(usize),
     /// `\`, `;` or `,`: escaped in TEXT.
     Special(u8),
+    /// A colon: after `BEGIN` or `END`, followed by [`ZWJ`].
+    Colon,
+}
+
+/// True when `before` ends with `BEGIN` or `END` in any case, so a colon after
+/// it would read as a component delimiter to a careless parser.
+fn ends_with_delimiter_word(before: &str) -> bool {
+    let b = before.as_bytes();
+    let ends =
+        |word: &[u8]| b.len() >= word.len() && b[b.len() - word.len()..].eq_ignore_ascii_case(word);
+    ends(b"BEGIN") || ends(b"END")
 }
 
 /// The next piece of `b` (non-empty), starting at a character boundary.
@@ -241,7 +270,7 @@ fn next_piece(b: &[u8]) -> Piece {
     while i < b.len() {
         let c = b[i];
         let special = match c {
-            b'\\' | b';' | b',' | b'\r' | b'\n' | 0x7f => true,
+            b'\\' | b';' | b',' | b':' | b'\r' | b'\n' | 0x7f => true,
             b'\t' => false,
             0..=0x1f => true,
             // C1 controls (NEL among them) are U+0080..U+009F: C2 80..C2 9F.
@@ -260,6 +289,7 @@ fn next_piece(b: &[u8]) -> Piece {
     }
     match b[0] {
         c @ (b'\\' | b';' | b',') => Piece::Special(c),
+        b':' => Piece::Colon,
         b'\r' if b.get(1) == Some(&b'\n') => Piece::Break(2),
         b'\r' | b'\n' => Piece::Break(1),
         0xc2 if b[1] == 0x85 => Piece::Break(2),
@@ -269,10 +299,11 @@ fn next_piece(b: &[u8]) -> Piece {
     }
 }
 
-/// Appends `s` with every line break as `\n` and other control characters but
-/// tab dropped; with `escape`, also as an RFC 5545 §3.3.11 TEXT value (`\\`,
-/// `\;`, `\,` and line breaks written `\n`). Works on runs of bytes, not
-/// characters: this is the inner loop of every feed.
+/// Appends `s` with every line break as `\n`, other control characters but
+/// tab dropped and a [`ZWJ`] after the colon of `BEGIN:` and `END:` (once: text
+/// scrubbed twice is unchanged the second time); with `escape`, also as an RFC
+/// 5545 §3.3.11 TEXT value (`\\`, `\;`, `\,` and line breaks written `\n`).
+/// Works on runs of bytes, not characters: this is the inner loop of every feed.
 fn scrub_into(out: &mut String, s: &str, escape: bool) {
     let mut rest = s;
     while !rest.is_empty() {
@@ -288,6 +319,16 @@ fn scrub_into(out: &mut String, s: &str, escape: bool) {
                     out.push('\\');
                 }
                 out.push(char::from(c));
+                (None, 1)
+            }
+            Piece::Colon => {
+                out.push(':');
+                // What is already written decides (a control character dropped
+                // between `END` and `:` must not let `END:` through).
+                let before = &out[..out.len() - 1];
+                if ends_with_delimiter_word(before) && !rest[1..].starts_with(ZWJ) {
+                    out.push(ZWJ);
+                }
                 (None, 1)
             }
         };
@@ -306,16 +347,21 @@ fn one_line(s: &str) -> String {
 }
 
 /// A URI for a property the crate writes verbatim: no control characters or
-/// whitespace, which a URL never legitimately contains.
+/// whitespace, which a URL never legitimately contains, and the colon of a
+/// `BEGIN:` or `END:` inside it percent-encoded (`%3A`), for the same careless
+/// parsers [`ZWJ`] is for.
 // icalendar lacks: URL is a URI value, so the crate writes it unescaped; a CR/LF
 // in a scraped link would start a new property.
 fn clean_uri(s: &str) -> String {
-    if s.bytes().all(|b| b.is_ascii_graphic()) {
-        return s.to_string();
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().filter(|c| !c.is_control() && !c.is_whitespace()) {
+        if c == ':' && ends_with_delimiter_word(&out) {
+            out.push_str("%3A");
+        } else {
+            out.push(c);
+        }
     }
-    s.chars()
-        .filter(|c| !c.is_control() && !c.is_whitespace())
-        .collect()
+    out
 }
 
 /// RFC 5545 §3.3.11 TEXT escaping, for properties the crate does not escape.
@@ -548,16 +594,34 @@ enum CalValue {
 }
 
 /// The calendar's own properties, in the order they are written.
+///
+/// No `METHOD`. `METHOD` makes the calendar an iTIP (RFC 5546) scheduling
+/// message, and `METHOD:PUBLISH` then requires an `ORGANIZER` in every VEVENT:
+/// libical (Evolution, Cyrus) and ical4j check that and report every event of
+/// a feed without one. Exchange's own published calendars keep the rule by
+/// always having a real mailbox as organiser; we have none (the sessions are
+/// organised by booking sites, which have no calendar address), and a made-up
+/// `mailto:` makes Outlook and Apple Calendar show each session as a meeting
+/// invitation from that address, offering to reply to it. A feed subscribed to
+/// by URL is not a scheduling message: RFC 5545 makes `METHOD` optional, and
+/// Outlook, Google Calendar, Apple Calendar and Thunderbird subscribe to feeds
+/// without it (Outlook reads `METHOD` only on `.ics` files opened from mail,
+/// where `REQUEST` and `PUBLISH` decide between a meeting and an appointment).
+///
+/// `NAME` and `DESCRIPTION` (RFC 7986) are the standard forms of the calendar's
+/// name and description; `X-WR-CALNAME` and `X-WR-CALDESC` stay for the clients
+/// that read only those (Outlook, Google Calendar, older Apple Calendar).
 fn calendar_properties(opts: &FeedOptions, zone: &str) -> Vec<(&'static str, CalValue)> {
     let refresh = ical_duration(opts.refresh);
     let mut props = vec![
         ("VERSION", CalValue::Raw("2.0".into())),
         ("PRODID", CalValue::Raw(PRODID.into())),
         ("CALSCALE", CalValue::Raw("GREGORIAN".into())),
-        ("METHOD", CalValue::Raw("PUBLISH".into())),
+        ("NAME", CalValue::Text(opts.name.clone())),
         ("X-WR-CALNAME", CalValue::Text(opts.name.clone())),
     ];
     if let Some(desc) = &opts.description {
+        props.push(("DESCRIPTION", CalValue::Text(desc.clone())));
         props.push(("X-WR-CALDESC", CalValue::Text(desc.clone())));
     }
     props.push(("X-WR-TIMEZONE", CalValue::Raw(zone.into())));
@@ -680,6 +744,11 @@ pub fn render_with_crate<S: Borrow<StoredSession>>(sessions: &[S], opts: &FeedOp
     let mut cal = Calendar::empty();
     for (name, value) in calendar_properties(opts, frame.zone) {
         match value {
+            // icalendar lacks: escaping of RFC 7986's NAME, which it does not
+            // know to be TEXT, so it is escaped here.
+            CalValue::Text(t) if name == "NAME" => {
+                cal.append_property((name, escape_text(&t).as_str()))
+            }
             // The crate escapes X- properties itself (since 0.17).
             CalValue::Text(t) => cal.append_property((name, sanitize_text(&t).as_str())),
             CalValue::Raw(r) => cal.append_property((name, r.as_str())),
@@ -1066,6 +1135,10 @@ mod tests {
             label(Status::Scheduled, Availability::unknown()),
             "places available"
         );
+        assert_eq!(
+            label(Status::Scheduled, Availability::unpublished()),
+            "places not published"
+        );
         let wait = Availability {
             waitlist: true,
             ..Availability::spaces(0)
@@ -1101,8 +1174,27 @@ mod tests {
         assert_eq!(escape_text("a,b;c\\d\r\ne"), "a\\,b\\;c\\\\d\\ne");
         assert_eq!(
             clean_uri("https://x.org/a\r\nEND:VEVENT"),
-            "https://x.org/aEND:VEVENT"
+            "https://x.org/aEND%3AVEVENT"
         );
+    }
+
+    #[test]
+    fn component_delimiters_in_text_are_neutralised() {
+        let z = ZWJ;
+        assert_eq!(
+            sanitize_text("x END:VEVENT\nBEGIN:VEVENT"),
+            format!("x END:{z}VEVENT\nBEGIN:{z}VEVENT")
+        );
+        // Any case, after any word ending so, and through a dropped control character.
+        assert_eq!(
+            escape_text("end:vcalendar, Weekend:\u{7}x, WEEKEND\u{7}:y"),
+            format!("end:{z}vcalendar\\, Weekend:{z}x\\, WEEKEND:{z}y")
+        );
+        // Other colons are left alone, and scrubbing twice changes nothing.
+        assert_eq!(escape_text("Book: 09:30"), "Book: 09:30");
+        let once = sanitize_text("END:VEVENT");
+        assert_eq!(sanitize_text(&once), once);
+        assert_eq!(escape_text(&once), once);
     }
 
     #[test]

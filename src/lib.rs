@@ -10,6 +10,7 @@ pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod crawl;
+pub mod export;
 pub mod feed;
 pub mod feed_cache;
 pub mod fetch;

@@ -3,6 +3,7 @@
 
 use clap::Parser;
 use events::cli::{self, Cli};
+use std::io::IsTerminal;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::EnvFilter;
@@ -10,11 +11,16 @@ use tracing_subscriber::EnvFilter;
 fn main() {
     events::memory::tame_allocator();
     let cli = Cli::parse();
-    let filter = EnvFilter::try_from_env("EVENTS_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    // By default: warnings, and each crawl's one-line summary from `watch`
+    // and `serve` (see `cli::CRAWL_LOG`).
+    let filter = EnvFilter::try_from_env("EVENTS_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("warn,{}=info", cli::CRAWL_LOG)));
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
+                // Colour codes only for a person at a terminal, not in a log file.
+                .with_ansi(std::io::stderr().is_terminal())
                 .with_target(false)
                 .with_filter(filter),
         )

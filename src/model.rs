@@ -55,11 +55,27 @@ pub struct Availability {
     pub capacity: Option<u32>,
     /// A waiting list can be joined.
     pub waitlist: bool,
+    /// With no `spaces_left`: the source said nothing about places at all
+    /// (Eventbrite refusing its ticket classes and giving no counts), as
+    /// opposed to printing "places available" without a number. Shown as
+    /// "places not published". Records stored before this field load as
+    /// `false`, what they were shown as until now.
+    #[serde(default)]
+    pub unpublished: bool,
 }
 
 impl Availability {
+    /// The source printed that places are available, without a number.
     pub fn unknown() -> Self {
         Self::default()
+    }
+
+    /// The source said nothing about places: no number and no "places available".
+    pub fn unpublished() -> Self {
+        Self {
+            unpublished: true,
+            ..Self::default()
+        }
     }
 
     pub fn spaces(n: u32) -> Self {

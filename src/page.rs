@@ -56,7 +56,9 @@ pub struct PageData<'a> {
     /// most `MAX_PAGE_CHANGES`.
     pub changes: &'a [Change],
     pub filter: &'a Filter,
-    /// `http://host:port` or `https://host`, no trailing slash: where the feed lives.
+    /// `http://host:port` or `https://host`, no trailing slash: where the feed
+    /// lives. Empty for a static copy of the page, whose links are then
+    /// relative to it (`calendar.ics`, `sessions.json`).
     pub base_url: &'a str,
     pub now: DateTime<Utc>,
 }
@@ -97,14 +99,23 @@ pub fn with_query(path: &str, f: &Filter) -> String {
     }
 }
 
-/// The feed URL of a view, for pasting into Google Calendar or Outlook.
+/// The feed URL of a view, for pasting into Google Calendar or Outlook; with an
+/// empty `base_url` (a static copy of the page, `events export`), relative to
+/// the page: `calendar.ics`.
 pub fn feed_url(base_url: &str, f: &Filter) -> String {
+    if base_url.is_empty() {
+        return with_query("calendar.ics", f);
+    }
     format!("{base_url}{}", with_query("/calendar.ics", f))
 }
 
 /// The same URL with the `webcal` scheme, which makes desktop and phone calendar
-/// apps offer to subscribe when it is clicked.
+/// apps offer to subscribe when it is clicked; relative like [`feed_url`] when
+/// `base_url` is empty (a `webcal:` address cannot be relative).
 pub fn webcal_url(base_url: &str, f: &Filter) -> String {
+    if base_url.is_empty() {
+        return feed_url(base_url, f);
+    }
     let http = feed_url(base_url, f);
     let rest = http
         .strip_prefix("https://")
@@ -239,7 +250,7 @@ pub fn render(d: &PageData) -> String {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
                 link rel="alternate" type="text/calendar" title="Calendar feed of this view"
-                    href=(with_query("/calendar.ics", d.filter));
+                    href=(feed_path(d));
                 link rel="alternate" type="application/atom+xml" title="Changes to this view"
                     href=(with_query("/changes.atom", d.filter));
                 style { (PreEscaped(CSS)) }
@@ -266,9 +277,9 @@ pub fn render(d: &PageData) -> String {
                 footer {
                     p {
                         "Also as "
-                        a href=(with_query("/api/sessions", d.filter)) { "JSON" }
+                        a href=(json_path(d)) { "JSON" }
                         " and as an "
-                        a href=(with_query("/calendar.ics", d.filter)) { "iCalendar file" }
+                        a href=(feed_path(d)) { "iCalendar file" }
                         ". Places are as the booking sites showed them at the last crawl; the booking page has the final word."
                     }
                 }
@@ -276,6 +287,25 @@ pub fn render(d: &PageData) -> String {
         }
     };
     page.into_string()
+}
+
+/// The view's feed as a link on the page: `/calendar.ics?…` when served,
+/// `calendar.ics` in a static copy.
+fn feed_path(d: &PageData) -> String {
+    if d.base_url.is_empty() {
+        feed_url("", d.filter)
+    } else {
+        with_query("/calendar.ics", d.filter)
+    }
+}
+
+/// The view's JSON: `/api/sessions?…` when served, `sessions.json` in a static copy.
+fn json_path(d: &PageData) -> String {
+    if d.base_url.is_empty() {
+        "sessions.json".into()
+    } else {
+        with_query("/api/sessions", d.filter)
+    }
 }
 
 fn source_names(sources: &[SourceStatus]) -> String {

@@ -4,6 +4,7 @@
 //!
 //! Knows the model and the filter; not HTML, not iCalendar, not the store's layout.
 
+use crate::config::SourceConfig;
 use crate::feed::{self, FeedOptions};
 use crate::model::{Status, StoredSession};
 use crate::query::Filter;
@@ -75,11 +76,33 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// Sessions still to come (or under way), withdrawn ones left out, soonest first.
+/// Sessions still to come (or under way), withdrawn ones left out, soonest
+/// first: what the page and `/api/sessions` list.
 pub fn upcoming(all: &[StoredSession], filter: &Filter, now: DateTime<Utc>) -> Vec<StoredSession> {
+    upcoming_where(all, filter, now, false)
+}
+
+/// Sessions still to come (or under way), withdrawn ones included, soonest
+/// first: what `events upcoming` lists, so an operator (and a `--json`
+/// consumer) can tell a session that vanished from its source from one that
+/// never existed. `available` still leaves them out (they have no places).
+pub fn upcoming_with_withdrawn(
+    all: &[StoredSession],
+    filter: &Filter,
+    now: DateTime<Utc>,
+) -> Vec<StoredSession> {
+    upcoming_where(all, filter, now, true)
+}
+
+fn upcoming_where(
+    all: &[StoredSession],
+    filter: &Filter,
+    now: DateTime<Utc>,
+    withdrawn: bool,
+) -> Vec<StoredSession> {
     let mut v: Vec<StoredSession> = all
         .iter()
-        .filter(|s| s.session.end > now && s.session.status != Status::Withdrawn)
+        .filter(|s| s.session.end > now && (withdrawn || s.session.status != Status::Withdrawn))
         .filter(|s| filter.matches(s, now))
         .cloned()
         .collect();
@@ -120,17 +143,36 @@ fn sort(v: &mut [StoredSession]) {
 /// How often calendar clients are asked to refresh a feed.
 pub const FEED_REFRESH: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// A feed's name and refresh, the one place they are decided: the sources that
-/// have sessions (most sessions first, then by id) and the filter in words, e.g.
-/// `WSP & VRP training — Child Neglect`.
-pub fn feed_options(all: &[StoredSession], filter: &Filter) -> FeedOptions {
-    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    for s in all {
-        *counts.entry(s.session.source.as_str()).or_default() += 1;
-    }
-    let mut ids: Vec<(&str, usize)> = counts.into_iter().collect();
-    ids.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let mut ids: Vec<String> = ids.into_iter().map(|(id, _)| id.to_string()).collect();
+/// The calendar's description: worded without `,`, `;` or `\\`, which would
+/// need escaping, and most readers show `X-WR-CALDESC` without unescaping.
+pub const FEED_DESCRIPTION: &str =
+    "Safeguarding training sessions and the places left on each as the booking sites last showed them.";
+
+/// A feed's name and refresh, the one place they are decided: the configured
+/// sources' ids in alphabetical order (then those only the store still knows
+/// of), or the one source the filter names, and the rest of the filter in
+/// words, e.g. `VRP & WSP training — Child Neglect`.
+///
+/// The name depends on the configuration and the filter only, never on how
+/// many sessions each source has today: a name that changes renames the
+/// subscription in people's calendars and changes the feed's ETag. It holds no
+/// `,`, `;` or `\\` (see [`FEED_DESCRIPTION`]): the filter's parts are joined
+/// with ` · ` and such characters in a category or search become spaces.
+pub fn feed_options(
+    sources: &[SourceConfig],
+    all: &[StoredSession],
+    filter: &Filter,
+) -> FeedOptions {
+    let mut ids: Vec<String> = sources.iter().map(|s| s.id.clone()).collect();
+    ids.sort();
+    let mut extra: Vec<String> = all
+        .iter()
+        .map(|s| s.session.source.clone())
+        .filter(|id| !ids.contains(id))
+        .collect();
+    extra.sort();
+    extra.dedup();
+    ids.extend(extra);
     if let Some(only) = &filter.source {
         ids = vec![only.clone()];
     }
@@ -142,22 +184,29 @@ pub fn feed_options(all: &[StoredSession], filter: &Filter) -> FeedOptions {
             .collect::<Vec<_>>()
             .join(" & ")
     };
+    // A category's own commas must not read as the separator.
     let rest = Filter {
         source: None,
+        categories: filter.categories.iter().map(|c| plain_words(c)).collect(),
         ..filter.clone()
     };
     let name = match rest.describe() {
-        Some(d) => format!("{who} training — {d}"),
+        Some(d) => format!("{who} training — {}", plain_words(&d.replace(", ", " · "))),
         None => format!("{who} training"),
     };
     FeedOptions {
-        name,
-        description: Some(
-            "Safeguarding training sessions with the places left, refreshed from the booking sites."
-                .into(),
-        ),
+        name: plain_words(&name),
+        description: Some(FEED_DESCRIPTION.into()),
         refresh: FEED_REFRESH,
     }
+}
+
+/// `,`, `;` and `\\` as spaces, whitespace runs as one space.
+fn plain_words(s: &str) -> String {
+    s.replace([',', ';', '\\'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Time zone of a session for display (its source's), UTC if the name is unknown.
@@ -372,6 +421,75 @@ mod tests {
         // ordinary text, accents and symbols are untouched
         let plain = "Level 2: Neglect & GCP2 — “Café” [You MUST complete Level 1] £0 ½ 😀";
         assert_eq!(terminal_safe(plain), plain);
+    }
+
+    fn stored(source: &str, id: &str) -> StoredSession {
+        use crate::model::{Availability, Session, SessionKey};
+        let t = chrono::TimeZone::with_ymd_and_hms(&Utc, 2027, 3, 1, 9, 0, 0).unwrap();
+        let session = Session {
+            source: source.into(),
+            event_id: id.into(),
+            key: SessionKey::nth(1),
+            title: "Course".into(),
+            category: None,
+            level: None,
+            prerequisites: None,
+            description: None,
+            start: t,
+            end: t,
+            timezone: "Europe/London".into(),
+            venue: None,
+            online: false,
+            status: Status::Scheduled,
+            availability: Availability::spaces(1),
+            url: "https://x.example/1".into(),
+        };
+        StoredSession {
+            uid: session.uid(),
+            session,
+            first_seen: t,
+            last_seen: t,
+            last_changed: t,
+            sequence: 0,
+        }
+    }
+
+    #[test]
+    fn feed_name_is_stable_and_needs_no_escaping() {
+        let cfg = |id: &str| {
+            crate::config::parse_source(
+                std::path::Path::new("x.toml"),
+                &format!("id = \"{id}\"\nname = \"X\"\nkind = \"event-booking\"\nbase_url = \"https://x.example\"\n"),
+            )
+            .unwrap()
+        };
+        let sources = vec![cfg("wsp"), cfg("vrp")];
+        let more_wsp = vec![stored("wsp", "1"), stored("wsp", "2"), stored("vrp", "3")];
+        let more_vrp = vec![stored("vrp", "1"), stored("vrp", "2"), stored("wsp", "3")];
+        let f = Filter::default();
+        let a = feed_options(&sources, &more_wsp, &f);
+        assert_eq!(a.name, "VRP & WSP training");
+        assert_eq!(a, feed_options(&sources, &more_vrp, &f));
+        assert_eq!(a, feed_options(&sources, &[], &f));
+        // A source only the store knows of comes after the configured ones.
+        assert_eq!(
+            feed_options(&sources, &[stored("abc", "1")], &f).name,
+            "VRP & WSP & ABC training"
+        );
+        let f = Filter {
+            categories: vec!["Drugs, Alcohol; and more".into(), "Neglect".into()],
+            search: Some("level\\2".into()),
+            available: true,
+            ..Filter::default()
+        };
+        let named = feed_options(&sources, &more_wsp, &f);
+        assert_eq!(
+            named.name,
+            "VRP & WSP training — Drugs Alcohol and more · Neglect · “level 2” · with places"
+        );
+        for text in [named.name.as_str(), FEED_DESCRIPTION] {
+            assert!(!text.contains([',', ';', '\\']), "{text}");
+        }
     }
 
     #[test]

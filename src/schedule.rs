@@ -8,7 +8,7 @@ use crate::config::SourceConfig;
 use crate::crawl::{self, Observer};
 use crate::fetch::Fetcher;
 use crate::store::Store;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +17,13 @@ use tokio::sync::watch;
 /// Stops the scheduler when set to `true`.
 pub type StopSignal = watch::Receiver<bool>;
 
-/// Runs every source's loop until `stop` turns true. `first_delay` lets a caller
-/// that has just crawled wait a full interval before the first scheduled crawl.
+/// Runs every source's loop until `stop` turns true.
+///
+/// With `crawl_first`, a source is crawled at once only when its last
+/// successful crawl (in the store) is older than its `poll_interval`, or there
+/// is none; otherwise its first crawl comes when that interval has passed, so
+/// restarting `serve` does not poll every site again. Without it (a caller that
+/// has just crawled), every source waits a full interval first.
 pub async fn run(
     sources: Vec<SourceConfig>,
     fetcher: Arc<Fetcher>,
@@ -35,8 +40,26 @@ pub async fn run(
         let mut stop = stop.clone();
         set.spawn(async move {
             let mut first = true;
+            // Crawl at the top of the loop (at once, or once `first_wait` has passed).
+            let due_now = crawl_first;
+            if crawl_first {
+                let last = store.health(&cfg.id).ok().and_then(|h| h.last_success);
+                if let Some(wait) = first_wait(last, cfg.poll_interval, Utc::now()) {
+                    tracing::info!(
+                        target: crate::cli::CRAWL_LOG,
+                        "{}: crawled successfully {} ago; next crawl in {}",
+                        cfg.id,
+                        humantime::format_duration(round_secs(cfg.poll_interval.saturating_sub(wait))),
+                        humantime::format_duration(round_secs(wait))
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = stopped(&mut stop) => return,
+                    }
+                }
+            }
             loop {
-                if !first || crawl_first {
+                if !first || due_now {
                     let work = async {
                         observer.started(&cfg.id);
                         let report =
@@ -63,6 +86,23 @@ pub async fn run(
         });
     }
     while set.join_next().await.is_some() {}
+}
+
+/// How long to wait before a source's first crawl, given its last successful
+/// crawl: `None` (crawl now) when there is none or it is at least `interval`
+/// old, else the rest of the interval. A last success in the future (a clock
+/// set back) counts as just now.
+pub fn first_wait(
+    last_success: Option<DateTime<Utc>>,
+    interval: Duration,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
+    let age = (now - last_success?).to_std().unwrap_or(Duration::ZERO);
+    interval.checked_sub(age).filter(|w| !w.is_zero())
+}
+
+fn round_secs(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs())
 }
 
 async fn stopped(stop: &mut StopSignal) {
@@ -111,5 +151,29 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn first_crawl_waits_out_the_interval_since_the_last_success() {
+        let now = Utc.with_ymd_and_hms(2027, 1, 1, 12, 0, 0).unwrap();
+        let half_hour = Duration::from_secs(1800);
+        assert_eq!(first_wait(None, half_hour, now), None);
+        let ten_minutes_ago = now - chrono::Duration::minutes(10);
+        assert_eq!(
+            first_wait(Some(ten_minutes_ago), half_hour, now),
+            Some(Duration::from_secs(1200))
+        );
+        let an_hour_ago = now - chrono::Duration::hours(1);
+        assert_eq!(first_wait(Some(an_hour_ago), half_hour, now), None);
+        let exactly = now - chrono::Duration::minutes(30);
+        assert_eq!(first_wait(Some(exactly), half_hour, now), None);
+        let ahead = now + chrono::Duration::minutes(5);
+        assert_eq!(first_wait(Some(ahead), half_hour, now), Some(half_hour));
     }
 }

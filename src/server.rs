@@ -39,7 +39,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -709,7 +709,7 @@ impl AppState {
         // (same bytes), which is cheaper than making every request wait.
         let at = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now);
         let list = present::feed_window(&all, &key.filter, at);
-        let opts = present::feed_options(&all, &key.filter);
+        let opts = present::feed_options(&self.sources, &all, &key.filter);
         let body = feed::render(&list, &opts);
         drop(list);
         // Newest change anywhere in the store, not only in this view: a session
@@ -1139,50 +1139,8 @@ async fn index(
     uri: Uri,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let now = (st.clock)();
-    let (_, all) = st.snapshot()?;
-    let filter = canonical_categories(parse_filter(q.as_deref())?, &all);
-    // Every category among upcoming sessions, soonest first; borrowed, not
-    // copied: the page is asked for often and the store may be large.
-    let mut everything: Vec<&StoredSession> = all
-        .iter()
-        .filter(|s| s.session.end > now && s.session.status != crate::model::Status::Withdrawn)
-        .collect();
-    everything.sort_by(|a, b| (a.session.start, &a.uid).cmp(&(b.session.start, &b.uid)));
-    let mut categories: Vec<String> = Vec::new();
-    let mut slugs = std::collections::HashSet::new();
-    for c in everything
-        .iter()
-        .filter_map(|s| s.session.category.as_deref())
-    {
-        if slugs.insert(slug(c)) {
-            categories.push(c.to_string());
-        }
-    }
-    categories.sort_by_key(|c| c.to_lowercase());
-    let sessions = present::upcoming(&all, &filter, now);
-    let sources = st.source_statuses(&all)?;
-    let base = base_url(&headers, &uri);
-    let since = now - chrono::TimeDelta::days(page::PAGE_CHANGES_DAYS);
-    let mut recent: Vec<Change> = Vec::new();
-    for c in st.store.changes_since(since) {
-        let c = c?;
-        if c.matches(&filter, now) {
-            recent.push(c);
-            if recent.len() >= page::MAX_PAGE_CHANGES {
-                break;
-            }
-        }
-    }
-    let html = page::render(&PageData {
-        sessions: &sessions,
-        categories: &categories,
-        sources: &sources,
-        changes: &recent,
-        filter: &filter,
-        base_url: &base,
-        now,
-    });
+    let filter = parse_filter(q.as_deref())?;
+    let html = st.page_html(filter, &base_url(&headers, &uri))?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -1192,6 +1150,102 @@ async fn index(
         html,
     )
         .into_response())
+}
+
+/// What the routes serve, for `events export` to write the same bytes to files.
+impl AppState {
+    /// The body `/calendar.ics` serves for `filter` (the per-source and
+    /// per-category paths are the same with `source` or `categories` set).
+    pub fn feed_body(&self, filter: Filter) -> Result<Bytes, StoreError> {
+        let r = self.feed(filter)?;
+        let mut plain = Vec::with_capacity(r.plain_len);
+        flate2::read::GzDecoder::new(&r.gzip[..])
+            .read_to_end(&mut plain)
+            .map_err(|e| StoreError::Corrupt(format!("a cached feed does not decompress: {e}")))?;
+        Ok(Bytes::from(plain))
+    }
+
+    /// The page `/` serves for `filter`, its feed links under `base_url` (see
+    /// `page::PageData::base_url`; empty for links relative to the page).
+    pub fn page_html(&self, filter: Filter, base_url: &str) -> Result<String, StoreError> {
+        let now = (self.clock)();
+        let (_, all) = self.snapshot()?;
+        let filter = canonical_categories(filter, &all);
+        // Every category among upcoming sessions, soonest first; borrowed, not
+        // copied: the page is asked for often and the store may be large.
+        let mut everything: Vec<&StoredSession> = all
+            .iter()
+            .filter(|s| s.session.end > now && s.session.status != crate::model::Status::Withdrawn)
+            .collect();
+        everything.sort_by(|a, b| (a.session.start, &a.uid).cmp(&(b.session.start, &b.uid)));
+        let mut categories: Vec<String> = Vec::new();
+        let mut slugs = std::collections::HashSet::new();
+        for c in everything
+            .iter()
+            .filter_map(|s| s.session.category.as_deref())
+        {
+            if slugs.insert(slug(c)) {
+                categories.push(c.to_string());
+            }
+        }
+        categories.sort_by_key(|c| c.to_lowercase());
+        let sessions = present::upcoming(&all, &filter, now);
+        let sources = self.source_statuses(&all)?;
+        let since = now - chrono::TimeDelta::days(page::PAGE_CHANGES_DAYS);
+        let mut recent: Vec<Change> = Vec::new();
+        for c in self.store.changes_since(since) {
+            let c = c?;
+            if c.matches(&filter, now) {
+                recent.push(c);
+                if recent.len() >= page::MAX_PAGE_CHANGES {
+                    break;
+                }
+            }
+        }
+        Ok(page::render(&PageData {
+            sessions: &sessions,
+            categories: &categories,
+            sources: &sources,
+            changes: &recent,
+            filter: &filter,
+            base_url,
+            now,
+        }))
+    }
+
+    /// The body `/api/sessions` serves for `filter`.
+    pub fn sessions_json(&self, filter: Filter) -> Result<Vec<u8>, StoreError> {
+        let now = (self.clock)();
+        let (_, all) = self.snapshot()?;
+        let filter = canonical_categories(filter, &all);
+        let v: Vec<SessionJson> = present::upcoming(&all, &filter, now)
+            .iter()
+            .map(SessionJson::from_stored)
+            .collect();
+        serde_json::to_vec_pretty(&v).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// Every category among the stored sessions, as the store spells it, one
+    /// per slug, sorted by slug: the per-category feeds worth publishing.
+    pub fn categories(&self) -> Result<Vec<String>, StoreError> {
+        let (_, all) = self.snapshot()?;
+        let mut by_slug: std::collections::BTreeMap<String, String> = Default::default();
+        for c in all.iter().filter_map(|s| s.session.category.as_deref()) {
+            by_slug.entry(slug(c)).or_insert_with(|| c.to_string());
+        }
+        by_slug.remove("");
+        Ok(by_slug.into_values().collect())
+    }
+
+    /// The ids of the configured sources, then of those only the store knows.
+    pub fn source_ids(&self) -> Result<Vec<String>, StoreError> {
+        let (_, all) = self.snapshot()?;
+        Ok(self
+            .source_statuses(&all)?
+            .into_iter()
+            .map(|s| s.id)
+            .collect())
+    }
 }
 
 fn json<T: Serialize>(v: &T) -> Response {

@@ -22,6 +22,9 @@ use std::path::{Path, PathBuf};
 /// for months keeps; everything still works from disk past this.
 pub const CACHE_BYTES: u64 = 4 * 1024 * 1024;
 
+/// How long `Store::open` waits for a lock that a closing handle still holds.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The format this build writes. Bump it, and add a step to `migrate`, when the
 /// stored shape changes.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -151,9 +154,35 @@ const GENERATION: &[u8] = b"generation";
 const SCHEMA: &[u8] = b"schema_version";
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir`.
+    /// Opens (creating if needed) the store in `dir`. A store still locked
+    /// by a handle that is closing (sled lets go of its lock from a background
+    /// thread, a moment after the last handle is dropped) is waited for up to
+    /// `LOCK_WAIT`; one held by another process past that is `Locked`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let db = loop {
+            match Self::open_db(dir) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
+        let store = Store {
+            sessions: db.open_tree("sessions")?,
+            courses: db.open_tree("courses")?,
+            health: db.open_tree("health")?,
+            http: db.open_tree("http")?,
+            meta: db.open_tree("meta")?,
+            changes: db.open_tree("changes")?,
+            db,
+        };
+        store.migrate(dir)?;
+        Ok(store)
+    }
+
+    fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+        sled::Config::new()
             .path(dir)
             .cache_capacity(CACHE_BYTES)
             .open()
@@ -172,18 +201,7 @@ impl Store {
                         message: msg,
                     }
                 }
-            })?;
-        let store = Store {
-            sessions: db.open_tree("sessions")?,
-            courses: db.open_tree("courses")?,
-            health: db.open_tree("health")?,
-            http: db.open_tree("http")?,
-            meta: db.open_tree("meta")?,
-            changes: db.open_tree("changes")?,
-            db,
-        };
-        store.migrate(dir)?;
-        Ok(store)
+            })
     }
 
     /// Opens an existing store only: a missing directory is an error, not a new store.

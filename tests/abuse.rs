@@ -61,6 +61,7 @@ fn session(source: &str, i: usize) -> Session {
             spaces_left: Some((i % 7) as u32),
             capacity: Some(20),
             waitlist: false,
+            unpublished: false,
         },
         url: format!("https://{source}.example/events/{i}"),
     }

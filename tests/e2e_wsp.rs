@@ -209,7 +209,7 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
         prop(event(&events, &uid(1008, 1)), "STATUS").as_deref(),
         Some("CANCELLED")
     );
-    assert!(ics.contains("METHOD:PUBLISH\r\n") && ics.contains("X-PUBLISHED-TTL:PT1H\r\n"));
+    assert!(!ics.contains("METHOD:") && ics.contains("X-PUBLISHED-TTL:PT1H\r\n"));
 
     // An unchanged poll: robots.txt and listings come back 304, detail pages are
     // not asked for.
@@ -254,10 +254,22 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     let cancelled = find(&list, &uid(1003, 1));
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["sequence"], 1);
-    assert!(
-        list.iter().all(|s| s["uid"] != uid(1009, 1)),
-        "withdrawn sessions are not upcoming"
+    // A withdrawn session is listed as such, not left out as if it never existed.
+    let withdrawn = find(&list, &uid(1009, 1));
+    assert_eq!(withdrawn["status"], "withdrawn");
+    assert_eq!(withdrawn["places"], "WITHDRAWN");
+    let table = common::stdout(&env.run("2026-12-01T11:00:00Z", &["upcoming"]).await);
+    assert!(table.lines().any(|l| l.ends_with("WITHDRAWN")), "{table}");
+    // It has no places, so `--available` leaves it out.
+    let available = common::json_list(
+        &env.run(
+            "2026-12-01T11:00:00Z",
+            &["upcoming", "--available", "--json"],
+        )
+        .await,
     );
+    assert!(!available.is_empty());
+    assert!(available.iter().all(|s| s["uid"] != uid(1009, 1)));
     assert_eq!(find(&list, &uid(1001, 1))["sequence"], 0);
 
     let events = parse_ics(&common::stdout(

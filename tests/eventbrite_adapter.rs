@@ -523,7 +523,8 @@ fn event_pages_field_by_field() {
             availability: Some(Availability {
                 spaces_left: Some(12),
                 capacity: Some(50),
-                waitlist: false
+                waitlist: false,
+                unpublished: false,
             }),
             sold_out: false,
         }

@@ -250,11 +250,25 @@ fn calendar_properties() {
     assert_eq!(value(p, "VERSION"), "2.0");
     assert!(!value(p, "PRODID").is_empty());
     assert_eq!(value(p, "CALSCALE"), "GREGORIAN");
-    assert_eq!(value(p, "METHOD"), "PUBLISH");
-    assert_eq!(
-        unescape(value(p, "X-WR-CALNAME")),
-        "Safeguarding training, Child Neglect"
-    );
+    // No METHOD: METHOD:PUBLISH would need an ORGANIZER in every VEVENT.
+    assert!(p.iter().all(|x| x.name != "METHOD"));
+    assert!(cal
+        .events
+        .iter()
+        .all(|e| e.properties.iter().all(|x| x.name != "ORGANIZER")));
+    // RFC 7986 NAME and DESCRIPTION beside the X-WR- forms, saying the same.
+    for name in ["NAME", "X-WR-CALNAME"] {
+        assert_eq!(
+            unescape(value(p, name)),
+            "Safeguarding training, Child Neglect"
+        );
+    }
+    for name in ["DESCRIPTION", "X-WR-CALDESC"] {
+        assert_eq!(
+            unescape(value(p, name)),
+            "Sessions with places; updated hourly"
+        );
+    }
     assert_eq!(value(p, "X-WR-TIMEZONE"), "Europe/London");
     assert_eq!(value(p, "X-PUBLISHED-TTL"), "PT1H");
     let refresh = prop(p, "REFRESH-INTERVAL");
@@ -263,7 +277,6 @@ fn calendar_properties() {
     let lines = unfolded_lines(&out);
     assert!(lines.contains(&"REFRESH-INTERVAL;VALUE=DURATION:PT1H".to_string()));
     assert!(lines.contains(&"X-PUBLISHED-TTL:PT1H".to_string()));
-    assert!(lines.contains(&"METHOD:PUBLISH".to_string()));
     assert_eq!(
         lines.iter().filter(|l| *l == "TRANSP:TRANSPARENT").count(),
         sample().len()
@@ -440,12 +453,14 @@ fn injected_line_breaks_stay_inside_their_property() {
         .any(|l| l == "UID:forged" || l == "SUMMARY:pwned"));
     let ev = event_by_uid(&cal, s.uid().as_str());
     let summary = unescape(value(&ev.properties, "SUMMARY"));
+    // A ZERO WIDTH JOINER follows the colon of each BEGIN: and END: (see below).
     assert_eq!(
         summary,
-        "Evil END:VEVENT BEGIN:VEVENT UID:forged SUMMARY:pwned X (3 places)"
+        "Evil END:\u{200D}VEVENT BEGIN:\u{200D}VEVENT UID:forged SUMMARY:pwned X (3 places)"
     );
     let desc = unescape(value(&ev.properties, "DESCRIPTION"));
-    assert!(desc.contains("Evil\nEND:VEVENT\nBEGIN:VEVENT\nUID:forged\nSUMMARY:pwned\nX"));
+    assert!(desc
+        .contains("Evil\nEND:\u{200D}VEVENT\nBEGIN:\u{200D}VEVENT\nUID:forged\nSUMMARY:pwned\nX"));
     // Control characters other than tab are dropped.
     let mut c = session("501", "Bell\u{7}Tab\tNul\u{0}", at(2027, 8, 1, 9, 0));
     c.description = Some("a\u{1b}[31mb\tc".into());
@@ -454,6 +469,50 @@ fn injected_line_breaks_stay_inside_their_property() {
         .bytes()
         .any(|b| b < 0x20 && b != b'\t' && b != b'\r' && b != b'\n'));
     assert!(unfolded_lines(&out).iter().any(|l| l.contains("a[31mb\tc")));
+}
+
+/// Some JavaScript parsers find events with an unanchored
+/// `BEGIN:VEVENT…END:VEVENT` pattern over the whole text; scraped text holding
+/// those words must not make them see a phantom event (or lose a real one).
+#[test]
+fn delimiters_inside_text_make_no_phantom_event() {
+    let mut s = session(
+        "520",
+        "Weekend:VEVENT training END:VEVENT",
+        at(2027, 8, 2, 9, 0),
+    );
+    s.description =
+        Some("Part one.\nEND:VEVENT\nBEGIN:VEVENT\nSUMMARY:phantom\nend:vcalendar".into());
+    s.venue = Some("Room END:VEVENT".into());
+    s.category = Some("BEGIN:VTODO".into());
+    s.url = "https://example.org/END:VEVENT/BEGIN:VEVENT".into();
+    let mut sessions = sample();
+    sessions.push(stored(s.clone(), 0));
+    for out in [
+        feed::render(&sessions, &opts()),
+        feed::render_with_crate(&sessions, &opts()),
+    ] {
+        let flat = out.replace("\r\n ", "");
+        // What an unanchored, case-insensitive scan finds, anywhere in the text.
+        let lower = flat.to_lowercase();
+        assert_eq!(lower.matches("begin:vevent").count(), sessions.len());
+        assert_eq!(lower.matches("end:vevent").count(), sessions.len());
+        assert_eq!(lower.matches("end:vcalendar").count(), 1);
+        assert_eq!(lower.matches("begin:vtodo").count(), 0);
+        // An RFC 5545 parser still reads the words, with an invisible joiner.
+        let cal = parse(&out);
+        assert_eq!(cal.events.len(), sessions.len());
+        let ev = event_by_uid(&cal, s.uid().as_str());
+        let desc = unescape(value(&ev.properties, "DESCRIPTION"));
+        assert!(
+            desc.contains("SUMMARY:phantom\nend:\u{200D}vcalendar"),
+            "{desc}"
+        );
+        assert_eq!(
+            value(&ev.properties, "URL"),
+            "https://example.org/END%3AVEVENT/BEGIN%3AVEVENT"
+        );
+    }
 }
 
 #[test]

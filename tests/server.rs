@@ -64,6 +64,7 @@ fn session(s: S) -> Session {
             spaces_left: s.spaces,
             capacity: Some(20),
             waitlist: false,
+            unpublished: false,
         },
         url: format!("https://{}.example/events/{}", s.source, s.id),
     }
@@ -328,7 +329,7 @@ async fn calendar_feed_headers_and_content() {
     let lm = httpdate::parse_http_date(h[header::LAST_MODIFIED].to_str().unwrap()).unwrap();
     assert_eq!(DateTime::<Utc>::from(lm), now() - Duration::hours(2));
     let body = r.text().await.unwrap();
-    assert_eq!(calname(&body), "WSP & VRP training");
+    assert_eq!(calname(&body), "VRP & WSP training");
     // Every session in the window, past one and cancelled one included.
     assert_eq!(events(&body).len(), 7);
     s.stop().await;
@@ -373,7 +374,7 @@ async fn calendar_filters_and_pretty_paths() {
         uids(&neglect),
         vec![uid("wsp", "101"), uid("wsp", "103"), uid("wsp", "105")]
     );
-    assert_eq!(calname(&neglect), "WSP & VRP training — Child Neglect");
+    assert_eq!(calname(&neglect), "VRP & WSP training — Child Neglect");
     let (_, by_param) = s.text("/calendar.ics?category=Child%20Neglect").await;
     assert_eq!(by_param, neglect, "slug and name give the same view");
 

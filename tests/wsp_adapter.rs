@@ -277,7 +277,8 @@ fn assert_shared(s: &Session, e: &Expect, what: &str) {
         Availability {
             spaces_left: e.spaces,
             capacity: e.capacity,
-            waitlist: e.waitlist
+            waitlist: e.waitlist,
+            unpublished: false,
         },
         "{at}"
     );

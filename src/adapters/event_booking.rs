@@ -952,6 +952,8 @@ impl AvailabilityVote {
         let status = self.status.unwrap_or(Status::Scheduled);
         let mut a = self.field.or(self.first).unwrap_or_default();
         a.waitlist |= self.waitlist;
+        // No phrase about places anywhere on the page: the site said nothing.
+        a.unpublished = self.status.is_none();
         (status, a)
     }
 }

@@ -73,6 +73,10 @@ impl EventRecord {
     /// The calendar session of this event: Eventbrite events are single-date, so
     /// the key is always the first session, and the UID depends only on the event id.
     pub fn into_session(self, ctx: &SourceContext) -> Session {
+        // Eventbrite never prints "places available": with no count from the
+        // ticket classes, the event page or a sold-out flag, it said nothing.
+        let mut availability = self.availability;
+        availability.unpublished = availability.spaces_left.is_none();
         Session {
             source: ctx.source_id.clone(),
             event_id: self.event_id,
@@ -90,7 +94,7 @@ impl EventRecord {
             venue: self.venue,
             online: self.online,
             status: self.status,
-            availability: self.availability,
+            availability,
             url: self.url,
         }
     }
@@ -765,6 +769,7 @@ pub fn parse_event_page(html: &str, page_url: &Url) -> Result<PageFacts, ParseEr
                 spaces_left: totals.spaces_left,
                 capacity: totals.capacity,
                 waitlist: false,
+                unpublished: false,
             });
             facts.sold_out |= all_sold_out || totals.spaces_left == Some(0);
         }
@@ -1133,6 +1138,7 @@ fn record_from_raw(
             spaces_left: None,
             capacity: None,
             waitlist: ta.waitlist_available == Some(true),
+            unpublished: false,
         },
     };
     settle_full(&mut record, sold_out);
@@ -1390,7 +1396,8 @@ mod tests {
             Availability {
                 spaces_left: Some(0),
                 capacity: None,
-                waitlist: true
+                waitlist: true,
+                unpublished: false,
             }
         );
         assert_eq!(

@@ -376,6 +376,7 @@ pub fn parse_availability(s: &str) -> Option<(Status, Availability)> {
                 spaces_left: Some(0),
                 capacity: None,
                 waitlist,
+                unpublished: false,
             },
         ));
     }
@@ -404,6 +405,7 @@ pub fn parse_availability(s: &str) -> Option<(Status, Availability)> {
                 spaces_left: Some(n),
                 capacity,
                 waitlist,
+                unpublished: false,
             },
         ));
     }
@@ -415,6 +417,7 @@ pub fn parse_availability(s: &str) -> Option<(Status, Availability)> {
                 spaces_left: Some(0),
                 capacity: None,
                 waitlist: true,
+                unpublished: false,
             },
         ));
     }

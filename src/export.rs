@@ -1,0 +1,99 @@
+//! `events export DIR`: the calendar and the page as static files, for a
+//! partnership to publish on any static web host with no server of its own.
+//!
+//! Writes, for the store as it is and the clock's hour, exactly the bytes
+//! `serve` would answer (it asks the server's own rendering, `AppState`):
+//!
+//! | file | what `serve` answers it for |
+//! |---|---|
+//! | `calendar.ics` | `/calendar.ics` |
+//! | `calendar/<source>.ics` | `/calendar/<source>.ics`, for every source |
+//! | `calendar/category/<slug>.ics` | `/calendar/category/<slug>.ics`, for every stored category |
+//! | `sessions.json` | `/api/sessions` |
+//! | `index.html` | `/`, with its feed and JSON links relative to it |
+//!
+//! Each file is written beside its final name and renamed over it, so a web
+//! server reading the directory during an export serves the old or the new
+//! file, never half of one. Files of views that no longer exist (a category
+//! gone from the store) are left as they are: a subscription to one stays valid.
+
+use crate::query::{slug, Filter};
+use crate::server::AppState;
+use crate::store::StoreError;
+use std::path::{Path, PathBuf};
+
+/// What went wrong exporting.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Reading the store failed.
+    #[error("reading the store: {0}")]
+    Store(#[from] StoreError),
+    /// Writing a file failed.
+    #[error("writing {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Writes every file into `dir` (made if missing); returns their paths,
+/// relative to `dir`, in the order written.
+pub fn export(state: &AppState, dir: &Path) -> Result<Vec<PathBuf>, ExportError> {
+    let mut written = Vec::new();
+    let mut put = |rel: PathBuf, bytes: &[u8]| -> Result<(), ExportError> {
+        write_atomically(&dir.join(&rel), bytes)?;
+        written.push(rel);
+        Ok(())
+    };
+    put("calendar.ics".into(), &state.feed_body(Filter::default())?)?;
+    for id in state.source_ids()? {
+        // The same path the server answers; an id is `[a-z0-9-]+`.
+        let file = format!("{}.ics", slug(&id));
+        let f = Filter {
+            source: Some(id),
+            ..Filter::default()
+        };
+        put(Path::new("calendar").join(file), &state.feed_body(f)?)?;
+    }
+    for category in state.categories()? {
+        let file = format!("{}.ics", slug(&category));
+        let f = Filter {
+            categories: vec![category],
+            ..Filter::default()
+        };
+        put(
+            Path::new("calendar").join("category").join(file),
+            &state.feed_body(f)?,
+        )?;
+    }
+    put(
+        "sessions.json".into(),
+        &state.sessions_json(Filter::default())?,
+    )?;
+    put(
+        "index.html".into(),
+        state.page_html(Filter::default(), "")?.as_bytes(),
+    )?;
+    // changes.atom: the change-tracking feed (`/changes.atom`) belongs here,
+    // written from the server's own rendering like the files above, once that
+    // route exists.
+    Ok(written)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let err = |source| ExportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".part");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}

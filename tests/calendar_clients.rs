@@ -1,0 +1,355 @@
+//! The served feed, read by the parsers calendar clients are built on: libical
+//! (Evolution, Cyrus; a small C program, `tests/libical/dump.c`), ical.js
+//! (Thunderbird, Nextcloud; `tests/icaljs/dump.mjs`) and Python's `icalendar`
+//! and `vobject` (`tests/python/dump.py`). Each prints what it understood in
+//! one JSON shape, and every one must read the same calendar name and
+//! description (RFC 7986 `NAME`/`DESCRIPTION` and the `X-WR-` forms alike,
+//! with no stray backslash) and the same events, with the same instants.
+//! libical's RFC 5546 restriction check must report no error, and a naive
+//! `BEGIN:VEVENT…END:VEVENT` scan must count the real events, no phantom one.
+//!
+//! A reader whose tools are missing is skipped with a message, except when
+//! `CI` is set, where that fails (`.ci/run` installs them all).
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use events::config::{parse_source, SourceConfig};
+use events::feed;
+use events::model::{Availability, Session, SessionKey, Status};
+use events::present::FEED_DESCRIPTION;
+use events::server::{self, AppState};
+use events::store::{CrawlStats, Store};
+use serde_json::Value;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// Longest one reader (or the C compiler) may run.
+const TOOL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap()
+}
+
+fn source(id: &str, kind: &str) -> SourceConfig {
+    let extra = if kind == "eventbrite" {
+        "organizer_id = \"12345\"\n"
+    } else {
+        "base_url = \"https://booking.example.org\"\n"
+    };
+    parse_source(
+        Path::new(&format!("{id}.toml")),
+        &format!("id = \"{id}\"\nname = \"{id} partnership\"\nkind = \"{kind}\"\n{extra}"),
+    )
+    .unwrap()
+}
+
+fn session(source: &str, id: &str, title: &str, start: DateTime<Utc>) -> Session {
+    Session {
+        source: source.into(),
+        event_id: id.into(),
+        key: SessionKey::nth(1),
+        title: title.into(),
+        category: Some("Child Neglect".into()),
+        level: None,
+        prerequisites: Some("You MUST complete Level 1 first".into()),
+        description: Some("Bring a pen, please; and a notebook.".into()),
+        start,
+        end: start + Duration::hours(3),
+        timezone: "Europe/London".into(),
+        venue: Some("Civic Centre,\nRoom 2".into()),
+        online: false,
+        status: Status::Scheduled,
+        availability: Availability::spaces(4),
+        url: format!("https://booking.example.org/events/{id}"),
+    }
+}
+
+/// Sessions in both seasons, cancelled and full, with hostile text.
+fn wsp_sessions() -> Vec<Session> {
+    let summer = session(
+        "wsp",
+        "1",
+        "Understanding Neglect, Level 2",
+        Utc.with_ymd_and_hms(2027, 7, 15, 8, 30, 0).unwrap(),
+    );
+    let mut winter = session(
+        "wsp",
+        "2",
+        "Graded Care Profile 2 — “GCP2”",
+        Utc.with_ymd_and_hms(2027, 11, 3, 9, 30, 0).unwrap(),
+    );
+    winter.status = Status::Full;
+    winter.availability = Availability::spaces(0);
+    let mut evil = session(
+        "wsp",
+        "3",
+        "Weekend:VEVENT END:VEVENT",
+        Utc.with_ymd_and_hms(2027, 5, 6, 9, 0, 0).unwrap(),
+    );
+    evil.description = Some("One.\nEND:VEVENT\nBEGIN:VEVENT\nUID:phantom\nSUMMARY:phantom".into());
+    evil.status = Status::Cancelled;
+    vec![summer, winter, evil]
+}
+
+fn vrp_sessions() -> Vec<Session> {
+    let mut s = session(
+        "vrp",
+        "812345670033",
+        "Trauma Informed Practice",
+        Utc.with_ymd_and_hms(2027, 6, 15, 9, 0, 0).unwrap(),
+    );
+    s.availability = Availability::unpublished();
+    s.online = true;
+    s.venue = None;
+    vec![s]
+}
+
+/// The store filled as crawls fill it, served on loopback; returns the feed.
+async fn served_feed() -> (String, Vec<Session>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    let crawled = now() - Duration::hours(1);
+    for (id, sessions) in [("wsp", wsp_sessions()), ("vrp", vrp_sessions())] {
+        store
+            .apply_crawl(id, sessions, None, crawled, 0.5, CrawlStats::default())
+            .unwrap()
+            .unwrap();
+    }
+    let sources = vec![source("wsp", "event-booking"), source("vrp", "eventbrite")];
+    let state = AppState::new(store.clone(), sources, server::fixed_clock(now()));
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    let body = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+        .get(format!("http://{addr}/calendar.ics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let _ = tx.send(());
+    let _ = task.await;
+    let mut all = wsp_sessions();
+    all.extend(vrp_sessions());
+    (body, all)
+}
+
+/// `found`, or `None` with a message; under `CI`, a missing tool fails.
+fn required<T>(found: Option<T>, what: &str) -> Option<T> {
+    match found {
+        Some(x) => Some(x),
+        None if std::env::var_os("CI").is_some() => {
+            panic!("{what} is missing, and CI is set: install it before `cargo test`")
+        }
+        None => {
+            println!("calendar_clients: {what} is missing: that reader is not run");
+            None
+        }
+    }
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Runs `cmd` to the end, killed after `TOOL_TIMEOUT`: (success, stdout, stderr).
+fn run(mut cmd: Command, what: &str) -> (std::process::ExitStatus, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(File::create(&out).unwrap())
+        .stderr(File::create(&err).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > TOOL_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish within {TOOL_TIMEOUT:?}; killed it");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    (
+        status,
+        std::fs::read_to_string(out).unwrap_or_default(),
+        std::fs::read_to_string(err).unwrap_or_default(),
+    )
+}
+
+fn json(status: std::process::ExitStatus, out: &str, err: &str, what: &str) -> Value {
+    assert!(
+        status.success(),
+        "{what} could not read the feed ({status}):\n{out}{err}"
+    );
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("{what} printed no JSON ({e}):\n{out}"))
+}
+
+/// libical: compiles `tests/libical/dump.c` against Debian's libical-dev.
+fn libical(manifest: &Path, feed: &Path, work: &Path) -> Option<Value> {
+    let cc = required(on_path("cc"), "a C compiler (cc)")?;
+    let flags = Command::new("pkg-config")
+        .args(["--cflags", "--libs", "libical"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string());
+    let flags = required(flags, "libical (Debian's libical-dev, with pkg-config)")?;
+    let bin = work.join("libical-dump");
+    let mut build = Command::new(cc);
+    build
+        .arg(manifest.join("tests/libical/dump.c"))
+        .arg("-o")
+        .arg(&bin)
+        .args(flags.split_whitespace());
+    let (status, out, err) = run(build, "cc tests/libical/dump.c");
+    assert!(
+        status.success(),
+        "tests/libical/dump.c does not build:\n{out}{err}"
+    );
+    let mut cmd = Command::new(&bin);
+    cmd.arg(feed);
+    let (status, out, err) = run(cmd, "libical");
+    Some(json(status, &out, &err, "libical"))
+}
+
+fn icaljs(manifest: &Path, feed: &Path) -> Option<Value> {
+    let dir = manifest.join("tests/icaljs");
+    required(
+        dir.join("node_modules/ical.js").is_dir().then_some(()),
+        "tests/icaljs/node_modules (run `npm ci` there)",
+    )?;
+    let node = required(on_path("node"), "node")?;
+    let mut cmd = Command::new(node);
+    cmd.arg(dir.join("dump.mjs")).arg(feed);
+    let (status, out, err) = run(cmd, "ical.js");
+    Some(json(status, &out, &err, "ical.js"))
+}
+
+fn python(manifest: &Path, feed: &Path, package: &str) -> Option<Value> {
+    let py = required(on_path("python3"), "python3")?;
+    let mut cmd = Command::new(py);
+    cmd.arg(manifest.join("tests/python/dump.py"))
+        .arg(package)
+        .arg(feed);
+    let (status, out, err) = run(cmd, package);
+    if status.code() == Some(3) {
+        required(
+            None::<()>,
+            &format!("Python's {package} (pip install -r tests/python/requirements.txt)"),
+        )?;
+    }
+    Some(json(status, &out, &err, package))
+}
+
+#[tokio::test]
+async fn every_parser_reads_the_same_calendar() {
+    let (body, sessions) = served_feed().await;
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let work = tempfile::tempdir().unwrap();
+    let feed_path = work.path().join("calendar.ics");
+    std::fs::write(&feed_path, &body).unwrap();
+
+    let mut read: Vec<(&str, Value)> = Vec::new();
+    if let Some(v) = libical(manifest, &feed_path, work.path()) {
+        read.push(("libical", v));
+    }
+    if let Some(v) = icaljs(manifest, &feed_path) {
+        read.push(("ical.js", v));
+    }
+    for package in ["icalendar", "vobject"] {
+        if let Some(v) = python(manifest, &feed_path, package) {
+            read.push((package, v));
+        }
+    }
+    if read.is_empty() {
+        println!("calendar_clients: not run: no reader is installed");
+        return;
+    }
+
+    let name = "VRP & WSP training";
+    let mut want_events: Vec<Value> = sessions
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "uid": s.uid().to_string(),
+                "summary": feed::summary(s),
+                "status": if s.status.is_off() { "CANCELLED" } else { "CONFIRMED" },
+                "start": s.start.timestamp(),
+                "end": s.end.timestamp(),
+            })
+        })
+        .collect();
+    want_events.sort_by_key(|e| e["uid"].as_str().unwrap().to_string());
+    let (first_reader, first) = &read[0];
+    for (reader, v) in &read {
+        for key in ["name", "x_wr_calname"] {
+            assert_eq!(v[key], name, "{reader}: {key}");
+        }
+        for key in ["description", "x_wr_caldesc"] {
+            assert_eq!(v[key], FEED_DESCRIPTION, "{reader}: {key}");
+        }
+        let mut events: Vec<Value> = v["events"].as_array().unwrap().clone();
+        events.sort_by_key(|e| e["uid"].as_str().unwrap().to_string());
+        let core: Vec<Value> = events
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "uid": e["uid"], "summary": e["summary"], "status": e["status"],
+                    "start": e["start"], "end": e["end"],
+                })
+            })
+            .collect();
+        assert_eq!(core, want_events, "{reader}: the events");
+        // Descriptions and locations: as every other reader read them.
+        let mut theirs: Vec<Value> = first["events"].as_array().unwrap().clone();
+        theirs.sort_by_key(|e| e["uid"].as_str().unwrap().to_string());
+        for (a, b) in events.iter().zip(&theirs) {
+            for key in ["description", "location"] {
+                assert_eq!(a[key], b[key], "{reader} and {first_reader}: {key}");
+            }
+        }
+        println!(
+            "calendar_clients: {reader} read {} events alike",
+            events.len()
+        );
+    }
+    for (reader, v) in &read {
+        if *reader == "libical" {
+            assert_eq!(
+                v["errors"],
+                serde_json::json!([]),
+                "libical's restriction check"
+            );
+        }
+        if *reader == "ical.js" {
+            assert_eq!(v["naive_events"], sessions.len(), "a naive BEGIN…END scan");
+        }
+    }
+    // The hostile description is one event's text, read whole.
+    let evil = read[0].1["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["uid"] == "wsp-3-1@events.safeguarding-training")
+        .unwrap()
+        .clone();
+    assert!(evil["description"]
+        .as_str()
+        .unwrap()
+        .contains("END:\u{200D}VEVENT\nBEGIN:\u{200D}VEVENT\nUID:phantom"));
+}
