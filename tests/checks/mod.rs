@@ -136,15 +136,13 @@ pub fn text_parsers(s: &str) {
     }
 }
 
-/// The Eventbrite parsers: API event list, ticket classes, show-more list,
-/// error bodies (all JSON, never trusted to be) and the event page.
-pub fn eventbrite(body: &[u8]) {
-    let ctx = ctx();
+/// The Eventbrite API's organiser event list parser.
+pub fn eventbrite_api_events(body: &[u8]) {
     let api = url(
         "https://www.eventbriteapi.com",
         "/v3/organizers/1/events/?status=live",
     );
-    match parse_api_events(body, &api, &ctx) {
+    match parse_api_events(body, &api, &ctx()) {
         Ok(p) => {
             for r in &p.events {
                 assert!(!r.event_id.is_empty());
@@ -153,6 +151,10 @@ pub fn eventbrite(body: &[u8]) {
         }
         Err(e) => names_its_source(&e, &api),
     }
+}
+
+/// The Eventbrite API's ticket-classes parser, and its error-body reader.
+pub fn eventbrite_ticket_classes(body: &[u8]) {
     let classes = url(
         "https://www.eventbriteapi.com",
         "/v3/events/1/ticket_classes/",
@@ -160,8 +162,14 @@ pub fn eventbrite(body: &[u8]) {
     if let Err(e) = parse_ticket_classes(body, &classes) {
         names_its_source(&e, &classes);
     }
+    let err = parse_api_error(403, body);
+    assert!(!err.description.is_empty(), "an API error with no words");
+}
+
+/// The public site's show-more list parser.
+pub fn eventbrite_showmore(body: &[u8]) {
     let more = url(EVENTBRITE_BASE, "/org/1/showmore/?type=future&page=1");
-    match parse_showmore(body, &more, &ctx) {
+    match parse_showmore(body, &more, &ctx()) {
         Ok(p) => {
             for r in &p.events {
                 assert!(r.end >= r.start, "event ends before it starts");
@@ -169,11 +177,12 @@ pub fn eventbrite(body: &[u8]) {
         }
         Err(e) => names_its_source(&e, &more),
     }
-    let err = parse_api_error(403, body);
-    assert!(!err.description.is_empty(), "an API error with no words");
-    let html = String::from_utf8_lossy(body);
+}
+
+/// The public site's event page parser (JSON-LD and `__SERVER_DATA__`).
+pub fn eventbrite_event_page(html: &str) {
     let page = url(EVENTBRITE_BASE, "/e/course-tickets-1");
-    match parse_event_page(&html, &page) {
+    match parse_event_page(html, &page) {
         Ok(f) => {
             if let Some(a) = f.availability {
                 assert!(!a.waitlist);
@@ -181,6 +190,14 @@ pub fn eventbrite(body: &[u8]) {
         }
         Err(e) => names_its_source(&e, &page),
     }
+}
+
+/// Every Eventbrite parser on the same bytes.
+pub fn eventbrite(body: &[u8]) {
+    eventbrite_api_events(body);
+    eventbrite_ticket_classes(body);
+    eventbrite_showmore(body);
+    eventbrite_event_page(&String::from_utf8_lossy(body));
 }
 
 /// The source-file loader: a refusal names the file; an accepted file holds
