@@ -154,7 +154,7 @@ fn impossible_dates_and_times_are_row_warnings_naming_the_page() {
         let (sessions, logs) = detail(&detail_page("Course", date, start, end));
         assert!(sessions.is_empty(), "{date} {start}-{end} was read");
         assert_names(&logs, why);
-        assert_names(&logs, &page("/events/1001").to_string());
+        assert_names(&logs, page("/events/1001").as_str());
     }
 }
 
