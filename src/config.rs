@@ -268,8 +268,10 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
     let raw: RawSource = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(1);
         let message = e.message().trim().to_string();
-        // Name the field when serde says which one.
-        match field_in_message(&message) {
+        // Name the field when serde says which one, else the key on the line
+        // the error points at (a wrong type says only what it expected).
+        let at_key = || key_on_line(text, line);
+        match field_in_message(&message).or_else(at_key) {
             Some(field) => ConfigError::Field {
                 file: file.to_path_buf(),
                 line,
@@ -586,6 +588,17 @@ fn line_of_offset(text: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
+}
+
+/// The key of a `key = value` line (1-based), when the line is one.
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let l = text.lines().nth(line.checked_sub(1)?)?;
+    let key = l.split_once('=')?.0.trim();
+    let bare = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    bare.then(|| key.to_string())
 }
 
 /// Pulls the field name out of serde's "unknown field `x`" / "missing field `x`".

@@ -1,0 +1,9 @@
+//! The booking site's eLearning catalogue parser.
+#![no_main]
+
+#[path = "../../tests/checks/mod.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    checks::booking_elearning(&String::from_utf8_lossy(data));
+});

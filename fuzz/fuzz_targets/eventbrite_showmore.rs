@@ -1,0 +1,9 @@
+//! The Eventbrite public show-more list parser.
+#![no_main]
+
+#[path = "../../tests/checks/mod.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    checks::eventbrite_showmore(data);
+});
