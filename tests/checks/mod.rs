@@ -335,6 +335,7 @@ fn stored(t: &SessionText, n: usize) -> StoredSession {
             spaces_left: (t.flags & 0x80 != 0).then_some(u32::from(t.flags % 7)),
             capacity: None,
             waitlist: t.flags & 0x20 != 0,
+            unpublished: false,
         },
         url: format!("{BOOKING_BASE}/events/{}", t.title.len()),
     };
