@@ -298,6 +298,7 @@ impl Change {
                 waitlist: self.waitlist,
             },
             url: self.url.clone(),
+            all_day: false,
         }
     }
 
@@ -531,6 +532,7 @@ mod tests {
                 waitlist: false,
             },
             url: "https://wsp.example/events/1004".into(),
+            all_day: false,
         }
     }
 

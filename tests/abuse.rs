@@ -63,6 +63,7 @@ fn session(source: &str, i: usize) -> Session {
             waitlist: false,
         },
         url: format!("https://{source}.example/events/{i}"),
+        all_day: false,
     }
 }
 

@@ -35,6 +35,7 @@ fn session(event_id: &str, title: &str, start: DateTime<Utc>) -> Session {
         status: Status::Scheduled,
         availability: Availability::spaces(3),
         url: format!("https://booking.example.org/events/{event_id}"),
+        all_day: false,
     }
 }
 

@@ -66,6 +66,7 @@ fn session(s: S) -> Session {
             waitlist: false,
         },
         url: format!("https://{}.example/events/{}", s.source, s.id),
+        all_day: false,
     }
 }
 

@@ -1230,6 +1230,7 @@ impl SessionBase<'_> {
             status: self.status,
             availability: self.availability,
             url: self.url.to_string(),
+            all_day: false,
         })
     }
 }

@@ -92,6 +92,7 @@ impl EventRecord {
             status: self.status,
             availability: self.availability,
             url: self.url,
+            all_day: false,
         }
     }
 }
