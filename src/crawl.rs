@@ -15,6 +15,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+mod ical;
+mod schema_org;
+
 /// How one source's crawl ended.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -296,6 +299,8 @@ async fn crawl_and_merge(
                     walk_event_booking(cfg, eb, &http, store, &ctx).await
                 }
                 SourceKind::Eventbrite(ebr) => walk_eventbrite(cfg, ebr, &http, store, &ctx).await,
+                SourceKind::Ical(ic) => ical::walk(cfg, ic, &http, &ctx).await,
+                SourceKind::SchemaOrg(so) => schema_org::walk(cfg, so, &http, store, &ctx).await,
             }
         })
         .await;
