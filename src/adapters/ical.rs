@@ -179,8 +179,23 @@ fn param<'a>(p: &'a Property<'_>, key: &str) -> Option<&'a str> {
 fn text_of(c: &Component<'_>, name: &str) -> Option<String> {
     let p = prop(c, name)?;
     let raw = p.val.clone().unescape_text();
-    let s = raw.as_str().trim().to_string();
+    let s = decode_entities(raw.as_str().trim());
     (!s.is_empty()).then_some(s)
+}
+
+/// CMS exports sometimes leave HTML entities in plain text (`&#8211;`):
+/// decode them, leaving text without any as it is.
+fn decode_entities(s: &str) -> String {
+    if s.contains('&') && !s.contains('<') {
+        let frag = scraper::Html::parse_fragment(s);
+        frag.root_element()
+            .text()
+            .collect::<String>()
+            .trim()
+            .to_string()
+    } else {
+        s.to_string()
+    }
 }
 
 /// Reads dates and times with the feed's zones and the source's fallback zone.
