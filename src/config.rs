@@ -777,4 +777,51 @@ mod tests {
         assert!(e.contains("b.toml:1: field `id`"), "{e}");
         assert!(e.contains("already used"), "{e}");
     }
+
+    #[test]
+    fn ical_and_schema_org_kinds() {
+        let c = parse("id = \"site\"\nname = \"Site\"\nkind = \"ical\"\nurl = \"https://site.example/events/?ical=1\"\n").unwrap();
+        assert_eq!(c.base_url.as_str(), "https://site.example/events/?ical=1");
+        assert!(matches!(c.kind, SourceKind::Ical(ref i) if i.url.query() == Some("ical=1")));
+        let e = parse("id = \"site\"\nname = \"Site\"\nkind = \"ical\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("field `url`"), "{e}");
+        let e = parse("id = \"site\"\nname = \"Site\"\nkind = \"ical\"\nurl = \"https://s.example/x.ics\"\nlisting = \"/events/\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":5: field `listing`"), "{e}");
+
+        let c = parse("id = \"site\"\nname = \"Site\"\nkind = \"schema-org\"\nbase_url = \"https://site.example\"\nlisting = \"/events/\"\nevent_path = '^/event/'\n").unwrap();
+        assert!(matches!(c.kind, SourceKind::SchemaOrg(ref s) if s.listing == "/events/" && s.event_path.as_deref() == Some("^/event/")));
+        let e = parse("id = \"site\"\nname = \"Site\"\nkind = \"schema-org\"\nbase_url = \"https://site.example\"\nlisting = \"/events/\"\nevent_path = '(['\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":6: field `event_path`"), "{e}");
+        let e = parse("id = \"site\"\nname = \"Site\"\nkind = \"schema-org\"\nbase_url = \"https://site.example\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("field `listing`"), "{e}");
+        let e = parse("id = \"w\"\nname = \"W\"\nkind = \"event-booking\"\nbase_url = \"https://x.org\"\nurl = \"https://x.org/a.ics\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":5: field `url`"), "{e}");
+    }
+
+    #[test]
+    fn shipped_examples_parse_and_are_not_crawled_by_default() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sources/examples");
+        for name in ["ical.toml.example", "schema-org.toml.example"] {
+            let file = dir.join(name);
+            let text = std::fs::read_to_string(&file).unwrap();
+            parse_source(&file, &text).unwrap_or_else(|e| panic!("{e}"));
+        }
+        // load_dir reads only `*.toml` directly in the directory.
+        let ids: Vec<String> = load_dir(&dir.join(".."))
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert!(!ids.iter().any(|i| i.starts_with("example-")), "{ids:?}");
+    }
 }
