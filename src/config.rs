@@ -793,7 +793,9 @@ mod tests {
         assert!(e.contains(":5: field `listing`"), "{e}");
 
         let c = parse("id = \"site\"\nname = \"Site\"\nkind = \"schema-org\"\nbase_url = \"https://site.example\"\nlisting = \"/events/\"\nevent_path = '^/event/'\n").unwrap();
-        assert!(matches!(c.kind, SourceKind::SchemaOrg(ref s) if s.listing == "/events/" && s.event_path.as_deref() == Some("^/event/")));
+        assert!(
+            matches!(c.kind, SourceKind::SchemaOrg(ref s) if s.listing == "/events/" && s.event_path.as_deref() == Some("^/event/"))
+        );
         let e = parse("id = \"site\"\nname = \"Site\"\nkind = \"schema-org\"\nbase_url = \"https://site.example\"\nlisting = \"/events/\"\nevent_path = '(['\n")
             .unwrap_err()
             .to_string();
