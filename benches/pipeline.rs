@@ -104,6 +104,7 @@ fn sessions(n: usize, first: DateTime<Utc>) -> Vec<Session> {
                 status,
                 availability,
                 url: format!("https://walsall.event-booking.org.uk/events/{event}"),
+                all_day: false,
             }
         })
         .collect()

@@ -192,6 +192,7 @@ mod tests {
             status: Status::Scheduled,
             availability: Availability::spaces(3),
             url: url.into(),
+            all_day: false,
         };
         let at = Utc.with_ymd_and_hms(2026, 12, 1, 11, 0, 0).unwrap();
         Change::new(ChangeKind::PlacesFreed, at, None, &s)

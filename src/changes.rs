@@ -299,6 +299,7 @@ impl Change {
                 unpublished: false,
             },
             url: self.url.clone(),
+            all_day: false,
         }
     }
 
@@ -533,6 +534,7 @@ mod tests {
                 unpublished: false,
             },
             url: "https://wsp.example/events/1004".into(),
+            all_day: false,
         }
     }
 

@@ -331,6 +331,12 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             let vrp = Replica::start(Site::Eventbrite)
                 .await
                 .context("starting the Eventbrite replica")?;
+            let site_ical = Replica::start(Site::Ical)
+                .await
+                .context("starting the partnership website's calendar replica")?;
+            let site_pages = Replica::start(Site::SchemaOrg)
+                .await
+                .context("starting the partnership website's event pages replica")?;
             let dir = tempfile::tempdir().context("making a directory for the demo")?;
             let sources_dir = dir.path().join("sources");
             std::fs::create_dir_all(&sources_dir).context("making the demo's sources")?;
@@ -352,12 +358,30 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
                 ),
             )
             .context("writing the demo's sources")?;
+            std::fs::write(
+                sources_dir.join("site-calendar.toml"),
+                format!(
+                    "id = \"site-calendar\"\nname = \"Partnership website calendar (replica)\"\nkind = \"ical\"\nurl = \"{}\"\nrequests_per_second = 20\n",
+                    site_ical.base_url().join(replica::ICAL_FEED_PATH).context("the feed's address")?
+                ),
+            )
+            .context("writing the demo's sources")?;
+            std::fs::write(
+                sources_dir.join("site-events.toml"),
+                format!(
+                    "id = \"site-events\"\nname = \"Partnership website events (replica)\"\nkind = \"schema-org\"\nbase_url = \"{}\"\nlisting = \"/events/\"\nevent_path = \"^/event/[^/]+/?$\"\nrequests_per_second = 20\n",
+                    site_pages.base_url()
+                ),
+            )
+            .context("writing the demo's sources")?;
             let sources = load_sources(&sources_dir)?;
             let store = open_store(&dir.path().join("data"), true)?;
             eprintln!(
-                "demo: replicas of the WSP site at {} and of Eventbrite at {}",
+                "demo: replicas of the WSP site at {}, of Eventbrite at {}, and of a partnership website's calendar at {} and event pages at {}",
                 wsp.base_url(),
-                vrp.base_url()
+                vrp.base_url(),
+                site_ical.base_url(),
+                site_pages.base_url()
             );
             for r in crawl_once(&cli, &sources, &store, now).await? {
                 eprintln!("demo: {}", present::terminal_safe(&r.line()));

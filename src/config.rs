@@ -63,6 +63,10 @@ pub struct SourceConfig {
 pub enum SourceKind {
     EventBooking(EventBookingConfig),
     Eventbrite(EventbriteConfig),
+    /// An existing iCalendar feed (`ical`).
+    Ical(IcalConfig),
+    /// Event pages marked up with schema.org JSON-LD (`schema-org`).
+    SchemaOrg(SchemaOrgConfig),
 }
 
 impl SourceKind {
@@ -70,6 +74,8 @@ impl SourceKind {
         match self {
             SourceKind::EventBooking(_) => "event-booking",
             SourceKind::Eventbrite(_) => "eventbrite",
+            SourceKind::Ical(_) => "ical",
+            SourceKind::SchemaOrg(_) => "schema-org",
         }
     }
 }
@@ -198,6 +204,24 @@ pub struct EventbriteConfig {
     pub token_env: String,
 }
 
+/// Settings of an `ical` source: one calendar feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IcalConfig {
+    /// The feed's address (http or https).
+    pub url: Url,
+}
+
+/// Settings of a `schema-org` source: a listing of event pages carrying
+/// schema.org `Event` JSON-LD.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaOrgConfig {
+    /// Path of the page listing the events, e.g. `/events/`.
+    pub listing: String,
+    /// A pattern the paths of event links must match, used when the listing's
+    /// JSON-LD names no events (checked to be a valid regex).
+    pub event_path: Option<String>,
+}
+
 /// The raw shape of a source file; unknown fields are refused.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -222,10 +246,18 @@ struct RawSource {
     organizer_url: Option<String>,
     api_url: Option<String>,
     token_env: Option<String>,
+    // ical
+    url: Option<String>,
+    // schema-org
+    event_path: Option<String>,
 }
 
 const EVENT_BOOKING_ONLY: &[&str] = &["listing", "elearning", "categories", "selectors", "labels"];
 const EVENTBRITE_ONLY: &[&str] = &["organizer_id", "organizer_url", "api_url", "token_env"];
+const ICAL_ONLY: &[&str] = &["url"];
+const SCHEMA_ORG_ONLY: &[&str] = &["event_path"];
+/// Fields of `event-booking` that `schema-org` does not take (it has `listing`).
+const EVENT_BOOKING_ONLY_NOT_LISTING: &[&str] = &["elearning", "categories", "selectors", "labels"];
 
 /// Loads every `*.toml` in `dir`, sorted by file name; ids must be unique.
 pub fn load_dir(dir: &Path) -> Result<Vec<SourceConfig>, ConfigError> {
@@ -350,6 +382,8 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
             "organizer_url" => raw.organizer_url.is_some(),
             "api_url" => raw.api_url.is_some(),
             "token_env" => raw.token_env.is_some(),
+            "url" => raw.url.is_some(),
+            "event_path" => raw.event_path.is_some(),
             _ => false,
         }
     };
@@ -365,6 +399,8 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
     let (kind, default_base) = match raw.kind.as_str() {
         "event-booking" => {
             refuse_foreign(EVENTBRITE_ONLY, "event-booking")?;
+            refuse_foreign(ICAL_ONLY, "event-booking")?;
+            refuse_foreign(SCHEMA_ORG_ONLY, "event-booking")?;
             let d = EventBookingConfig::default();
             let listing = raw.listing.clone().unwrap_or(d.listing);
             if !listing.starts_with('/') {
@@ -418,6 +454,8 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
         }
         "eventbrite" => {
             refuse_foreign(EVENT_BOOKING_ONLY, "eventbrite")?;
+            refuse_foreign(ICAL_ONLY, "eventbrite")?;
+            refuse_foreign(SCHEMA_ORG_ONLY, "eventbrite")?;
             let organizer_id = match (&raw.organizer_id, &raw.organizer_url) {
                 (Some(v), _) => {
                     let s = match v {
@@ -469,19 +507,71 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
                     api_url,
                     token_env,
                 }),
-                Some("https://www.eventbrite.co.uk"),
+                Some("https://www.eventbrite.co.uk".to_string()),
+            )
+        }
+        "ical" => {
+            refuse_foreign(EVENT_BOOKING_ONLY, "ical")?;
+            refuse_foreign(EVENTBRITE_ONLY, "ical")?;
+            refuse_foreign(SCHEMA_ORG_ONLY, "ical")?;
+            let url = match &raw.url {
+                Some(u) => parse_url(u).map_err(|m| err("url", m))?,
+                None => {
+                    return Err(err(
+                        "url",
+                        "is required for an `ical` source (the feed's address)".into(),
+                    ))
+                }
+            };
+            // The site is the feed's own host unless the file says otherwise.
+            let base = url.to_string();
+            (SourceKind::Ical(IcalConfig { url }), Some(base))
+        }
+        "schema-org" => {
+            refuse_foreign(EVENT_BOOKING_ONLY_NOT_LISTING, "schema-org")?;
+            refuse_foreign(EVENTBRITE_ONLY, "schema-org")?;
+            refuse_foreign(ICAL_ONLY, "schema-org")?;
+            let Some(listing) = raw.listing.clone() else {
+                return Err(err(
+                    "listing",
+                    "is required for a `schema-org` source (the path of the page listing events)"
+                        .into(),
+                ));
+            };
+            if !listing.starts_with('/') {
+                return Err(err(
+                    "listing",
+                    format!("`{listing}` must be a path starting with `/`"),
+                ));
+            }
+            if let Some(pat) = &raw.event_path {
+                if let Err(e) = regex::Regex::new(pat) {
+                    return Err(err(
+                        "event_path",
+                        format!("`{pat}` is not a valid pattern: {e}"),
+                    ));
+                }
+            }
+            (
+                SourceKind::SchemaOrg(SchemaOrgConfig {
+                    listing,
+                    event_path: raw.event_path.clone(),
+                }),
+                None,
             )
         }
         other => {
             return Err(err(
                 "kind",
-                format!("`{other}` is not a known kind (event-booking, eventbrite)"),
+                format!(
+                    "`{other}` is not a known kind (event-booking, eventbrite, ical, schema-org)"
+                ),
             ))
         }
     };
     let base_url = match (&raw.base_url, default_base) {
         (Some(u), _) => parse_url(u).map_err(|m| err("base_url", m))?,
-        (None, Some(d)) => parse_url(d).expect("default base URL is valid"),
+        (None, Some(d)) => parse_url(&d).map_err(|m| err("base_url", m))?,
         (None, None) => return Err(err("base_url", "is required for this kind".into())),
     };
 
@@ -699,5 +789,54 @@ mod tests {
         let e = load_dir(dir.path()).unwrap_err().to_string();
         assert!(e.contains("b.toml:1: field `id`"), "{e}");
         assert!(e.contains("already used"), "{e}");
+    }
+
+    #[test]
+    fn ical_and_schema_org_kinds() {
+        let c = parse("id = \"site\"\nname = \"Site\"\nkind = \"ical\"\nurl = \"https://site.example/events/?ical=1\"\n").unwrap();
+        assert_eq!(c.base_url.as_str(), "https://site.example/events/?ical=1");
+        assert!(matches!(c.kind, SourceKind::Ical(ref i) if i.url.query() == Some("ical=1")));
+        let e = parse("id = \"site\"\nname = \"Site\"\nkind = \"ical\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("field `url`"), "{e}");
+        let e = parse("id = \"site\"\nname = \"Site\"\nkind = \"ical\"\nurl = \"https://s.example/x.ics\"\nlisting = \"/events/\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":5: field `listing`"), "{e}");
+
+        let c = parse("id = \"site\"\nname = \"Site\"\nkind = \"schema-org\"\nbase_url = \"https://site.example\"\nlisting = \"/events/\"\nevent_path = '^/event/'\n").unwrap();
+        assert!(
+            matches!(c.kind, SourceKind::SchemaOrg(ref s) if s.listing == "/events/" && s.event_path.as_deref() == Some("^/event/"))
+        );
+        let e = parse("id = \"site\"\nname = \"Site\"\nkind = \"schema-org\"\nbase_url = \"https://site.example\"\nlisting = \"/events/\"\nevent_path = '(['\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":6: field `event_path`"), "{e}");
+        let e = parse("id = \"site\"\nname = \"Site\"\nkind = \"schema-org\"\nbase_url = \"https://site.example\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("field `listing`"), "{e}");
+        let e = parse("id = \"w\"\nname = \"W\"\nkind = \"event-booking\"\nbase_url = \"https://x.org\"\nurl = \"https://x.org/a.ics\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":5: field `url`"), "{e}");
+    }
+
+    #[test]
+    fn shipped_examples_parse_and_are_not_crawled_by_default() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sources/examples");
+        for name in ["ical.toml.example", "schema-org.toml.example"] {
+            let file = dir.join(name);
+            let text = std::fs::read_to_string(&file).unwrap();
+            parse_source(&file, &text).unwrap_or_else(|e| panic!("{e}"));
+        }
+        // load_dir reads only `*.toml` directly in the directory.
+        let ids: Vec<String> = load_dir(&dir.join(".."))
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert!(!ids.iter().any(|i| i.starts_with("example-")), "{ids:?}");
     }
 }

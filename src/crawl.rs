@@ -15,6 +15,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+mod ical;
+mod schema_org;
+
 /// How one source's crawl ended.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -296,6 +299,8 @@ async fn crawl_and_merge(
                     walk_event_booking(cfg, eb, &http, store, &ctx).await
                 }
                 SourceKind::Eventbrite(ebr) => walk_eventbrite(cfg, ebr, &http, store, &ctx).await,
+                SourceKind::Ical(ic) => ical::walk(cfg, ic, &http, &ctx).await,
+                SourceKind::SchemaOrg(so) => schema_org::walk(cfg, so, &http, store, &ctx).await,
             }
         })
         .await;
@@ -413,6 +418,7 @@ async fn walk_event_booking(
         }
     }
     let refresh = detail_refresh(cfg);
+    let merged_until = store.health(&cfg.id)?.last_success;
     let mut sessions = Vec::new();
     for id in &order {
         let entry = &entries[id];
@@ -421,9 +427,12 @@ async fn walk_event_booking(
         let (old_fp, last_fetch) = parse_note(note.as_deref());
         let fresh_enough = last_fetch.is_some_and(|t| ctx.now - t < refresh);
         let unchanged = old_fp.as_deref() == Some(entry.fingerprint.as_str()) && fresh_enough;
-        // Unchanged entry, recently read: what the store holds is what the
-        // page said, so neither fetch nor parse it again.
-        if unchanged {
+        // Unchanged entry, read by a crawl that was merged: what the store
+        // holds is what the page said, so neither fetch nor parse it again. (A
+        // crawl stopped before its merge leaves notes newer than its last
+        // success; their pages are read from the kept bodies instead.)
+        let merged = last_fetch.is_some_and(|t| merged_until.is_some_and(|m| t <= m));
+        if unchanged && merged {
             if let Some(k) = known.get(id.as_str()) {
                 sessions.extend(k.iter().map(|s| (*s).clone()));
                 continue;

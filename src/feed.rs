@@ -434,6 +434,8 @@ enum EventTimes {
     Zoned(Tz, NaiveDateTime, NaiveDateTime),
     /// UTC (`...Z`): the zone is unknown or UTC, or a time falls in a repeated hour.
     Utc(DateTime<Utc>, DateTime<Utc>),
+    /// A whole-day event: `VALUE=DATE`, the end date exclusive.
+    Dates(NaiveDate, NaiveDate),
 }
 
 /// Everything one VEVENT says, decided once and written by either writer.
@@ -456,6 +458,12 @@ impl EventTimes {
     fn of(s: &Session) -> Self {
         // RFC 5545 needs DTEND after DTSTART; a source saying otherwise is wrong.
         let end = s.end.max(s.start);
+        if s.all_day {
+            let tz = zone_of(&s.timezone).unwrap_or(Tz::UTC);
+            let a = s.start.with_timezone(&tz).date_naive();
+            let b = end.with_timezone(&tz).date_naive();
+            return EventTimes::Dates(a, b.max(a + chrono::Duration::days(1)));
+        }
         zone_of(&s.timezone)
             .and_then(|tz| {
                 Some(EventTimes::Zoned(
@@ -471,7 +479,7 @@ impl EventTimes {
     fn zone_years(self) -> Option<(Tz, i32, i32)> {
         match self {
             EventTimes::Zoned(tz, a, b) => Some((tz, a.year(), b.year())),
-            EventTimes::Utc(..) => None,
+            EventTimes::Utc(..) | EventTimes::Dates(..) => None,
         }
     }
 }
@@ -697,6 +705,16 @@ fn push_time(line: &mut String, name: &str, times: EventTimes, start: bool) {
             line.push(':');
             push_utc(line, if start { a } else { b });
         }
+        EventTimes::Dates(a, b) => {
+            let d = if start { a } else { b };
+            let _ = write!(
+                line,
+                ";VALUE=DATE:{:04}{:02}{:02}",
+                d.year(),
+                d.month(),
+                d.day()
+            );
+        }
     }
 }
 
@@ -791,6 +809,9 @@ pub fn render_with_crate<S: Borrow<StoredSession>>(sessions: &[S], opts: &FeedOp
                 e.starts(with_tz(a)).ends(with_tz(b));
             }
             EventTimes::Utc(a, b) => {
+                e.starts(a).ends(b);
+            }
+            EventTimes::Dates(a, b) => {
                 e.starts(a).ends(b);
             }
         }
@@ -1119,6 +1140,7 @@ mod tests {
             status,
             availability,
             url: "https://example.org/e/1".into(),
+            all_day: false,
         }
     }
 

@@ -173,6 +173,11 @@ pub struct Session {
     pub availability: Availability,
     /// Where a person books (the detail page; never the booking form itself).
     pub url: String,
+    /// A whole-day event (a calendar's `VALUE=DATE`): `start` and `end` are
+    /// midnights in `timezone`, `end` exclusive. Absent in records stored
+    /// before it existed, which were all timed.
+    #[serde(default)]
+    pub all_day: bool,
 }
 
 impl Session {
@@ -192,6 +197,7 @@ impl Session {
             || self.description != other.description
             || self.prerequisites != other.prerequisites
             || self.url != other.url
+            || self.all_day != other.all_day
     }
 
     /// True when places can be booked: not off, not full, not closed, and not known to be zero.

@@ -685,6 +685,7 @@ mod tests {
                 ..Availability::default()
             },
             url: "javascript:alert(1)".into(),
+            all_day: false,
         };
         StoredSession {
             uid: s.uid(),

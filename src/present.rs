@@ -443,6 +443,7 @@ mod tests {
             status: Status::Scheduled,
             availability: Availability::spaces(1),
             url: "https://x.example/1".into(),
+            all_day: false,
         };
         StoredSession {
             uid: session.uid(),

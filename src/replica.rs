@@ -1,4 +1,5 @@
-//! A replica of the two real sites, served on loopback from the fixtures under
+//! A replica of the real sites (the WSP booking site, Eventbrite, and a
+//! partnership website's iCalendar feed and schema.org event pages), served on loopback from the fixtures under
 //! `tests/fixtures/` (embedded in the binary): what `events demo` crawls, and what
 //! the end-to-end tests crawl.
 //!
@@ -27,7 +28,20 @@ pub enum Site {
     Wsp,
     /// Eventbrite's public site and its API (under `/v3`).
     Eventbrite,
+    /// A partnership website's events plugin: its iCalendar feed (`ical`),
+    /// at [`ICAL_FEED_PATH`].
+    Ical,
+    /// A partnership website's event pages with schema.org JSON-LD
+    /// (`schema-org`); its listing is `/events/`.
+    SchemaOrg,
 }
+
+/// Where the `Site::Ical` replica serves its feed.
+pub const ICAL_FEED_PATH: &str = "/events/?ical=1";
+
+/// The host the partnership-website fixtures name in their absolute links;
+/// the replica serves them with its own address in its place.
+pub const PARTNERSHIP_SITE: &str = "https://www.walsallsafeguarding.example";
 
 /// The organiser id the Eventbrite fixtures belong to.
 pub const EVENTBRITE_ORGANIZER: &str = "98765432101";
@@ -127,6 +141,8 @@ async fn handle(State(st): State<Arc<ReplicaState>>, req: Request) -> Response {
     let found = match st.site {
         Site::Wsp => wsp_file(&path, &query, second),
         Site::Eventbrite => eventbrite_file(&path, &query, req.headers()),
+        Site::Ical => Ok(site_file("ical", &path, second, ".ics")),
+        Site::SchemaOrg => Ok(site_file("schema-org", &path, second, ".html")),
     };
     let (status, file) = match found {
         Ok(f) => (StatusCode::OK, f),
@@ -141,14 +157,16 @@ async fn handle(State(st): State<Arc<ReplicaState>>, req: Request) -> Response {
             "<html><body><h1>404 Not Found</h1></body></html>",
         );
     };
-    let bytes = if st.site == Site::Eventbrite {
-        filter_by_status(&path, &query, bytes)
-    } else {
-        Cow::Borrowed(bytes)
+    let bytes = match st.site {
+        Site::Eventbrite => filter_by_status(&path, &query, bytes),
+        Site::SchemaOrg => rebase_links(bytes, req.headers()),
+        _ => Cow::Borrowed(bytes),
     };
     let bytes = bytes.as_ref();
     let ctype = if file_ends(file, ".json") {
         "application/json"
+    } else if file_ends(file, ".ics") {
+        "text/calendar; charset=utf-8"
     } else if file_ends(file, ".txt") {
         "text/plain; charset=utf-8"
     } else {
@@ -182,7 +200,7 @@ async fn handle(State(st): State<Arc<ReplicaState>>, req: Request) -> Response {
     let mut r = Response::new(Body::from(bytes.to_vec()));
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
-    if st.site == Site::Wsp {
+    if st.site != Site::Eventbrite {
         h.insert(header::ETAG, hv(&etag));
         h.insert(
             header::LAST_MODIFIED,
@@ -239,6 +257,48 @@ fn wsp_file(path: &str, query: &str, second: bool) -> Result<Option<&'static str
     }
     name = format!("wsp/{name}");
     Ok(FIXTURES.get_file(&name).map(static_path))
+}
+
+/// A partnership website: `/event/working-together/` →
+/// `{folder}/event_working-together{ext}`, the listing `/events/` →
+/// `{folder}/events{ext}` (any query ignored), the second-crawl overlay first
+/// when it is on; `None` (404) for anything else, robots.txt included.
+fn site_file(folder: &str, path: &str, second: bool, ext: &str) -> Option<&'static str> {
+    let name = path.trim_matches('/').replace('/', "_");
+    if name.is_empty() || name.contains("..") || name == "robots.txt" {
+        return None;
+    }
+    let name = format!("{name}{ext}");
+    if second {
+        let removed = FIXTURES
+            .get_file(format!("{folder}/second/removed.txt"))
+            .and_then(|f| f.contents_utf8())
+            .unwrap_or("");
+        if removed.lines().any(|l| l.trim() == name) {
+            return None;
+        }
+        if let Some(f) = FIXTURES.get_file(format!("{folder}/second/{name}")) {
+            return Some(static_path(f));
+        }
+    }
+    FIXTURES
+        .get_file(format!("{folder}/{name}"))
+        .map(static_path)
+}
+
+/// The fixtures' absolute links name the real site; served here, they name
+/// the replica (the `Host` it was asked as), as a real site's own links do.
+fn rebase_links<'a>(body: &'a [u8], headers: &HeaderMap) -> Cow<'a, [u8]> {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return Cow::Borrowed(body);
+    };
+    match std::str::from_utf8(body) {
+        Ok(text) if text.contains(PARTNERSHIP_SITE) => Cow::Owned(
+            text.replace(PARTNERSHIP_SITE, &format!("http://{host}"))
+                .into_bytes(),
+        ),
+        _ => Cow::Borrowed(body),
+    }
 }
 
 fn eventbrite_file(

@@ -64,6 +64,7 @@ fn session(source: &str, i: usize) -> Session {
             unpublished: false,
         },
         url: format!("https://{source}.example/events/{i}"),
+        all_day: false,
     }
 }
 

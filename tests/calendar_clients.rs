@@ -62,6 +62,7 @@ fn session(source: &str, id: &str, title: &str, start: DateTime<Utc>) -> Session
         status: Status::Scheduled,
         availability: Availability::spaces(4),
         url: format!("https://booking.example.org/events/{id}"),
+        all_day: false,
     }
 }
 

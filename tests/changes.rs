@@ -386,6 +386,7 @@ fn session(source: &str, id: &str, spaces: u32) -> Session {
         status: Status::Scheduled,
         availability: Availability::spaces(spaces),
         url: format!("https://{source}.example/events/{id}"),
+        all_day: false,
     }
 }
 

@@ -32,6 +32,7 @@ fn session(source: &str, id: &str, category: &str, day: u32) -> Session {
         status: Status::Scheduled,
         availability: Availability::spaces(3),
         url: format!("https://booking.example.org/events/{id}"),
+        all_day: false,
     }
 }
 

@@ -35,6 +35,7 @@ fn session(event_id: &str, title: &str, start: DateTime<Utc>) -> Session {
         status: Status::Scheduled,
         availability: Availability::spaces(3),
         url: format!("https://booking.example.org/events/{event_id}"),
+        all_day: false,
     }
 }
 
@@ -686,4 +687,25 @@ fn hand_written_writer_matches_the_icalendar_crate() {
     assert_eq!(a.timezones.len(), b.timezones.len());
     // Nothing is lost either way: the same content lines, in the same order.
     assert_eq!(unfolded_lines(&ours), unfolded_lines(&theirs));
+}
+
+#[test]
+fn all_day_sessions_are_written_as_dates_by_both_writers() {
+    // 15 March 2027, a whole day in London (GMT): midnight to midnight.
+    let mut s = session("day", "Awareness Day", at(2027, 3, 15, 0, 0));
+    s.end = at(2027, 3, 16, 0, 0);
+    s.all_day = true;
+    let list = vec![stored(s, 0)];
+    let ours = feed::render(&list, &opts());
+    let theirs = feed::render_with_crate(&list, &opts());
+    for text in [&ours, &theirs] {
+        let cal = parse(text);
+        let ev = &cal.events[0];
+        let start = prop(&ev.properties, "DTSTART");
+        assert_eq!(start.value.as_deref(), Some("20270315"), "{text}");
+        assert_eq!(param(start, "VALUE"), Some("DATE"), "{text}");
+        let end = prop(&ev.properties, "DTEND");
+        assert_eq!(end.value.as_deref(), Some("20270316"), "{text}");
+        assert_eq!(param(end, "VALUE"), Some("DATE"), "{text}");
+    }
 }

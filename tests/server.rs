@@ -67,6 +67,7 @@ fn session(s: S) -> Session {
             unpublished: false,
         },
         url: format!("https://{}.example/events/{}", s.source, s.id),
+        all_day: false,
     }
 }
 

@@ -27,6 +27,7 @@ fn session(event: &str, key: usize, day: u32) -> Session {
         status: Status::Scheduled,
         availability: Availability::spaces(10),
         url: format!("https://example.org/events/{event}"),
+        all_day: false,
     }
 }
 

@@ -51,6 +51,7 @@ async fn tables_print_site_text_without_terminal_controls() {
             status: Status::Scheduled,
             availability: Availability::spaces(3),
             url: "http://127.0.0.1:9/events/1001".into(),
+            all_day: false,
         };
         let course = Course {
             source: "wsp".into(),

@@ -1232,6 +1232,7 @@ impl SessionBase<'_> {
             status: self.status,
             availability: self.availability,
             url: self.url.to_string(),
+            all_day: false,
         })
     }
 }

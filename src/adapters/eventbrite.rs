@@ -29,6 +29,7 @@ use serde_json::Value;
 use std::fmt;
 use url::Url;
 
+use super::schema_org::{collect_events as collect_ld_events, offer_availabilities, schema_name};
 use super::{ParseError, SourceContext};
 use crate::model::{Availability, Session, SessionKey, Status};
 
@@ -96,6 +97,7 @@ impl EventRecord {
             status: self.status,
             availability,
             url: self.url,
+            all_day: false,
         }
     }
 }
@@ -808,71 +810,6 @@ fn settle_full(record: &mut EventRecord, sold_out: bool) {
     if sold_out && record.availability.spaces_left.is_none() {
         record.availability.spaces_left = Some(0);
     }
-}
-
-/// Pushes the Event nodes of one JSON-LD block: a single object, an array, or
-/// an object with `@graph`.
-fn collect_ld_events(v: Value, out: &mut Vec<Value>) {
-    match v {
-        Value::Array(items) => {
-            for item in items {
-                collect_ld_events(item, out);
-            }
-        }
-        Value::Object(mut map) => {
-            if let Some(graph) = map.remove("@graph") {
-                collect_ld_events(graph, out);
-            }
-            let node = Value::Object(map);
-            if is_event_type(node.get("@type")) {
-                out.push(node);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// `Event` or a schema.org subtype (`EducationEvent`, `BusinessEvent`, …).
-fn is_event_type(t: Option<&Value>) -> bool {
-    let is_event = |s: &str| {
-        let s = schema_name(s);
-        s.ends_with("Event") || matches!(s, "Festival" | "Hackathon" | "CourseInstance")
-    };
-    match t {
-        Some(Value::String(s)) => is_event(s),
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).any(is_event),
-        _ => false,
-    }
-}
-
-/// `https://schema.org/SoldOut` → `SoldOut` (also bare or `http:` forms).
-fn schema_name(s: &str) -> &str {
-    s.trim().rsplit('/').next().unwrap_or_default()
-}
-
-/// The `availability` of each offer: `offers` may be one object or an array,
-/// and an `AggregateOffer` may nest its own `offers`.
-fn offer_availabilities(offers: Option<&Value>) -> Vec<&str> {
-    fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>, depth: u8) {
-        match v {
-            Value::Array(items) => items.iter().for_each(|i| walk(i, out, depth)),
-            Value::Object(map) => {
-                if let Some(a) = map.get("availability").and_then(Value::as_str) {
-                    out.push(schema_name(a));
-                } else if depth < 3 {
-                    if let Some(inner) = map.get("offers") {
-                        walk(inner, out, depth + 1);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    if let Some(v) = offers {
-        walk(v, &mut out, 0);
-    }
-    out
 }
 
 /// Finds `window.__SERVER_DATA__ = {…};` in a script and parses the object. The

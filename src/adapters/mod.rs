@@ -7,6 +7,8 @@
 
 pub mod event_booking;
 pub mod eventbrite;
+pub mod ical;
+pub mod schema_org;
 pub mod text;
 
 use chrono::{DateTime, Utc};

@@ -338,6 +338,7 @@ fn stored(t: &SessionText, n: usize) -> StoredSession {
             unpublished: false,
         },
         url: format!("{BOOKING_BASE}/events/{}", t.title.len()),
+        all_day: false,
     };
     StoredSession {
         uid: session.uid(),

@@ -1,0 +1,656 @@
+//! Event pages marked up with schema.org JSON-LD (`kind = "schema-org"`), and
+//! the one reader of schema.org `Event`s that other kinds (Eventbrite's public
+//! pages) use too.
+//!
+//! Owns: finding the JSON-LD blocks of a page (one object, an array, `@graph`,
+//! several blocks), recognising `Event` and its subtypes, reading a listing's
+//! event addresses (`ItemList`, embedded `Event`s, else same-site links
+//! matching a pattern) and its `rel="next"` page, and turning an `Event` (and
+//! its `subEvent`s) into `Session`s: dates with or without an offset,
+//! `eventStatus`, `offers` availability, places left, `Place` or
+//! `VirtualLocation`.
+//!
+//! Does not own: fetching, walking the pages, the store or the feed. Nothing
+//! here reads a clock or does I/O; an event that cannot be read is a logged
+//! warning naming the page, never a panic.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use regex::Regex;
+use scraper::{Html, Selector};
+use serde_json::Value;
+use url::Url;
+
+use super::{text, ParseError, SourceContext};
+use crate::model::{Availability, Session, SessionKey, Status};
+
+/// Pages larger than this are refused rather than parsed.
+pub const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The venue text of an event held online.
+pub const ONLINE_VENUE: &str = "Online";
+
+/// What a listing page gave.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Listing {
+    /// Sessions of `Event`s embedded whole in the listing (they need no detail page).
+    pub sessions: Vec<Session>,
+    /// Event pages to read, in page order, without those embedded whole.
+    pub event_urls: Vec<Url>,
+    /// The `rel="next"` page, if any.
+    pub next: Option<Url>,
+}
+
+/// The parsed JSON-LD blocks of a page, each as written (an object or an array).
+/// An unreadable block is skipped with a warning naming the page.
+pub fn json_ld_blocks(doc: &Html, page_url: &Url) -> Vec<Value> {
+    let Ok(sel) = Selector::parse("script") else {
+        return Vec::new();
+    };
+    doc.select(&sel)
+        .filter(|s| {
+            s.value()
+                .attr("type")
+                .is_some_and(|t| t.to_ascii_lowercase().contains("ld+json"))
+        })
+        .filter_map(|s| {
+            let text: String = s.text().collect();
+            match serde_json::from_str::<Value>(text.trim()) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::warn!(url = %page_url, "unreadable JSON-LD block skipped: {e}");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// Pushes the `Event` nodes of one JSON-LD value: a single object, an array,
+/// an object with `@graph`, or the items of an `ItemList`.
+pub fn collect_events(v: Value, out: &mut Vec<Value>) {
+    collect_events_depth(v, out, 0);
+}
+
+fn collect_events_depth(v: Value, out: &mut Vec<Value>, depth: u8) {
+    if depth > 6 {
+        return;
+    }
+    match v {
+        Value::Array(items) => {
+            for item in items {
+                collect_events_depth(item, out, depth + 1);
+            }
+        }
+        Value::Object(mut map) => {
+            if let Some(graph) = map.remove("@graph") {
+                collect_events_depth(graph, out, depth + 1);
+            }
+            let node = Value::Object(map);
+            if is_event_type(node.get("@type")) {
+                out.push(node);
+            } else if has_type(node.get("@type"), "ItemList") {
+                for item in list_items(&node) {
+                    if let Some(inner) = item.get("item") {
+                        collect_events_depth(inner.clone(), out, depth + 1);
+                    } else if is_event_type(item.get("@type")) {
+                        out.push(item.clone());
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn list_items(list: &Value) -> Vec<&Value> {
+    match list.get("itemListElement") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => Vec::new(),
+    }
+}
+
+fn has_type(t: Option<&Value>, name: &str) -> bool {
+    match t {
+        Some(Value::String(s)) => schema_name(s) == name,
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|s| schema_name(s) == name),
+        _ => false,
+    }
+}
+
+/// `Event` or a schema.org subtype (`EducationEvent`, `BusinessEvent`, …), or a
+/// `CourseInstance` (a dated run of a course).
+pub fn is_event_type(t: Option<&Value>) -> bool {
+    let is_event = |s: &str| {
+        let s = schema_name(s);
+        s.ends_with("Event") || matches!(s, "Festival" | "Hackathon" | "CourseInstance")
+    };
+    match t {
+        Some(Value::String(s)) => is_event(s),
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).any(is_event),
+        _ => false,
+    }
+}
+
+/// `https://schema.org/SoldOut` → `SoldOut` (also bare or `http:` forms).
+pub fn schema_name(s: &str) -> &str {
+    s.trim().rsplit('/').next().unwrap_or_default()
+}
+
+/// The `availability` of each offer: `offers` may be one object or an array,
+/// and an `AggregateOffer` may nest its own `offers`.
+pub fn offer_availabilities(offers: Option<&Value>) -> Vec<&str> {
+    fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>, depth: u8) {
+        match v {
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out, depth)),
+            Value::Object(map) => {
+                if let Some(a) = map.get("availability").and_then(Value::as_str) {
+                    out.push(schema_name(a));
+                } else if depth < 3 {
+                    if let Some(inner) = map.get("offers") {
+                        walk(inner, out, depth + 1);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(v) = offers {
+        walk(v, &mut out, 0);
+    }
+    out
+}
+
+/// Reads a listing page: the events its JSON-LD embeds whole (with dates), the
+/// event pages its JSON-LD names (`ItemList` items, `Event`s with only a
+/// `url`), else its same-site links whose path matches `event_path`; and the
+/// `rel="next"` page.
+pub fn parse_listing(
+    html: &str,
+    page_url: &Url,
+    event_path: Option<&Regex>,
+    ctx: &SourceContext,
+) -> Result<Listing, ParseError> {
+    if html.len() > MAX_PAGE_BYTES {
+        return Err(ParseError::new(
+            page_url,
+            format!("page of {} bytes is too large to read", html.len()),
+        ));
+    }
+    let doc = Html::parse_document(html);
+    let mut listing = Listing::default();
+    let mut seen_urls = std::collections::HashSet::new();
+    let mut embedded_urls = std::collections::HashSet::new();
+    let mut push_url = |listing: &mut Listing, u: Url| {
+        if seen_urls.insert(u.clone()) {
+            listing.event_urls.push(u);
+        }
+    };
+    for block in json_ld_blocks(&doc, page_url) {
+        // ItemList items that are bare addresses.
+        let mut lists = Vec::new();
+        collect_lists(&block, &mut lists, 0);
+        for list in lists {
+            for item in list_items(list) {
+                let u = match item.get("item") {
+                    Some(Value::String(s)) => Some(s.as_str()),
+                    Some(obj @ Value::Object(_)) if !is_event_type(obj.get("@type")) => obj
+                        .get("url")
+                        .or_else(|| obj.get("@id"))
+                        .and_then(Value::as_str),
+                    Some(_) => None,
+                    None => item.get("url").and_then(Value::as_str),
+                };
+                if let Some(u) = u.and_then(|u| same_site(page_url, u)) {
+                    push_url(&mut listing, u);
+                }
+            }
+        }
+        let mut events = Vec::new();
+        collect_events(block, &mut events);
+        for ev in events {
+            let url = ev
+                .get("url")
+                .and_then(Value::as_str)
+                .and_then(|u| same_site(page_url, u));
+            if ev.get("startDate").is_some() {
+                let sessions = event_sessions(&ev, page_url, ctx);
+                if !sessions.is_empty() {
+                    if let Some(u) = url {
+                        embedded_urls.insert(u);
+                    }
+                    listing.sessions.extend(sessions);
+                    continue;
+                }
+            }
+            if let Some(u) = url {
+                push_url(&mut listing, u);
+            }
+        }
+    }
+    if listing.event_urls.is_empty() && listing.sessions.is_empty() {
+        if let Some(pattern) = event_path {
+            let links =
+                Selector::parse("a[href]").map_err(|e| ParseError::new(page_url, e.to_string()))?;
+            for a in doc.select(&links) {
+                let Some(u) = a.value().attr("href").and_then(|h| same_site(page_url, h)) else {
+                    continue;
+                };
+                if pattern.is_match(u.path()) && u != *page_url {
+                    push_url(&mut listing, u);
+                }
+            }
+        }
+    }
+    listing.event_urls.retain(|u| !embedded_urls.contains(u));
+    let next = Selector::parse("link[rel~='next'], a[rel~='next']")
+        .map_err(|e| ParseError::new(page_url, e.to_string()))?;
+    listing.next = doc
+        .select(&next)
+        .filter_map(|a| a.value().attr("href"))
+        .find_map(|h| same_site(page_url, h));
+    Ok(listing)
+}
+
+fn collect_lists<'a>(v: &'a Value, out: &mut Vec<&'a Value>, depth: u8) {
+    if depth > 6 {
+        return;
+    }
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| collect_lists(i, out, depth + 1)),
+        Value::Object(map) => {
+            if has_type(v.get("@type"), "ItemList") {
+                out.push(v);
+            }
+            if let Some(g) = map.get("@graph") {
+                collect_lists(g, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `href` resolved against the page, fragment dropped, if it is on the same host.
+fn same_site(page_url: &Url, href: &str) -> Option<Url> {
+    let mut u = page_url.join(href.trim()).ok()?;
+    u.set_fragment(None);
+    (matches!(u.scheme(), "http" | "https")
+        && u.host_str() == page_url.host_str()
+        && u.port_or_known_default() == page_url.port_or_known_default())
+    .then_some(u)
+}
+
+/// Reads an event page: the sessions of every `Event` in its JSON-LD. Fails
+/// when the page has no JSON-LD `Event` at all (not an event page).
+pub fn parse_event_page(
+    html: &str,
+    page_url: &Url,
+    ctx: &SourceContext,
+) -> Result<Vec<Session>, ParseError> {
+    if html.len() > MAX_PAGE_BYTES {
+        return Err(ParseError::new(
+            page_url,
+            format!("page of {} bytes is too large to read", html.len()),
+        ));
+    }
+    if !html.contains("ld+json") {
+        return Err(ParseError::new(page_url, "no JSON-LD: not an event page?"));
+    }
+    let doc = Html::parse_document(html);
+    let mut events = Vec::new();
+    for block in json_ld_blocks(&doc, page_url) {
+        collect_events(block, &mut events);
+    }
+    if events.is_empty() {
+        return Err(ParseError::new(
+            page_url,
+            "no JSON-LD Event: not an event page?",
+        ));
+    }
+    Ok(events
+        .iter()
+        .flat_map(|ev| event_sessions(ev, page_url, ctx))
+        .collect())
+}
+
+/// The sessions of one JSON-LD `Event`: one, or one per `subEvent` (keyed
+/// `1`, `2`, … in order, sharing the event's id). An event whose dates cannot
+/// be read is left out with a warning.
+pub fn event_sessions(ev: &Value, page_url: &Url, ctx: &SourceContext) -> Vec<Session> {
+    let url = ev
+        .get("url")
+        .and_then(Value::as_str)
+        .and_then(|u| page_url.join(u.trim()).ok())
+        .unwrap_or_else(|| page_url.clone());
+    // The address's path names the event whatever host or port serves it.
+    let event_id = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let subs: Vec<&Value> = match ev.get("subEvent") {
+        Some(Value::Array(items)) => items.iter().filter(|i| i.is_object()).collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    if subs.is_empty() {
+        if let Some(s) = read_session(ev, None, &event_id, SessionKey::nth(1), &url, page_url, ctx)
+        {
+            out.push(s);
+        }
+    } else {
+        for (i, sub) in subs.iter().enumerate() {
+            if let Some(s) = read_session(
+                sub,
+                Some(ev),
+                &event_id,
+                SessionKey::nth(i + 1),
+                &url,
+                page_url,
+                ctx,
+            ) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// A start or end as written: an instant, or a date (a whole day).
+enum Written {
+    Instant(DateTime<Utc>),
+    Day(NaiveDate),
+}
+
+/// `2027-01-20T10:00:00+00:00` (an instant), `2027-01-20T10:00` (local in
+/// `tz`), `2027-01-20` (a day).
+fn read_date(s: &str, tz: chrono_tz::Tz) -> Option<Written> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(Written::Instant(t.with_timezone(&Utc)));
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M%:z",
+        "%Y-%m-%dT%H:%M:%S%z",
+        "%Y-%m-%dT%H:%M%z",
+    ] {
+        if let Ok(t) = DateTime::parse_from_str(s, f) {
+            return Some(Written::Instant(t.with_timezone(&Utc)));
+        }
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
+            return text::local_to_utc(n.date(), n.time(), tz)
+                .ok()
+                .map(Written::Instant);
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .map(Written::Day)
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Text as people read it: entities decoded and tags dropped (CMS exports
+/// often carry `&#8211;` or `<p>`), whitespace tidied.
+fn plain(s: &str) -> String {
+    if s.contains('&') || s.contains('<') {
+        let frag = Html::parse_fragment(s);
+        text::normalise_ws(&frag.root_element().text().collect::<String>())
+    } else {
+        text::normalise_ws(s)
+    }
+}
+
+/// A count from a number, a numeric string, or a `QuantitativeValue`.
+fn count(v: &Value) -> Option<u32> {
+    match v {
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Object(o) => o.get("value").and_then(count),
+        _ => None,
+    }
+}
+
+/// The first `inventoryLevel` of the offers.
+fn inventory(offers: Option<&Value>) -> Option<u32> {
+    match offers? {
+        Value::Array(items) => items.iter().find_map(|i| inventory(Some(i))),
+        o @ Value::Object(_) => o
+            .get("inventoryLevel")
+            .and_then(count)
+            .or_else(|| inventory(o.get("offers"))),
+        _ => None,
+    }
+}
+
+/// `(venue, online)` of a `location`: a `Place` (name and address), a
+/// `VirtualLocation`, a plain string, or a list of these (a `Place` wins).
+fn location(loc: Option<&Value>, attendance_online: bool) -> (Option<String>, bool) {
+    let items: Vec<&Value> = match loc {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(v) => vec![v],
+        None => Vec::new(),
+    };
+    let mut place = None;
+    let mut virtual_seen = false;
+    for it in items {
+        match it {
+            Value::String(s) => {
+                if let Some(v) = text::parse_venue(s) {
+                    virtual_seen |= v.online;
+                    place = place.or((!v.online).then_some(v.text));
+                }
+            }
+            Value::Object(_) if has_type(it.get("@type"), "VirtualLocation") => virtual_seen = true,
+            Value::Object(_) => {
+                let mut parts: Vec<String> = Vec::new();
+                if let Some(n) = str_of(it, "name") {
+                    parts.push(plain(n));
+                }
+                match it.get("address") {
+                    Some(Value::String(a)) => parts.push(plain(a)),
+                    Some(a @ Value::Object(_)) => {
+                        for k in ["streetAddress", "addressLocality", "postalCode"] {
+                            if let Some(p) = str_of(a, k) {
+                                parts.push(plain(p));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                parts.dedup();
+                if !parts.is_empty() && place.is_none() {
+                    place = Some(parts.join(", "));
+                }
+            }
+            _ => {}
+        }
+    }
+    match place {
+        Some(p) => (Some(p), false),
+        None if virtual_seen || attendance_online => (Some(ONLINE_VENUE.into()), true),
+        None => (None, false),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_session(
+    ev: &Value,
+    parent: Option<&Value>,
+    event_id: &str,
+    key: SessionKey,
+    url: &Url,
+    page_url: &Url,
+    ctx: &SourceContext,
+) -> Option<Session> {
+    // A sub-event says what differs; the rest comes from its event.
+    let get = |k: &str| ev.get(k).or_else(|| parent.and_then(|p| p.get(k)));
+    let label = str_of(ev, "name")
+        .or_else(|| parent.and_then(|p| str_of(p, "name")))
+        .unwrap_or("(no name)");
+    let warn = |why: &str| {
+        tracing::warn!(url = %page_url, event = %label, "event skipped: {why}");
+    };
+    let Some(title) = get("name")
+        .and_then(Value::as_str)
+        .map(plain)
+        .filter(|t| !t.is_empty())
+    else {
+        warn("no name");
+        return None;
+    };
+    let Some(start_s) = ev.get("startDate").and_then(Value::as_str) else {
+        warn("no startDate");
+        return None;
+    };
+    let Some(start) = read_date(start_s, ctx.timezone) else {
+        warn(&format!("startDate `{start_s}` is not a date"));
+        return None;
+    };
+    let end = match ev.get("endDate").and_then(Value::as_str) {
+        Some(e) => match read_date(e, ctx.timezone) {
+            Some(w) => Some(w),
+            None => {
+                warn(&format!("endDate `{e}` is not a date"));
+                return None;
+            }
+        },
+        None => None,
+    };
+    let midnight = |d: NaiveDate| {
+        text::local_to_utc(d, chrono::NaiveTime::MIN, ctx.timezone).unwrap_or_else(|_| {
+            DateTime::<Utc>::from_naive_utc_and_offset(d.and_time(chrono::NaiveTime::MIN), Utc)
+        })
+    };
+    let (start, end, all_day) = match (start, end) {
+        (Written::Day(a), Some(Written::Day(b))) => {
+            // schema.org's endDate is the last day; a calendar's end is the day after.
+            (midnight(a), midnight(b.max(a) + Duration::days(1)), true)
+        }
+        (Written::Day(a), None) => (midnight(a), midnight(a + Duration::days(1)), true),
+        (Written::Instant(a), Some(Written::Instant(b))) => (a, b.max(a), false),
+        (Written::Instant(a), None) => (a, a, false),
+        (Written::Instant(a), Some(Written::Day(b))) => {
+            (a, midnight(b + Duration::days(1)).max(a), false)
+        }
+        (Written::Day(a), Some(Written::Instant(b))) => (midnight(a), b.max(midnight(a)), false),
+    };
+
+    let mut description = get("description")
+        .and_then(Value::as_str)
+        .map(plain)
+        .filter(|d| !d.is_empty());
+    let mut status = Status::Scheduled;
+    match get("eventStatus")
+        .and_then(Value::as_str)
+        .map(schema_name)
+        .unwrap_or_default()
+    {
+        "EventCancelled" => status = Status::Cancelled,
+        "EventPostponed" => {
+            status = Status::Cancelled;
+            let note =
+                "Postponed: the organiser has postponed this event; a new date is to be announced.";
+            description = Some(match description {
+                Some(d) => format!("{note} {d}"),
+                None => note.to_string(),
+            });
+        }
+        // EventRescheduled: the dates given are the new ones.
+        _ => {}
+    }
+    let availabilities = offer_availabilities(get("offers"));
+    let sold_out = !availabilities.is_empty()
+        && availabilities
+            .iter()
+            .all(|a| matches!(*a, "SoldOut" | "OutOfStock"));
+    let spaces_left = get("remainingAttendeeCapacity")
+        .and_then(count)
+        .or_else(|| inventory(get("offers")));
+    let capacity = get("maximumAttendeeCapacity").and_then(count);
+    if status == Status::Scheduled && (sold_out || spaces_left == Some(0)) {
+        status = Status::Full;
+    }
+    let attendance_online = get("eventAttendanceMode")
+        .and_then(Value::as_str)
+        .map(schema_name)
+        == Some("OnlineEventAttendanceMode");
+    let (venue, online) = location(get("location"), attendance_online);
+    Some(Session {
+        source: ctx.source_id.clone(),
+        event_id: event_id.to_string(),
+        key,
+        title,
+        category: None,
+        level: None,
+        prerequisites: None,
+        description,
+        start,
+        end,
+        timezone: ctx.timezone.name().to_string(),
+        venue,
+        online,
+        status,
+        availability: Availability {
+            spaces_left: if sold_out && spaces_left.is_none() {
+                Some(0)
+            } else {
+                spaces_left
+            },
+            capacity,
+            waitlist: false,
+            // Offers that say nothing of availability, and no counts: the
+            // page never said whether places remain.
+            unpublished: availabilities.is_empty() && spaces_left.is_none(),
+        },
+        url: url.to_string(),
+        all_day,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_with_and_without_offsets() {
+        let tz = chrono_tz::Europe::London;
+        let Some(Written::Instant(t)) = read_date("2027-06-15T10:00:00+01:00", tz) else {
+            panic!("offset form");
+        };
+        assert_eq!(t.to_rfc3339(), "2027-06-15T09:00:00+00:00");
+        let Some(Written::Instant(t)) = read_date("2027-06-15T10:00", tz) else {
+            panic!("local form");
+        };
+        assert_eq!(t.to_rfc3339(), "2027-06-15T09:00:00+00:00");
+        assert!(matches!(read_date("2027-06-15", tz), Some(Written::Day(_))));
+        assert!(read_date("next Tuesday", tz).is_none());
+    }
+
+    #[test]
+    fn counts_from_numbers_strings_and_values() {
+        assert_eq!(count(&serde_json::json!(7)), Some(7));
+        assert_eq!(count(&serde_json::json!("7")), Some(7));
+        assert_eq!(
+            count(&serde_json::json!({"@type": "QuantitativeValue", "value": 7})),
+            Some(7)
+        );
+        assert_eq!(count(&serde_json::json!(-1)), None);
+    }
+}
