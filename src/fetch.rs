@@ -43,7 +43,7 @@ pub enum FetchError {
     Timeout { url: String, secs: u64 },
     #[error("{url} sent more than {limit} bytes; refused")]
     TooLarge { url: String, limit: usize },
-    #[error("{url} redirected too often or to a non-http address; stopped")]
+    #[error("{url} redirected too often, to a non-http address or to another host; stopped")]
     Redirect { url: String },
     #[error(
         "{url}: robots.txt could not be fetched ({message}); not crawling that host this time"
@@ -223,9 +223,16 @@ impl Fetcher {
         let max_redirects = config.max_redirects;
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
             let looped = attempt.previous().contains(attempt.url());
+            // A redirect may not take the crawler off the host it was sent to:
+            // robots.txt and the request spacing were checked for that host.
+            let elsewhere = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| !same_site(first, attempt.url()));
             if attempt.previous().len() >= max_redirects
                 || !matches!(attempt.url().scheme(), "http" | "https")
                 || looped
+                || elsewhere
             {
                 attempt.stop()
             } else {
@@ -614,6 +621,17 @@ impl Fetcher {
             tracing::warn!(%url, error = %e, "could not keep the response for conditional requests");
         }
     }
+}
+
+/// The same host and port, allowing an upgrade from http on port 80 to https
+/// on port 443 (the one redirect sites routinely send to themselves).
+fn same_site(a: &Url, b: &Url) -> bool {
+    let host = |u: &Url| u.host_str().map(str::to_ascii_lowercase);
+    if host(a) != host(b) {
+        return false;
+    }
+    let (pa, pb) = (a.port_or_known_default(), b.port_or_known_default());
+    pa == pb || (a.scheme() == "http" && pa == Some(80) && b.scheme() == "https" && pb == Some(443))
 }
 
 /// API calls carry an Authorization header; page fetches never do.

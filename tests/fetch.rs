@@ -299,6 +299,45 @@ async fn a_redirect_loop_is_stopped() {
     assert!(matches!(err, FetchError::Redirect { .. }), "{err}");
 }
 
+/// No redirect can send the crawler to a host other than the one it was sent
+/// to (whose robots.txt and spacing it checked): the elsewhere host hears nothing.
+#[tokio::test]
+async fn a_redirect_to_another_host_is_not_followed() {
+    let site = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    robots(&site, "").await;
+    robots(&elsewhere, "").await;
+    Mock::given(method("GET"))
+        .and(path("/moved"))
+        .respond_with(
+            ResponseTemplate::new(301).insert_header("Location", url(&elsewhere, "/x").as_str()),
+        )
+        .mount(&site)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/here"))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/there"))
+        .mount(&site)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/there"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("same host"))
+        .mount(&site)
+        .await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let http = fetcher.for_source(50.0);
+    let err = http.get(&url(&site, "/moved")).await.unwrap_err();
+    assert!(matches!(err, FetchError::Redirect { .. }), "{err}");
+    assert!(err.to_string().contains("another host"), "{err}");
+    assert!(
+        elsewhere.received_requests().await.unwrap().is_empty(),
+        "the other host was contacted"
+    );
+    // A redirect within the site is followed.
+    let page = http.get(&url(&site, "/here")).await.unwrap();
+    assert_eq!(page.text(), "same host");
+}
+
 #[tokio::test]
 async fn an_unchanged_page_is_served_from_the_store_on_304() {
     let server = MockServer::start().await;
