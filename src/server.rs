@@ -724,14 +724,20 @@ impl AppState {
                 .filter_map(|h| h.last_success)
                 .max(),
         };
+        let class = cache_class(&key.filter);
+        // A subscribed feed is served many times: worth smaller bytes. An odd
+        // filter is usually asked for once: worth a quick answer.
+        let level = match class {
+            Class::Subscribed => flate2::Compression::default(),
+            Class::Other => flate2::Compression::fast(),
+        };
         let rendered = Arc::new(RenderedFeed {
             hash: hex(&Sha256::digest(body.as_bytes())[..16]),
-            gzip: Bytes::from(gzip(body.as_bytes())),
+            gzip: Bytes::from(gzip(body.as_bytes(), level)),
             plain_len: body.len(),
             last_modified,
         });
         self.cache.renders.fetch_add(1, Ordering::Relaxed);
-        let class = cache_class(&key.filter);
         let mut feeds = lock(&self.cache.feeds);
         // Past generations and hours are never asked for again.
         feeds.retain(|k| k.generation == generation && k.hour == hour);
@@ -801,7 +807,7 @@ impl AppState {
         );
         Ok(RenderedFeed {
             hash: hex(&Sha256::digest(body.as_bytes())[..16]),
-            gzip: Bytes::from(gzip(body.as_bytes())),
+            gzip: Bytes::from(gzip(body.as_bytes(), flate2::Compression::default())),
             plain_len: body.len(),
             last_modified,
         })
@@ -849,13 +855,10 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn gzip(b: &[u8]) -> Vec<u8> {
-    // Level 6, zlib's default: `best` took several times longer on a large
-    // feed for a few percent fewer bytes, and a miss must answer quickly.
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(b.len() / 6),
-        flate2::Compression::default(),
-    );
+/// `b` gzipped at `level` (never `best`: several times slower on a large feed
+/// for a few percent fewer bytes).
+fn gzip(b: &[u8], level: flate2::Compression) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(b.len() / 6), level);
     // Writing to a Vec cannot fail.
     let _ = enc.write_all(b);
     enc.finish().unwrap_or_default()

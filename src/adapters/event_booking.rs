@@ -116,7 +116,16 @@ pub fn parse_listing(
     ctx: &SourceContext,
 ) -> Result<ListingPage, ParseError> {
     let sel = Compiled::new(cfg, page_url)?;
-    let doc = Html::parse_document(html);
+    let doc = match super::parse_html(html, page_url) {
+        Ok(doc) => doc,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing page ignored");
+            return Ok(ListingPage {
+                entries: Vec::new(),
+                next: None,
+            });
+        }
+    };
     if let Some(depth) = too_deep(&doc) {
         tracing::warn!(url = %page_url, depth, "listing page nested too deeply to be a real page; ignored");
         return Ok(ListingPage {
@@ -160,7 +169,7 @@ pub fn parse_detail(
     let event_id = event_id_from_url(page_url)
         .ok_or_else(|| ParseError::new(page_url, "URL has no /events/<id>"))?;
     let url = detail_url(page_url).unwrap_or_else(|| page_url.clone());
-    let doc = Html::parse_document(html);
+    let doc = super::parse_html(html, page_url)?;
     if let Some(depth) = too_deep(&doc) {
         return Err(ParseError::new(
             page_url,
@@ -274,7 +283,13 @@ pub fn parse_elearning(
     ctx: &SourceContext,
 ) -> Result<(Vec<Course>, Option<Url>), ParseError> {
     let sel = Compiled::new(cfg, page_url)?;
-    let doc = Html::parse_document(html);
+    let doc = match super::parse_html(html, page_url) {
+        Ok(doc) => doc,
+        Err(e) => {
+            tracing::warn!(error = %e, "eLearning page ignored");
+            return Ok((Vec::new(), None));
+        }
+    };
     if let Some(depth) = too_deep(&doc) {
         tracing::warn!(url = %page_url, depth, "eLearning page nested too deeply to be a real page; ignored");
         return Ok((Vec::new(), None));

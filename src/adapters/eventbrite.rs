@@ -689,7 +689,7 @@ pub fn parse_event_page(html: &str, page_url: &Url) -> Result<PageFacts, ParseEr
             "neither JSON-LD nor window.__SERVER_DATA__: not an Eventbrite event page?",
         ));
     }
-    let doc = Html::parse_document(html);
+    let doc = super::parse_html(html, page_url)?;
     let scripts =
         Selector::parse("script").map_err(|e| ParseError::new(page_url, e.to_string()))?;
     let mut ld_nodes: Vec<Value> = Vec::new();

@@ -181,7 +181,7 @@ pub fn parse_listing(
             format!("page of {} bytes is too large to read", html.len()),
         ));
     }
-    let doc = Html::parse_document(html);
+    let doc = super::parse_html(html, page_url)?;
     let mut listing = Listing::default();
     let mut seen_urls = std::collections::HashSet::new();
     let mut embedded_urls = std::collections::HashSet::new();
@@ -300,7 +300,7 @@ pub fn parse_event_page(
     if !html.contains("ld+json") {
         return Err(ParseError::new(page_url, "no JSON-LD: not an event page?"));
     }
-    let doc = Html::parse_document(html);
+    let doc = super::parse_html(html, page_url)?;
     let mut events = Vec::new();
     for block in json_ld_blocks(&doc, page_url) {
         collect_events(block, &mut events);
