@@ -11,6 +11,7 @@
 //! | `calendar/category/<slug>.ics` | `/calendar/category/<slug>.ics`, for every stored category |
 //! | `sessions.json` | `/api/sessions` |
 //! | `index.html` | `/`, with its feed and JSON links relative to it |
+//! | `changes.atom` | `/changes.atom`, its links relative to the host's root |
 //!
 //! Each file is written beside its final name and renamed over it, so a web
 //! server reading the directory during an export serves the old or the new
@@ -76,9 +77,7 @@ pub fn export(state: &AppState, dir: &Path) -> Result<Vec<PathBuf>, ExportError>
         "index.html".into(),
         state.page_html(Filter::default(), "")?.as_bytes(),
     )?;
-    // changes.atom: the change-tracking feed (`/changes.atom`) belongs here,
-    // written from the server's own rendering like the files above, once that
-    // route exists.
+    put("changes.atom".into(), &state.changes_body("")?)?;
     Ok(written)
 }
 

@@ -1168,6 +1168,17 @@ impl AppState {
         Ok(Bytes::from(plain))
     }
 
+    /// The body `/changes.atom` serves (every kind, no filter), its links
+    /// under `base_url` (empty for links relative to the host's root).
+    pub fn changes_body(&self, base_url: &str) -> Result<Bytes, StoreError> {
+        let r = self.changes_feed(&Filter::default(), &[], base_url)?;
+        let mut plain = Vec::with_capacity(r.plain_len);
+        flate2::read::GzDecoder::new(&r.gzip[..])
+            .read_to_end(&mut plain)
+            .map_err(|e| StoreError::Corrupt(format!("a changes feed does not decompress: {e}")))?;
+        Ok(Bytes::from(plain))
+    }
+
     /// The page `/` serves for `filter`, its feed links under `base_url` (see
     /// `page::PageData::base_url`; empty for links relative to the page).
     pub fn page_html(&self, filter: Filter, base_url: &str) -> Result<String, StoreError> {

@@ -36,6 +36,7 @@ fn expected() -> BTreeSet<(String, String)> {
         (1006, "filling"),
         (1010, "full"),
         (1009, "withdrawn"),
+        (1011, "new"),
     ]
     .into_iter()
     .map(|(id, k)| (uid(id), k.to_string()))
@@ -127,7 +128,7 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
 
     let list = env.changes(SECOND, &[]).await;
     assert_eq!(pairs(&list), expected(), "{list:#?}");
-    assert_eq!(list.len(), 6, "one change per session: {list:#?}");
+    assert_eq!(list.len(), 7, "one change per session: {list:#?}");
     for c in &list {
         assert_eq!(c["at"], SECOND);
         assert_eq!(c["source"], "wsp");
@@ -181,7 +182,7 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
     let bookable = env.changes(SECOND, &["--available"]).await;
     assert_eq!(
         uids(&bookable),
-        BTreeSet::from([uid(1002), uid(1004), uid(1006)])
+        BTreeSet::from([uid(1002), uid(1004), uid(1006), uid(1011)])
     );
     let neglect = BTreeSet::from([uid(1002), uid(1003), uid(1004)]);
     assert_eq!(
@@ -194,9 +195,9 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
     );
     assert_eq!(
         uids(&env.changes(SECOND, &["--category", "child neglect"]).await),
-        neglect
+        BTreeSet::from([uid(1002), uid(1003), uid(1004), uid(1011)])
     );
-    assert_eq!(env.changes(SECOND, &["--source", "wsp"]).await.len(), 6);
+    assert_eq!(env.changes(SECOND, &["--source", "wsp"]).await.len(), 7);
     assert!(env.changes(SECOND, &["--source", "vrp"]).await.is_empty());
     // Seen two hours ago: outside the last hour.
     assert!(env
@@ -209,7 +210,7 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
 
     // The table: one row per change, site text made safe for a terminal.
     let table = common::stdout(&env.run(SECOND, &["changes"]).await);
-    assert_eq!(table.lines().count(), 7, "{table}");
+    assert_eq!(table.lines().count(), 8, "{table}");
     assert!(
         table.contains("places-freed") && table.contains("withdrawn"),
         "{table}"
@@ -219,7 +220,7 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
     // An unchanged crawl tells of nothing more.
     let third = env.run(THIRD, &["crawl"]).await;
     assert!(third.status.success(), "{third:?}");
-    assert_eq!(env.changes(THIRD, &[]).await.len(), 6);
+    assert_eq!(env.changes(THIRD, &[]).await.len(), 7);
 
     // Restart: the store, reopened by a server after the binary exited, still
     // holds the changes, and /changes.atom lists them.
@@ -256,13 +257,13 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
     );
     let feed = parse_atom(&body);
     assert_eq!(kinds_of(&feed), expected());
-    assert_eq!(feed.entries.len(), 6);
+    assert_eq!(feed.entries.len(), 7);
     assert_eq!(
         feed.updated,
         Some(Utc.with_ymd_and_hms(2026, 12, 1, 11, 0, 0).unwrap())
     );
     let ids: BTreeSet<&str> = feed.entries.iter().map(|e| e.id.as_str()).collect();
-    assert_eq!(ids.len(), 6, "entry ids are distinct");
+    assert_eq!(ids.len(), 7, "entry ids are distinct");
     assert!(ids.iter().all(|id| id.starts_with("tag:")));
     let entry = |id: u32| {
         feed.entries
@@ -337,9 +338,9 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
         kinds_of(&f),
         BTreeSet::from([(uid(1010), "full".into()), (uid(1002), "moved".into())])
     );
-    assert_eq!(atom("available=1").await.entries.len(), 3);
+    assert_eq!(atom("available=1").await.entries.len(), 4);
     assert_eq!(atom("q=neglect+level+2").await.entries.len(), 3);
-    assert_eq!(atom("category=child-neglect").await.entries.len(), 3);
+    assert_eq!(atom("category=child-neglect").await.entries.len(), 4);
     assert_eq!(atom("source=wsp&kind=withdrawn").await.entries.len(), 1);
     assert!(atom("source=vrp").await.entries.is_empty());
     for bad in ["kind=freed", "kind=full,nope", "q=a&q=b", "available=maybe"] {
@@ -356,7 +357,7 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
     assert!(page.contains(r#"type="application/atom+xml""#));
     assert!(page.contains(">Get changes by feed reader</a>"));
     assert!(page.contains("What changed this week"));
-    assert_eq!(page.matches("data-kind=").count(), 6, "{page}");
+    assert_eq!(page.matches("data-kind=").count(), 7, "{page}");
     assert!(page.contains(r#"data-kind="places-freed""#));
 
     let _ = tx.send(());

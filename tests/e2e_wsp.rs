@@ -234,14 +234,14 @@ async fn crawl_list_and_feed_then_a_second_crawl() {
     assert_eq!(health[0]["not_modified"], not_modified);
     assert_eq!(health[0]["healthy"], true);
 
-    // The organiser moves 1002, cancels 1003, removes 1009, and places change
-    // on 1004, 1006 and 1010.
+    // The organiser moves 1002, cancels 1003, removes 1009, adds 1011, and
+    // places change on 1004, 1006 and 1010.
     site.second_crawl();
     let second = env.run("2026-12-01T11:00:00Z", &["crawl"]).await;
     let out = common::stdout(&second);
     assert!(second.status.success(), "{out}");
     assert!(
-        out.contains("11 sessions found, 0 new, 5 changed, 1 withdrawn"),
+        out.contains("12 sessions found, 1 new, 5 changed, 1 withdrawn"),
         "{out}"
     );
     let list = common::json_list(

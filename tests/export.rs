@@ -155,6 +155,19 @@ async fn export_writes_what_serve_serves() {
         .replace("href=\"/calendar.ics\"", "href=\"calendar.ics\"")
         .replace("href=\"/api/sessions\"", "href=\"sessions.json\"");
     assert_eq!(page, relative);
+    // The changes feed: the served one with its links relative to the root.
+    let served_atom = client
+        .get(format!("http://{addr}/changes.atom"))
+        .header("host", "calendar.example.org")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let atom = std::fs::read_to_string(out.join("changes.atom")).unwrap();
+    assert!(atom.contains("<feed"), "{atom}");
+    assert_eq!(atom, served_atom.replace("http://calendar.example.org", ""));
     assert!(!std::fs::read_dir(&out).unwrap().any(|e| e
         .unwrap()
         .file_name()

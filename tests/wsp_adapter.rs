@@ -560,7 +560,7 @@ fn second_crawl_moves_cancels_loses_and_changes_places() {
     assert_eq!(cancelled.status, Status::Cancelled);
     assert_eq!(cancelled.availability, Availability::unknown());
 
-    // the listings agree, and 1009 is gone
+    // the listings agree, 1009 is gone and 1011 is new
     let p1 = listing("second/events-list.html", "/events-list");
     let p2 = listing("second/events-list_page-2.html", "/events-list?page=2");
     let ids: Vec<&str> = p1
@@ -571,7 +571,7 @@ fn second_crawl_moves_cancels_loses_and_changes_places() {
         .collect();
     assert_eq!(
         ids,
-        ["1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1010"]
+        ["1001", "1002", "1003", "1004", "1005", "1011", "1006", "1007", "1008", "1010"]
     );
     assert_eq!(p1.next, Some(url("/events-list?page=2")));
     let entry = |p: &ListingPage, id: &str| p.entries.iter().find(|e| e.event_id == id).cloned();
