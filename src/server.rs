@@ -715,15 +715,7 @@ impl AppState {
         // Newest change anywhere in the store, not only in this view: a session
         // that left the view (e.g. became full under `available=1`) changed it
         // too, and an If-Modified-Since client must not get a 304 for that.
-        let last_modified = match all.iter().map(|s| s.last_changed).max() {
-            Some(t) => Some(t),
-            None => self
-                .store
-                .all_health()?
-                .values()
-                .filter_map(|h| h.last_success)
-                .max(),
-        };
+        let last_modified = self.or_last_success(all.iter().map(|s| s.last_changed).max())?;
         let class = cache_class(&key.filter);
         // A subscribed feed is served many times: worth smaller bytes. An odd
         // filter is usually asked for once: worth a quick answer.
@@ -774,16 +766,7 @@ impl AppState {
                 }
             }
         }
-        let last_change = self.store.last_change_at()?;
-        let last_modified = match last_change {
-            Some(t) => Some(t),
-            None => self
-                .store
-                .all_health()?
-                .values()
-                .filter_map(|h| h.last_success)
-                .max(),
-        };
+        let last_modified = self.or_last_success(self.store.last_change_at()?)?;
         let updated = list
             .first()
             .map(|c| c.at)
@@ -811,6 +794,23 @@ impl AppState {
             plain_len: body.len(),
             last_modified,
         })
+    }
+
+    /// `t`, or, for a store with nothing in it yet, the newest successful
+    /// crawl: what a feed's `Last-Modified` says.
+    fn or_last_success(
+        &self,
+        t: Option<DateTime<Utc>>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        match t {
+            Some(t) => Ok(Some(t)),
+            None => Ok(self
+                .store
+                .all_health()?
+                .values()
+                .filter_map(|h| h.last_success)
+                .max()),
+        }
     }
 
     /// `feed`, off the async workers and at most `CONCURRENT_RENDERS` at once.
