@@ -336,12 +336,16 @@ impl Change {
 
     /// "Thursday 13 May 2027, 09:30–12:30 BST" (both dates when it spans days).
     pub fn when(&self) -> String {
-        when(self.start, self.end, self.zone())
+        crate::present::span(self.start, self.end, self.zone())
     }
 
     /// For `moved`: when it was before, in the same words as `when`.
     pub fn was_when(&self) -> Option<String> {
-        Some(when(self.previous_start?, self.previous_end?, self.zone()))
+        Some(crate::present::span(
+            self.previous_start?,
+            self.previous_end?,
+            self.zone(),
+        ))
     }
 
     /// "3 places", "1 place", "full", "closed", "cancelled", …
@@ -353,25 +357,6 @@ impl Change {
     /// search reads title, category, level and venue).
     pub fn matches(&self, filter: &Filter, now: DateTime<Utc>) -> bool {
         filter.matches_session(&self.session(), now)
-    }
-}
-
-fn when(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> String {
-    let st = start.with_timezone(&tz);
-    let en = end.with_timezone(&tz);
-    if st.date_naive() == en.date_naive() {
-        format!(
-            "{}, {}–{}",
-            st.format("%A %-d %B %Y"),
-            st.format("%H:%M"),
-            en.format("%H:%M %Z")
-        )
-    } else {
-        format!(
-            "{} – {}",
-            st.format("%A %-d %B %Y, %H:%M"),
-            en.format("%A %-d %B %Y, %H:%M %Z")
-        )
     }
 }
 

@@ -158,23 +158,7 @@ fn monday_of(s: &StoredSession) -> NaiveDate {
 
 /// "Tuesday 5 January 2027, 09:30–12:30 GMT", or both dates when it spans days.
 pub fn when(s: &StoredSession) -> String {
-    let tz = present::zone(s);
-    let st = s.session.start.with_timezone(&tz);
-    let en = s.session.end.with_timezone(&tz);
-    if st.date_naive() == en.date_naive() {
-        format!(
-            "{}, {}–{}",
-            st.format("%A %-d %B %Y"),
-            st.format("%H:%M"),
-            en.format("%H:%M %Z")
-        )
-    } else {
-        format!(
-            "{} – {}",
-            st.format("%A %-d %B %Y, %H:%M"),
-            en.format("%A %-d %B %Y, %H:%M %Z")
-        )
-    }
+    present::span(s.session.start, s.session.end, present::zone(s))
 }
 
 const CSS: &str = r#"

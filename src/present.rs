@@ -210,6 +210,27 @@ fn plain_words(s: &str) -> String {
 }
 
 /// Time zone of a session for display (its source's), UTC if the name is unknown.
+/// A session's time in its own zone, as the page and the changes feed say it:
+/// "Tuesday 5 January 2027, 09:30–12:30 GMT", or both dates when it spans days.
+pub fn span(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> String {
+    let st = start.with_timezone(&tz);
+    let en = end.with_timezone(&tz);
+    if st.date_naive() == en.date_naive() {
+        format!(
+            "{}, {}–{}",
+            st.format("%A %-d %B %Y"),
+            st.format("%H:%M"),
+            en.format("%H:%M %Z")
+        )
+    } else {
+        format!(
+            "{} – {}",
+            st.format("%A %-d %B %Y, %H:%M"),
+            en.format("%A %-d %B %Y, %H:%M %Z")
+        )
+    }
+}
+
 pub fn zone(s: &StoredSession) -> Tz {
     s.session.timezone.parse().unwrap_or(chrono_tz::UTC)
 }

@@ -719,14 +719,7 @@ impl ScaledReplica {
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(shared.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let tx = crate::replica::serve_until_dropped(listener, app);
         Ok(ScaledReplica {
             addr,
             shared,
