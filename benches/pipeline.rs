@@ -10,12 +10,13 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use criterion::{
     criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use events::adapters::event_booking::{parse_detail, parse_listing};
-use events::adapters::eventbrite::{parse_showmore, showmore_url};
-use events::adapters::SourceContext;
-use events::config::{parse_source, EventBookingConfig, SourceConfig};
+use events::config::{parse_source, SourceConfig};
 use events::feed::{self, FeedOptions};
 use events::model::{Availability, Session, SessionKey, Status, StoredSession};
+use events::platforms::event_booking::EventBookingConfig;
+use events::platforms::event_booking::{parse_detail, parse_listing};
+use events::platforms::eventbrite::{parse_showmore, showmore_url};
+use events::platforms::SourceContext;
 use events::present;
 use events::query::Filter;
 use events::server::{self, AppState};

@@ -4,6 +4,7 @@
 //! `main` as one sentence with an exit code; nothing here parses pages.
 
 use crate::config::{self, SourceConfig};
+use crate::crawl::schedule;
 use crate::crawl::{self, CrawlReport};
 use crate::feed;
 use crate::fetch::{FetchConfig, Fetcher};
@@ -11,7 +12,6 @@ use crate::model::Course;
 use crate::present::{self, SessionJson};
 use crate::query::Filter;
 use crate::replica::{self, Replica, Site};
-use crate::schedule;
 use crate::server;
 use crate::store::{SourceHealth, Store};
 use anyhow::{Context, Result};

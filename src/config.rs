@@ -1,41 +1,63 @@
 //! Reads and validates `sources/*.toml` into typed `SourceConfig`s.
 //!
-//! Nothing else in the program parses TOML. Every rejection names the file, the
-//! line and the field, so a person editing a source file can fix it at once.
+//! Nothing else in the program parses TOML. The fields every source has are
+//! read here, once; the rest of the file goes to its kind's platform
+//! (`platforms::PLATFORMS`) through [`KindFields`]. Every rejection names the
+//! file, the line and the field, so a person editing a source file can fix it
+//! at once.
 
+use crate::platforms::{self, Kind};
 use chrono_tz::Tz;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
 /// A source file that cannot be used, with where it went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The sources directory cannot be listed.
     #[error("cannot read the sources directory {dir}: {source}")]
     Dir {
+        /// The directory.
         dir: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// A source file cannot be read.
     #[error("cannot read source file {file}: {source}")]
     Read {
+        /// The file.
         file: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// A field is missing, unknown or wrong.
     #[error("{file}:{line}: field `{field}`: {message}")]
     Field {
+        /// The file.
         file: PathBuf,
+        /// 1-based line of the field (1 when it is missing).
         line: usize,
+        /// The field, dotted inside a table (`selectors.next_page`).
         field: String,
+        /// What is wrong, in one sentence.
         message: String,
     },
+    /// The file is not TOML.
     #[error("{file}:{line}: {message}")]
     Syntax {
+        /// The file.
         file: PathBuf,
+        /// 1-based line.
         line: usize,
+        /// What the TOML reader said.
         message: String,
     },
+    /// The directory has no source file.
     #[error("no source files (*.toml) in {0}; add one (see README, \"Source files\")")]
     Empty(PathBuf),
 }
@@ -45,38 +67,31 @@ pub enum ConfigError {
 pub struct SourceConfig {
     /// `[a-z0-9-]+`, unique; part of every UID.
     pub id: String,
+    /// The name people know it by.
     pub name: String,
+    /// The site's address; requests stay on its host unless the kind says otherwise.
     pub base_url: Url,
+    /// The zone the site prints local times in.
     pub timezone: Tz,
+    /// Politeness: at most this many requests a second to each host.
     pub requests_per_second: f64,
+    /// How often `serve` crawls it.
     pub poll_interval: Duration,
     /// Fraction of last crawl's session count under which a crawl is suspicious.
     pub min_fraction: f64,
     /// How far one crawl may go; reaching a limit is a crawl error.
     pub limits: Limits,
-    pub kind: SourceKind,
+    /// The kind's own settings, which also know how to walk the source.
+    pub kind: Arc<dyn Kind>,
     /// The file it came from, for messages.
     pub file: PathBuf,
 }
 
-#[derive(Debug, Clone)]
-pub enum SourceKind {
-    EventBooking(EventBookingConfig),
-    Eventbrite(EventbriteConfig),
-    /// An existing iCalendar feed (`ical`).
-    Ical(IcalConfig),
-    /// Event pages marked up with schema.org JSON-LD (`schema-org`).
-    SchemaOrg(SchemaOrgConfig),
-}
-
-impl SourceKind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            SourceKind::EventBooking(_) => "event-booking",
-            SourceKind::Eventbrite(_) => "eventbrite",
-            SourceKind::Ical(_) => "ical",
-            SourceKind::SchemaOrg(_) => "schema-org",
-        }
+impl SourceConfig {
+    /// The kind's own settings, when the source is of kind `T`.
+    pub fn settings<T: Kind>(&self) -> Option<&T> {
+        let any: &dyn std::any::Any = &*self.kind;
+        any.downcast_ref()
     }
 }
 
@@ -110,122 +125,10 @@ impl Default for Limits {
     }
 }
 
-/// Settings of an `event-booking` (hosted learning-management platform) source.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct EventBookingConfig {
-    /// Path of the listing, e.g. `/events-list`.
-    pub listing: String,
-    /// Path of the eLearning catalogue, e.g. `/elearning-list`; empty to skip.
-    pub elearning: String,
-    /// Category ids (`?c=497`); empty means the unfiltered listing.
-    pub categories: Vec<u32>,
-    /// CSS selectors, for when the live markup differs from the defaults.
-    pub selectors: Selectors,
-    /// Label texts (case-insensitive regexes) of the detail page's fields.
-    pub labels: Labels,
-}
-
-impl Default for EventBookingConfig {
-    fn default() -> Self {
-        Self {
-            listing: "/events-list".into(),
-            elearning: "/elearning-list".into(),
-            categories: Vec::new(),
-            selectors: Selectors::default(),
-            labels: Labels::default(),
-        }
-    }
-}
-
-/// CSS selectors used by the event-booking adapter. Defaults follow the reference
-/// structure; every one can be overridden in the source file's `[selectors]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Selectors {
-    /// One element per event in the listing.
-    pub listing_entry: String,
-    /// The link to the detail page, inside an entry.
-    pub entry_link: String,
-    /// The pager's "Next" link (also found by its text when this matches nothing).
-    pub next_page: String,
-    /// The detail page's title.
-    pub detail_title: String,
-    /// The detail page's sessions table.
-    pub sessions_table: String,
-    /// The detail page's description.
-    pub description: String,
-    /// One element per eLearning course.
-    pub elearning_entry: String,
-}
-
-impl Default for Selectors {
-    fn default() -> Self {
-        Self {
-            listing_entry: ".event-item, .event, article, li.event-list-item".into(),
-            entry_link: "a[href*='/events/']".into(),
-            next_page: "a[rel='next'], .pagination a.next, li.next a".into(),
-            detail_title: "h1".into(),
-            sessions_table: "table".into(),
-            description: ".description, .event-description, #description".into(),
-            elearning_entry: ".course, .elearning-item, article, li.course".into(),
-        }
-    }
-}
-
-/// Label patterns (case-insensitive regexes) of the detail page's definition list.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Labels {
-    pub category: String,
-    pub level: String,
-    pub prerequisites: String,
-    pub places: String,
-}
-
-impl Default for Labels {
-    fn default() -> Self {
-        Self {
-            category: r"^\s*(category|theme|priority)\b".into(),
-            level: r"^\s*level\b".into(),
-            prerequisites: r"^\s*(pre-?requisites?|requirements?|before attending)\b".into(),
-            places: r"^\s*(places|availability|spaces)\b".into(),
-        }
-    }
-}
-
-/// Settings of an `eventbrite` source.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventbriteConfig {
-    /// Digits; `None` while the source file does not say yet.
-    pub organizer_id: Option<String>,
-    pub api_url: Url,
-    /// Name of the environment variable holding a private API token.
-    pub token_env: String,
-}
-
-/// Settings of an `ical` source: one calendar feed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IcalConfig {
-    /// The feed's address (http or https).
-    pub url: Url,
-}
-
-/// Settings of a `schema-org` source: a listing of event pages carrying
-/// schema.org `Event` JSON-LD.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SchemaOrgConfig {
-    /// Path of the page listing the events, e.g. `/events/`.
-    pub listing: String,
-    /// A pattern the paths of event links must match, used when the listing's
-    /// JSON-LD names no events (checked to be a valid regex).
-    pub event_path: Option<String>,
-}
-
-/// The raw shape of a source file; unknown fields are refused.
+/// The fields every source file has; the rest belong to its kind.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawSource {
+struct Common {
     id: String,
     name: String,
     kind: String,
@@ -235,29 +138,84 @@ struct RawSource {
     poll_interval: Option<String>,
     min_fraction: Option<f64>,
     limits: Option<Limits>,
-    // event-booking
-    listing: Option<String>,
-    elearning: Option<String>,
-    categories: Option<Vec<u32>>,
-    selectors: Option<Selectors>,
-    labels: Option<Labels>,
-    // eventbrite
-    organizer_id: Option<toml::Value>,
-    organizer_url: Option<String>,
-    api_url: Option<String>,
-    token_env: Option<String>,
-    // ical
-    url: Option<String>,
-    // schema-org
-    event_path: Option<String>,
 }
 
-const EVENT_BOOKING_ONLY: &[&str] = &["listing", "elearning", "categories", "selectors", "labels"];
-const EVENTBRITE_ONLY: &[&str] = &["organizer_id", "organizer_url", "api_url", "token_env"];
-const ICAL_ONLY: &[&str] = &["url"];
-const SCHEMA_ORG_ONLY: &[&str] = &["event_path"];
-/// Fields of `event-booking` that `schema-org` does not take (it has `listing`).
-const EVENT_BOOKING_ONLY_NOT_LISTING: &[&str] = &["elearning", "categories", "selectors", "labels"];
+/// The names of [`Common`]'s fields, which every kind accepts.
+pub const COMMON_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "kind",
+    "base_url",
+    "timezone",
+    "requests_per_second",
+    "poll_interval",
+    "min_fraction",
+    "limits",
+];
+
+/// The fields of a source file that are its kind's own, handed to the kind's
+/// `configure`, with what is needed to name the file and line of an error.
+pub struct KindFields<'a> {
+    kind: &'static str,
+    table: toml::Table,
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl KindFields<'_> {
+    /// Reads the kind's fields into `T` (which should deny unknown fields):
+    /// a field that is neither common nor `T`'s is refused, naming it.
+    pub fn read<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        toml::Value::Table(self.table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                let message = e.to_string().trim().to_string();
+                let (message, path) = split_key_path(&message);
+                let field = field_in_message(&message)
+                    .map(|f| match &path {
+                        Some(p) => format!("{p}.{f}"),
+                        None => f,
+                    })
+                    .or(path)
+                    .unwrap_or_else(|| "kind".into());
+                let message = if message.starts_with("unknown field") {
+                    let last = field.rsplit('.').next().unwrap_or(&field);
+                    format!(
+                        "`{last}` is not a field of {} `{}` source ({message})",
+                        article(self.kind),
+                        self.kind
+                    )
+                } else {
+                    message
+                };
+                self.error(&field, message)
+            })
+    }
+
+    /// A one-sentence error about `field` (dotted inside a table), at its line.
+    pub fn error(&self, field: &str, message: impl Into<String>) -> ConfigError {
+        field_err(self.file, self.text, field, message.into())
+    }
+}
+
+fn article(kind: &str) -> &'static str {
+    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// Splits toml's "message\nin `a.b`" into the message and the key path.
+fn split_key_path(message: &str) -> (String, Option<String>) {
+    match message.rsplit_once("\nin `") {
+        Some((m, rest)) => (
+            m.trim().to_string(),
+            rest.strip_suffix('`').map(str::to_string),
+        ),
+        None => (message.to_string(), None),
+    }
+}
 
 /// Loads every `*.toml` in `dir`, sorted by file name; ids must be unique.
 pub fn load_dir(dir: &Path) -> Result<Vec<SourceConfig>, ConfigError> {
@@ -297,13 +255,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<SourceConfig>, ConfigError> {
 
 /// Parses one source file's text; `file` is only used in messages.
 pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError> {
-    let raw: RawSource = toml::from_str(text).map_err(|e| {
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(1);
         let message = e.message().trim().to_string();
-        // Name the field when serde says which one, else the key on the line
-        // the error points at (a wrong type says only what it expected).
-        let at_key = || key_on_line(text, line);
-        match field_in_message(&message).or_else(at_key) {
+        match field_in_message(&message).or_else(|| key_on_line(text, line)) {
             Some(field) => ConfigError::Field {
                 file: file.to_path_buf(),
                 line,
@@ -318,6 +273,21 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
         }
     })?;
     let err = |field: &str, message: String| field_err(file, text, field, message);
+    let mut common = toml::Table::new();
+    for name in COMMON_FIELDS {
+        if let Some(v) = table.remove(*name) {
+            common.insert((*name).to_string(), v);
+        }
+    }
+    let raw: Common = toml::Value::Table(common)
+        .try_into()
+        .map_err(|e: toml::de::Error| {
+            let (message, path) = split_key_path(e.to_string().trim());
+            let field = field_in_message(&message)
+                .or(path)
+                .unwrap_or_else(|| "id".into());
+            err(&field, message)
+        })?;
 
     if raw.id.is_empty()
         || !raw
@@ -371,207 +341,22 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
         ));
     }
 
-    let present = |name: &str| -> bool {
-        match name {
-            "listing" => raw.listing.is_some(),
-            "elearning" => raw.elearning.is_some(),
-            "categories" => raw.categories.is_some(),
-            "selectors" => raw.selectors.is_some(),
-            "labels" => raw.labels.is_some(),
-            "organizer_id" => raw.organizer_id.is_some(),
-            "organizer_url" => raw.organizer_url.is_some(),
-            "api_url" => raw.api_url.is_some(),
-            "token_env" => raw.token_env.is_some(),
-            "url" => raw.url.is_some(),
-            "event_path" => raw.event_path.is_some(),
-            _ => false,
-        }
+    let Some(platform) = platforms::platform(&raw.kind) else {
+        let known: Vec<&str> = platforms::PLATFORMS.iter().map(|p| p.kind).collect();
+        return Err(err(
+            "kind",
+            format!("`{}` is not a known kind ({})", raw.kind, known.join(", ")),
+        ));
     };
-    let refuse_foreign = |foreign: &[&str], kind: &str| -> Result<(), ConfigError> {
-        for f in foreign {
-            if present(f) {
-                return Err(err(f, format!("is not a field of a `{kind}` source")));
-            }
-        }
-        Ok(())
-    };
-
-    let (kind, default_base) = match raw.kind.as_str() {
-        "event-booking" => {
-            refuse_foreign(EVENTBRITE_ONLY, "event-booking")?;
-            refuse_foreign(ICAL_ONLY, "event-booking")?;
-            refuse_foreign(SCHEMA_ORG_ONLY, "event-booking")?;
-            let d = EventBookingConfig::default();
-            let listing = raw.listing.clone().unwrap_or(d.listing);
-            if !listing.starts_with('/') {
-                return Err(err(
-                    "listing",
-                    format!("`{listing}` must be a path starting with `/`"),
-                ));
-            }
-            let elearning = raw.elearning.clone().unwrap_or(d.elearning);
-            if !(elearning.is_empty() || elearning.starts_with('/')) {
-                return Err(err(
-                    "elearning",
-                    format!("`{elearning}` must be a path starting with `/`, or empty"),
-                ));
-            }
-            let selectors = raw.selectors.clone().unwrap_or_default();
-            for (name, sel) in [
-                ("listing_entry", &selectors.listing_entry),
-                ("entry_link", &selectors.entry_link),
-                ("next_page", &selectors.next_page),
-                ("detail_title", &selectors.detail_title),
-                ("sessions_table", &selectors.sessions_table),
-                ("description", &selectors.description),
-                ("elearning_entry", &selectors.elearning_entry),
-            ] {
-                if scraper::Selector::parse(sel).is_err() {
-                    return Err(err(name, format!("`{sel}` is not a valid CSS selector")));
-                }
-            }
-            let labels = raw.labels.clone().unwrap_or_default();
-            for (name, pat) in [
-                ("category", &labels.category),
-                ("level", &labels.level),
-                ("prerequisites", &labels.prerequisites),
-                ("places", &labels.places),
-            ] {
-                if let Err(e) = regex::Regex::new(pat) {
-                    return Err(err(name, format!("`{pat}` is not a valid pattern: {e}")));
-                }
-            }
-            (
-                SourceKind::EventBooking(EventBookingConfig {
-                    listing,
-                    elearning,
-                    categories: raw.categories.clone().unwrap_or_default(),
-                    selectors,
-                    labels,
-                }),
-                None,
-            )
-        }
-        "eventbrite" => {
-            refuse_foreign(EVENT_BOOKING_ONLY, "eventbrite")?;
-            refuse_foreign(ICAL_ONLY, "eventbrite")?;
-            refuse_foreign(SCHEMA_ORG_ONLY, "eventbrite")?;
-            let organizer_id = match (&raw.organizer_id, &raw.organizer_url) {
-                (Some(v), _) => {
-                    let s = match v {
-                        toml::Value::String(s) => s.trim().to_string(),
-                        toml::Value::Integer(i) => i.to_string(),
-                        _ => {
-                            return Err(err(
-                                "organizer_id",
-                                "must be the organiser's digits, as a string or a number".into(),
-                            ))
-                        }
-                    };
-                    if s.is_empty() {
-                        None
-                    } else if s.bytes().all(|b| b.is_ascii_digit()) {
-                        Some(s)
-                    } else {
-                        return Err(err(
-                            "organizer_id",
-                            format!("`{s}` must be digits only (the end of the organiser page's address)"),
-                        ));
-                    }
-                }
-                (None, Some(u)) if !u.trim().is_empty() => {
-                    Some(organizer_id_from_url(u).ok_or_else(|| {
-                        err(
-                            "organizer_url",
-                            format!(
-                                "`{u}` does not end in the organiser's digits (…/o/name-12345678)"
-                            ),
-                        )
-                    })?)
-                }
-                _ => None,
-            };
-            let api_url = parse_url(
-                raw.api_url
-                    .as_deref()
-                    .unwrap_or("https://www.eventbriteapi.com/v3"),
-            )
-            .map_err(|m| err("api_url", m))?;
-            let token_env = raw
-                .token_env
-                .clone()
-                .unwrap_or_else(|| "EVENTBRITE_TOKEN".into());
-            (
-                SourceKind::Eventbrite(EventbriteConfig {
-                    organizer_id,
-                    api_url,
-                    token_env,
-                }),
-                Some("https://www.eventbrite.co.uk".to_string()),
-            )
-        }
-        "ical" => {
-            refuse_foreign(EVENT_BOOKING_ONLY, "ical")?;
-            refuse_foreign(EVENTBRITE_ONLY, "ical")?;
-            refuse_foreign(SCHEMA_ORG_ONLY, "ical")?;
-            let url = match &raw.url {
-                Some(u) => parse_url(u).map_err(|m| err("url", m))?,
-                None => {
-                    return Err(err(
-                        "url",
-                        "is required for an `ical` source (the feed's address)".into(),
-                    ))
-                }
-            };
-            // The site is the feed's own host unless the file says otherwise.
-            let base = url.to_string();
-            (SourceKind::Ical(IcalConfig { url }), Some(base))
-        }
-        "schema-org" => {
-            refuse_foreign(EVENT_BOOKING_ONLY_NOT_LISTING, "schema-org")?;
-            refuse_foreign(EVENTBRITE_ONLY, "schema-org")?;
-            refuse_foreign(ICAL_ONLY, "schema-org")?;
-            let Some(listing) = raw.listing.clone() else {
-                return Err(err(
-                    "listing",
-                    "is required for a `schema-org` source (the path of the page listing events)"
-                        .into(),
-                ));
-            };
-            if !listing.starts_with('/') {
-                return Err(err(
-                    "listing",
-                    format!("`{listing}` must be a path starting with `/`"),
-                ));
-            }
-            if let Some(pat) = &raw.event_path {
-                if let Err(e) = regex::Regex::new(pat) {
-                    return Err(err(
-                        "event_path",
-                        format!("`{pat}` is not a valid pattern: {e}"),
-                    ));
-                }
-            }
-            (
-                SourceKind::SchemaOrg(SchemaOrgConfig {
-                    listing,
-                    event_path: raw.event_path.clone(),
-                }),
-                None,
-            )
-        }
-        other => {
-            return Err(err(
-                "kind",
-                format!(
-                    "`{other}` is not a known kind (event-booking, eventbrite, ical, schema-org)"
-                ),
-            ))
-        }
-    };
-    let base_url = match (&raw.base_url, default_base) {
+    let configured = (platform.configure)(&KindFields {
+        kind: platform.kind,
+        table,
+        file,
+        text,
+    })?;
+    let base_url = match (&raw.base_url, configured.default_base_url) {
         (Some(u), _) => parse_url(u).map_err(|m| err("base_url", m))?,
-        (None, Some(d)) => parse_url(&d).map_err(|m| err("base_url", m))?,
+        (None, Some(d)) => d,
         (None, None) => return Err(err("base_url", "is required for this kind".into())),
     };
 
@@ -611,27 +396,9 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
         poll_interval,
         min_fraction,
         limits,
-        kind,
+        kind: configured.kind,
         file: file.to_path_buf(),
     })
-}
-
-/// The trailing digits of an organiser page address (`…/o/some-name-12345678`).
-pub fn organizer_id_from_url(u: &str) -> Option<String> {
-    let path = Url::parse(u.trim())
-        .ok()?
-        .path()
-        .trim_end_matches('/')
-        .to_string();
-    let digits: String = path
-        .chars()
-        .rev()
-        .take_while(|c| c.is_ascii_digit())
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    (!digits.is_empty()).then_some(digits)
 }
 
 fn is_loopback(u: &Url) -> bool {
@@ -643,7 +410,8 @@ fn is_loopback(u: &Url) -> bool {
     }
 }
 
-fn parse_url(s: &str) -> Result<Url, String> {
+/// An `http(s)` address with a host, or a one-sentence reason it is not one.
+pub fn parse_url(s: &str) -> Result<Url, String> {
     let u = Url::parse(s.trim()).map_err(|e| format!("`{s}` is not a valid URL ({e})"))?;
     if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
         return Err(format!("`{s}` must be an http or https URL with a host"));
@@ -660,16 +428,33 @@ fn field_err(file: &Path, text: &str, field: &str, message: String) -> ConfigErr
     }
 }
 
-/// 1-based line where `field = …` is set, or 1 when it is absent (a missing field).
+/// 1-based line where `field = …` is set, or 1 when it is absent (a missing
+/// field). A dotted field (`selectors.next_page`) is looked for after its
+/// table's `[selectors]` header, or written out dotted.
 fn line_of_field(text: &str, field: &str) -> usize {
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start();
-            l.strip_prefix(field)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map(|i| i + 1)
-        .unwrap_or(1)
+    let key_at = |l: &str, key: &str| {
+        l.trim_start()
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    if let Some(i) = lines.iter().position(|l| key_at(l, field)) {
+        return i + 1;
+    }
+    if let Some((table, key)) = field.rsplit_once('.') {
+        let header = format!("[{table}]");
+        if let Some(h) = lines.iter().position(|l| l.trim() == header) {
+            let section = lines[h + 1..]
+                .iter()
+                .take_while(|l| !l.trim_start().starts_with('['));
+            return section
+                .clone()
+                .position(|l| key_at(l, key))
+                .map_or(h + 1, |i| h + 2 + i);
+        }
+        return line_of_field(text, table);
+    }
+    1
 }
 
 fn line_of_offset(text: &str, offset: usize) -> usize {
@@ -704,6 +489,10 @@ fn field_in_message(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platforms::event_booking::EventBookingConfig;
+    use crate::platforms::eventbrite::EventbriteConfig;
+    use crate::platforms::ical::IcalConfig;
+    use crate::platforms::schema_org::SchemaOrgConfig;
 
     fn parse(text: &str) -> Result<SourceConfig, ConfigError> {
         parse_source(Path::new("sources/x.toml"), text)
@@ -718,13 +507,9 @@ mod tests {
         assert_eq!(c.timezone, chrono_tz::Europe::London);
         assert_eq!(c.requests_per_second, 1.0);
         assert_eq!(c.poll_interval, Duration::from_secs(1800));
-        match c.kind {
-            SourceKind::EventBooking(e) => {
-                assert_eq!(e.listing, "/events-list");
-                assert!(e.categories.is_empty());
-            }
-            _ => panic!("wrong kind"),
-        }
+        let e = c.settings::<EventBookingConfig>().expect("event-booking");
+        assert_eq!(e.listing, "/events-list");
+        assert!(e.categories.is_empty());
     }
 
     #[test]
@@ -762,22 +547,16 @@ mod tests {
     #[test]
     fn organizer_id_from_url_or_missing() {
         let c = parse("id = \"vrp\"\nname = \"VRP\"\nkind = \"eventbrite\"\norganizer_url = \"https://www.eventbrite.co.uk/o/west-midlands-vrp-12345678901/\"\n").unwrap();
-        match c.kind {
-            SourceKind::Eventbrite(e) => {
-                assert_eq!(e.organizer_id.as_deref(), Some("12345678901"));
-                assert_eq!(e.token_env, "EVENTBRITE_TOKEN");
-            }
-            _ => panic!("wrong kind"),
-        }
+        let e = c.settings::<EventbriteConfig>().expect("eventbrite");
+        assert_eq!(e.organizer_id.as_deref(), Some("12345678901"));
+        assert_eq!(e.token_env, "EVENTBRITE_TOKEN");
         let c = parse("id = \"vrp\"\nname = \"VRP\"\nkind = \"eventbrite\"\norganizer_id = \"\"\n")
             .unwrap();
-        assert!(matches!(
-            c.kind,
-            SourceKind::Eventbrite(EventbriteConfig {
-                organizer_id: None,
-                ..
-            })
-        ));
+        assert_eq!(
+            c.settings::<EventbriteConfig>()
+                .map(|e| e.organizer_id.clone()),
+            Some(None)
+        );
     }
 
     #[test]
@@ -795,7 +574,8 @@ mod tests {
     fn ical_and_schema_org_kinds() {
         let c = parse("id = \"site\"\nname = \"Site\"\nkind = \"ical\"\nurl = \"https://site.example/events/?ical=1\"\n").unwrap();
         assert_eq!(c.base_url.as_str(), "https://site.example/events/?ical=1");
-        assert!(matches!(c.kind, SourceKind::Ical(ref i) if i.url.query() == Some("ical=1")));
+        let i = c.settings::<IcalConfig>().expect("ical");
+        assert_eq!(i.url.query(), Some("ical=1"));
         let e = parse("id = \"site\"\nname = \"Site\"\nkind = \"ical\"\n")
             .unwrap_err()
             .to_string();
@@ -806,9 +586,9 @@ mod tests {
         assert!(e.contains(":5: field `listing`"), "{e}");
 
         let c = parse("id = \"site\"\nname = \"Site\"\nkind = \"schema-org\"\nbase_url = \"https://site.example\"\nlisting = \"/events/\"\nevent_path = '^/event/'\n").unwrap();
-        assert!(
-            matches!(c.kind, SourceKind::SchemaOrg(ref s) if s.listing == "/events/" && s.event_path.as_deref() == Some("^/event/"))
-        );
+        let s = c.settings::<SchemaOrgConfig>().expect("schema-org");
+        assert_eq!(s.listing, "/events/");
+        assert_eq!(s.event_path.as_ref().map(|r| r.as_str()), Some("^/event/"));
         let e = parse("id = \"site\"\nname = \"Site\"\nkind = \"schema-org\"\nbase_url = \"https://site.example\"\nlisting = \"/events/\"\nevent_path = '(['\n")
             .unwrap_err()
             .to_string();

@@ -1,10 +1,10 @@
 //! events: gathers safeguarding training sessions from their booking sites into an
 //! embedded store and serves one subscribable calendar with places left.
 //!
-//! Data flows one way: `config` → `crawl` (using `fetch`) → `adapters` → `store`
-//! → `feed` / `server` / `cli`.
+//! Data flows one way: `config` (common fields, then each kind's own through
+//! `platforms`) → `crawl` (the kind's walk through `fetch`, the platform's
+//! readers) → `store` → `feed` / `server` / `cli`.
 
-pub mod adapters;
 pub mod atom;
 pub mod changes;
 pub mod cli;
@@ -17,10 +17,10 @@ pub mod fetch;
 pub mod memory;
 pub mod model;
 pub mod page;
+pub mod platforms;
 pub mod present;
 pub mod query;
 pub mod replica;
 pub mod scaled_replica;
-pub mod schedule;
 pub mod server;
 pub mod store;

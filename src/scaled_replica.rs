@@ -898,7 +898,7 @@ pub async fn serve_until_stopped(cfg: ScaledConfig, listen: SocketAddr) -> std::
     writeln!(out, "{}", replica.base_url())?;
     out.flush()?;
     drop(out);
-    let (_tx, mut stop) = crate::schedule::on_signals();
+    let (_tx, mut stop) = crate::crawl::schedule::on_signals();
     while !*stop.borrow() {
         if stop.changed().await.is_err() {
             break;

@@ -7,14 +7,15 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use events::adapters::eventbrite::{
+use events::config::parse_source;
+use events::model::{Availability, Session, SessionKey, Status};
+use events::platforms::eventbrite::EventbriteConfig;
+use events::platforms::eventbrite::{
     api_events_url, api_ticket_classes_url, apply_page_facts, apply_ticket_totals, event_page_url,
     parse_api_error, parse_api_events, parse_event_page, parse_showmore, parse_ticket_classes,
     showmore_url, ApiErrorKind, EventRecord, PageCursor, PageFacts, TicketTotals, MAX_BODY_BYTES,
 };
-use events::adapters::SourceContext;
-use events::config::{parse_source, SourceKind};
-use events::model::{Availability, Session, SessionKey, Status};
+use events::platforms::SourceContext;
 use std::path::{Path, PathBuf};
 use url::Url;
 
@@ -76,9 +77,9 @@ fn vrp_source_file_parses() {
     assert_eq!(cfg.timezone, chrono_tz::Europe::London);
     assert_eq!(cfg.requests_per_second, 1.0);
     assert_eq!(cfg.poll_interval, std::time::Duration::from_secs(30 * 60));
-    let SourceKind::Eventbrite(eb) = cfg.kind else {
-        panic!("vrp.toml is not an eventbrite source");
-    };
+    let eb = cfg
+        .settings::<EventbriteConfig>()
+        .expect("vrp.toml is an eventbrite source");
     assert_eq!(
         eb.organizer_id, None,
         "left empty until someone looks it up"

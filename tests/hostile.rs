@@ -6,11 +6,12 @@
 mod checks;
 mod common;
 
-use events::adapters::event_booking::{parse_detail, parse_elearning, parse_listing};
-use events::adapters::eventbrite::{
+use events::config;
+use events::platforms::event_booking::EventBookingConfig;
+use events::platforms::event_booking::{parse_detail, parse_elearning, parse_listing};
+use events::platforms::eventbrite::{
     parse_api_events, parse_event_page, parse_showmore, parse_ticket_classes,
 };
-use events::config::{self, EventBookingConfig};
 use events::present::terminal_safe;
 use std::path::Path;
 use url::Url;
@@ -83,7 +84,7 @@ fn five_mib_of_one_tag_reads_without_a_panic() {
 /// 5 MiB of one unclosed tag (a million nested `<div>`s) would take the HTML
 /// parser minutes (html5ever walks its stack of open elements for every start
 /// tag); pages are screened for nesting in one linear pass before they are
-/// parsed (`adapters::parse_html`), so it is refused at once, naming the page.
+/// parsed (`platforms::parse_html`), so it is refused at once, naming the page.
 #[test]
 fn five_mib_of_one_nested_tag_is_refused_naming_the_page() {
     let html = "<div>".repeat(5 * 1024 * 1024 / 5);

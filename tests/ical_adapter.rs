@@ -6,9 +6,9 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use events::adapters::ical::{parse_feed, zone_of_tzid};
-use events::adapters::SourceContext;
 use events::model::{Session, Status};
+use events::platforms::ical::{parse_feed, zone_of_tzid};
+use events::platforms::SourceContext;
 use std::path::Path;
 use url::Url;
 

@@ -6,9 +6,9 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use events::adapters::schema_org::{parse_event_page, parse_listing};
-use events::adapters::SourceContext;
 use events::model::{Session, Status};
+use events::platforms::schema_org::{parse_event_page, parse_listing};
+use events::platforms::SourceContext;
 use regex::Regex;
 use std::path::Path;
 use url::Url;

@@ -4,13 +4,14 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
-use events::adapters::event_booking::{
+use events::config;
+use events::model::{Availability, Course, Session, SessionKey, Status};
+use events::platforms::event_booking::EventBookingConfig;
+use events::platforms::event_booking::{
     detail_url, event_id_from_url, is_booking_url, listing_url, parse_detail, parse_elearning,
     parse_listing, ListingPage,
 };
-use events::adapters::SourceContext;
-use events::config::{self, EventBookingConfig, SourceKind};
-use events::model::{Availability, Course, Session, SessionKey, Status};
+use events::platforms::SourceContext;
 use std::path::{Path, PathBuf};
 use url::Url;
 
@@ -639,10 +640,8 @@ fn shipped_source_file_parses() {
     assert_eq!(src.timezone, chrono_tz::Europe::London);
     assert_eq!(src.requests_per_second, 1.0);
     assert_eq!(src.poll_interval, std::time::Duration::from_secs(30 * 60));
-    let SourceKind::EventBooking(eb) = src.kind else {
-        panic!("wrong kind");
-    };
-    assert_eq!(eb, EventBookingConfig::default());
+    let eb = src.settings::<EventBookingConfig>().expect("event-booking");
+    assert_eq!(eb, &EventBookingConfig::default());
     // commented defaults, uncommented, are the defaults
     let uncommented: String = text
         .lines()
@@ -661,9 +660,7 @@ fn shipped_source_file_parses() {
         .join("\n");
     let src = config::parse_source(&path, &uncommented).unwrap();
     assert_eq!(src.limits, config::Limits::default());
-    let SourceKind::EventBooking(eb) = src.kind else {
-        panic!("wrong kind");
-    };
+    let eb = src.settings::<EventBookingConfig>().expect("event-booking");
     assert_eq!(eb.categories, vec![497]);
     assert_eq!(eb.selectors, EventBookingConfig::default().selectors);
     assert_eq!(eb.labels, EventBookingConfig::default().labels);

@@ -8,16 +8,17 @@
 #![allow(dead_code)] // each user calls its own subset
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use events::adapters::event_booking::{
-    is_booking_url, parse_detail, parse_elearning, parse_listing,
-};
-use events::adapters::eventbrite::{
-    parse_api_error, parse_api_events, parse_event_page, parse_showmore, parse_ticket_classes,
-};
-use events::adapters::{text, SourceContext};
-use events::config::{self, EventBookingConfig};
+use events::config;
 use events::feed::{self, FeedOptions};
 use events::model::{Availability, Session, SessionKey, Status, StoredSession};
+use events::platforms::event_booking::EventBookingConfig;
+use events::platforms::event_booking::{
+    is_booking_url, parse_detail, parse_elearning, parse_listing,
+};
+use events::platforms::eventbrite::{
+    parse_api_error, parse_api_events, parse_event_page, parse_showmore, parse_ticket_classes,
+};
+use events::platforms::{text, SourceContext};
 use events::server::{parse_filter, ApiError, MAX_CATEGORIES};
 use std::path::Path;
 use url::Url;
@@ -106,7 +107,7 @@ pub fn booking_elearning(html: &str) {
     }
 }
 
-/// The date, time, places and venue parsers of `adapters::text`.
+/// The date, time, places and venue parsers of `platforms::text`.
 pub fn text_parsers(s: &str) {
     let n = text::normalise_ws(s);
     assert_eq!(text::normalise_ws(&n), n, "normalise_ws is not idempotent");

@@ -1,18 +1,14 @@
-//! Event pages marked up with schema.org JSON-LD (`kind = "schema-org"`), and
-//! the one reader of schema.org `Event`s that other kinds (Eventbrite's public
-//! pages) use too.
-//!
-//! Owns: finding the JSON-LD blocks of a page (one object, an array, `@graph`,
-//! several blocks), recognising `Event` and its subtypes, reading a listing's
-//! event addresses (`ItemList`, embedded `Event`s, else same-site links
-//! matching a pattern) and its `rel="next"` page, and turning an `Event` (and
-//! its `subEvent`s) into `Session`s: dates with or without an offset,
-//! `eventStatus`, `offers` availability, places left, `Place` or
+//! The one reader of schema.org `Event`s, used by `schema-org` sources and by
+//! Eventbrite's public pages: finding the JSON-LD blocks of a page (one object,
+//! an array, `@graph`, several blocks), recognising `Event` and its subtypes,
+//! reading a listing's event addresses (`ItemList`, embedded `Event`s, else
+//! same-site links matching a pattern) and its `rel="next"` page, and turning
+//! an `Event` (and its `subEvent`s) into `Session`s: dates with or without an
+//! offset, `eventStatus`, `offers` availability, places left, `Place` or
 //! `VirtualLocation`.
 //!
-//! Does not own: fetching, walking the pages, the store or the feed. Nothing
-//! here reads a clock or does I/O; an event that cannot be read is a logged
-//! warning naming the page, never a panic.
+//! Nothing here reads a clock or does I/O; an event that cannot be read is a
+//! logged warning naming the page, never a panic.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use regex::Regex;
@@ -20,8 +16,8 @@ use scraper::{Html, Selector};
 use serde_json::Value;
 use url::Url;
 
-use super::{text, ParseError, SourceContext};
 use crate::model::{Availability, Session, SessionKey, Status};
+use crate::platforms::{text, ParseError, SourceContext};
 
 /// Pages larger than this are refused rather than parsed.
 pub const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
@@ -181,7 +177,7 @@ pub fn parse_listing(
             format!("page of {} bytes is too large to read", html.len()),
         ));
     }
-    let doc = super::parse_html(html, page_url)?;
+    let doc = crate::platforms::parse_html(html, page_url)?;
     let mut listing = Listing::default();
     let mut seen_urls = std::collections::HashSet::new();
     let mut embedded_urls = std::collections::HashSet::new();
@@ -300,7 +296,7 @@ pub fn parse_event_page(
     if !html.contains("ld+json") {
         return Err(ParseError::new(page_url, "no JSON-LD: not an event page?"));
     }
-    let doc = super::parse_html(html, page_url)?;
+    let doc = crate::platforms::parse_html(html, page_url)?;
     let mut events = Vec::new();
     for block in json_ld_blocks(&doc, page_url) {
         collect_events(block, &mut events);

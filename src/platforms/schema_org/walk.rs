@@ -3,29 +3,18 @@
 //! does not embed whole.
 //!
 //! Owns the order of requests for this kind and what is kept when an event
-//! page cannot be read (what the store last knew of it). Parsing lives in
-//! `adapters::schema_org`, limits, merging and health in `crawl`.
+//! page cannot be read (what the store last knew of it). Merging and health
+//! belong to the generic crawl.
 
-use super::{Gathered, Observed, WalkError};
-use crate::adapters::{schema_org, SourceContext};
-use crate::config::{SchemaOrgConfig, SourceConfig};
+use super::{parse_event_page, parse_listing, SchemaOrgConfig};
+use crate::crawl::{Gathered, WalkError, Walker};
 use crate::model::{Session, Status};
-use crate::store::Store;
 use std::collections::{HashMap, HashSet};
 
 /// Walks the listing pages, then reads the event pages they name.
-pub(super) async fn walk(
-    cfg: &SourceConfig,
-    so: &SchemaOrgConfig,
-    http: &Observed<'_>,
-    store: &Store,
-    ctx: &SourceContext,
-) -> Result<Gathered, WalkError> {
-    let event_path = match so.event_path.as_deref().map(regex::Regex::new) {
-        Some(Ok(r)) => Some(r),
-        Some(Err(e)) => return Err(WalkError::Fail(format!("event_path: {e}"))),
-        None => None,
-    };
+pub(super) async fn walk(so: &SchemaOrgConfig, w: &Walker<'_>) -> Result<Gathered, WalkError> {
+    let ctx = &w.ctx;
+    let cfg = w.source;
     let mut url = cfg
         .base_url
         .join(&so.listing)
@@ -41,16 +30,15 @@ pub(super) async fn walk(
             break;
         }
         if pages == max_pages {
-            limit = Some(cfg.limit_hit(
+            limit = Some(w.limit_hit(
                 "max_pages",
                 max_pages,
                 format!("listing pages of {}", so.listing),
             ));
             break;
         }
-        let page = http.get(&url).await?;
-        let listing = schema_org::parse_listing(&page.text(), &url, event_path.as_ref(), ctx)
-            .map_err(|e| WalkError::Fail(e.to_string()))?;
+        let page = w.get(&url).await?;
+        let listing = parse_listing(&page.text(), &url, so.event_path.as_ref(), ctx)?;
         sessions.extend(listing.sessions);
         for u in listing.event_urls {
             if seen_urls.insert(u.clone()) {
@@ -66,14 +54,11 @@ pub(super) async fn walk(
     // needs no page of its own.
     let embedded: HashSet<String> = sessions.iter().map(|s| s.url.clone()).collect();
     // What the store knows of each event page, for one that cannot be read.
-    let stored = store.source_sessions(&cfg.id)?;
+    let stored = w.stored_sessions()?;
     let mut known: HashMap<&str, Vec<&Session>> = HashMap::new();
     for s in &stored {
-        if s.session.status != Status::Withdrawn {
-            known
-                .entry(s.session.url.as_str())
-                .or_default()
-                .push(&s.session);
+        if s.status != Status::Withdrawn {
+            known.entry(s.url.as_str()).or_default().push(s);
         }
     }
     for u in event_urls {
@@ -85,8 +70,8 @@ pub(super) async fn walk(
                 sessions.extend(k.iter().map(|s| (*s).clone()));
             }
         };
-        match http.get(&u).await {
-            Ok(page) => match schema_org::parse_event_page(&page.text(), &u, ctx) {
+        match w.get(&u).await {
+            Ok(page) => match parse_event_page(&page.text(), &u, ctx) {
                 Ok(found) if !found.is_empty() => sessions.extend(found),
                 Ok(_) => {
                     tracing::warn!(source = %cfg.id, url = %u, "event page has no readable event; keeping what is known of it");

@@ -1,4 +1,4 @@
-//! Text parsing shared by the HTML adapters: whitespace, dates, time ranges,
+//! Text parsing shared by the HTML readers: whitespace, dates, time ranges,
 //! local-to-UTC conversion, availability phrases and venues.
 //!
 //! Everything here works on one already-extracted piece of text and returns a

@@ -1,13 +1,9 @@
-//! iCalendar feeds (`kind = "ical"`): pure parsing of a published calendar
-//! (a CMS events plugin's export, a shared Outlook calendar) into `Session`s.
-//!
-//! Owns: reading the feed with the `icalendar` crate's parser, resolving
+//! Reading an iCalendar feed into `Session`s: the `icalendar` crate's parser,
 //! `TZID`s (IANA names, the feed's own `VTIMEZONE`s, common Windows names),
-//! expanding recurring events (`RRULE`, `RDATE`, `EXDATE`, `RECURRENCE-ID`
-//! overrides) with the `rrule` crate over a window around "now", and the
-//! session keys that keep UIDs stable when an event or one occurrence moves.
+//! recurring events (`RRULE`, `RDATE`, `EXDATE`, `RECURRENCE-ID` overrides)
+//! expanded with the `rrule` crate over a window around "now", and the session
+//! keys that keep UIDs stable when an event or one occurrence moves.
 //!
-//! Does not own: fetching the feed, the store, or writing the merged feed.
 //! Nothing here reads a clock or does I/O; a bad event is a logged warning
 //! naming the feed and the event, never a panic.
 
@@ -18,8 +14,8 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use url::Url;
 
-use super::{text, ParseError, SourceContext};
 use crate::model::{Availability, Session, SessionKey, Status};
+use crate::platforms::{text, ParseError, SourceContext};
 
 /// Occurrences that started more than this many days before "now" are left out.
 pub const PAST_DAYS: i64 = 30;

@@ -1,0 +1,403 @@
+//! The generic crawl: one crawl of one source walks it through its kind's
+//! `walk` (given a [`Walker`]), then applies the limits, the outage guard and
+//! the merge into the store, and records health; plus the schedule `serve`
+//! crawls on (`schedule`).
+//!
+//! Knows no platform: the order of requests and the parsing of pages belong to
+//! each kind in `platforms`, network I/O to `fetch`, merging to `store`. Owns
+//! the rule that a failed crawl changes nothing but health, and that a crawl
+//! stopped at a limit withdraws nothing.
+
+pub mod schedule;
+
+use crate::config::SourceConfig;
+use crate::fetch::{FetchError, Fetched, Fetcher, SourceFetcher};
+use crate::model::{Course, Session};
+use crate::platforms::{ParseError, SourceContext};
+use crate::store::{MergeReport, Refusal, Store, StoreError};
+use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// How one source's crawl ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Merged(MergeReport),
+    /// The crawl worked but its result looked broken; nothing was changed.
+    Refused(Refusal),
+    /// The crawl failed; nothing was changed.
+    Failed(String),
+    /// The source is not ready to crawl (e.g. an id is missing); not a failure.
+    Skipped(String),
+    /// The crawl stopped at one of the source's limits: what it read was
+    /// merged, nothing was withdrawn, and the limit is this crawl's error.
+    Partial(MergeReport, LimitHit),
+}
+
+/// A crawl reached one of its source's `[limits]`, so it saw only part of the site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitHit {
+    /// The setting's name under `[limits]`, e.g. `max_pages`.
+    pub setting: &'static str,
+    /// Its value in force.
+    pub value: usize,
+    /// What was counted, e.g. `listing pages of /events-list`.
+    pub what: String,
+    /// The source file to raise it in.
+    pub file: std::path::PathBuf,
+}
+
+impl std::fmt::Display for LimitHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stopped at {} {} (limits.{} in {}), so part of the site was not read and nothing was withdrawn; raise the limit if the site really is that large",
+            self.value,
+            self.what,
+            self.setting,
+            self.file.display()
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CrawlReport {
+    pub source: String,
+    pub outcome: Outcome,
+    /// Pages or entries that could not be read and were skipped.
+    pub warnings: usize,
+}
+
+impl CrawlReport {
+    pub fn failed(&self) -> bool {
+        matches!(
+            self.outcome,
+            Outcome::Refused(_) | Outcome::Failed(_) | Outcome::Partial(..)
+        )
+    }
+
+    /// One line for `events crawl`.
+    pub fn line(&self) -> String {
+        match &self.outcome {
+            Outcome::Merged(m) => format!(
+                "{}: {} sessions found, {} new, {} changed, {} withdrawn, {} error{}",
+                self.source,
+                m.found,
+                m.new,
+                m.changed,
+                m.withdrawn,
+                self.warnings,
+                if self.warnings == 1 { "" } else { "s" }
+            ),
+            Outcome::Partial(m, limit) => format!(
+                "{}: INCOMPLETE: {} sessions found, {} new, {} changed, 0 withdrawn, {} error{}: {limit}",
+                self.source,
+                m.found,
+                m.new,
+                m.changed,
+                self.warnings + 1,
+                if self.warnings == 0 { "" } else { "s" }
+            ),
+            Outcome::Refused(r) => format!("{}: FAILED: {r}", self.source),
+            Outcome::Failed(e) => format!("{}: FAILED: {e}", self.source),
+            Outcome::Skipped(why) => format!("{}: skipped: {why}", self.source),
+        }
+    }
+}
+
+/// Hears about a crawl as it goes, for a progress display; all methods optional.
+pub trait Observer: Send + Sync {
+    fn started(&self, _source: &str) {}
+    fn page(&self, _source: &str, _url: &url::Url) {}
+    fn finished(&self, _report: &CrawlReport) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// What a kind's walk reads the source through: the source's fetcher (which
+/// keeps politeness and counts requests, and tells the observer of each), what
+/// the store holds of the source, and the source's settings and limits.
+pub struct Walker<'a> {
+    /// The source's common settings (id, base address, zone, limits, file).
+    pub source: &'a SourceConfig,
+    /// What readers need: the source id, its zone and the crawl's clock.
+    pub ctx: SourceContext,
+    http: SourceFetcher,
+    observer: &'a dyn Observer,
+    store: &'a Store,
+}
+
+impl Walker<'_> {
+    /// GET a page of the site (conditional when a body is kept).
+    pub async fn get(&self, url: &url::Url) -> Result<Fetched, FetchError> {
+        self.observer.page(&self.source.id, url);
+        self.http.get(url).await
+    }
+
+    /// GET an authenticated API resource with these headers (not subject to
+    /// robots.txt, never cached).
+    pub async fn get_api(
+        &self,
+        url: &url::Url,
+        headers: &[(&str, String)],
+    ) -> Result<Fetched, FetchError> {
+        self.observer.page(&self.source.id, url);
+        self.http.get_api(url, headers).await
+    }
+
+    /// The body kept from the last fetch of `url`, without a request.
+    pub fn cached(&self, url: &url::Url) -> Option<Vec<u8>> {
+        self.http.cached(url)
+    }
+
+    /// Every session the store holds for this source, withdrawn ones too.
+    pub fn stored_sessions(&self) -> Result<Vec<Session>, StoreError> {
+        Ok(self
+            .store
+            .source_sessions(&self.source.id)?
+            .into_iter()
+            .map(|s| s.session)
+            .collect())
+    }
+
+    /// The walk's own note under `key` (e.g. when a page was last fetched).
+    pub fn note(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.store.note(&self.source.id, key)
+    }
+
+    /// Keeps a note under `key` for the next crawl.
+    pub fn set_note(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.store.set_note(&self.source.id, key, value)
+    }
+
+    /// When a crawl of this source was last merged: notes written after it
+    /// belong to a crawl that stopped before its merge.
+    pub fn last_merged(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.store.health(&self.source.id)?.last_success)
+    }
+
+    /// The error of a walk that reached `limits.<setting>`.
+    pub fn limit_hit(
+        &self,
+        setting: &'static str,
+        value: usize,
+        what: impl Into<String>,
+    ) -> LimitHit {
+        self.source.limit_hit(setting, value, what)
+    }
+}
+
+/// What a kind's walk found, before merging.
+pub struct Gathered {
+    /// Every session read (or kept from the store where a page failed).
+    pub sessions: Vec<Session>,
+    /// The undated courses, when the kind has a catalogue and it was read whole.
+    pub courses: Option<Vec<Course>>,
+    /// Set when the walk stopped at a limit: `sessions` is only part of the site.
+    pub limit: Option<LimitHit>,
+}
+
+impl SourceConfig {
+    /// The error of a crawl of this source that reached `limits.<setting>`.
+    pub fn limit_hit(
+        &self,
+        setting: &'static str,
+        value: usize,
+        what: impl Into<String>,
+    ) -> LimitHit {
+        LimitHit {
+            setting,
+            value,
+            what: what.into(),
+            file: self.file.clone(),
+        }
+    }
+}
+
+tokio::task_local! {
+    /// Warnings logged by the crawl running in this task (see `CountWarnings`).
+    static WARNINGS: Arc<AtomicUsize>;
+}
+
+/// A tracing layer that counts the warnings each crawl logs (skipped rows,
+/// unreadable pages), so `events crawl` can report them per source. Adapters
+/// just log; the count follows the task that runs the crawl.
+pub struct CountWarnings;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountWarnings {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if *event.metadata().level() == tracing::Level::WARN {
+            let _ = WARNINGS.try_with(|c| c.fetch_add(1, Ordering::Relaxed));
+        }
+    }
+}
+
+/// Why a walk gave nothing to merge.
+pub enum WalkError {
+    /// The source is not ready to crawl (e.g. an id is missing); not a failure.
+    Skip(String),
+    /// The crawl failed; nothing is changed but health.
+    Fail(String),
+}
+
+impl std::fmt::Display for WalkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WalkError::Skip(m) | WalkError::Fail(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<FetchError> for WalkError {
+    fn from(e: FetchError) -> Self {
+        WalkError::Fail(e.to_string())
+    }
+}
+
+impl From<ParseError> for WalkError {
+    fn from(e: ParseError) -> Self {
+        WalkError::Fail(e.to_string())
+    }
+}
+
+impl From<StoreError> for WalkError {
+    fn from(e: StoreError) -> Self {
+        WalkError::Fail(e.to_string())
+    }
+}
+
+/// Crawls every source once, concurrently (each host keeps its own spacing).
+pub async fn crawl_all(
+    sources: &[SourceConfig],
+    fetcher: &Arc<Fetcher>,
+    store: &Store,
+    now: DateTime<Utc>,
+    observer: Arc<dyn Observer>,
+) -> Vec<CrawlReport> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, cfg) in sources.iter().enumerate() {
+        let cfg = cfg.clone();
+        let fetcher = fetcher.clone();
+        let store = store.clone();
+        let observer = observer.clone();
+        set.spawn(async move {
+            observer.started(&cfg.id);
+            let report = crawl_source(&cfg, &fetcher, &store, now, observer.as_ref()).await;
+            observer.finished(&report);
+            (i, report)
+        });
+    }
+    let mut out: Vec<(usize, CrawlReport)> = Vec::new();
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(x) => out.push(x),
+            Err(e) => tracing::error!(error = %e, "a crawl task ended abnormally"),
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    match fetcher.prune_cache() {
+        Ok(p) if p.entries > 0 => {
+            tracing::info!(
+                entries = p.entries,
+                bytes = p.bytes,
+                "pruned kept pages no crawl has used for a month"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not prune the kept pages"),
+    }
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Crawls one source and merges the result; never panics on what the site sends.
+pub async fn crawl_source(
+    cfg: &SourceConfig,
+    fetcher: &Arc<Fetcher>,
+    store: &Store,
+    now: DateTime<Utc>,
+    observer: &dyn Observer,
+) -> CrawlReport {
+    let report = crawl_and_merge(cfg, fetcher, store, now, observer).await;
+    // A crawl parses thousands of pages into short-lived blocks; a server that
+    // crawls every half hour should not keep them.
+    crate::memory::give_back();
+    report
+}
+
+async fn crawl_and_merge(
+    cfg: &SourceConfig,
+    fetcher: &Arc<Fetcher>,
+    store: &Store,
+    now: DateTime<Utc>,
+    observer: &dyn Observer,
+) -> CrawlReport {
+    let max_body = usize::try_from(cfg.limits.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
+    let walker = Walker {
+        source: cfg,
+        ctx: SourceContext {
+            source_id: cfg.id.clone(),
+            timezone: cfg.timezone,
+            now,
+        },
+        http: fetcher
+            .for_source(cfg.requests_per_second)
+            .with_max_body(max_body),
+        observer,
+        store,
+    };
+    let counter = Arc::new(AtomicUsize::new(0));
+    let walked = WARNINGS
+        .scope(counter.clone(), cfg.kind.walk(&walker))
+        .await;
+    let warnings = counter.load(Ordering::Relaxed);
+    let stats = walker.http.counters().snapshot();
+    let report = |outcome, warnings| CrawlReport {
+        source: cfg.id.clone(),
+        outcome,
+        warnings,
+    };
+    match walked {
+        Err(WalkError::Skip(why)) => report(Outcome::Skipped(why), 0),
+        Err(WalkError::Fail(msg)) => {
+            tracing::warn!(source = %cfg.id, error = %msg, "crawl failed; previous data kept");
+            if let Err(e) = store.record_failure(&cfg.id, now, &msg, stats) {
+                tracing::error!(source = %cfg.id, error = %e, "could not record the failure");
+            }
+            report(Outcome::Failed(msg), 0)
+        }
+        Ok(mut g) => {
+            let max = cfg.limits.max_sessions;
+            if g.sessions.len() > max {
+                g.sessions.truncate(max);
+                g.limit
+                    .get_or_insert_with(|| cfg.limit_hit("max_sessions", max, "sessions"));
+            }
+            if let Some(limit) = g.limit {
+                tracing::error!(source = %cfg.id, error = %limit, "crawl incomplete");
+                let msg = limit.to_string();
+                return match store.apply_partial_crawl(&cfg.id, g.sessions, now, stats, &msg) {
+                    Ok(Ok(m)) => report(Outcome::Partial(m, limit), warnings),
+                    Ok(Err(refusal)) => {
+                        tracing::warn!(source = %cfg.id, reason = %refusal, "crawl result refused");
+                        report(Outcome::Refused(refusal), warnings)
+                    }
+                    Err(e) => report(Outcome::Failed(e.to_string()), warnings),
+                };
+            }
+            match store.apply_crawl(&cfg.id, g.sessions, g.courses, now, cfg.min_fraction, stats) {
+                Ok(Ok(m)) => report(Outcome::Merged(m), warnings),
+                Ok(Err(refusal)) => {
+                    tracing::warn!(source = %cfg.id, reason = %refusal, "crawl result refused");
+                    report(Outcome::Refused(refusal), warnings)
+                }
+                Err(e) => report(Outcome::Failed(e.to_string()), warnings),
+            }
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The walk of an `eventbrite` source: the API with a token, else the public
+//! website.
+//!
+//! Owns the choice of path, the order of requests, the API call budget
+//! (`limits.max_api_calls`) and what is kept when an event page cannot be read
+//! (the places last known). Merging and health belong to the generic crawl.
+
+use super::{
+    api_events_url, api_ticket_classes_url, apply_page_facts, apply_ticket_totals, event_page_url,
+    parse_api_error, parse_api_events, parse_event_page, parse_showmore, parse_ticket_classes,
+    showmore_url, ApiErrorKind, EventRecord, EventbriteConfig, PageCursor, TicketTotals,
+};
+use crate::crawl::{Gathered, LimitHit, WalkError, Walker};
+use crate::fetch::FetchError;
+use crate::model::{Session, Status};
+use std::collections::{HashMap, HashSet};
+
+/// Reads the organiser's events by whichever path is open.
+pub(super) async fn walk(ebr: &EventbriteConfig, w: &Walker<'_>) -> Result<Gathered, WalkError> {
+    let Some(org) = &ebr.organizer_id else {
+        return Err(WalkError::Skip(format!(
+            "no organizer_id in {}: open the organiser's page on Eventbrite and copy the digits at the end of its address (…/o/name-12345678901)",
+            w.source.file.display()
+        )));
+    };
+    let token = std::env::var(&ebr.token_env)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    let (records, limit) = match token {
+        Some(token) => from_api(ebr, org, &token, w).await?,
+        None => from_public_site(org, w).await?,
+    };
+    Ok(Gathered {
+        sessions: records
+            .into_iter()
+            .map(|r| r.into_session(&w.ctx))
+            .collect(),
+        courses: None,
+        limit,
+    })
+}
+
+/// The Platform API: the organiser's live events, then each event's ticket classes.
+async fn from_api(
+    ebr: &EventbriteConfig,
+    org: &str,
+    token: &str,
+    w: &Walker<'_>,
+) -> Result<(Vec<EventRecord>, Option<LimitHit>), WalkError> {
+    let auth = [("Authorization", format!("Bearer {token}"))];
+    let max_calls = w.source.limits.max_api_calls;
+    let budget_hit = || w.limit_hit("max_api_calls", max_calls, "API calls");
+    let mut limit = None;
+    let mut calls = 0usize;
+    let mut call = |url: url::Url| {
+        calls += 1;
+        let over = calls > max_calls;
+        let auth = &auth;
+        async move {
+            if over {
+                return Err(ApiCall::Budget);
+            }
+            w.get_api(&url, auth).await.map_err(ApiCall::Fetch)
+        }
+    };
+    let mut records = Vec::new();
+    let mut cursor = PageCursor::First;
+    let mut seen_cursors = HashSet::new();
+    loop {
+        let url = api_events_url(&ebr.api_url, org, &cursor);
+        let page = match call(url.clone()).await {
+            Ok(page) => page,
+            Err(ApiCall::Budget) => {
+                limit = Some(budget_hit());
+                break;
+            }
+            Err(e) => return Err(e.into_walk(&ebr.token_env)),
+        };
+        let parsed = parse_api_events(&page.body, &url, &w.ctx)?;
+        let empty = parsed.events.is_empty();
+        records.extend(parsed.events);
+        match parsed.next {
+            Some(next) if !empty && seen_cursors.insert(format!("{next:?}")) => cursor = next,
+            _ => break,
+        }
+    }
+    for rec in &mut records {
+        let mut totals = TicketTotals::default();
+        let mut cursor = PageCursor::First;
+        let mut refused = true;
+        for _ in 0..w.source.limits.max_pages {
+            let url = api_ticket_classes_url(&ebr.api_url, &rec.event_id, &cursor);
+            let body = match call(url.clone()).await {
+                Ok(b) => b.body,
+                // Out of calls: this and the remaining events keep the list's
+                // ticket_availability; the crawl reports the limit.
+                Err(ApiCall::Budget) => {
+                    limit.get_or_insert_with(budget_hit);
+                    break;
+                }
+                // Another organiser's ticket classes may be refused: fall back to
+                // the list's ticket_availability. A refused token stops the crawl.
+                Err(e) if !e.is_fatal() => {
+                    tracing::info!(source = %w.source.id, event = %rec.event_id, reason = %e.into_walk(&ebr.token_env), "ticket classes unavailable; using ticket_availability");
+                    break;
+                }
+                Err(e) => return Err(e.into_walk(&ebr.token_env)),
+            };
+            match parse_ticket_classes(&body, &url) {
+                Ok(p) => {
+                    totals = totals.merge(p.totals);
+                    match p.next {
+                        Some(n) => cursor = n,
+                        None => {
+                            refused = false;
+                            break;
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(source = %w.source.id, error = %e, "unreadable ticket classes; using ticket_availability");
+                    break;
+                }
+            }
+        }
+        if !refused {
+            apply_ticket_totals(rec, &totals);
+        }
+    }
+    Ok((records, limit))
+}
+
+/// Why one API call did not give a body.
+enum ApiCall {
+    Budget,
+    Fetch(FetchError),
+}
+
+impl ApiCall {
+    /// A refused token ends the crawl (a spent budget is handled by the caller);
+    /// other refusals of a single resource do not.
+    fn is_fatal(&self) -> bool {
+        match self {
+            ApiCall::Budget => true,
+            ApiCall::Fetch(FetchError::Status { status, body, .. }) => {
+                parse_api_error(*status, body).kind == ApiErrorKind::Auth
+            }
+            ApiCall::Fetch(_) => false,
+        }
+    }
+
+    fn into_walk(self, token_env: &str) -> WalkError {
+        match self {
+            ApiCall::Budget => WalkError::Fail("out of API calls for this crawl".into()),
+            ApiCall::Fetch(FetchError::Status {
+                url, status, body, ..
+            }) => {
+                let api = parse_api_error(status, &body);
+                if api.kind == ApiErrorKind::Auth {
+                    WalkError::Fail(format!("the token in {token_env} was refused ({api})"))
+                } else {
+                    WalkError::Fail(format!("{url}: {api}"))
+                }
+            }
+            ApiCall::Fetch(e) => WalkError::Fail(e.to_string()),
+        }
+    }
+}
+
+/// The public site: the organiser's "show more" pages, then each event page.
+async fn from_public_site(
+    org: &str,
+    w: &Walker<'_>,
+) -> Result<(Vec<EventRecord>, Option<LimitHit>), WalkError> {
+    let mut records: Vec<EventRecord> = Vec::new();
+    let mut ids = HashSet::new();
+    let mut limit = None;
+    let max_pages = w.source.limits.max_pages;
+    let base = &w.source.base_url;
+    for page in 1.. {
+        if page > max_pages {
+            limit = Some(w.limit_hit("max_pages", max_pages, "pages of the organiser's events"));
+            break;
+        }
+        let url = showmore_url(base, org, u32::try_from(page).unwrap_or(u32::MAX));
+        let body = w.get(&url).await?;
+        let parsed = parse_showmore(&body.body, &url, &w.ctx)?;
+        let before = records.len();
+        for r in parsed.events {
+            if ids.insert(r.event_id.clone()) {
+                records.push(r);
+            }
+        }
+        // A page that adds nothing new ends the walk even if it claims more.
+        if !parsed.has_next_page || records.len() == before {
+            break;
+        }
+    }
+    // What the store knows, for events whose page cannot be read this time.
+    let known: HashMap<String, Session> = w
+        .stored_sessions()?
+        .into_iter()
+        .map(|s| (s.event_id.clone(), s))
+        .collect();
+    for rec in &mut records {
+        let Some(url) = event_page_url(base, &rec.url) else {
+            tracing::warn!(source = %w.source.id, event = %rec.event_id, url = %rec.url, "event has no usable page address; availability unknown");
+            continue;
+        };
+        match w.get(&url).await {
+            Ok(page) => match parse_event_page(&page.text(), &url) {
+                Ok(facts) => apply_page_facts(rec, &facts),
+                Err(e) => {
+                    tracing::warn!(source = %w.source.id, error = %e, "event page unreadable; keeping the places last known");
+                    keep_known_places(rec, &known);
+                }
+            },
+            Err(e) => {
+                tracing::warn!(source = %w.source.id, error = %e, "event page unavailable; keeping the places last known");
+                keep_known_places(rec, &known);
+            }
+        }
+    }
+    Ok((records, limit))
+}
+
+/// A page that could not be read says nothing new: keep the places (and a
+/// sold-out or cancelled state) the store already has, rather than "unknown".
+fn keep_known_places(rec: &mut EventRecord, known: &HashMap<String, Session>) {
+    if let Some(old) = known.get(&rec.event_id) {
+        if rec.status == Status::Scheduled && old.status != Status::Withdrawn {
+            rec.status = old.status;
+        }
+        if rec.availability.spaces_left.is_none() {
+            rec.availability = old.availability;
+        }
+    }
+}

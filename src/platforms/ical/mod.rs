@@ -1,0 +1,75 @@
+//! `kind = "ical"`: an existing calendar feed (a CMS events plugin's export, a
+//! shared Outlook calendar), one session per occurrence.
+//!
+//! This folder is the whole platform: its settings and walk (this file: one
+//! conditional GET of the feed) and its reader (`parse.rs`). Merging, limits
+//! and health belong to the generic crawl.
+
+mod parse;
+
+pub use parse::*;
+
+use super::{Configured, Kind, Platform};
+use crate::config::{ConfigError, KindFields};
+use crate::crawl::{Gathered, WalkError, Walker};
+use serde::Deserialize;
+use std::sync::Arc;
+use url::Url;
+
+/// The registry's entry for this platform.
+pub const PLATFORM: Platform = Platform {
+    kind: "ical",
+    configure,
+};
+
+/// Settings of an `ical` source: one calendar feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IcalConfig {
+    /// The feed's address (http or https).
+    pub url: Url,
+}
+
+/// The fields an `ical` source file may set besides the common ones.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fields {
+    url: Option<String>,
+}
+
+fn configure(fields: &KindFields<'_>) -> Result<Configured, ConfigError> {
+    let f: Fields = fields.read()?;
+    let Some(url) = f.url else {
+        return Err(fields.error(
+            "url",
+            "is required for an `ical` source (the feed's address)",
+        ));
+    };
+    let url = crate::config::parse_url(&url).map_err(|m| fields.error("url", m))?;
+    Ok(Configured {
+        // The site is the feed's own host unless the file says otherwise.
+        default_base_url: Some(url.clone()),
+        kind: Arc::new(IcalConfig { url }),
+    })
+}
+
+impl Kind for IcalConfig {
+    fn name(&self) -> &'static str {
+        PLATFORM.kind
+    }
+
+    fn walk<'a>(&'a self, w: &'a Walker<'a>) -> super::WalkFuture<'a> {
+        Box::pin(walk(self, w))
+    }
+}
+
+/// Fetches the feed and reads every occurrence in the reader's window.
+async fn walk(ic: &IcalConfig, w: &Walker<'_>) -> Result<Gathered, WalkError> {
+    let page = w.get(&ic.url).await?;
+    let feed = parse_feed(&page.text(), &ic.url, &w.ctx)?;
+    tracing::debug!(source = %w.source.id, calendar = ?feed.name, sessions = feed.sessions.len(), "feed read");
+    Ok(Gathered {
+        sessions: feed.sessions,
+        courses: None,
+        limit: None,
+    })
+}
