@@ -146,6 +146,8 @@ pub struct ChangesArgs {
     pub json: bool,
 }
 
+/// The filters of `upcoming`, `changes` and `ics`: a view's filters as flags,
+/// held to the limits of `serve`'s query strings.
 #[derive(Debug, Clone, Args)]
 pub struct FilterArgs {
     /// Only sessions starting within N days.
@@ -166,15 +168,23 @@ pub struct FilterArgs {
 }
 
 impl FilterArgs {
-    pub fn to_filter(&self) -> Filter {
+    /// The view these flags ask for, held to the rules and limits of a query
+    /// string of `serve` (`Filter::checked`): what the server refuses, the
+    /// command line refuses with the same sentence (a usage error, exit 2).
+    pub fn to_filter(&self) -> Result<Filter, Exit> {
         Filter {
             source: self.source.clone(),
             categories: self.category.clone(),
-            search: self.search.clone().filter(|s| !s.trim().is_empty()),
+            search: self.search.clone(),
             available: self.available,
             online: None,
             days: self.days,
         }
+        .checked()
+        .map_err(|e| Exit {
+            code: 2,
+            error: Some(e.into()),
+        })
     }
 }
 
@@ -218,9 +228,10 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             Ok(())
         }
         Command::Upcoming { filter, json } => {
+            let f = filter.to_filter()?;
             let store = open_store(&cli.data, false)?;
             let all = store.sessions().context("reading the store")?;
-            let list = present::upcoming_with_withdrawn(&all, &filter.to_filter(), now);
+            let list = present::upcoming_with_withdrawn(&all, &f, now);
             if *json {
                 let v: Vec<SessionJson> = list.iter().map(SessionJson::from_stored).collect();
                 println!(
@@ -235,6 +246,7 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             Ok(())
         }
         Command::Changes(args) => {
+            let f = args.filter.to_filter()?;
             let store = open_store(&cli.data, false)?;
             let back = chrono::TimeDelta::from_std(args.since)
                 .unwrap_or(crate::changes::KEEP_CHANGES)
@@ -243,7 +255,6 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
                 .changes_since(now - back)
                 .collect::<Result<_, _>>()
                 .context("reading the store")?;
-            let f = args.filter.to_filter();
             let list: Vec<_> = crate::changes::select(kept, &f, &args.kind, now).collect();
             if args.json {
                 let v: Vec<crate::changes::ChangeJson> = list.iter().map(Into::into).collect();
@@ -262,9 +273,9 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             Ok(())
         }
         Command::Ics { filter } => {
+            let f = filter.to_filter()?;
             let store = open_store(&cli.data, false)?;
             let all = store.sessions().context("reading the store")?;
-            let f = filter.to_filter();
             let list = present::feed_window(&all, &f, now);
             // The same name `serve` gives the feed; without source files the
             // store's sources name it.

@@ -5,6 +5,8 @@
 //! The store is filled directly with `apply_crawl`, and the clock is frozen at
 //! 2026-12-01T09:00:00Z, so no test touches the network or the real time.
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use events::config::{parse_source, SourceConfig};
 use events::model::{Availability, Session, SessionKey, Status};
@@ -766,6 +768,67 @@ async fn api_sessions_sources_and_health() {
     assert_eq!(v["status"], "degraded");
     assert_eq!(v["unhealthy_sources"], serde_json::json!(["vrp"]));
     assert_eq!(v["sessions"], 7);
+    s.stop().await;
+}
+
+/// What the server refuses in a query string, the command line refuses in its
+/// flags, with the same sentence (and a usage error's exit code), before it
+/// reads the store.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_line_refuses_the_filters_the_server_refuses_in_the_same_words() {
+    let s = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let long = "a".repeat(events::query::MAX_Q_CHARS + 1);
+    let cats: Vec<String> = (0..=events::query::MAX_CATEGORIES)
+        .map(|i| format!("c{i}"))
+        .collect();
+    let mut many: Vec<&str> = vec!["upcoming"];
+    for c in &cats {
+        many.extend(["--category", c]);
+    }
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (format!("q={long}"), vec!["upcoming", "--search", &long]),
+        (format!("q={long}"), vec!["ics", "--q", &long]),
+        ("days=0".into(), vec!["upcoming", "--days", "0"]),
+        ("source=WSP".into(), vec!["changes", "--source", "WSP"]),
+        (
+            cats.iter()
+                .map(|c| format!("category={c}"))
+                .collect::<Vec<_>>()
+                .join("&"),
+            many.clone(),
+        ),
+    ];
+    for (query, args) in cases {
+        let (status, body) = s.text(&format!("/api/sessions?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        let out = common::events(
+            &dir.path().join("sources"),
+            &dir.path().join("data"),
+            "2026-12-01T09:00:00Z",
+            None,
+            &args,
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim(), format!("error: {}", body.trim()), "{args:?}");
+    }
+    // Within the limits, the flags are read as before.
+    let ok = common::events(
+        &dir.path().join("sources"),
+        &dir.path().join("data"),
+        "2026-12-01T09:00:00Z",
+        None,
+        &[
+            "upcoming",
+            "--search",
+            &"a".repeat(events::query::MAX_Q_CHARS),
+        ],
+    )
+    .await;
+    let err = String::from_utf8_lossy(&ok.stderr);
+    assert!(!err.contains("longer than"), "{err}");
     s.stop().await;
 }
 
