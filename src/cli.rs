@@ -13,7 +13,8 @@ use crate::query::Filter;
 use crate::replica::{self, Replica, Site};
 use crate::schedule;
 use crate::server;
-use crate::store::{SourceHealth, Store};
+use crate::source_status::{source_statuses, SourceStatus};
+use crate::store::Store;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
@@ -291,7 +292,9 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
         Command::Sources { json } => {
             let sources = load_sources(&cli.sources)?;
             let store = open_store(&cli.data, true)?;
-            let list = source_statuses(&sources, &store)?;
+            let sessions = store.sessions().context("reading the store")?;
+            let list =
+                source_statuses(&sources, &store, &sessions).context("reading source health")?;
             if *json {
                 println!(
                     "{}",
@@ -441,48 +444,9 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
     }
 }
 
-/// One source's health for `events sources --json` and the API.
-#[derive(Debug, serde::Serialize)]
-pub struct SourceStatus {
-    pub id: String,
-    pub name: String,
-    pub kind: String,
-    pub healthy: bool,
-    #[serde(flatten)]
-    pub health: SourceHealth,
-}
-
-pub fn source_statuses(sources: &[SourceConfig], store: &Store) -> Result<Vec<SourceStatus>> {
-    let mut all = store.all_health().context("reading source health")?;
-    let mut out = Vec::new();
-    for s in sources {
-        let health = all.remove(&s.id).unwrap_or_default();
-        out.push(SourceStatus {
-            id: s.id.clone(),
-            name: s.name.clone(),
-            kind: s.kind.name().into(),
-            healthy: health.healthy(),
-            health,
-        });
-    }
-    // Sources no longer configured but still in the store.
-    for (id, health) in all {
-        out.push(SourceStatus {
-            name: id.clone(),
-            id,
-            kind: "(no source file)".into(),
-            healthy: health.healthy(),
-            health,
-        });
-    }
-    Ok(out)
-}
-
+/// The table of `events sources`: one row per source, times in the source's
+/// zone, then each source's last error on a line of its own.
 fn sources_table(list: &[SourceStatus], now: DateTime<Utc>) -> String {
-    let ago = |t: Option<DateTime<Utc>>| match t {
-        None => "never".to_string(),
-        Some(t) => crate::present::ago(t, now, chrono_tz::Europe::London),
-    };
     let mut rows = vec![[
         "SOURCE",
         "KIND",
@@ -500,10 +464,14 @@ fn sources_table(list: &[SourceStatus], now: DateTime<Utc>) -> String {
     let mut errors = Vec::new();
     for s in list {
         let h = &s.health;
+        let ago = |t: Option<DateTime<Utc>>| match t {
+            None => "never".to_string(),
+            Some(t) => present::ago(t, now, s.timezone),
+        };
         rows.push(vec![
             s.id.clone(),
-            s.kind.clone(),
-            if s.healthy {
+            s.kind.unwrap_or("(no source file)").to_string(),
+            if s.healthy() {
                 "ok".into()
             } else if h.last_attempt.is_none() {
                 "not crawled".into()

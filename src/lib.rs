@@ -23,4 +23,5 @@ pub mod replica;
 pub mod scaled_replica;
 pub mod schedule;
 pub mod server;
+pub mod source_status;
 pub mod store;

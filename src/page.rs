@@ -10,16 +10,16 @@
 //! Does not own which sessions are shown (the caller passes them already
 //! filtered, see `present::upcoming`), how a filter is read from or written
 //! into a URL (`query::Filter::from_query` and `Filter::to_url`, which every
-//! link on the page and every feed URL goes through).
+//! link on the page and every feed URL goes through), nor which sources are
+//! listed and under what name (`source_status`).
 
 use crate::changes::Change;
 use crate::feed;
 use crate::model::{Status, StoredSession};
 use crate::present;
 use crate::query::{slug, Filter, MAX_Q_CHARS};
-use crate::store::SourceHealth;
+use crate::source_status::SourceStatus;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 /// Most changes "What changed this week" lists (the newest); the feed reader
@@ -29,25 +29,13 @@ pub const MAX_PAGE_CHANGES: usize = 10;
 /// How far back "What changed this week" looks.
 pub const PAGE_CHANGES_DAYS: i64 = 7;
 
-/// One source as the page and `/api/sources` describe it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceStatus {
-    pub id: String,
-    /// The configured name, or the id when the source is no longer configured.
-    pub name: String,
-    /// `event-booking`, `eventbrite`; `None` when not configured.
-    pub kind: Option<String>,
-    /// Zone used to show the source's crawl times.
-    pub timezone: Tz,
-    pub health: SourceHealth,
-}
-
 /// Everything the page shows.
 pub struct PageData<'a> {
     /// Upcoming sessions matching `filter`, soonest first.
     pub sessions: &'a [StoredSession],
     /// Every category among upcoming sessions (whatever the filter), for the filter list.
     pub categories: &'a [String],
+    /// Every source worth naming, from `source_status::source_statuses`.
     pub sources: &'a [SourceStatus],
     /// The view's changes of the last `PAGE_CHANGES_DAYS`, newest first, at
     /// most `MAX_PAGE_CHANGES`.

@@ -12,7 +12,8 @@
 //! Does not own crawling or parsing (the crawler fills the store, maybe in the
 //! same process), the wording of the feed (`feed`), which sessions a view holds
 //! (`present`, `query`), how a filter is read from and written to a query
-//! string and its limits (`query`) or the HTML (`page`).
+//! string and its limits (`query`), which sources are listed and how their
+//! health reads (`source_status`) or the HTML (`page`).
 //!
 //! Caching: a feed body is rendered once per (filter, store generation, hour)
 //! and kept in memory with its gzip form and its validators, so a calendar
@@ -27,10 +28,11 @@ use crate::config::SourceConfig;
 use crate::feed;
 use crate::feed_cache::{Class, FeedCache, Inserted, Weighed};
 use crate::model::StoredSession;
-use crate::page::{self, PageData, SourceStatus};
+use crate::page::{self, PageData};
 use crate::present::{self, SessionJson};
 use crate::query::{query_pairs, slug, Filter, FilterError, MAX_VALUE_CHARS};
-use crate::store::{SourceHealth, Store, StoreError};
+use crate::source_status::{self, SourceStatus};
+use crate::store::{Store, StoreError};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -40,7 +42,6 @@ use axum::Router;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
@@ -503,37 +504,9 @@ impl AppState {
         Ok((generation, sessions))
     }
 
-    /// Every source worth listing: the configured ones in their order, then any
-    /// others the store still knows of.
+    /// Every source worth listing (see `source_status::source_statuses`).
     fn source_statuses(&self, sessions: &[StoredSession]) -> Result<Vec<SourceStatus>, StoreError> {
-        let mut health = self.store.all_health()?;
-        let london = chrono_tz::Europe::London;
-        let mut out: Vec<SourceStatus> = self
-            .sources
-            .iter()
-            .map(|c| SourceStatus {
-                id: c.id.clone(),
-                name: c.name.clone(),
-                kind: Some(c.kind.name().to_string()),
-                timezone: c.timezone,
-                health: health.remove(&c.id).unwrap_or_default(),
-            })
-            .collect();
-        let mut extra: BTreeSet<String> = health.keys().cloned().collect();
-        extra.extend(sessions.iter().map(|s| s.session.source.clone()));
-        for id in extra {
-            if out.iter().any(|s| s.id == id) {
-                continue;
-            }
-            out.push(SourceStatus {
-                name: id.to_uppercase(),
-                kind: None,
-                timezone: london,
-                health: health.remove(&id).unwrap_or_default(),
-                id,
-            });
-        }
-        Ok(out)
+        source_status::source_statuses(&self.sources, &self.store, sessions)
     }
 
     /// The rendered feed of a view, from the cache when it can be.
@@ -1141,51 +1114,11 @@ async fn api_sessions(
     Ok(json(&v))
 }
 
-/// One source in `/api/sources`.
-#[derive(Debug, Serialize)]
-pub struct SourceJson {
-    pub id: String,
-    pub name: String,
-    pub kind: Option<String>,
-    pub healthy: bool,
-    pub last_attempt: Option<DateTime<Utc>>,
-    pub last_success: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
-    pub consecutive_failures: u32,
-    pub sessions_found: usize,
-    pub requests: u64,
-    pub bytes: u64,
-    pub not_modified: u64,
-}
-
-impl SourceJson {
-    fn new(s: &SourceStatus) -> Self {
-        let h: &SourceHealth = &s.health;
-        SourceJson {
-            id: s.id.clone(),
-            name: s.name.clone(),
-            kind: s.kind.clone(),
-            healthy: h.healthy(),
-            last_attempt: h.last_attempt,
-            last_success: h.last_success,
-            last_error: h.last_error.clone(),
-            consecutive_failures: h.consecutive_failures,
-            sessions_found: h.sessions_found,
-            requests: h.requests,
-            bytes: h.bytes,
-            not_modified: h.not_modified,
-        }
-    }
-}
-
+/// `/api/sources`: every source's `SourceStatus`, as `events sources --json`
+/// prints it.
 async fn api_sources(State(st): State<AppState>) -> Result<Response, ApiError> {
     let (_, all) = st.snapshot()?;
-    let v: Vec<SourceJson> = st
-        .source_statuses(&all)?
-        .iter()
-        .map(SourceJson::new)
-        .collect();
-    Ok(json(&v))
+    Ok(json(&st.source_statuses(&all)?))
 }
 
 /// 200 whenever the store can be read, even with failing sources (they are
@@ -1199,7 +1132,7 @@ async fn healthz(State(st): State<AppState>) -> Response {
         Ok((generation, sessions, sources)) => {
             let unhealthy: Vec<&str> = sources
                 .iter()
-                .filter(|s| !s.health.healthy())
+                .filter(|s| !s.healthy())
                 .map(|s| s.id.as_str())
                 .collect();
             let mut r = json(&serde_json::json!({
