@@ -13,7 +13,8 @@ use crate::present::{self, SessionJson};
 use crate::query::Filter;
 use crate::replica::{self, Replica, Site};
 use crate::server;
-use crate::store::{SourceHealth, Store};
+use crate::source_status::{source_statuses, SourceStatus};
+use crate::store::Store;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
@@ -146,6 +147,8 @@ pub struct ChangesArgs {
     pub json: bool,
 }
 
+/// The filters of `upcoming`, `changes` and `ics`: a view's filters as flags,
+/// held to the limits of `serve`'s query strings.
 #[derive(Debug, Clone, Args)]
 pub struct FilterArgs {
     /// Only sessions starting within N days.
@@ -166,15 +169,23 @@ pub struct FilterArgs {
 }
 
 impl FilterArgs {
-    pub fn to_filter(&self) -> Filter {
+    /// The view these flags ask for, held to the rules and limits of a query
+    /// string of `serve` (`Filter::checked`): what the server refuses, the
+    /// command line refuses with the same sentence (a usage error, exit 2).
+    pub fn to_filter(&self) -> Result<Filter, Exit> {
         Filter {
             source: self.source.clone(),
             categories: self.category.clone(),
-            search: self.search.clone().filter(|s| !s.trim().is_empty()),
+            search: self.search.clone(),
             available: self.available,
             online: None,
             days: self.days,
         }
+        .checked()
+        .map_err(|e| Exit {
+            code: 2,
+            error: Some(e.into()),
+        })
     }
 }
 
@@ -218,9 +229,10 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             Ok(())
         }
         Command::Upcoming { filter, json } => {
+            let f = filter.to_filter()?;
             let store = open_store(&cli.data, false)?;
             let all = store.sessions().context("reading the store")?;
-            let list = present::upcoming_with_withdrawn(&all, &filter.to_filter(), now);
+            let list = present::upcoming_with_withdrawn(&all, &f, now);
             if *json {
                 let v: Vec<SessionJson> = list.iter().map(SessionJson::from_stored).collect();
                 println!(
@@ -235,6 +247,7 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             Ok(())
         }
         Command::Changes(args) => {
+            let f = args.filter.to_filter()?;
             let store = open_store(&cli.data, false)?;
             let back = chrono::TimeDelta::from_std(args.since)
                 .unwrap_or(crate::changes::KEEP_CHANGES)
@@ -243,7 +256,6 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
                 .changes_since(now - back)
                 .collect::<Result<_, _>>()
                 .context("reading the store")?;
-            let f = args.filter.to_filter();
             let list: Vec<_> = crate::changes::select(kept, &f, &args.kind, now).collect();
             if args.json {
                 let v: Vec<crate::changes::ChangeJson> = list.iter().map(Into::into).collect();
@@ -262,9 +274,9 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             Ok(())
         }
         Command::Ics { filter } => {
+            let f = filter.to_filter()?;
             let store = open_store(&cli.data, false)?;
             let all = store.sessions().context("reading the store")?;
-            let f = filter.to_filter();
             let list = present::feed_window(&all, &f, now);
             // The same name `serve` gives the feed; without source files the
             // store's sources name it.
@@ -280,7 +292,9 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
         Command::Sources { json } => {
             let sources = load_sources(&cli.sources)?;
             let store = open_store(&cli.data, true)?;
-            let list = source_statuses(&sources, &store)?;
+            let sessions = store.sessions().context("reading the store")?;
+            let list =
+                source_statuses(&sources, &store, &sessions).context("reading source health")?;
             if *json {
                 println!(
                     "{}",
@@ -430,48 +444,9 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
     }
 }
 
-/// One source's health for `events sources --json` and the API.
-#[derive(Debug, serde::Serialize)]
-pub struct SourceStatus {
-    pub id: String,
-    pub name: String,
-    pub kind: String,
-    pub healthy: bool,
-    #[serde(flatten)]
-    pub health: SourceHealth,
-}
-
-pub fn source_statuses(sources: &[SourceConfig], store: &Store) -> Result<Vec<SourceStatus>> {
-    let mut all = store.all_health().context("reading source health")?;
-    let mut out = Vec::new();
-    for s in sources {
-        let health = all.remove(&s.id).unwrap_or_default();
-        out.push(SourceStatus {
-            id: s.id.clone(),
-            name: s.name.clone(),
-            kind: s.kind.name().into(),
-            healthy: health.healthy(),
-            health,
-        });
-    }
-    // Sources no longer configured but still in the store.
-    for (id, health) in all {
-        out.push(SourceStatus {
-            name: id.clone(),
-            id,
-            kind: "(no source file)".into(),
-            healthy: health.healthy(),
-            health,
-        });
-    }
-    Ok(out)
-}
-
+/// The table of `events sources`: one row per source, times in the source's
+/// zone, then each source's last error on a line of its own.
 fn sources_table(list: &[SourceStatus], now: DateTime<Utc>) -> String {
-    let ago = |t: Option<DateTime<Utc>>| match t {
-        None => "never".to_string(),
-        Some(t) => crate::present::ago(t, now, chrono_tz::Europe::London),
-    };
     let mut rows = vec![[
         "SOURCE",
         "KIND",
@@ -489,10 +464,14 @@ fn sources_table(list: &[SourceStatus], now: DateTime<Utc>) -> String {
     let mut errors = Vec::new();
     for s in list {
         let h = &s.health;
+        let ago = |t: Option<DateTime<Utc>>| match t {
+            None => "never".to_string(),
+            Some(t) => present::ago(t, now, s.timezone),
+        };
         rows.push(vec![
             s.id.clone(),
-            s.kind.clone(),
-            if s.healthy {
+            s.kind.unwrap_or("(no source file)").to_string(),
+            if s.healthy() {
                 "ok".into()
             } else if h.last_attempt.is_none() {
                 "not crawled".into()

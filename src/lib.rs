@@ -23,4 +23,5 @@ pub mod query;
 pub mod replica;
 pub mod scaled_replica;
 pub mod server;
+pub mod source_status;
 pub mod store;

@@ -8,22 +8,19 @@
 //! and links to booking pages are only written for `http(s)` URLs.
 //!
 //! Does not own which sessions are shown (the caller passes them already
-//! filtered, see `present::upcoming`) nor how a query string is parsed (the
-//! server); it does own how a filter is written back into a URL (`query_string`),
-//! so every link on the page and every feed URL round-trips through one function.
+//! filtered, see `present::upcoming`), how a filter is read from or written
+//! into a URL (`query::Filter::from_query` and `Filter::to_url`, which every
+//! link on the page and every feed URL goes through), nor which sources are
+//! listed and under what name (`source_status`).
 
 use crate::changes::Change;
 use crate::feed;
 use crate::model::{Status, StoredSession};
 use crate::present;
-use crate::query::{slug, Filter};
-use crate::store::SourceHealth;
+use crate::query::{slug, Filter, MAX_Q_CHARS};
+use crate::source_status::SourceStatus;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
-
-/// Longest search text the form offers to send; the server refuses longer ones.
-pub const MAX_Q_CHARS: usize = 200;
 
 /// Most changes "What changed this week" lists (the newest); the feed reader
 /// link has the rest.
@@ -32,25 +29,13 @@ pub const MAX_PAGE_CHANGES: usize = 10;
 /// How far back "What changed this week" looks.
 pub const PAGE_CHANGES_DAYS: i64 = 7;
 
-/// One source as the page and `/api/sources` describe it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceStatus {
-    pub id: String,
-    /// The configured name, or the id when the source is no longer configured.
-    pub name: String,
-    /// `event-booking`, `eventbrite`; `None` when not configured.
-    pub kind: Option<String>,
-    /// Zone used to show the source's crawl times.
-    pub timezone: Tz,
-    pub health: SourceHealth,
-}
-
 /// Everything the page shows.
 pub struct PageData<'a> {
     /// Upcoming sessions matching `filter`, soonest first.
     pub sessions: &'a [StoredSession],
     /// Every category among upcoming sessions (whatever the filter), for the filter list.
     pub categories: &'a [String],
+    /// Every source worth naming, from `source_status::source_statuses`.
     pub sources: &'a [SourceStatus],
     /// The view's changes of the last `PAGE_CHANGES_DAYS`, newest first, at
     /// most `MAX_PAGE_CHANGES`.
@@ -63,50 +48,14 @@ pub struct PageData<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// The filter as a query string without the leading `?` (empty for no filter),
-/// in the parameter names the server reads: `source`, `category` (repeated),
-/// `q`, `available=1`, `online=1|0`, `days`.
-pub fn query_string(f: &Filter) -> String {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    if let Some(s) = &f.source {
-        q.append_pair("source", s);
-    }
-    for c in &f.categories {
-        q.append_pair("category", c);
-    }
-    if let Some(s) = &f.search {
-        q.append_pair("q", s);
-    }
-    if f.available {
-        q.append_pair("available", "1");
-    }
-    if let Some(o) = f.online {
-        q.append_pair("online", if o { "1" } else { "0" });
-    }
-    if let Some(d) = f.days {
-        q.append_pair("days", &d.to_string());
-    }
-    q.finish()
-}
-
-/// `path` with the filter's query string, if any.
-pub fn with_query(path: &str, f: &Filter) -> String {
-    let q = query_string(f);
-    if q.is_empty() {
-        path.to_string()
-    } else {
-        format!("{path}?{q}")
-    }
-}
-
 /// The feed URL of a view, for pasting into Google Calendar or Outlook; with an
 /// empty `base_url` (a static copy of the page, `events export`), relative to
 /// the page: `calendar.ics`.
 pub fn feed_url(base_url: &str, f: &Filter) -> String {
     if base_url.is_empty() {
-        return with_query("calendar.ics", f);
+        return f.to_url("calendar.ics");
     }
-    format!("{base_url}{}", with_query("/calendar.ics", f))
+    format!("{base_url}{}", f.to_url("/calendar.ics"))
 }
 
 /// The same URL with the `webcal` scheme, which makes desktop and phone calendar
@@ -236,7 +185,7 @@ pub fn render(d: &PageData) -> String {
                 link rel="alternate" type="text/calendar" title="Calendar feed of this view"
                     href=(feed_path(d));
                 link rel="alternate" type="application/atom+xml" title="Changes to this view"
-                    href=(with_query("/changes.atom", d.filter));
+                    href=(d.filter.to_url("/changes.atom"));
                 style { (PreEscaped(CSS)) }
             }
             body {
@@ -279,7 +228,7 @@ fn feed_path(d: &PageData) -> String {
     if d.base_url.is_empty() {
         feed_url("", d.filter)
     } else {
-        with_query("/calendar.ics", d.filter)
+        d.filter.to_url("/calendar.ics")
     }
 }
 
@@ -288,7 +237,7 @@ fn json_path(d: &PageData) -> String {
     if d.base_url.is_empty() {
         "sessions.json".into()
     } else {
-        with_query("/api/sessions", d.filter)
+        d.filter.to_url("/api/sessions")
     }
 }
 
@@ -322,7 +271,7 @@ fn filters(d: &PageData) -> Markup {
         categories: Vec::new(),
         ..f.clone()
     };
-    let filtered = !query_string(f).is_empty();
+    let filtered = !f.to_query().is_empty();
     html! {
         section.box.filters aria-labelledby="filters-h" {
             h2 #filters-h { "Find a session" }
@@ -376,20 +325,20 @@ fn filters(d: &PageData) -> Markup {
             div.chiprow {
                 span.label #chips-source { "Source:" }
                 ul.chips aria-labelledby="chips-source" {
-                    li { a href=(with_query("/", &all_sources)) aria-current=[f.source.is_none().then_some("page")] { "All" } }
+                    li { a href=(all_sources.to_url("/")) aria-current=[f.source.is_none().then_some("page")] { "All" } }
                     @for s in d.sources {
                         @let g = Filter { source: Some(s.id.clone()), ..f.clone() };
-                        li { a href=(with_query("/", &g)) aria-current=[(f.source.as_deref() == Some(s.id.as_str())).then_some("page")] { (s.name) } }
+                        li { a href=(g.to_url("/")) aria-current=[(f.source.as_deref() == Some(s.id.as_str())).then_some("page")] { (s.name) } }
                     }
                 }
             }
             div.chiprow {
                 span.label #chips-category { "Category:" }
                 ul.chips aria-labelledby="chips-category" {
-                    li { a href=(with_query("/", &all_cats)) aria-current=[f.categories.is_empty().then_some("page")] { "All" } }
+                    li { a href=(all_cats.to_url("/")) aria-current=[f.categories.is_empty().then_some("page")] { "All" } }
                     @for c in d.categories {
                         @let g = Filter { categories: vec![c.clone()], ..f.clone() };
-                        li { a href=(with_query("/", &g)) aria-current=[(f.categories.len() == 1 && selected_cat(c)).then_some("page")] { (c) } }
+                        li { a href=(g.to_url("/")) aria-current=[(f.categories.len() == 1 && selected_cat(c)).then_some("page")] { (c) } }
                     }
                 }
             }
@@ -409,7 +358,7 @@ fn subscribe(d: &PageData) -> Markup {
             }
             p.actions {
                 a.webcal href=(webcal) { "Subscribe in your calendar app" }
-                a href=(with_query("/changes.atom", d.filter)) { "Get changes by feed reader" }
+                a href=(d.filter.to_url("/changes.atom")) { "Get changes by feed reader" }
             }
             p {
                 label for="feed-url" { "Calendar address, to paste into Google Calendar or Outlook" }
@@ -472,7 +421,7 @@ fn sessions(d: &PageData) -> Markup {
                     @if count > 0 {
                         span { (count) @if count == 1 { " session" } @else { " sessions" } " to come." }
                     }
-                    a href=(with_query("/", &toggled_places)) {
+                    a href=(toggled_places.to_url("/")) {
                         @if d.filter.available { "Show full and closed sessions too" } @else { "Only sessions with places" }
                     }
                 }
@@ -520,7 +469,7 @@ fn changes(d: &PageData) -> Markup {
             }
             p.meta {
                 "Newest changes first. "
-                a href=(with_query("/changes.atom", d.filter)) { "All changes of this view as a feed" }
+                a href=(d.filter.to_url("/changes.atom")) { "All changes of this view as a feed" }
                 " (Atom), for a feed reader."
             }
         }
@@ -788,7 +737,7 @@ mod tests {
     }
 
     #[test]
-    fn urls_round_trip_the_filter() {
+    fn feed_urls_carry_the_filter() {
         let f = Filter {
             source: Some("wsp".into()),
             categories: vec!["Child Neglect".into(), "A&B".into()],
@@ -797,10 +746,17 @@ mod tests {
             online: Some(false),
             days: None,
         };
+        let query =
+            "source=wsp&category=Child+Neglect&category=A%26B&q=level+2&available=1&online=0";
         assert_eq!(
-            query_string(&f),
-            "source=wsp&category=Child+Neglect&category=A%26B&q=level+2&available=1&online=0"
+            feed_url("https://x.org", &f),
+            format!("https://x.org/calendar.ics?{query}")
         );
+        assert_eq!(
+            webcal_url("https://x.org", &f),
+            format!("webcal://x.org/calendar.ics?{query}")
+        );
+        assert_eq!(feed_url("", &f), format!("calendar.ics?{query}"));
         assert_eq!(
             webcal_url("https://x.org", &Filter::default()),
             "webcal://x.org/calendar.ics"

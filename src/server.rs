@@ -2,14 +2,18 @@
 //!
 //! Owns the routes (`/`, `/calendar.ics` and its pretty paths, `/changes.atom`,
 //! `/api/sessions`, `/api/sources`, `/healthz`), how a query string becomes a
-//! `Filter` and a list of change kinds (and the 400s for bad ones), the render
-//! cache, and the HTTP headers calendar and feed clients rely on: `ETag`, `Last-Modified`, `Cache-Control`, conditional `304`s, `HEAD`
-//! and gzip; and the limits clients are held to (`Limits`): methods, query
-//! strings, header size and read time, connections and request time.
+//! list of change kinds, the 400s for bad query strings, the render cache, and
+//! the HTTP headers calendar and feed clients rely on: `ETag`,
+//! `Last-Modified`, `Cache-Control`, conditional `304`s, `HEAD` and gzip; and
+//! the limits clients are held to (`Limits`): methods, header size and read
+//! time, connections and request time (a query string's limits are
+//! `query`'s).
 //!
 //! Does not own crawling or parsing (the crawler fills the store, maybe in the
 //! same process), the wording of the feed (`feed`), which sessions a view holds
-//! (`present`, `query`) or the HTML (`page`).
+//! (`present`, `query`), how a filter is read from and written to a query
+//! string and its limits (`query`), which sources are listed and how their
+//! health reads (`source_status`) or the HTML (`page`).
 //!
 //! Caching: a feed body is rendered once per (filter, store generation, hour)
 //! and kept in memory with its gzip form and its validators, so a calendar
@@ -24,10 +28,11 @@ use crate::config::SourceConfig;
 use crate::feed;
 use crate::feed_cache::{Class, FeedCache, Inserted, Weighed};
 use crate::model::StoredSession;
-use crate::page::{self, PageData, SourceStatus, MAX_Q_CHARS};
+use crate::page::{self, PageData};
 use crate::present::{self, SessionJson};
-use crate::query::{slug, Filter};
-use crate::store::{SourceHealth, Store, StoreError};
+use crate::query::{query_pairs, slug, Filter, FilterError, MAX_VALUE_CHARS};
+use crate::source_status::{self, SourceStatus};
+use crate::store::{Store, StoreError};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -37,7 +42,6 @@ use axum::Router;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
@@ -49,14 +53,6 @@ use tower_http::compression::CompressionLayer;
 /// Where `events serve` listens unless told otherwise: loopback only, so a
 /// laptop does not publish the server to its network by accident.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-
-/// Longest query string accepted, in bytes; longer ones get a 400.
-pub const MAX_QUERY_BYTES: usize = 4096;
-
-/// Most `name=value` pairs one query string may hold; more get a 400. A view
-/// needs at most a handful plus `MAX_CATEGORIES`; the rest is room for the
-/// parameters calendar clients and link trackers add.
-pub const MAX_QUERY_PARAMS: usize = 64;
 
 /// Connections served at once. Further ones are not accepted until one
 /// closes: they wait in the kernel's listen queue (a warning is logged), so a
@@ -90,17 +86,8 @@ pub const ALLOWED_METHODS: &str = "GET, HEAD";
 /// before trying again, so the error does not spin the CPU.
 const ACCEPT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Most `category` parameters one view may name.
-pub const MAX_CATEGORIES: usize = 20;
-
-/// Longest single `category` or `source` value, in characters.
-const MAX_VALUE_CHARS: usize = 100;
-
 /// Longest single `kind` value, in characters (the longest kind is 12).
 const MAX_KIND_CHARS: usize = 32;
-
-/// Longest `days` a view may ask for (ten years).
-const MAX_DAYS: u32 = 3650;
 
 /// Bytes of rendered feeds kept in memory (gzipped) unless told otherwise
 /// (`events serve --feed-cache`). Filters come from anyone, so the cache is
@@ -441,9 +428,19 @@ fn routes(state: AppState) -> Router {
 /// An error as the client sees it: a status and one plain-text sentence.
 #[derive(Debug)]
 pub enum ApiError {
+    /// `400`: the request is malformed (a [`FilterError`] among others).
     BadRequest(String),
+    /// `404`: nothing at this address.
     NotFound(String),
+    /// `500`: the store could not be read.
     Store(StoreError),
+}
+
+/// A refused filter is the client's mistake: a `400` with the filter's sentence.
+impl From<FilterError> for ApiError {
+    fn from(e: FilterError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -469,6 +466,10 @@ impl IntoResponse for ApiError {
     }
 }
 
+fn bad(m: String) -> ApiError {
+    ApiError::BadRequest(m)
+}
+
 fn text(status: StatusCode, msg: String) -> Response {
     (
         status,
@@ -484,161 +485,6 @@ fn text(status: StatusCode, msg: String) -> Response {
 async fn not_found() -> Response {
     ApiError::NotFound("There is nothing at this address; try / or /calendar.ics.".into())
         .into_response()
-}
-
-/// Parses a view's query string: `source`, `category` (repeatable), `q`,
-/// `available=1|0`, `online=1|0`, `days=N`. Empty values mean "no filter" (an
-/// HTML form sends them); unknown parameters are ignored, because calendar
-/// clients and link trackers add their own; anything else malformed is a
-/// `BadRequest` with one sentence.
-pub fn parse_filter(raw: Option<&str>) -> Result<Filter, ApiError> {
-    let raw = raw.unwrap_or("");
-    if raw.len() > MAX_QUERY_BYTES {
-        return Err(bad(format!(
-            "The query string is longer than {MAX_QUERY_BYTES} bytes."
-        )));
-    }
-    let mut f = Filter::default();
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    for (k, v) in query_pairs(raw)? {
-        let key = k.as_str();
-        let v = v.trim();
-        if matches!(key, "source" | "q" | "available" | "online" | "days")
-            && !seen.insert(key.to_string())
-        {
-            return Err(bad(format!(
-                "The `{key}` parameter may be given only once."
-            )));
-        }
-        match key {
-            "source" => {
-                if v.is_empty() {
-                    continue;
-                }
-                if v.chars().count() > MAX_VALUE_CHARS
-                    || !v
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                {
-                    return Err(bad(
-                        "`source` must be a source id such as wsp or vrp.".into()
-                    ));
-                }
-                f.source = Some(v.to_string());
-            }
-            "category" => {
-                if v.is_empty() {
-                    continue;
-                }
-                if v.chars().count() > MAX_VALUE_CHARS {
-                    return Err(bad(format!(
-                        "A `category` is longer than {MAX_VALUE_CHARS} characters."
-                    )));
-                }
-                if f.categories.len() >= MAX_CATEGORIES {
-                    return Err(bad(format!(
-                        "At most {MAX_CATEGORIES} `category` parameters may be given."
-                    )));
-                }
-                f.categories.push(v.to_string());
-            }
-            "q" => {
-                if v.chars().count() > MAX_Q_CHARS {
-                    return Err(bad(format!(
-                        "The search `q` is longer than {MAX_Q_CHARS} characters."
-                    )));
-                }
-                // Control characters have no business in a search and would
-                // end up in the calendar's name.
-                let clean: String = v
-                    .chars()
-                    .map(|c| if c.is_control() { ' ' } else { c })
-                    .collect::<String>()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                f.search = (!clean.is_empty()).then_some(clean);
-            }
-            "available" => {
-                f.available = match parse_bool(v) {
-                    Some(b) => b.unwrap_or(false),
-                    None => {
-                        return Err(bad(
-                            "`available` must be 1 (only sessions with places) or 0.".into(),
-                        ))
-                    }
-                };
-            }
-            "online" => {
-                f.online = match parse_bool(v) {
-                    Some(b) => b,
-                    None => {
-                        return Err(bad(
-                            "`online` must be 1 (online only) or 0 (in person only).".into(),
-                        ))
-                    }
-                };
-            }
-            "days" => {
-                if v.is_empty() {
-                    continue;
-                }
-                match v.parse::<u32>() {
-                    Ok(d) if (1..=MAX_DAYS).contains(&d) => f.days = Some(d),
-                    _ => {
-                        return Err(bad(format!(
-                            "`days` must be a whole number from 1 to {MAX_DAYS}."
-                        )))
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(f)
-}
-
-/// A query string's `name=value` pairs, decoded (`+` is a space, `%XX` a
-/// byte). Refused with one sentence: more than `MAX_QUERY_PARAMS` pairs, a
-/// name or value that is not UTF-8 once decoded, or one holding a NUL.
-fn query_pairs(raw: &str) -> Result<Vec<(String, String)>, ApiError> {
-    let mut out = Vec::new();
-    for pair in raw.split('&').filter(|p| !p.is_empty()) {
-        if out.len() >= MAX_QUERY_PARAMS {
-            return Err(bad(format!(
-                "The query string has more than {MAX_QUERY_PARAMS} parameters."
-            )));
-        }
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        out.push((query_part(k)?, query_part(v)?));
-    }
-    Ok(out)
-}
-
-fn query_part(s: &str) -> Result<String, ApiError> {
-    let s = s.replace('+', " ");
-    let decoded = percent_encoding::percent_decode_str(&s)
-        .decode_utf8()
-        .map_err(|_| bad("The query string is not valid UTF-8 once decoded.".into()))?;
-    if decoded.contains('\0') {
-        return Err(bad("The query string holds a NUL character.".into()));
-    }
-    Ok(decoded.into_owned())
-}
-
-/// `Some(Some(b))` for a yes/no, `Some(None)` for empty (no preference), `None`
-/// when it is neither.
-fn parse_bool(v: &str) -> Option<Option<bool>> {
-    match v.to_ascii_lowercase().as_str() {
-        "" | "any" => Some(None),
-        "1" | "true" | "yes" | "on" => Some(Some(true)),
-        "0" | "false" | "no" | "off" => Some(Some(false)),
-        _ => None,
-    }
-}
-
-fn bad(m: String) -> ApiError {
-    ApiError::BadRequest(m)
 }
 
 impl AppState {
@@ -658,37 +504,9 @@ impl AppState {
         Ok((generation, sessions))
     }
 
-    /// Every source worth listing: the configured ones in their order, then any
-    /// others the store still knows of.
+    /// Every source worth listing (see `source_status::source_statuses`).
     fn source_statuses(&self, sessions: &[StoredSession]) -> Result<Vec<SourceStatus>, StoreError> {
-        let mut health = self.store.all_health()?;
-        let london = chrono_tz::Europe::London;
-        let mut out: Vec<SourceStatus> = self
-            .sources
-            .iter()
-            .map(|c| SourceStatus {
-                id: c.id.clone(),
-                name: c.name.clone(),
-                kind: Some(c.kind.name().to_string()),
-                timezone: c.timezone,
-                health: health.remove(&c.id).unwrap_or_default(),
-            })
-            .collect();
-        let mut extra: BTreeSet<String> = health.keys().cloned().collect();
-        extra.extend(sessions.iter().map(|s| s.session.source.clone()));
-        for id in extra {
-            if out.iter().any(|s| s.id == id) {
-                continue;
-            }
-            out.push(SourceStatus {
-                name: id.to_uppercase(),
-                kind: None,
-                timezone: london,
-                health: health.remove(&id).unwrap_or_default(),
-                id,
-            });
-        }
-        Ok(out)
+        source_status::source_statuses(&self.sources, &self.store, sessions)
     }
 
     /// The rendered feed of a view, from the cache when it can be.
@@ -777,7 +595,7 @@ impl AppState {
             None => "Safeguarding training: what changed".to_string(),
         };
         let feed_query = changes_query(filter, kinds);
-        let page_query = page::query_string(filter);
+        let page_query = filter.to_query();
         let body = atom::render(
             &list,
             &AtomOptions {
@@ -988,7 +806,7 @@ async fn changes_atom(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let (_, all) = st.snapshot()?;
-    let filter = canonical_categories(parse_filter(q.as_deref())?, &all);
+    let filter = canonical_categories(Filter::from_query(q.as_deref().unwrap_or(""))?, &all);
     let kinds = parse_kinds(q.as_deref())?;
     let base = base_url(&headers, &uri);
     let _permit = st
@@ -1037,7 +855,7 @@ pub fn parse_kinds(raw: Option<&str>) -> Result<Vec<ChangeKind>, ApiError> {
 
 /// The query string of a changes view: the filter's, then its kinds.
 pub fn changes_query(filter: &Filter, kinds: &[ChangeKind]) -> String {
-    let mut q = page::query_string(filter);
+    let mut q = filter.to_query();
     if !kinds.is_empty() {
         let k = kinds
             .iter()
@@ -1058,7 +876,7 @@ async fn calendar(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let f = parse_filter(q.as_deref())?;
+    let f = Filter::from_query(q.as_deref().unwrap_or(""))?;
     feed_response(&st, f, &headers).await
 }
 
@@ -1070,12 +888,15 @@ async fn calendar_source(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let id = ics_stem(&file)?;
-    let mut f = parse_filter(q.as_deref())?;
-    let path_filter = parse_filter(Some(
-        &url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("source", id)
-            .finish(),
-    ))?;
+    let mut f = Filter::from_query(q.as_deref().unwrap_or(""))?;
+    // The path's id is held to the same rules as a `source` parameter.
+    let path_filter = Filter::from_query(
+        &Filter {
+            source: Some(id.to_string()),
+            ..Filter::default()
+        }
+        .to_query(),
+    )?;
     if f.source.is_some() && f.source != path_filter.source {
         return Err(bad(
             "The path already names a source; drop the `source` parameter.".into(),
@@ -1096,7 +917,7 @@ async fn calendar_category(
     if s.is_empty() || s.chars().count() > MAX_VALUE_CHARS {
         return Err(bad("The category in the path is empty or too long.".into()));
     }
-    let mut f = parse_filter(q.as_deref())?;
+    let mut f = Filter::from_query(q.as_deref().unwrap_or(""))?;
     if !f.categories.is_empty() {
         return Err(bad(
             "The path already names a category; drop the `category` parameter.".into(),
@@ -1142,7 +963,7 @@ async fn index(
     uri: Uri,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let filter = parse_filter(q.as_deref())?;
+    let filter = Filter::from_query(q.as_deref().unwrap_or(""))?;
     let html = st.page_html(filter, &base_url(&headers, &uri))?;
     Ok((
         [
@@ -1285,7 +1106,7 @@ async fn api_sessions(
 ) -> Result<Response, ApiError> {
     let now = (st.clock)();
     let (_, all) = st.snapshot()?;
-    let filter = canonical_categories(parse_filter(q.as_deref())?, &all);
+    let filter = canonical_categories(Filter::from_query(q.as_deref().unwrap_or(""))?, &all);
     let v: Vec<SessionJson> = present::upcoming(&all, &filter, now)
         .iter()
         .map(SessionJson::from_stored)
@@ -1293,51 +1114,11 @@ async fn api_sessions(
     Ok(json(&v))
 }
 
-/// One source in `/api/sources`.
-#[derive(Debug, Serialize)]
-pub struct SourceJson {
-    pub id: String,
-    pub name: String,
-    pub kind: Option<String>,
-    pub healthy: bool,
-    pub last_attempt: Option<DateTime<Utc>>,
-    pub last_success: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
-    pub consecutive_failures: u32,
-    pub sessions_found: usize,
-    pub requests: u64,
-    pub bytes: u64,
-    pub not_modified: u64,
-}
-
-impl SourceJson {
-    fn new(s: &SourceStatus) -> Self {
-        let h: &SourceHealth = &s.health;
-        SourceJson {
-            id: s.id.clone(),
-            name: s.name.clone(),
-            kind: s.kind.clone(),
-            healthy: h.healthy(),
-            last_attempt: h.last_attempt,
-            last_success: h.last_success,
-            last_error: h.last_error.clone(),
-            consecutive_failures: h.consecutive_failures,
-            sessions_found: h.sessions_found,
-            requests: h.requests,
-            bytes: h.bytes,
-            not_modified: h.not_modified,
-        }
-    }
-}
-
+/// `/api/sources`: every source's `SourceStatus`, as `events sources --json`
+/// prints it.
 async fn api_sources(State(st): State<AppState>) -> Result<Response, ApiError> {
     let (_, all) = st.snapshot()?;
-    let v: Vec<SourceJson> = st
-        .source_statuses(&all)?
-        .iter()
-        .map(SourceJson::new)
-        .collect();
-    Ok(json(&v))
+    Ok(json(&st.source_statuses(&all)?))
 }
 
 /// 200 whenever the store can be read, even with failing sources (they are
@@ -1351,7 +1132,7 @@ async fn healthz(State(st): State<AppState>) -> Response {
         Ok((generation, sessions, sources)) => {
             let unhealthy: Vec<&str> = sources
                 .iter()
-                .filter(|s| !s.health.healthy())
+                .filter(|s| !s.healthy())
                 .map(|s| s.id.as_str())
                 .collect();
             let mut r = json(&serde_json::json!({
@@ -1380,59 +1161,6 @@ async fn healthz(State(st): State<AppState>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn filters_parse_and_refuse() {
-        let f = parse_filter(Some(
-            "source=wsp&category=A&category=B&q=%20x%0Ay%20&available=1&online=0&utm_source=z",
-        ))
-        .unwrap();
-        assert_eq!(f.source.as_deref(), Some("wsp"));
-        assert_eq!(f.categories, vec!["A", "B"]);
-        assert_eq!(f.search.as_deref(), Some("x y"));
-        assert!(f.available);
-        assert_eq!(f.online, Some(false));
-        assert_eq!(
-            parse_filter(Some("source=&online=&q=")).unwrap(),
-            Filter::default()
-        );
-        for bad in [
-            "online=maybe",
-            "available=yes+please",
-            "source=WSP!",
-            "days=0",
-            "q=a&q=b",
-            "source=wsp&source=wsp",
-            "q=%ff%fe",
-            "utm=%C3%28",
-            "q=a%00b",
-            "x%00=1",
-        ] {
-            assert!(
-                matches!(parse_filter(Some(bad)), Err(ApiError::BadRequest(_))),
-                "{bad}"
-            );
-        }
-        let many = vec!["x=1"; MAX_QUERY_PARAMS + 1].join("&");
-        assert!(matches!(
-            parse_filter(Some(&many)),
-            Err(ApiError::BadRequest(_))
-        ));
-        let most = vec!["x=1"; MAX_QUERY_PARAMS].join("&");
-        assert!(parse_filter(Some(&most)).is_ok());
-        assert_eq!(
-            parse_filter(Some("q=caf%C3%A9+au%20lait&&"))
-                .unwrap()
-                .search
-                .as_deref(),
-            Some("café au lait")
-        );
-        let long = format!("q={}", "a".repeat(MAX_Q_CHARS + 1));
-        assert!(matches!(
-            parse_filter(Some(&long)),
-            Err(ApiError::BadRequest(_))
-        ));
-    }
 
     #[test]
     fn gzip_negotiation() {

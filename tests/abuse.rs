@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use events::model::{Availability, Session, SessionKey, Status};
+use events::query;
 use events::server::{self, AppState, Limits};
 use events::store::{CrawlStats, Store};
 use reqwest::{header, Client, StatusCode};
@@ -283,7 +284,7 @@ async fn oversized_request_heads_are_refused() {
 async fn hostile_query_strings_get_a_400_in_one_sentence() {
     let s = Server::with_short_header_timeout().await;
     let thousands = (0..2000).map(|_| "a").collect::<Vec<_>>().join("&");
-    let too_many = (0..=server::MAX_QUERY_PARAMS)
+    let too_many = (0..=query::MAX_QUERY_PARAMS)
         .map(|i| format!("p{i}=1"))
         .collect::<Vec<_>>()
         .join("&");
@@ -298,7 +299,7 @@ async fn hostile_query_strings_get_a_400_in_one_sentence() {
         format!("q={}", "a".repeat(1000)),
         format!("source={}", "a".repeat(200)),
         format!("category={}", "a".repeat(200)),
-        format!("x={}", "a".repeat(server::MAX_QUERY_BYTES)),
+        format!("x={}", "a".repeat(query::MAX_QUERY_BYTES)),
         "days=99999999999999999999".to_string(),
         "source=wsp&source=wsp".to_string(),
         "source=wsp&source=vrp".to_string(),

@@ -6,6 +6,7 @@
 mod checks;
 
 use checks::SessionText;
+use events::query::Filter;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
@@ -210,7 +211,54 @@ const QUERY_PIECES: &[&str] = &[
     "99999999999",
     "-1",
     "%",
+    "%2B",
+    "%26",
+    "%3D",
+    "%20",
+    "%09",
+    "%C2%85",
+    "Child+Neglect",
 ];
+
+/// A filter as the command line's flags might give it: valid ids and
+/// arbitrary text, with the characters a query string must escape.
+fn filter_flags() -> impl Strategy<Value = Filter> {
+    let text = || {
+        prop_oneof![
+            2 => any::<String>(),
+            1 => prop::collection::vec(
+                prop::sample::select(&[
+                    "&", "=", "+", "%", "%20", "#", "?", " ", "\t", "\u{85}", "\u{1b}",
+                    "\u{202e}", "é", "\u{1f600}", "Child Neglect", "a",
+                ][..]),
+                0..30,
+            )
+            .prop_map(|v| v.concat()),
+        ]
+    };
+    let source = prop_oneof![
+        3 => "[a-z0-9-]{0,12}",
+        1 => any::<String>(),
+    ];
+    (
+        prop::option::of(source),
+        prop::collection::vec(text(), 0..24),
+        prop::option::of(text()),
+        any::<bool>(),
+        prop::option::of(any::<bool>()),
+        prop::option::of(prop_oneof![0u32..4000, any::<u32>()]),
+    )
+        .prop_map(
+            |(source, categories, search, available, online, days)| Filter {
+                source,
+                categories,
+                search,
+                available,
+                online,
+                days,
+            },
+        )
+}
 
 fn session_text() -> impl Strategy<Value = SessionText> {
     let text = || {
@@ -287,6 +335,16 @@ proptest! {
     #[test]
     fn query_strings(q in pieces(QUERY_PIECES)) {
         checks::query_string(&q);
+    }
+
+    /// Whatever filter the command line's rules accept, the codec writes and
+    /// reads back unchanged (the query strings above check it for filters
+    /// read from URLs).
+    #[test]
+    fn filters_round_trip_through_query_strings(f in filter_flags()) {
+        if let Ok(f) = f.checked() {
+            checks::filter_round_trip(&f);
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! The store is filled directly with `apply_crawl`, and the clock is frozen at
 //! 2026-12-01T09:00:00Z, so no test touches the network or the real time.
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use events::config::{parse_source, SourceConfig};
 use events::model::{Availability, Session, SessionKey, Status};
@@ -213,7 +215,12 @@ impl Server {
                 CrawlStats::default(),
             )
             .unwrap();
-        let state = AppState::new(store.clone(), sources(), server::fixed_clock(now()));
+        Server::serve(store, sources(), dir).await
+    }
+
+    /// Serves `store` with `sources` on loopback, the clock frozen at `now()`.
+    async fn serve(store: Store, sources: Vec<SourceConfig>, dir: tempfile::TempDir) -> Server {
+        let state = AppState::new(store.clone(), sources, server::fixed_clock(now()));
         let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -735,6 +742,7 @@ async fn api_sessions_sources_and_health() {
     assert_eq!(arr.len(), 2);
     assert_eq!(arr[0]["id"], "wsp");
     assert_eq!(arr[0]["kind"], "event-booking");
+    assert_eq!(arr[0]["timezone"], "Europe/London");
     assert_eq!(arr[0]["healthy"], true);
     assert_eq!(arr[0]["sessions_found"], 5);
     assert_eq!(arr[1]["id"], "vrp");
@@ -766,6 +774,173 @@ async fn api_sessions_sources_and_health() {
     assert_eq!(v["status"], "degraded");
     assert_eq!(v["unhealthy_sources"], serde_json::json!(["vrp"]));
     assert_eq!(v["sessions"], 7);
+    s.stop().await;
+}
+
+/// What the server refuses in a query string, the command line refuses in its
+/// flags, with the same sentence (and a usage error's exit code), before it
+/// reads the store.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_line_refuses_the_filters_the_server_refuses_in_the_same_words() {
+    let s = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let long = "a".repeat(events::query::MAX_Q_CHARS + 1);
+    let cats: Vec<String> = (0..=events::query::MAX_CATEGORIES)
+        .map(|i| format!("c{i}"))
+        .collect();
+    let mut many: Vec<&str> = vec!["upcoming"];
+    for c in &cats {
+        many.extend(["--category", c]);
+    }
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (format!("q={long}"), vec!["upcoming", "--search", &long]),
+        (format!("q={long}"), vec!["ics", "--q", &long]),
+        ("days=0".into(), vec!["upcoming", "--days", "0"]),
+        ("source=WSP".into(), vec!["changes", "--source", "WSP"]),
+        (
+            cats.iter()
+                .map(|c| format!("category={c}"))
+                .collect::<Vec<_>>()
+                .join("&"),
+            many.clone(),
+        ),
+    ];
+    for (query, args) in cases {
+        let (status, body) = s.text(&format!("/api/sessions?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        let out = common::events(
+            &dir.path().join("sources"),
+            &dir.path().join("data"),
+            "2026-12-01T09:00:00Z",
+            None,
+            &args,
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim(), format!("error: {}", body.trim()), "{args:?}");
+    }
+    // Within the limits, the flags are read as before.
+    let ok = common::events(
+        &dir.path().join("sources"),
+        &dir.path().join("data"),
+        "2026-12-01T09:00:00Z",
+        None,
+        &[
+            "upcoming",
+            "--search",
+            &"a".repeat(events::query::MAX_Q_CHARS),
+        ],
+    )
+    .await;
+    let err = String::from_utf8_lossy(&ok.stderr);
+    assert!(!err.contains("longer than"), "{err}");
+    s.stop().await;
+}
+
+/// `events sources --json` and `/api/sources` print the same objects for the
+/// same store and source files, and the table, the JSON and the page follow
+/// one rule: a configured source by its name and zone, one no file configures
+/// any more by its id in capitals, with no kind, in London time.
+#[tokio::test(flavor = "multi_thread")]
+async fn sources_read_the_same_in_the_terminal_the_api_and_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("sources");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(
+        files.join("wsp.toml"),
+        "id = \"wsp\"\nname = \"Walsall Safeguarding Partnership\"\nkind = \"event-booking\"\nbase_url = \"http://127.0.0.1:9/\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        files.join("nyc.toml"),
+        "id = \"nyc\"\nname = \"New York training\"\nkind = \"ical\"\nurl = \"http://127.0.0.1:9/events.ics\"\ntimezone = \"America/New_York\"\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    // Long enough ago that times read as a date, which depends on the zone:
+    // 02:00 UTC on 3 November is still 2 November in New York.
+    let long_ago = at(2026, 11, 3, 2, 0);
+    {
+        let store = Store::open(&data).unwrap();
+        for (id, list) in [("wsp", wsp_sessions()), ("old", vrp_sessions())] {
+            let list = list
+                .into_iter()
+                .map(|mut x| {
+                    x.source = id.into();
+                    x
+                })
+                .collect();
+            store
+                .apply_crawl(id, list, None, long_ago, 0.5, CrawlStats::default())
+                .unwrap()
+                .unwrap();
+        }
+        store
+            .record_failure(
+                "nyc",
+                long_ago,
+                "the feed answered 404",
+                CrawlStats::default(),
+            )
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let now = now().to_rfc3339();
+    let out = common::events(&files, &data, &now, None, &["sources", "--json"]).await;
+    assert!(out.status.success(), "{out:?}");
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let table = common::stdout(&common::events(&files, &data, &now, None, &["sources"]).await);
+
+    let store = Store::open(&data).unwrap();
+    let configs = events::cli::load_sources(&files).unwrap();
+    let s = Server::serve(store, configs, dir).await;
+    let served: serde_json::Value = json(s.get("/api/sources").await).await;
+    assert_eq!(printed, served, "one shape for both");
+
+    let arr = served.as_array().unwrap();
+    let ids: Vec<&str> = arr.iter().map(|x| x["id"].as_str().unwrap()).collect();
+    // Configured ones in file-name order, as loaded, then the store's others.
+    assert_eq!(ids, ["nyc", "wsp", "old"]);
+    assert_eq!(arr[0]["name"], "New York training");
+    assert_eq!(arr[0]["kind"], "ical");
+    assert_eq!(arr[0]["timezone"], "America/New_York");
+    assert_eq!(arr[0]["healthy"], false);
+    assert_eq!(arr[0]["last_error"], "the feed answered 404");
+    assert_eq!(arr[1]["kind"], "event-booking");
+    assert_eq!(arr[1]["timezone"], "Europe/London");
+    assert_eq!(arr[2]["name"], "OLD");
+    assert_eq!(arr[2]["kind"], serde_json::Value::Null);
+    assert_eq!(arr[2]["timezone"], "Europe/London");
+    assert_eq!(arr[2]["healthy"], true);
+    assert_eq!(arr[2]["sessions_found"], 2);
+
+    let row = |id: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("{id} ")))
+            .unwrap_or_else(|| panic!("no row for {id}: {table}"))
+            .to_string()
+    };
+    assert!(row("old").contains("(no source file)"), "{table}");
+    assert!(row("old").contains("on 3 November 2026"), "{table}");
+    assert!(row("nyc").contains("on 2 November 2026"), "{table}");
+    assert!(row("nyc").contains("FAILING"), "{table}");
+    assert!(table.contains("nyc: the feed answered 404"), "{table}");
+
+    let (_, html) = s.text("/").await;
+    assert!(
+        html.contains(r#"<li data-source="old"><strong>OLD</strong>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains("<option value=\"old\">OLD</option>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"title="2 November 2026, 21:00 EST""#),
+        "{html}"
+    );
     s.stop().await;
 }
 

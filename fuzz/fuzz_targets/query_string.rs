@@ -1,4 +1,5 @@
-//! The query-string filter parser of `serve` (`server::parse_filter`).
+//! The query-string filter codec of `serve` (`query::Filter::from_query`, and
+//! `Filter::to_query` for the round trip).
 #![no_main]
 
 #[path = "../../tests/checks/mod.rs"]

@@ -19,7 +19,7 @@ use events::platforms::eventbrite::{
     parse_api_error, parse_api_events, parse_event_page, parse_showmore, parse_ticket_classes,
 };
 use events::platforms::{text, SourceContext};
-use events::server::{parse_filter, ApiError, MAX_CATEGORIES};
+use events::query::{Filter, FilterError, MAX_CATEGORIES, MAX_QUERY_BYTES};
 use std::path::Path;
 use url::Url;
 
@@ -225,11 +225,13 @@ pub fn source_file(text: &str) {
     }
 }
 
-/// The query-string filter parser of `serve`: a refusal is one sentence; a
-/// filter holds only values the limits allow.
+/// The query-string filter codec of `serve` (`Filter::from_query`): a refusal
+/// is one sentence; a filter holds only values the limits allow, and reads
+/// back the same from the query string `Filter::to_query` writes for it.
 pub fn query_string(q: &str) {
-    match parse_filter(Some(q)) {
+    match Filter::from_query(q) {
         Ok(f) => {
+            filter_round_trip(&f);
             assert!(f.categories.len() <= MAX_CATEGORIES);
             if let Some(s) = &f.source {
                 assert!(s
@@ -244,13 +246,33 @@ pub fn query_string(q: &str) {
                 assert!(d >= 1);
             }
         }
-        Err(ApiError::BadRequest(m)) => {
+        Err(e) => {
+            let m = e.to_string();
             assert!(
                 m.ends_with('.') && !m.contains('\n'),
                 "not one sentence: {m:?}"
             );
         }
-        Err(other) => panic!("a query string gave {other:?}"),
+    }
+}
+
+/// A filter the codec accepted (from a query string, or from the command
+/// line through `Filter::checked`) is written once and read back unchanged;
+/// the only refusal is a written form over `MAX_QUERY_BYTES` (text outside
+/// ASCII grows when written as `%XX`). Writing is also stable: the filter
+/// read back writes the same query string.
+pub fn filter_round_trip(f: &Filter) {
+    assert_eq!(f.clone().checked().as_ref(), Ok(f), "checked changed it");
+    let written = f.to_query();
+    match Filter::from_query(&written) {
+        Ok(back) => {
+            assert_eq!(&back, f, "{written}");
+            assert_eq!(back.to_query(), written);
+        }
+        Err(e) => {
+            assert_eq!(e, FilterError::QueryTooLong, "{written}");
+            assert!(written.len() > MAX_QUERY_BYTES);
+        }
     }
 }
 
