@@ -59,7 +59,7 @@ pub(super) async fn read_capped(
 }
 
 /// The first words of a body, tags stripped, for an error message.
-pub fn snippet(body: &[u8]) -> String {
+pub(super) fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned();
     let mut out = String::new();
     let mut in_tag = false;

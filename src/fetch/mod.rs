@@ -18,14 +18,12 @@ mod cache;
 mod hosts;
 mod retry;
 
-pub use body::snippet;
-pub use retry::parse_retry_after;
-
 use crate::store::Store;
+use body::snippet;
 use hosts::Hosts;
 use reqwest::header::RETRY_AFTER;
 use reqwest::StatusCode;
-use retry::Attempts;
+use retry::{parse_retry_after, Attempts};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -168,8 +166,7 @@ impl Counters {
 /// A body the fetcher got, fresh or from the conditional-request cache.
 #[derive(Debug, Clone)]
 pub struct Fetched {
-    /// Where the body came from (after any redirect within the site).
-    pub url: Url,
+    /// The body, decompressed.
     pub body: Vec<u8>,
     /// The server said 304 and the stored body was used.
     pub not_modified: bool,
@@ -359,7 +356,6 @@ impl Fetcher {
                             counters.not_modified.fetch_add(1, Ordering::Relaxed);
                             self.touch(url);
                             return Ok(Fetched {
-                                url: url.clone(),
                                 body: c.body,
                                 not_modified: true,
                             });
@@ -370,7 +366,6 @@ impl Fetcher {
                             url: url.to_string(),
                         });
                     }
-                    let final_url = resp.url().clone();
                     let resp_headers = resp.headers().clone();
                     if status.is_success() {
                         let body = match body::read_capped(resp, src.max_body, url).await {
@@ -390,7 +385,6 @@ impl Fetcher {
                             self.remember(url, &resp_headers, &body);
                         }
                         return Ok(Fetched {
-                            url: final_url,
                             body,
                             not_modified: false,
                         });

@@ -87,7 +87,7 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
 }
 
 /// `Retry-After` as seconds or an HTTP date.
-pub fn parse_retry_after(v: Option<&HeaderValue>) -> Option<Duration> {
+pub(super) fn parse_retry_after(v: Option<&HeaderValue>) -> Option<Duration> {
     let s = v?.to_str().ok()?.trim();
     if let Ok(secs) = s.parse::<u64>() {
         return Some(Duration::from_secs(secs));
