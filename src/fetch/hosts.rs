@@ -11,6 +11,7 @@
 //! own small retry loop here, since a failure there means staying away), the
 //! kept responses (`cache`), or the request loop (the parent module).
 
+use super::retry::Attempts;
 use super::{body, cache, describe_reqwest, Counters, FetchError, Fetcher, ROBOTS_AGENT};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::StatusCode;
@@ -22,8 +23,6 @@ use std::time::Duration;
 use texting_robots::Robot;
 use tokio::sync::Mutex as AsyncMutex;
 use url::Url;
-
-use super::retry::Attempts;
 
 /// The per-host state of a fetcher.
 #[derive(Default)]
