@@ -1,13 +1,20 @@
 //! The fetcher against mock servers on loopback: rate limits, robots.txt,
 //! retries, timeouts, size and redirect limits, conditional requests.
+//!
+//! No test here measures time. Request spacing is shown by what the mock
+//! servers received while the fetcher's own counter says requests are being
+//! held back, with rates and Crawl-delays so slow that a held request cannot
+//! go during the test; the spacing itself (one request per period, and when
+//! the next is let through) is checked against a fake clock in the unit tests
+//! of `fetch::hosts`.
 
-use events::fetch::{FetchConfig, FetchError, Fetcher};
+use events::fetch::{FetchConfig, FetchError, Fetcher, SourceFetcher};
 use events::store::Store;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 use url::Url;
 use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 fn fast_config() -> FetchConfig {
     FetchConfig {
@@ -19,23 +26,6 @@ fn fast_config() -> FetchConfig {
     }
 }
 
-/// Records when each request arrived, and answers with a fixed response.
-#[derive(Clone)]
-struct Clocked {
-    seen: Arc<Mutex<Vec<(Instant, String)>>>,
-    response: ResponseTemplate,
-}
-
-impl Respond for Clocked {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        self.seen
-            .lock()
-            .unwrap()
-            .push((Instant::now(), req.url.path().to_string()));
-        self.response.clone()
-    }
-}
-
 async fn robots(server: &MockServer, body: &str) {
     Mock::given(method("GET"))
         .and(path("/robots.txt"))
@@ -44,24 +34,56 @@ async fn robots(server: &MockServer, body: &str) {
         .await;
 }
 
+/// Answers every other GET with a short page.
+async fn pages(server: &MockServer) {
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("page"))
+        .mount(server)
+        .await;
+}
+
 fn url(server: &MockServer, p: &str) -> Url {
     Url::parse(&format!("{}{}", server.uri(), p)).unwrap()
 }
 
-#[tokio::test]
-async fn requests_to_one_host_are_spaced_by_the_rate() {
-    let server = MockServer::start().await;
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let responder = Clocked {
-        seen: seen.clone(),
-        response: ResponseTemplate::new(200).set_body_string("ok"),
+/// The paths `server` was asked for, in the order the requests arrived.
+async fn paths(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.url.path().to_string())
+        .collect()
+}
+
+/// Requests `http`'s hosts held back because it was not yet their turn.
+fn spaced(http: &SourceFetcher) -> u64 {
+    http.counters().spaced.load(Ordering::Relaxed)
+}
+
+/// Waits until `done` holds. The limit only stops a broken fetcher from
+/// hanging the test run; nothing is measured.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let poll = async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     };
-    Mock::given(method("GET"))
-        .respond_with(responder)
-        .mount(&server)
-        .await;
+    if tokio::time::timeout(Duration::from_secs(60), poll)
+        .await
+        .is_err()
+    {
+        panic!("never happened: {what}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_requests_to_one_host_all_go_after_robots_txt() {
+    let server = MockServer::start().await;
+    pages(&server).await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
-    let http = fetcher.for_source(5.0); // one request every 200 ms
+    let http = fetcher.for_source(50.0);
     let mut tasks = Vec::new();
     for i in 0..5 {
         let http = http.clone();
@@ -71,41 +93,67 @@ async fn requests_to_one_host_are_spaced_by_the_rate() {
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    let seen = seen.lock().unwrap();
-    assert_eq!(seen.len(), 6, "robots.txt plus five pages");
-    assert_eq!(seen[0].1, "/robots.txt", "robots.txt is asked first");
-    for pair in seen.windows(2) {
-        let gap = pair[1].0.duration_since(pair[0].0);
-        assert!(
-            gap >= Duration::from_millis(180),
-            "requests {:?} and {:?} only {gap:?} apart",
-            pair[0].1,
-            pair[1].1
-        );
-    }
+    let seen = paths(&server).await;
+    assert_eq!(seen.len(), 6, "robots.txt plus five pages: {seen:?}");
+    assert_eq!(seen[0], "/robots.txt", "robots.txt is asked first");
     assert_eq!(http.counters().snapshot().requests, 6);
+}
+
+/// One request per 1,000 s (the slowest rate a source can have): after
+/// robots.txt, every request to the host waits its turn, and none can be sent
+/// while the test runs. Another host has its own spacing and is not held up.
+#[tokio::test]
+async fn requests_to_one_host_wait_their_turn_while_other_hosts_go_on() {
+    let slow = MockServer::start().await;
+    let other = MockServer::start().await;
+    pages(&slow).await;
+    pages(&other).await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let http = fetcher.for_source(0.001);
+    let mut held = Vec::new();
+    for i in 0..3 {
+        let http = http.clone();
+        let u = url(&slow, &format!("/page/{i}"));
+        held.push(tokio::spawn(async move { http.get(&u).await }));
+    }
+    until("all three pages are held back, or one is fetched", || {
+        spaced(&http) == 3 || held.iter().any(|t| t.is_finished())
+    })
+    .await;
+    assert!(
+        held.iter().all(|t| !t.is_finished()),
+        "a page was fetched without waiting its turn"
+    );
+    assert_eq!(paths(&slow).await, ["/robots.txt"]);
+    assert_eq!(http.counters().snapshot().requests, 1);
+
+    // Meanwhile a second source's requests to another host go through, in order.
+    let second = fetcher.for_source(50.0);
+    for i in 0..3 {
+        let page = second.get(&url(&other, &format!("/x/{i}"))).await.unwrap();
+        assert_eq!(page.body, b"page");
+    }
+    assert_eq!(paths(&other).await, ["/robots.txt", "/x/0", "/x/1", "/x/2"]);
+    assert_eq!(
+        paths(&slow).await,
+        ["/robots.txt"],
+        "the slow host's pages are still held"
+    );
+    assert!(held.iter().all(|t| !t.is_finished()));
+    for t in held {
+        t.abort();
+    }
 }
 
 #[tokio::test]
 async fn robots_disallow_is_obeyed_and_fetched_first() {
     let server = MockServer::start().await;
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    Mock::given(method("GET"))
-        .and(path("/robots.txt"))
-        .respond_with(Clocked {
-            seen: seen.clone(),
-            response: ResponseTemplate::new(200)
-                .set_body_string("User-agent: *\nDisallow: /events/*/book\nDisallow: /private\n"),
-        })
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(Clocked {
-            seen: seen.clone(),
-            response: ResponseTemplate::new(200).set_body_string("page"),
-        })
-        .mount(&server)
-        .await;
+    robots(
+        &server,
+        "User-agent: *\nDisallow: /events/*/book\nDisallow: /private\n",
+    )
+    .await;
+    pages(&server).await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
     let http = fetcher.for_source(50.0);
     let err = http
@@ -116,60 +164,72 @@ async fn robots_disallow_is_obeyed_and_fetched_first() {
     let err = http.get(&url(&server, "/private/x")).await.unwrap_err();
     assert!(matches!(err, FetchError::Disallowed { .. }), "{err}");
     assert!(http.get(&url(&server, "/events/1001")).await.is_ok());
-    let paths: Vec<String> = seen.lock().unwrap().iter().map(|s| s.1.clone()).collect();
-    assert_eq!(paths, vec!["/robots.txt", "/events/1001"]);
+    assert_eq!(paths(&server).await, ["/robots.txt", "/events/1001"]);
 }
 
+/// Our own spacing is 1 ms here, so only the host's Crawl-delay (60 s) can
+/// hold its first page back after robots.txt; the same source's pages on a
+/// host without one go straight through meanwhile.
 #[tokio::test]
 async fn crawl_delay_longer_than_our_spacing_wins() {
-    let server = MockServer::start().await;
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    Mock::given(method("GET"))
-        .and(path("/robots.txt"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("User-agent: *\nCrawl-delay: 1\n"))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(Clocked {
-            seen: seen.clone(),
-            response: ResponseTemplate::new(200).set_body_string("page"),
-        })
-        .mount(&server)
-        .await;
+    let delayed = MockServer::start().await;
+    let plain = MockServer::start().await;
+    robots(&delayed, "User-agent: *\nCrawl-delay: 60\n").await;
+    robots(&plain, "User-agent: *\nDisallow: /private\n").await;
+    pages(&delayed).await;
+    pages(&plain).await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
-    let http = fetcher.for_source(10.0);
+    let http = fetcher.for_source(1000.0);
+    let held = {
+        let http = http.clone();
+        let u = url(&delayed, "/p0");
+        tokio::spawn(async move { http.get(&u).await })
+    };
+    until("the page is held back or fetched", || {
+        spaced(&http) >= 1 || held.is_finished()
+    })
+    .await;
+    assert!(
+        !held.is_finished(),
+        "the page was fetched at once: the Crawl-delay was ignored"
+    );
     for i in 0..3 {
-        http.get(&url(&server, &format!("/p{i}"))).await.unwrap();
+        http.get(&url(&plain, &format!("/p{i}"))).await.unwrap();
     }
-    let seen = seen.lock().unwrap();
-    for pair in seen.windows(2) {
-        assert!(pair[1].0.duration_since(pair[0].0) >= Duration::from_millis(950));
-    }
+    assert_eq!(paths(&plain).await, ["/robots.txt", "/p0", "/p1", "/p2"]);
+    assert_eq!(
+        paths(&delayed).await,
+        ["/robots.txt"],
+        "the page waits for the Crawl-delay"
+    );
+    assert!(!held.is_finished());
+    held.abort();
+}
+
+async fn limited_once(server: &MockServer, retry_after: &str) {
+    Mock::given(method("GET"))
+        .and(path("/limited"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", retry_after))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/limited"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("now ok"))
+        .mount(server)
+        .await;
+}
+
+async fn asked_for(server: &MockServer, p: &str) -> usize {
+    paths(server).await.iter().filter(|s| *s == p).count()
 }
 
 #[tokio::test]
-async fn retry_after_is_waited_on_429() {
+async fn a_429_is_retried_after_its_retry_after() {
     let server = MockServer::start().await;
     robots(&server, "").await;
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    Mock::given(method("GET"))
-        .and(path("/limited"))
-        .respond_with(Clocked {
-            seen: seen.clone(),
-            response: ResponseTemplate::new(429).insert_header("Retry-After", "2"),
-        })
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/limited"))
-        .respond_with(Clocked {
-            seen: seen.clone(),
-            response: ResponseTemplate::new(200).set_body_string("now ok"),
-        })
-        .mount(&server)
-        .await;
+    limited_once(&server, "1").await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
     let got = fetcher
         .for_source(50.0)
@@ -177,9 +237,60 @@ async fn retry_after_is_waited_on_429() {
         .await
         .unwrap();
     assert_eq!(got.body, b"now ok");
-    let seen = seen.lock().unwrap();
-    assert_eq!(seen.len(), 2);
-    assert!(seen[1].0.duration_since(seen[0].0) >= Duration::from_millis(1900));
+    assert_eq!(asked_for(&server, "/limited").await, 2);
+}
+
+/// With no backoff of its own, only the server's `Retry-After: 100` keeps
+/// the fetcher from asking again at once: while another host is fetched from
+/// start to end, the limited page is not asked for a second time.
+#[tokio::test]
+async fn retry_after_holds_the_retry_back() {
+    let server = MockServer::start().await;
+    let other = MockServer::start().await;
+    robots(&server, "").await;
+    limited_once(&server, "100").await;
+    pages(&other).await;
+    let cfg = FetchConfig {
+        backoff: Duration::ZERO,
+        ..fast_config()
+    };
+    let fetcher = Fetcher::new(cfg, None).unwrap();
+    let http = fetcher.for_source(1000.0);
+    let held = {
+        let http = http.clone();
+        let u = url(&server, "/limited");
+        tokio::spawn(async move { http.get(&u).await })
+    };
+    // The first answer (429) has been sent.
+    let first = async {
+        while asked_for(&server, "/limited").await == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), first)
+        .await
+        .expect("the page was never asked for");
+    for i in 0..3 {
+        http.get(&url(&other, &format!("/x/{i}"))).await.unwrap();
+    }
+    assert_eq!(asked_for(&server, "/limited").await, 1, "retried at once");
+    assert!(!held.is_finished());
+    held.abort();
+}
+
+#[tokio::test]
+async fn a_retry_after_longer_than_we_wait_fails_at_once() {
+    let server = MockServer::start().await;
+    robots(&server, "").await;
+    limited_once(&server, "3600").await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let err = fetcher
+        .for_source(50.0)
+        .get(&url(&server, "/limited"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(429), "{err}");
+    assert_eq!(asked_for(&server, "/limited").await, 1);
 }
 
 #[tokio::test]
