@@ -11,11 +11,7 @@
 //! Readers never fetch, never read a clock (now comes in [`SourceContext`])
 //! and know nothing of the store or the feed.
 
-pub mod event_booking;
-pub mod eventbrite;
 pub mod html;
-pub mod ical;
-pub mod schema_org;
 pub mod text;
 
 pub use html::{parse_html, MAX_UNCLOSED_TAGS};
@@ -28,14 +24,24 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-/// Every kind of source this build can crawl, by the `kind = "…"` of its
-/// source files.
-pub const PLATFORMS: &[Platform] = &[
-    event_booking::PLATFORM,
-    eventbrite::PLATFORM,
-    ical::PLATFORM,
-    schema_org::PLATFORM,
-];
+/// Declares each platform's folder as a module and lists its `PLATFORM` in
+/// [`PLATFORMS`], so that a platform is registered by one line.
+macro_rules! registry {
+    ($($platform:ident),* $(,)?) => {
+        $(pub mod $platform;)*
+
+        /// Every kind of source this build can crawl, by the `kind = "…"` of
+        /// its source files.
+        pub const PLATFORMS: &[Platform] = &[$($platform::PLATFORM),*];
+    };
+}
+
+registry! {
+    event_booking,
+    eventbrite,
+    ical,
+    schema_org,
+}
 
 /// The platform whose source files say `kind = "<kind>"`.
 pub fn platform(kind: &str) -> Option<&'static Platform> {
