@@ -178,6 +178,19 @@ impl Walker<'_> {
         Ok(self.store.health(&self.source.id)?.last_success)
     }
 
+    /// Runs `f` (a reader) on a blocking worker while the walk goes on to its
+    /// next request; warnings it logs still count as this crawl's.
+    pub fn off_thread<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> tokio::task::JoinHandle<T> {
+        let counter = WARNINGS.try_with(Arc::clone).ok();
+        tokio::task::spawn_blocking(move || match counter {
+            Some(c) => WARNINGS.sync_scope(c, f),
+            None => f(),
+        })
+    }
+
     /// The error of a walk that reached `limits.<setting>`.
     pub fn limit_hit(
         &self,

@@ -5,11 +5,12 @@
 //! again, and what is kept when one cannot be read. Merging, limits on
 //! sessions, and health belong to the generic crawl.
 
-use super::{parse_detail, parse_elearning, parse_listing, EventBookingConfig};
+use super::{parse_detail, parse_elearning, parse_listing, EventBookingConfig, ListingEntry};
+use crate::platforms::ParseError;
 use crate::crawl::{Gathered, LimitHit, WalkError, Walker};
 use crate::model::{Course, Session, Status};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 /// Detail pages whose listing entry is unchanged are re-read from the stored body
 /// and fetched again only this often.
@@ -28,7 +29,7 @@ pub(super) async fn walk(eb: &EventBookingConfig, w: &Walker<'_>) -> Result<Gath
     } else {
         eb.categories.iter().copied().map(Some).collect()
     };
-    let mut entries: BTreeMap<String, super::ListingEntry> = BTreeMap::new();
+    let mut entries: BTreeMap<String, ListingEntry> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut limit = None;
     let max_pages = w.source.limits.max_pages;
@@ -74,6 +75,7 @@ pub(super) async fn walk(eb: &EventBookingConfig, w: &Walker<'_>) -> Result<Gath
     let refresh = detail_refresh(w);
     let merged_until = w.last_merged()?;
     let mut sessions = Vec::new();
+    let mut parsing = VecDeque::new();
     for id in &order {
         let entry = &entries[id];
         let note_key = format!("detail:{id}");
@@ -114,32 +116,24 @@ pub(super) async fn walk(eb: &EventBookingConfig, w: &Walker<'_>) -> Result<Gath
                 }
             }
         };
-        let parsed = body.and_then(|b| match parse_detail(&b, &entry.url, eb, ctx) {
-            Ok(s) if !s.is_empty() => Some(s),
-            Ok(_) => {
-                tracing::warn!(source = %source, url = %entry.url, "detail page has no readable session; using the listing entry");
-                None
-            }
-            Err(e) => {
-                tracing::warn!(source = %source, error = %e, "detail page unreadable; using the listing entry");
-                None
-            }
-        });
-        match parsed {
-            Some(mut s) => sessions.append(&mut s),
-            None => {
-                // Keep what the store knows of this event, else what the listing says.
-                match known.get(id.as_str()) {
-                    Some(k) => sessions.extend(k.iter().map(|s| (*s).clone())),
-                    None => match &entry.session {
-                        Some(s) => sessions.push(s.clone()),
-                        None => {
-                            tracing::warn!(source = %source, url = %entry.url, "no session could be read for this event; left out");
-                        }
-                    },
+        match body {
+            // Parsed on a worker while the next page is requested, so parsing
+            // stays off the path of one request after another.
+            Some(body) => {
+                let (eb, ctx, url) = (eb.clone(), ctx.clone(), entry.url.clone());
+                let parse = w.off_thread(move || parse_detail(&body, &url, &eb, &ctx));
+                parsing.push_back((entry, parse));
+                while parsing.len() > PARSES_IN_FLIGHT {
+                    if let Some((entry, parse)) = parsing.pop_front() {
+                        settle(source, entry, Some(parse.await), &known, &mut sessions);
+                    }
                 }
             }
+            None => settle(source, entry, None, &known, &mut sessions),
         }
+    }
+    while let Some((entry, parse)) = parsing.pop_front() {
+        settle(source, entry, Some(parse.await), &known, &mut sessions);
     }
 
     let courses = if eb.elearning.is_empty() {
@@ -163,6 +157,49 @@ pub(super) async fn walk(eb: &EventBookingConfig, w: &Walker<'_>) -> Result<Gath
         courses,
         limit,
     })
+}
+
+/// Detail pages being parsed while the walk requests the next ones.
+const PARSES_IN_FLIGHT: usize = 2;
+
+/// Adds an event's sessions: those its detail page gave, else what the store
+/// knows of it, else what its listing entry says.
+fn settle(
+    source: &str,
+    entry: &ListingEntry,
+    parsed: Option<Result<Result<Vec<Session>, ParseError>, tokio::task::JoinError>>,
+    known: &HashMap<&str, Vec<&Session>>,
+    sessions: &mut Vec<Session>,
+) {
+    let parsed = match parsed {
+        None => None,
+        Some(Ok(Ok(s))) if !s.is_empty() => Some(s),
+        Some(Ok(Ok(_))) => {
+            tracing::warn!(source = %source, url = %entry.url, "detail page has no readable session; using the listing entry");
+            None
+        }
+        Some(Ok(Err(e))) => {
+            tracing::warn!(source = %source, error = %e, "detail page unreadable; using the listing entry");
+            None
+        }
+        Some(Err(e)) => {
+            tracing::error!(source = %source, url = %entry.url, error = %e, "reading the detail page stopped abnormally; using the listing entry");
+            None
+        }
+    };
+    match parsed {
+        Some(mut s) => sessions.append(&mut s),
+        // Keep what the store knows of this event, else what the listing says.
+        None => match known.get(entry.event_id.as_str()) {
+            Some(k) => sessions.extend(k.iter().map(|s| (*s).clone())),
+            None => match &entry.session {
+                Some(s) => sessions.push(s.clone()),
+                None => {
+                    tracing::warn!(source = %source, url = %entry.url, "no session could be read for this event; left out");
+                }
+            },
+        },
+    }
 }
 
 /// The catalogue's pages, or the limit it ran into.
