@@ -528,6 +528,7 @@ fn event_pages_field_by_field() {
                 unpublished: false,
             }),
             sold_out: false,
+            postponed: false,
         }
     );
     // @graph, SoldOut
@@ -704,6 +705,7 @@ fn page_facts_merge_rules() {
             status: None,
             availability: None,
             sold_out: true,
+            postponed: false,
         },
     );
     assert_eq!(r.status, Status::Full);
@@ -717,9 +719,40 @@ fn page_facts_merge_rules() {
             status: None,
             availability: Some(Availability::spaces(0)),
             sold_out: true,
+            postponed: false,
         },
     );
     assert_eq!(r.status, Status::Cancelled);
+}
+
+#[test]
+fn a_postponed_event_page_reads_as_for_schema_org_sources() {
+    // The one schema.org reading: postponed is cancelled, and says so first.
+    let u = Url::parse("https://www.eventbrite.co.uk/e/postponed-tickets-812345679999").unwrap();
+    let html = r#"<html><head><script type="application/ld+json">
+        {"@context":"https://schema.org","@type":"EducationEvent","name":"Postponed course",
+         "startDate":"2027-06-15T10:00:00+01:00","eventStatus":"https://schema.org/EventPostponed",
+         "offers":[{"@type":"Offer","availability":"https://schema.org/InStock"}]}
+        </script></head><body></body></html>"#;
+    let facts = parse_event_page(html, &u).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(facts.status, Some(Status::Cancelled));
+    assert!(facts.postponed);
+    assert!(!facts.sold_out);
+    let mut r = find(&all_api_records(), "812345670011").clone();
+    let before = r.description.clone();
+    apply_page_facts(&mut r, &facts);
+    assert_eq!(r.status, Status::Cancelled);
+    let d = r.description.clone().unwrap();
+    assert!(
+        d.starts_with(events::platforms::schema_org::POSTPONED_NOTE),
+        "{d}"
+    );
+    if let Some(b) = before {
+        assert!(d.ends_with(&b), "{d}");
+    }
+    // Read twice, said once.
+    apply_page_facts(&mut r, &facts);
+    assert_eq!(r.description.as_deref(), Some(d.as_str()));
 }
 
 // ---------------------------------------------------------------------------

@@ -48,7 +48,9 @@ use std::fmt;
 use std::sync::Arc;
 use url::Url;
 
-use super::schema_org::{collect_events as collect_ld_events, offer_availabilities, schema_name};
+use super::schema_org::{
+    collect_events as collect_ld_events, offers_sold_out, postponed, schema_name, status_of,
+};
 use super::{Configured, Kind, ParseError, Platform, SourceContext};
 use crate::config::{ConfigError, KindFields};
 use crate::model::{Availability, Session, SessionKey, Status};
@@ -299,9 +301,12 @@ pub struct TicketClassesPage {
 /// What an event page says beyond the list entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PageFacts {
-    /// `Some(Cancelled)` when the page's JSON-LD says `EventCancelled`; `None`
-    /// otherwise (postponed/rescheduled events keep their listed status).
+    /// `Some(Cancelled)` when the page's JSON-LD says `EventCancelled` or
+    /// `EventPostponed`; `None` otherwise (a rescheduled event's list entry
+    /// already has its new dates).
     pub status: Option<Status>,
+    /// The JSON-LD says `EventPostponed`: the description says so first.
+    pub postponed: bool,
     /// Places from `window.__SERVER_DATA__`'s ticket classes, when present.
     /// `waitlist` is always false: the page shows no waiting-list flag we rely on.
     pub availability: Option<Availability>,

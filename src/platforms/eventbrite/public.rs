@@ -143,22 +143,18 @@ pub fn parse_event_page(html: &str, page_url: &Url) -> Result<PageFacts, ParseEr
 
     let mut facts = PageFacts::default();
     if let Some(ev) = ld_event {
-        let status = ev
-            .get("eventStatus")
-            .and_then(Value::as_str)
-            .map(schema_name)
-            .unwrap_or_default();
-        match status {
-            "EventCancelled" => facts.status = Some(Status::Cancelled),
-            "EventPostponed" | "EventRescheduled" => tracing::warn!(
-                url = %page_url,
-                "event page says {status}; keeping the listed status and dates"
-            ),
-            _ => {}
+        // The one schema.org reading of a status and of offers, as for
+        // `schema-org` sources.
+        let (status, _) = status_of(ev, None);
+        if status == Status::Cancelled {
+            facts.status = Some(Status::Cancelled);
+            facts.postponed = schema_name(
+                ev.get("eventStatus")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            ) == "EventPostponed";
         }
-        let availabilities = offer_availabilities(ev.get("offers"));
-        facts.sold_out =
-            !availabilities.is_empty() && availabilities.iter().all(|a| *a == "SoldOut");
+        facts.sold_out = offers_sold_out(ev.get("offers"));
     }
     if let Some(classes) = classes {
         let mut totals = TicketTotals::default();
@@ -193,6 +189,9 @@ pub fn parse_event_page(html: &str, page_url: &Url) -> Result<PageFacts, ParseEr
 pub fn apply_page_facts(record: &mut EventRecord, facts: &PageFacts) {
     if facts.status == Some(Status::Cancelled) {
         record.status = Status::Cancelled;
+    }
+    if facts.postponed {
+        record.description = Some(postponed(record.description.take()));
     }
     if let Some(a) = facts.availability {
         if a.spaces_left.is_some() {

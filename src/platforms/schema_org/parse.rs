@@ -313,6 +313,47 @@ pub fn parse_event_page(
         .collect())
 }
 
+/// What a postponed event's description starts with.
+pub const POSTPONED_NOTE: &str =
+    "Postponed: the organiser has postponed this event; a new date is to be announced.";
+
+/// An `Event`'s `eventStatus` as a session status, and its description with
+/// the postponement said first: `EventCancelled` is cancelled, `EventPostponed`
+/// cancelled with [`POSTPONED_NOTE`] (the old date no longer holds and no new
+/// one is known), and `EventRescheduled` scheduled (its dates are the new
+/// ones). Anything else is scheduled.
+pub fn status_of(ev: &Value, description: Option<String>) -> (Status, Option<String>) {
+    match ev
+        .get("eventStatus")
+        .and_then(Value::as_str)
+        .map(schema_name)
+        .unwrap_or_default()
+    {
+        "EventCancelled" => (Status::Cancelled, description),
+        "EventPostponed" => (Status::Cancelled, Some(postponed(description))),
+        _ => (Status::Scheduled, description),
+    }
+}
+
+/// A postponed event's description: [`POSTPONED_NOTE`], then what it said.
+pub fn postponed(description: Option<String>) -> String {
+    match description {
+        Some(d) if d.starts_with(POSTPONED_NOTE) => d,
+        Some(d) => format!("{POSTPONED_NOTE} {d}"),
+        None => POSTPONED_NOTE.to_string(),
+    }
+}
+
+/// True when the `offers` say there is nothing left to book: every offer's
+/// `availability` is `SoldOut` or `OutOfStock` (and there is at least one).
+pub fn offers_sold_out(offers: Option<&Value>) -> bool {
+    let availabilities = offer_availabilities(offers);
+    !availabilities.is_empty()
+        && availabilities
+            .iter()
+            .all(|a| matches!(*a, "SoldOut" | "OutOfStock"))
+}
+
 /// The sessions of one JSON-LD `Event`: one, or one per `subEvent` (keyed
 /// `1`, `2`, … in order, sharing the event's id). An event whose dates cannot
 /// be read is left out with a warning.
@@ -548,34 +589,12 @@ fn read_session(
         (Written::Day(a), Some(Written::Instant(b))) => (midnight(a), b.max(midnight(a)), false),
     };
 
-    let mut description = get("description")
+    let description = get("description")
         .and_then(Value::as_str)
         .map(plain)
         .filter(|d| !d.is_empty());
-    let mut status = Status::Scheduled;
-    match get("eventStatus")
-        .and_then(Value::as_str)
-        .map(schema_name)
-        .unwrap_or_default()
-    {
-        "EventCancelled" => status = Status::Cancelled,
-        "EventPostponed" => {
-            status = Status::Cancelled;
-            let note =
-                "Postponed: the organiser has postponed this event; a new date is to be announced.";
-            description = Some(match description {
-                Some(d) => format!("{note} {d}"),
-                None => note.to_string(),
-            });
-        }
-        // EventRescheduled: the dates given are the new ones.
-        _ => {}
-    }
-    let availabilities = offer_availabilities(get("offers"));
-    let sold_out = !availabilities.is_empty()
-        && availabilities
-            .iter()
-            .all(|a| matches!(*a, "SoldOut" | "OutOfStock"));
+    let (mut status, description) = status_of(ev, description);
+    let sold_out = offers_sold_out(get("offers"));
     let spaces_left = get("remainingAttendeeCapacity")
         .and_then(count)
         .or_else(|| inventory(get("offers")));
@@ -613,7 +632,7 @@ fn read_session(
             waitlist: false,
             // Offers that say nothing of availability, and no counts: the
             // page never said whether places remain.
-            unpublished: availabilities.is_empty() && spaces_left.is_none(),
+            unpublished: offer_availabilities(get("offers")).is_empty() && spaces_left.is_none(),
         },
         url: url.to_string(),
         all_day,
