@@ -388,11 +388,7 @@ pub async fn serve_with_limits(
 }
 
 /// All routes, answering only `ALLOWED_METHODS`, each request bounded by
-/// `REQUEST_TIMEOUT`.
-pub fn router(state: AppState) -> Router {
-    router_with_timeout(state, REQUEST_TIMEOUT)
-}
-
+/// `timeout`.
 fn router_with_timeout(state: AppState, timeout: std::time::Duration) -> Router {
     routes(state)
         .layer(axum::middleware::from_fn(
