@@ -25,9 +25,6 @@ pub const KEEP_CHANGES: TimeDelta = TimeDelta::days(90);
 /// Places left at or below which a session is "filling".
 pub const FILLING_AT: u32 = 3;
 
-/// What `events changes` shows unless told `--since`.
-pub const DEFAULT_SINCE: TimeDelta = TimeDelta::days(7);
-
 /// One kind of change people are told about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// The parsed command line: the options every command takes, and the command.
 #[derive(Debug, Parser)]
 #[command(
     name = "events",
@@ -45,6 +46,7 @@ pub struct Cli {
     /// Pretend it is this instant (RFC 3339), for reproducible runs.
     #[arg(long, global = true, env = "EVENTS_NOW", hide = true)]
     pub now: Option<String>,
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -62,12 +64,14 @@ pub struct ServeArgs {
     pub feed_cache: bytesize::ByteSize,
 }
 
+/// The commands of `events`; each variant's comment is its `--help` summary.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Poll every source once and update the store.
     Crawl,
     /// List sessions from now on, soonest first (withdrawn ones marked WITHDRAWN).
     Upcoming {
+        /// Which sessions to list.
         #[command(flatten)]
         filter: FilterArgs,
         /// Print JSON instead of a table.
@@ -79,16 +83,19 @@ pub enum Command {
     Changes(ChangesArgs),
     /// Print the merged iCalendar feed.
     Ics {
+        /// Which sessions the feed holds.
         #[command(flatten)]
         filter: FilterArgs,
     },
     /// List the undated eLearning courses.
     Courses {
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Show each source's health: last crawl, errors, requests.
     Sources {
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -96,6 +103,7 @@ pub enum Command {
     Watch,
     /// Crawl on schedule and serve the page, the feeds and the JSON API.
     Serve {
+        /// Where to listen and how much to cache.
         #[command(flatten)]
         serve: ServeArgs,
     },
@@ -107,6 +115,7 @@ pub enum Command {
     },
     /// Everything offline: a replica of both sites on loopback, crawled and served.
     Demo {
+        /// Where to listen and how much to cache.
         #[command(flatten)]
         serve: ServeArgs,
     },
@@ -192,7 +201,10 @@ impl FilterArgs {
 /// A failure with its exit code: 2 for usage or configuration, 1 otherwise.
 #[derive(Debug)]
 pub struct Exit {
+    /// The process's exit code.
     pub code: i32,
+    /// What to print on stderr; `None` when the command has already said what
+    /// went wrong (a failed crawl's report line).
     pub error: Option<anyhow::Error>,
 }
 
@@ -210,6 +222,8 @@ impl From<anyhow::Error> for Exit {
     }
 }
 
+/// Runs the command: what it prints goes to stdout (progress and notes to
+/// stderr); a failure comes back as an [`Exit`] for `main` to report.
 pub async fn run(cli: Cli) -> Result<(), Exit> {
     let now = clock(&cli)?;
     match &cli.command {
@@ -549,7 +563,9 @@ fn cli_demo(cli: &Cli) -> bool {
     matches!(cli.command, Command::Demo { .. })
 }
 
-pub async fn crawl_once(
+/// Crawls every source once, with a progress display on stderr, and returns
+/// each source's report.
+async fn crawl_once(
     cli: &Cli,
     sources: &[SourceConfig],
     store: &Store,
@@ -674,11 +690,15 @@ fn clock(cli: &Cli) -> Result<DateTime<Utc>, Exit> {
     }
 }
 
+/// Loads every source file (`*.toml`) in `dir`, as each command does
+/// ([`config::load_dir`]).
 pub fn load_sources(dir: &Path) -> Result<Vec<SourceConfig>> {
     Ok(config::load_dir(dir)?)
 }
 
-pub fn open_store(dir: &Path, create: bool) -> Result<Store> {
+/// Opens the store in `dir`; made there if missing when `create`, otherwise a
+/// missing store is an error (commands that only read it).
+fn open_store(dir: &Path, create: bool) -> Result<Store> {
     let s = if create {
         Store::open(dir)
     } else {

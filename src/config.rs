@@ -140,7 +140,7 @@ struct Common {
     limits: Option<Limits>,
 }
 
-/// The names of [`Common`]'s fields, which every kind accepts.
+/// The names of `Common`'s fields, which every kind accepts.
 pub const COMMON_FIELDS: &[&str] = &[
     "id",
     "name",

@@ -40,11 +40,14 @@ pub struct PageData<'a> {
     /// The view's changes of the last `PAGE_CHANGES_DAYS`, newest first, at
     /// most `MAX_PAGE_CHANGES`.
     pub changes: &'a [Change],
+    /// The view shown: its description, its feed and API addresses and the
+    /// form's values.
     pub filter: &'a Filter,
     /// `http://host:port` or `https://host`, no trailing slash: where the feed
     /// lives. Empty for a static copy of the page, whose links are then
     /// relative to it (`calendar.ics`, `sessions.json`).
     pub base_url: &'a str,
+    /// The time the page is made at, for "2 hours ago" and the like.
     pub now: DateTime<Utc>,
 }
 

@@ -18,31 +18,60 @@ pub const FEED_PAST_DAYS: i64 = 30;
 /// The JSON shape of one session.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionJson {
+    /// The session's calendar UID (the feed's `UID`), stable across crawls.
     pub uid: String,
+    /// The id of the source file it came from, e.g. `wsp`.
     pub source: String,
+    /// The source's own id of the event; several sessions of one event share it.
     pub event_id: String,
+    /// The course title as the site shows it.
     pub title: String,
+    /// The site's category, e.g. `Child Neglect`; `None` when it gives none.
     pub category: Option<String>,
+    /// The course level as the site words it; `None` when it gives none.
     pub level: Option<String>,
+    /// When it starts: RFC 3339 in UTC, to the second.
     pub start: String,
+    /// When it ends: RFC 3339 in UTC, to the second (for an all-day session,
+    /// the midnight in `timezone` after its last day).
     pub end: String,
+    /// IANA name of the zone its times are shown in (its source's), e.g.
+    /// `Europe/London`.
     pub timezone: String,
+    /// The venue's name and address, or the online platform's name; `None`
+    /// when the source gives neither.
     pub location: Option<String>,
+    /// Held online.
     pub online: bool,
+    /// Scheduled, full, closed, cancelled or withdrawn.
     pub status: Status,
+    /// Places left; `None` when the source gives no number.
     pub spaces_left: Option<u32>,
+    /// Places in all; `None` when the source gives no number.
     pub capacity: Option<u32>,
+    /// A waiting list can be joined.
     pub waitlist: bool,
+    /// Availability in the words the feed and the page use, e.g. `3 places`
+    /// or `FULL – waiting list`.
     pub places: String,
+    /// Where a person books: the session's page on its site.
     pub url: String,
+    /// What must be done first, in the site's words; `None` when it says nothing.
     pub prerequisites: Option<String>,
+    /// The site's description; `None` when it gives none.
     pub description: Option<String>,
+    /// The feed's `SEQUENCE`: 0 when first seen, one more each time a field a
+    /// calendar shows changed.
     pub sequence: u32,
+    /// When a crawl first found it: RFC 3339 in UTC.
     pub first_seen: String,
+    /// When a crawl last found a field a calendar shows changed (or first found
+    /// it): RFC 3339 in UTC.
     pub last_changed: String,
 }
 
 impl SessionJson {
+    /// The JSON shape of a stored session.
     pub fn from_stored(s: &StoredSession) -> Self {
         let x = &s.session;
         SessionJson {
@@ -209,7 +238,6 @@ fn plain_words(s: &str) -> String {
         .join(" ")
 }
 
-/// Time zone of a session for display (its source's), UTC if the name is unknown.
 /// A session's time in its own zone, as the page and the changes feed say it:
 /// "Tuesday 5 January 2027, 09:30–12:30 GMT", or both dates when it spans days.
 pub fn span(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> String {
@@ -231,6 +259,7 @@ pub fn span(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> String {
     }
 }
 
+/// Time zone of a session for display (its source's), UTC if the name is unknown.
 pub fn zone(s: &StoredSession) -> Tz {
     s.session.timezone.parse().unwrap_or(chrono_tz::UTC)
 }

@@ -103,6 +103,7 @@ impl Replica {
         })
     }
 
+    /// `http://127.0.0.1:port`: the root of the replica's site.
     pub fn base_url(&self) -> Url {
         Url::parse(&format!("http://{}", self.addr)).expect("loopback URL")
     }
@@ -117,10 +118,12 @@ impl Replica {
         self.state.second.store(true, Ordering::SeqCst);
     }
 
+    /// How many requests it has answered so far, of any kind.
     pub fn requests(&self) -> u64 {
         self.state.requests.load(Ordering::SeqCst)
     }
 
+    /// How many of those it answered `304 Not Modified`.
     pub fn not_modified(&self) -> u64 {
         self.state.not_modified.load(Ordering::SeqCst)
     }

@@ -116,15 +116,20 @@ pub fn fixed_clock(t: DateTime<Utc>) -> Clock {
 /// What every handler shares. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
+    /// Where every page, feed and API answer reads its sessions from.
+    store: Store,
     /// The configured sources, for names and kinds; may be empty (then names
     /// come from the store).
     pub sources: Vec<SourceConfig>,
-    pub clock: Clock,
+    /// "Now" for every answer: which sessions are upcoming, the feed's
+    /// window, how long ago a source was crawled.
+    clock: Clock,
     cache: Arc<Cache>,
 }
 
 impl AppState {
+    /// The state of a server over `store`, with the default feed cache
+    /// (`DEFAULT_FEED_CACHE_BYTES`).
     pub fn new(store: Store, sources: Vec<SourceConfig>, clock: Clock) -> Self {
         AppState {
             store,
@@ -229,15 +234,30 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Why `bind` failed, in words that say what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// Something else already listens on the port.
     #[error("{addr} is already in use; pass --listen with another port")]
-    InUse { addr: SocketAddr },
+    InUse {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// The system refused, usually a port below 1024 without the privilege.
     #[error("not allowed to listen on {addr}; pass --listen with a port above 1023")]
-    Denied { addr: SocketAddr },
+    Denied {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// The IP address belongs to no interface of this machine.
     #[error("{addr} is not an address of this machine; pass --listen with one that is, e.g. {DEFAULT_LISTEN}")]
-    NotAvailable { addr: SocketAddr },
+    NotAvailable {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// Any other failure to bind.
     #[error("cannot listen on {addr}: {source}")]
     Io {
+        /// The address asked for.
         addr: SocketAddr,
+        /// The system's error.
         source: std::io::Error,
     },
 }
@@ -368,11 +388,7 @@ pub async fn serve_with_limits(
 }
 
 /// All routes, answering only `ALLOWED_METHODS`, each request bounded by
-/// `REQUEST_TIMEOUT`.
-pub fn router(state: AppState) -> Router {
-    router_with_timeout(state, REQUEST_TIMEOUT)
-}
-
+/// `timeout`.
 fn router_with_timeout(state: AppState, timeout: std::time::Duration) -> Router {
     routes(state)
         .layer(axum::middleware::from_fn(

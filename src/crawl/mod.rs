@@ -22,6 +22,8 @@ use std::sync::Arc;
 /// How one source's crawl ended.
 #[derive(Debug, Clone)]
 pub enum Outcome {
+    /// The whole site was read and merged into the store: what was new,
+    /// changed and withdrawn.
     Merged(MergeReport),
     /// The crawl worked but its result looked broken; nothing was changed.
     Refused(Refusal),
@@ -60,15 +62,21 @@ impl std::fmt::Display for LimitHit {
     }
 }
 
+/// What one crawl of one source did: the line `events crawl` prints and the
+/// log's summary.
 #[derive(Debug, Clone)]
 pub struct CrawlReport {
+    /// The source's id.
     pub source: String,
+    /// How it ended.
     pub outcome: Outcome,
     /// Pages or entries that could not be read and were skipped.
     pub warnings: usize,
 }
 
 impl CrawlReport {
+    /// True when the crawl counts as failed (refused, failed, or stopped at a
+    /// limit); a skipped source is not a failure.
     pub fn failed(&self) -> bool {
         matches!(
             self.outcome,
@@ -107,8 +115,11 @@ impl CrawlReport {
 
 /// Hears about a crawl as it goes, for a progress display; all methods optional.
 pub trait Observer: Send + Sync {
+    /// The crawl of `source` (its id) begins.
     fn started(&self, _source: &str) {}
+    /// `url` is about to be fetched (a page or an API call).
     fn page(&self, _source: &str, _url: &url::Url) {}
+    /// The crawl of `report.source` has ended, however it ended.
     fn finished(&self, _report: &CrawlReport) {}
 }
 

@@ -38,12 +38,17 @@ pub const ROBOTS_AGENT: &str = "events";
 pub enum FetchError {
     /// The host's robots.txt disallows the address; nothing was sent.
     #[error("{url} is disallowed by the site's robots.txt, so it was not fetched")]
-    Disallowed { url: String },
+    Disallowed {
+        /// The address asked for.
+        url: String,
+    },
     /// The server answered with a status other than success (after retries,
     /// when the status is one that is retried).
     #[error("{url} answered HTTP {status}: {snippet}")]
     Status {
+        /// The address asked for.
         url: String,
+        /// The HTTP status code of the last answer.
         status: u16,
         /// The body, so callers can read an API's error object.
         body: Vec<u8>,
@@ -52,23 +57,48 @@ pub enum FetchError {
     },
     /// The connection failed (after retries).
     #[error("{url} could not be reached: {message}")]
-    Network { url: String, message: String },
+    Network {
+        /// The address asked for (empty when the HTTP client itself could
+        /// not be built).
+        url: String,
+        /// What went wrong, in the HTTP client's words.
+        message: String,
+    },
     /// No answer in time (after retries).
     #[error("{url} did not answer within {secs} s")]
-    Timeout { url: String, secs: u64 },
+    Timeout {
+        /// The address asked for.
+        url: String,
+        /// The request timeout in whole seconds; 0 when the time ran out
+        /// while the body was being read.
+        secs: u64,
+    },
     /// The body passed the byte limit; what was read is dropped.
     #[error("{url} sent more than {limit} bytes; refused")]
-    TooLarge { url: String, limit: usize },
+    TooLarge {
+        /// The address asked for.
+        url: String,
+        /// The byte limit it passed.
+        limit: usize,
+    },
     /// Too many redirects, a redirect to a non-http(s) address or to another
     /// host, or an address that is not http(s) to begin with.
     #[error("{url} redirected too often, to a non-http address or to another host; stopped")]
-    Redirect { url: String },
+    Redirect {
+        /// The address asked for (not where it redirected to).
+        url: String,
+    },
     /// robots.txt could not be read (a server error or no connection), so the
     /// host is not crawled this time.
     #[error(
         "{url}: robots.txt could not be fetched ({message}); not crawling that host this time"
     )]
-    RobotsUnavailable { url: String, message: String },
+    RobotsUnavailable {
+        /// The robots.txt address.
+        url: String,
+        /// The last status (`HTTP 503`) or connection error.
+        message: String,
+    },
 }
 
 impl FetchError {

@@ -11,23 +11,36 @@ use chrono_tz::Tz;
 use regex::{Captures, Regex};
 use std::sync::LazyLock;
 
-/// Why a piece of text could not be read as the value asked for.
+/// Why a piece of text could not be read as the value asked for. A `String`
+/// in a variant is the text read, whitespace normalised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {
+    /// Nothing in the text looks like a date.
     #[error("no date in {0:?}")]
     NoDate(String),
+    /// Something shaped like a date names no real day, e.g. `31 April 2024`
+    /// or `09/13/2024`.
     #[error("{0:?} is not a calendar date")]
     InvalidDate(String),
+    /// The date and the weekday written with it disagree.
     #[error("{text:?}: the weekday says {stated} but the date is a {actual}")]
     WeekdayMismatch {
+        /// The text read, whitespace normalised.
         text: String,
+        /// The weekday the text names.
         stated: Weekday,
+        /// The weekday the date falls on.
         actual: Weekday,
     },
+    /// Nothing in the text reads as a start and an end time.
     #[error("no time range in {0:?}")]
     NoTimeRange(String),
+    /// Nothing in the text reads as a time of day written with `:`, `.`,
+    /// am/pm or noon.
     #[error("no time in {0:?}")]
     NoTime(String),
+    /// The local time (first) is skipped in the zone (second) when the clocks
+    /// go forward.
     #[error("{0} does not exist in {1} (the clocks go forward over it)")]
     NonexistentLocalTime(chrono::NaiveDateTime, Tz),
 }
@@ -224,7 +237,9 @@ fn resolve(t: RawTime, meridiem: Option<Meridiem>) -> Option<NaiveTime> {
 /// A start and end time of day, as printed (local time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeRange {
+    /// When it starts.
     pub start: NaiveTime,
+    /// When it ends; may be before `start` (see [`parse_time_range`]).
     pub end: NaiveTime,
 }
 

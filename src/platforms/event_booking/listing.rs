@@ -18,7 +18,11 @@ pub struct ListingEntry {
     pub event_id: String,
     /// The detail page, absolute, without query or fragment.
     pub url: Url,
+    /// The text of the entry's link to its detail page (else its heading),
+    /// whitespace normalised; never empty.
     pub title: String,
+    /// The entry's category line without its label, else the text of its
+    /// category element; `None` when it shows neither.
     pub category: Option<String>,
     /// The entry's normalised text, so a crawler can tell whether it changed.
     pub fingerprint: String,

@@ -169,14 +169,18 @@ pub enum ApiErrorKind {
     Forbidden,
     /// `HIT_RATE_LIMIT`: wait, then retry.
     RateLimited,
+    /// No such event or organiser (`NOT_FOUND`, or HTTP 404).
     NotFound,
+    /// Any other failure, e.g. a server error.
     Other,
 }
 
 /// A non-2xx answer of the API, read without assuming it is JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
+    /// What the crawler makes of it, from Eventbrite's `error` code, else the status.
     pub kind: ApiErrorKind,
+    /// The HTTP status of the answer.
     pub status: u16,
     /// Eventbrite's `error` code (`NO_AUTH`, …), when the body was its JSON.
     pub code: Option<String>,

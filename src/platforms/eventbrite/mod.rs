@@ -187,17 +187,26 @@ pub enum PageCursor {
 pub struct EventRecord {
     /// Eventbrite's event id: digits.
     pub event_id: String,
+    /// The event's name, whitespace collapsed; never empty.
     pub title: String,
     /// The event's summary (both paths carry it), else the API's plain-text description.
     pub description: Option<String>,
     /// The public event page, without `?aff=…` or any other query.
     pub url: String,
+    /// When it starts (Eventbrite's `utc`, else its local time in the event's zone).
     pub start: DateTime<Utc>,
+    /// When it ends; never before `start`.
     pub end: DateTime<Utc>,
     /// "name, address", or [`ONLINE_VENUE`] for an online event.
     pub venue: Option<String>,
+    /// Eventbrite marks it an online event.
     pub online: bool,
+    /// `Cancelled` when Eventbrite says so, `Full` when sold out or no places
+    /// are left, else `Scheduled`.
     pub status: Status,
+    /// Places as far as this path has read them: counts come from ticket
+    /// classes (API or event page); the list entry gives only sold out (0
+    /// left) and the waiting-list flag.
     pub availability: Availability,
 }
 
@@ -236,6 +245,8 @@ impl EventRecord {
 /// One page of the API's organiser event list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiPage {
+    /// The page's events in the API's order; entries that could not be read are
+    /// left out (with a warning).
     pub events: Vec<EventRecord>,
     /// `None` on the last page.
     pub next: Option<PageCursor>,
@@ -244,7 +255,11 @@ pub struct ApiPage {
 /// One page of the public `showmore` list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShowmorePage {
+    /// The page's events in the site's order; entries that could not be read
+    /// are left out (with a warning).
     pub events: Vec<EventRecord>,
+    /// The site announces another page; false for an empty page, whatever it
+    /// says, so that a crawl cannot loop for ever.
     pub has_next_page: bool,
 }
 
@@ -294,7 +309,9 @@ pub(super) fn add_known(a: Option<u32>, b: Option<u32>) -> Option<u32> {
 /// One page of `GET /events/{id}/ticket_classes/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketClassesPage {
+    /// Sums over this page's ticket classes only (see [`TicketTotals::merge`]).
     pub totals: TicketTotals,
+    /// `None` on the last page.
     pub next: Option<PageCursor>,
 }
 
