@@ -655,3 +655,39 @@ async fn a_second_crawl_of_a_source_obeys_a_rule_added_since_the_first() {
     assert_eq!(asked.len(), 2, "read at the start of each crawl");
     assert!(asked[1].headers.get("if-none-match").is_some());
 }
+
+#[tokio::test]
+async fn a_body_that_stalls_names_the_timeout_it_ran_out_of() {
+    // A server that sends its headers and part of the body, then goes quiet.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let head = if buf.starts_with(b"GET /robots.txt") {
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string()
+                } else {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nthe first bytes".to_string()
+                };
+                let _ = sock.write_all(head.as_bytes()).await;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            });
+        }
+    });
+    let cfg = FetchConfig {
+        timeout: Duration::from_secs(1),
+        max_retries: 0,
+        ..fast_config()
+    };
+    let fetcher = Fetcher::new(cfg, None).unwrap();
+    let page = Url::parse(&format!("http://{addr}/stalls")).unwrap();
+    let err = fetcher.for_source(50.0).get(&page).await.unwrap_err();
+    assert!(
+        matches!(err, FetchError::Timeout { secs: 1, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("within 1 s"), "{err}");
+}

@@ -17,11 +17,13 @@ use url::Url;
 /// or the words of an error page.
 pub(super) const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
-/// Reads a body, refusing it once it passes `limit` bytes.
+/// Reads a body, refusing it once it passes `limit` bytes; `timeout` is the
+/// client's, named when it runs out mid-body.
 pub(super) async fn read_capped(
     mut resp: reqwest::Response,
     limit: usize,
     url: &Url,
+    timeout: std::time::Duration,
 ) -> Result<Vec<u8>, FetchError> {
     if resp.content_length().is_some_and(|n| n as usize > limit) {
         return Err(FetchError::TooLarge {
@@ -45,7 +47,7 @@ pub(super) async fn read_capped(
             Err(e) if e.is_timeout() => {
                 return Err(FetchError::Timeout {
                     url: url.to_string(),
-                    secs: 0,
+                    secs: timeout.as_secs(),
                 })
             }
             Err(e) => {

@@ -163,8 +163,13 @@ impl Fetcher {
                     }
                     if status.is_success() {
                         let headers = resp.headers().clone();
-                        let body =
-                            body::read_capped(resp, self.config.max_body, robots_url).await?;
+                        let body = body::read_capped(
+                            resp,
+                            self.config.max_body,
+                            robots_url,
+                            self.config.timeout,
+                        )
+                        .await?;
                         counters
                             .bytes
                             .fetch_add(body.len() as u64, Ordering::Relaxed);

@@ -69,8 +69,7 @@ pub enum FetchError {
     Timeout {
         /// The address asked for.
         url: String,
-        /// The request timeout in whole seconds; 0 when the time ran out
-        /// while the body was being read.
+        /// The request timeout in whole seconds (it covers reading the body).
         secs: u64,
     },
     /// The body passed the byte limit; what was read is dropped.
@@ -398,16 +397,19 @@ impl Fetcher {
                     }
                     let resp_headers = resp.headers().clone();
                     if status.is_success() {
-                        let body = match body::read_capped(resp, src.max_body, url).await {
-                            Ok(b) => b,
-                            Err(FetchError::Network { .. } | FetchError::Timeout { .. })
-                                if !attempts.exhausted() =>
+                        let body =
+                            match body::read_capped(resp, src.max_body, url, self.config.timeout)
+                                .await
                             {
-                                attempts.wait(None).await;
-                                continue;
-                            }
-                            Err(e) => return Err(e),
-                        };
+                                Ok(b) => b,
+                                Err(FetchError::Network { .. } | FetchError::Timeout { .. })
+                                    if !attempts.exhausted() =>
+                                {
+                                    attempts.wait(None).await;
+                                    continue;
+                                }
+                                Err(e) => return Err(e),
+                            };
                         counters
                             .bytes
                             .fetch_add(body.len() as u64, Ordering::Relaxed);
@@ -419,9 +421,10 @@ impl Fetcher {
                             not_modified: false,
                         });
                     }
-                    let body = body::read_capped(resp, body::ERROR_BODY_LIMIT, url)
-                        .await
-                        .unwrap_or_default();
+                    let body =
+                        body::read_capped(resp, body::ERROR_BODY_LIMIT, url, self.config.timeout)
+                            .await
+                            .unwrap_or_default();
                     counters
                         .bytes
                         .fetch_add(body.len() as u64, Ordering::Relaxed);
