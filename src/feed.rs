@@ -601,8 +601,11 @@ fn write_head(out: &mut String, line: &mut String, opts: &FeedOptions, frame: &C
     }
 }
 
-/// Bytes of rendered VEVENTs a server keeps by default (see [`EventBlocks`]).
-pub const DEFAULT_EVENT_BLOCK_BYTES: usize = 4 * 1024 * 1024;
+/// Bytes of rendered VEVENTs a server keeps by default (see [`EventBlocks`]):
+/// every session of the 10,000-event national replica (13,988 sessions, 9.5 MB
+/// of VEVENTs plus `EVENT_BLOCK_OVERHEAD` each) fits. Paid for by keeping fewer
+/// whole feeds of unusual filters (`feed_cache::OTHER_SHARE_DIVISOR`).
+pub const DEFAULT_EVENT_BLOCK_BYTES: usize = 12 * 1024 * 1024;
 
 /// What [`EventBlocks`] counts of a block besides its text: the map slot, the
 /// key, the stamp and the allocation's own header.
