@@ -384,7 +384,9 @@ fn filtered(c: &mut Criterion) {
     g.bench_function("window", |b| {
         b.iter(|| present::feed_window(black_box(&all), &filter, now()).len())
     });
-    g.bench_function("render", |b| b.iter(|| feed::render(black_box(&list), &opts)));
+    g.bench_function("render", |b| {
+        b.iter(|| feed::render(black_box(&list), &opts))
+    });
     g.bench_function("render_all_blocks", |b| {
         b.iter(|| feed::render_with_blocks(black_box(&list), &opts, &blocks, 1))
     });

@@ -520,13 +520,11 @@ impl CalendarFrame {
         let mut zone_counts: BTreeMap<&'static str, usize> = BTreeMap::new();
         // Years (local) each zone's events span, to know which transitions to describe.
         let mut zone_years: BTreeMap<&'static str, (Tz, i32, i32)> = BTreeMap::new();
-        for y in years {
-            if let Some((tz, a, b)) = y {
-                *zone_counts.entry(tz.name()).or_default() += 1;
-                let e = zone_years.entry(tz.name()).or_insert((tz, a, b));
-                e.1 = e.1.min(a);
-                e.2 = e.2.max(b);
-            }
+        for (tz, a, b) in years.flatten() {
+            *zone_counts.entry(tz.name()).or_default() += 1;
+            let e = zone_years.entry(tz.name()).or_insert((tz, a, b));
+            e.1 = e.1.min(a);
+            e.2 = e.2.max(b);
         }
         let zone = zone_counts
             .iter()
@@ -701,6 +699,9 @@ pub fn body_hash(body: &[u8]) -> String {
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(body))
 }
 
+/// A kept block's text and `EventTimes::zone_years`.
+type KeptBlock = (std::sync::Arc<str>, Option<(Tz, i32, i32)>);
+
 fn block_key(uid: &str) -> u128 {
     xxhash_rust::xxh3::xxh3_128(uid.as_bytes())
 }
@@ -722,7 +723,7 @@ pub fn render_with_blocks<S: Borrow<StoredSession>>(
 ) -> String {
     let sessions = dedupe_sorted(sessions);
     // The kept blocks, looked up under one lock; a miss is rendered below.
-    let kept: Vec<Option<(std::sync::Arc<str>, Option<(Tz, i32, i32)>)>> = {
+    let kept: Vec<Option<KeptBlock>> = {
         let mut inner = blocks.lock();
         if inner.generation != generation {
             *inner = BlocksInner {
