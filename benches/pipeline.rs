@@ -390,6 +390,17 @@ fn filtered(c: &mut Criterion) {
     g.bench_function("render_all_blocks", |b| {
         b.iter(|| feed::render_with_blocks(black_box(&list), &opts, &blocks, 1))
     });
+    // The first feed of a generation: every block rendered and kept.
+    g.bench_function("render_cold_blocks", |b| {
+        b.iter_batched(
+            || feed::EventBlocks::new(feed::DEFAULT_EVENT_BLOCK_BYTES),
+            |fresh| {
+                let body = feed::render_with_blocks(black_box(&list), &opts, &fresh, 1);
+                (fresh, body)
+            },
+            BatchSize::PerIteration,
+        )
+    });
     g.bench_function("render_default_budget", |b| {
         b.iter(|| feed::render_with_blocks(black_box(&list), &opts, &budget, 1))
     });
