@@ -53,9 +53,14 @@ fn ctx(source_id: &str) -> SourceContext {
 /// `n` distinct sessions of source `wsp`, seven hours apart from `first`, with
 /// a mix of statuses, availabilities and venues.
 fn sessions(n: usize, first: DateTime<Utc>) -> Vec<Session> {
+    sessions_every(n, first, Duration::hours(7))
+}
+
+/// The same, `step` apart.
+fn sessions_every(n: usize, first: DateTime<Utc>, step: Duration) -> Vec<Session> {
     (0..n)
         .map(|i| {
-            let start = first + Duration::hours(7 * i as i64);
+            let start = first + step * i as i32;
             let event = format!("{}", 10_000 + i);
             let online = i % 3 == 0;
             let (status, availability) = match i % 10 {
@@ -319,6 +324,126 @@ fn serving(c: &mut Criterion) {
     });
 }
 
+/// The sessions of the 10,000-event national replica (13,988), spread over
+/// the next 390 days, as `serve` holds them.
+const NATIONAL: usize = 13_988;
+
+/// A feed whose filter nobody asked for before (`?days=400`: nearly the whole
+/// calendar), at national scale: what a cache miss costs before and after
+/// `feed::EventBlocks` and the XXH3 ETag, from one snapshot, and over loopback.
+fn filtered(c: &mut Criterion) {
+    let step = Duration::minutes(390 * 24 * 60 / NATIONAL as i64);
+    let first = now() + Duration::hours(1);
+    let all: Vec<StoredSession> = sessions_every(NATIONAL, first, step)
+        .into_iter()
+        .enumerate()
+        .map(|(i, session)| StoredSession {
+            uid: session.uid(),
+            first_seen: now() - Duration::days(60),
+            last_seen: now(),
+            last_changed: now() - Duration::days(i as i64 % 30),
+            sequence: (i % 3) as u32,
+            session,
+        })
+        .collect();
+    let filter = Filter {
+        days: Some(400),
+        ..Filter::default()
+    };
+    let sources = [wsp_source()];
+    let list = present::feed_window(&all, &filter, now());
+    assert_eq!(list.len(), NATIONAL);
+    let opts = present::feed_options(&sources, &all, &filter);
+    let plain = feed::render(&list, &opts);
+    let blocks = feed::EventBlocks::new(64 * 1024 * 1024);
+    assert_eq!(feed::render_with_blocks(&list, &opts, &blocks, 1), plain);
+    let budget = feed::EventBlocks::new(feed::DEFAULT_EVENT_BLOCK_BYTES);
+    assert_eq!(feed::render_with_blocks(&list, &opts, &budget, 1), plain);
+    eprintln!(
+        "feed_filtered: {} bytes, {} VEVENTs; all blocks: {:?}; default budget: {:?}",
+        plain.len(),
+        NATIONAL,
+        blocks.stats(),
+        budget.stats()
+    );
+    let gzip_fast = |b: &[u8]| {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(
+            Vec::with_capacity(b.len() / 6),
+            flate2::Compression::fast(),
+        );
+        enc.write_all(b).unwrap();
+        enc.finish().unwrap()
+    };
+    let sha = |b: &[u8]| {
+        use sha2::Digest;
+        sha2::Sha256::digest(b)
+    };
+
+    let mut g = c.benchmark_group("feed_filtered");
+    g.sampling_mode(SamplingMode::Flat);
+    g.bench_function("window", |b| {
+        b.iter(|| present::feed_window(black_box(&all), &filter, now()).len())
+    });
+    g.bench_function("render", |b| {
+        b.iter(|| feed::render(black_box(&list), &opts))
+    });
+    g.bench_function("render_all_blocks", |b| {
+        b.iter(|| feed::render_with_blocks(black_box(&list), &opts, &blocks, 1))
+    });
+    // The first feed of a generation: every block rendered and kept.
+    g.bench_function("render_cold_blocks", |b| {
+        b.iter_batched(
+            || feed::EventBlocks::new(feed::DEFAULT_EVENT_BLOCK_BYTES),
+            |fresh| {
+                let body = feed::render_with_blocks(black_box(&list), &opts, &fresh, 1);
+                (fresh, body)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("render_default_budget", |b| {
+        b.iter(|| feed::render_with_blocks(black_box(&list), &opts, &budget, 1))
+    });
+    g.bench_function("sha256", |b| b.iter(|| sha(black_box(plain.as_bytes()))));
+    g.bench_function("xxh3_128", |b| {
+        b.iter(|| feed::body_hash(black_box(plain.as_bytes())))
+    });
+    g.bench_function("gzip_fast", |b| {
+        b.iter(|| gzip_fast(black_box(plain.as_bytes())).len())
+    });
+    // What a miss cost before: window, render, SHA-256, gzip.
+    g.bench_function("miss_before", |b| {
+        b.iter(|| {
+            let list = present::feed_window(&all, &filter, now());
+            let body = feed::render(&list, &opts);
+            (sha(body.as_bytes()), gzip_fast(body.as_bytes()).len())
+        })
+    });
+    // And now: the same with the blocks (default budget) and XXH3.
+    g.bench_function("miss_after", |b| {
+        b.iter(|| {
+            let list = present::feed_window(&all, &filter, now());
+            let body = feed::render_with_blocks(&list, &opts, &budget, 1);
+            (
+                feed::body_hash(body.as_bytes()),
+                gzip_fast(body.as_bytes()).len(),
+            )
+        })
+    });
+    g.bench_function("miss_after_all_blocks", |b| {
+        b.iter(|| {
+            let list = present::feed_window(&all, &filter, now());
+            let body = feed::render_with_blocks(&list, &opts, &blocks, 1);
+            (
+                feed::body_hash(body.as_bytes()),
+                gzip_fast(body.as_bytes()).len(),
+            )
+        })
+    });
+    g.finish();
+}
+
 fn bounded() -> Criterion {
     Criterion::default()
         .sample_size(20)
@@ -329,6 +454,6 @@ fn bounded() -> Criterion {
 criterion_group! {
     name = pipeline;
     config = bounded();
-    targets = parsing, merge, render, serving
+    targets = parsing, merge, render, serving, filtered
 }
 criterion_main!(pipeline);

@@ -13,6 +13,13 @@ use std::hash::Hash;
 /// map slots and the bookkeeping. It also bounds the number of tiny entries.
 pub const ENTRY_OVERHEAD: usize = 512;
 
+/// Of the budget, the share entries of class `Other` may hold at most (a
+/// quarter). An unusual filter is rarely asked for twice, and since each
+/// session's VEVENT is kept apart (`feed::EventBlocks`) rendering one again
+/// is cheap; the memory is better spent on those blocks, which serve every
+/// filter.
+pub const OTHER_SHARE_DIVISOR: usize = 4;
+
 /// A value that knows how many bytes it holds.
 pub trait Weighed {
     /// Bytes held on the heap by this value (bodies, digests).
@@ -39,7 +46,8 @@ pub enum Inserted {
     },
     /// Larger than the whole budget: not cached.
     TooLarge,
-    /// Only subscribed feeds could have made room for an `Other` entry: not cached.
+    /// Only subscribed feeds could have made room for an `Other` entry, or it
+    /// is larger than the share `Other` entries may hold: not cached.
     NoRoom,
 }
 
@@ -127,7 +135,26 @@ impl<K: Hash + Eq + Clone, V: Clone + Weighed> FeedCache<K, V> {
         if self.used - reclaimable + size > self.budget {
             return Inserted::NoRoom;
         }
+        let other_budget = self.budget / OTHER_SHARE_DIVISOR;
+        if class == Class::Other && size > other_budget {
+            return Inserted::NoRoom;
+        }
         let mut evicted = 0;
+        // Within the share of `Other` entries first: the oldest of them go.
+        while class == Class::Other && self.other_used + size > other_budget {
+            let victim = self
+                .order
+                .range((Class::Other, 0)..)
+                .next()
+                .map(|(_, k)| k.clone());
+            match victim {
+                Some(k) => {
+                    self.remove(&k);
+                    evicted += 1;
+                }
+                None => break,
+            }
+        }
         while self.used + size > self.budget {
             // `Other` before `Subscribed` (the enum's order is the reverse), then oldest.
             let victim = self
@@ -199,11 +226,11 @@ mod tests {
 
     #[test]
     fn never_exceeds_its_budget_and_drops_least_recently_used() {
-        let mut c = FeedCache::new(kib(10));
+        let mut c = FeedCache::new(kib(40));
         for i in 0..100u32 {
             let r = c.insert(i, Blob(kib(1) + i as usize), Class::Other);
             assert!(matches!(r, Inserted::Cached { .. }), "{r:?}");
-            assert!(c.bytes() <= c.budget());
+            assert!(c.bytes() <= c.budget() / OTHER_SHARE_DIVISOR);
         }
         assert!(c.get(&0).is_none());
         assert!(c.get(&99).is_some());
@@ -216,25 +243,26 @@ mod tests {
 
     #[test]
     fn subscribed_feeds_survive_a_flood_of_others() {
-        let mut c = FeedCache::new(kib(20));
-        c.insert("full", Blob(kib(8)), Class::Subscribed);
-        c.insert("wsp", Blob(kib(6)), Class::Subscribed);
+        let mut c = FeedCache::new(kib(40));
+        c.insert("full", Blob(kib(16)), Class::Subscribed);
+        c.insert("wsp", Blob(kib(12)), Class::Subscribed);
         for i in 0..500 {
             let key: &'static str = Box::leak(format!("days={i}").into_boxed_str());
             c.insert(key, Blob(kib(2)), Class::Other);
             assert!(c.bytes() <= c.budget());
+            assert!(c.other_used <= c.budget() / OTHER_SHARE_DIVISOR);
         }
         assert!(c.get(&"full").is_some());
         assert!(c.get(&"wsp").is_some());
-        // Too big for what others may use: refused, and nothing is pushed out.
+        // Larger than the share of others: refused, and nothing is pushed out.
         assert_eq!(
-            c.insert("big", Blob(kib(7)), Class::Other),
+            c.insert("big", Blob(kib(11)), Class::Other),
             Inserted::NoRoom
         );
         assert!(c.get(&"full").is_some());
         // A subscribed feed may push out anything, the least recently used first.
         assert!(matches!(
-            c.insert("cat", Blob(kib(5)), Class::Subscribed),
+            c.insert("cat", Blob(kib(11)), Class::Subscribed),
             Inserted::Cached { .. }
         ));
         // `full` was used last (just above), so `wsp` went.
@@ -246,9 +274,9 @@ mod tests {
 
     #[test]
     fn too_large_is_refused_and_retain_frees_bytes() {
-        let mut c = FeedCache::new(kib(4));
+        let mut c = FeedCache::new(kib(8));
         assert_eq!(
-            c.insert(1, Blob(kib(4)), Class::Subscribed),
+            c.insert(1, Blob(kib(8)), Class::Subscribed),
             Inserted::TooLarge
         );
         assert!(c.is_empty());
@@ -259,7 +287,7 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c.bytes(), kib(1) + ENTRY_OVERHEAD);
         // Replacing a key counts it once.
-        c.insert(3, Blob(kib(2)), Class::Other);
-        assert_eq!(c.bytes(), kib(2) + ENTRY_OVERHEAD);
+        c.insert(3, Blob(kib(1) + 256), Class::Other);
+        assert_eq!(c.bytes(), kib(1) + 256 + ENTRY_OVERHEAD);
     }
 }

@@ -168,6 +168,8 @@ struct Cache {
     /// The store's sessions, read once per generation and shared by every request.
     snapshot: Mutex<Option<(u64, Arc<Vec<StoredSession>>)>>,
     feeds: Mutex<FeedCache<FeedKey, Arc<RenderedFeed>>>,
+    /// Each session's rendered VEVENT, for feeds not in `feeds`.
+    events: feed::EventBlocks,
     renders: AtomicU64,
     /// Renders under way, at most `CONCURRENT_RENDERS`.
     rendering: tokio::sync::Semaphore,
@@ -181,6 +183,7 @@ impl Cache {
         Cache {
             snapshot: Mutex::new(None),
             feeds: Mutex::new(FeedCache::new(feed_bytes)),
+            events: feed::EventBlocks::new(feed::DEFAULT_EVENT_BLOCK_BYTES),
             renders: AtomicU64::new(0),
             rendering: tokio::sync::Semaphore::new(CONCURRENT_RENDERS),
             too_large_reported: AtomicBool::new(false),
@@ -544,7 +547,7 @@ impl AppState {
         let at = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now);
         let list = present::feed_window(&all, &key.filter, at);
         let opts = present::feed_options(&self.sources, &all, &key.filter);
-        let body = feed::render(&list, &opts);
+        let body = feed::render_with_blocks(&list, &opts, &self.cache.events, generation);
         drop(list);
         // Newest change anywhere in the store, not only in this view: a session
         // that left the view (e.g. became full under `available=1`) changed it
@@ -558,7 +561,7 @@ impl AppState {
             Class::Other => flate2::Compression::fast(),
         };
         let rendered = Arc::new(RenderedFeed {
-            hash: hex(&Sha256::digest(body.as_bytes())[..16]),
+            hash: feed::body_hash(body.as_bytes()),
             gzip: Bytes::from(gzip(body.as_bytes(), level)),
             plain_len: body.len(),
             last_modified,

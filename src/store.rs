@@ -14,8 +14,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Memory sled may use to cache the store's pages. sled's own default is 1 GiB,
 /// which a crawl reading thousands of kept pages fills, and a server that runs
@@ -44,6 +45,20 @@ pub enum StoreError {
 }
 
 /// What the program knows about how a source's crawls are going.
+///
+/// Not every field is written to the store on every crawl (see
+/// `HEALTH_SAVE_EVERY`): a poll of an unchanged site would otherwise grow the
+/// store by one rewritten record each time. The process that crawls always
+/// knows the latest of every field (`Store::health` reads its own memory
+/// first); the stored record is brought up to date whenever `last_error`,
+/// `consecutive_failures` or `sessions_found` change, whenever the crawl wrote
+/// anything else for the source, at least once per `HEALTH_SAVE_EVERY` of
+/// `last_success` and `last_attempt`, and when the store is flushed or its
+/// last handle is dropped (`events crawl`, `watch` and `serve` all end so). So
+/// another process, or this one after a restart, sees everything as of the
+/// last crawl, unless the crawling process was killed: then `last_attempt`,
+/// `last_success` and the request counters may be up to `HEALTH_SAVE_EVERY`
+/// old, and the counters those of an earlier crawl.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceHealth {
     pub last_attempt: Option<DateTime<Utc>>,
@@ -127,6 +142,12 @@ impl CachedResponse {
 /// or a store polled for a year grows with writes that say nothing new.
 pub const TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
+/// How far the stored `last_success` and `last_attempt` of a source may fall
+/// behind the crawls of a process that is still running (see `SourceHealth`).
+/// A process killed without flushing leaves them at most this old; the
+/// scheduler then crawls once at start-up that it could have skipped.
+pub const HEALTH_SAVE_EVERY: chrono::TimeDelta = TOUCH_EVERY;
+
 /// What `prune_http_cache` removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {
@@ -148,6 +169,74 @@ pub struct Store {
     /// Changes, keyed by time (`change_key`), so newest-first reads and
     /// pruning by age are range scans.
     changes: sled::Tree,
+    /// Health newer than the stored records, shared by every clone.
+    live: Arc<LiveHealth>,
+}
+
+/// Source health this process knows and has not written yet (see
+/// `SourceHealth`). Written when the last handle goes, so a process that ends
+/// normally loses nothing.
+struct LiveHealth {
+    sources: Mutex<HashMap<String, Live>>,
+    tree: sled::Tree,
+    db: sled::Db,
+}
+
+#[derive(Default)]
+struct Live {
+    health: SourceHealth,
+    /// `health` differs from the stored record.
+    unsaved: bool,
+    /// A note of this source was written after the stored record: the crawl
+    /// that wrote it (which decides by `last_success` whether its notes were
+    /// merged) needs its success stored with it.
+    notes_written: bool,
+}
+
+impl LiveHealth {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Live>> {
+        // A panic elsewhere mid-update leaves a valid map; carry on.
+        self.sources.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes every record that is behind this process's health.
+    fn save(&self) -> Result<(), StoreError> {
+        let mut sources = self.lock();
+        for (id, live) in sources.iter_mut().filter(|(_, l)| l.unsaved) {
+            self.tree.insert(id.as_bytes(), to_json(&live.health))?;
+            live.unsaved = false;
+            live.notes_written = false;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for LiveHealth {
+    fn drop(&mut self) {
+        let unsaved = self.lock().values().any(|l| l.unsaved);
+        if unsaved {
+            if let Err(e) = self.save().and_then(|()| Ok(self.db.flush()?)) {
+                tracing::error!(error = %e, "could not write the sources' latest health to the store");
+            }
+        }
+    }
+}
+
+/// True when a stored health record `stored` is too far behind `new` to be
+/// left as it is: a field people act on changed, or the times moved on by
+/// `HEALTH_SAVE_EVERY`. The per-attempt counters alone never are.
+fn health_must_be_saved(stored: Option<&SourceHealth>, new: &SourceHealth) -> bool {
+    let Some(old) = stored else { return true };
+    let behind = |old: Option<DateTime<Utc>>, new: Option<DateTime<Utc>>| match (old, new) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(o), Some(n)) => n - o >= HEALTH_SAVE_EVERY || n < o,
+    };
+    old.last_error != new.last_error
+        || old.consecutive_failures != new.consecutive_failures
+        || old.sessions_found != new.sessions_found
+        || behind(old.last_success, new.last_success)
+        || behind(old.last_attempt, new.last_attempt)
 }
 
 const GENERATION: &[u8] = b"generation";
@@ -168,10 +257,16 @@ impl Store {
                 other => break other?,
             }
         };
+        let health = db.open_tree("health")?;
         let store = Store {
             sessions: db.open_tree("sessions")?,
             courses: db.open_tree("courses")?,
-            health: db.open_tree("health")?,
+            live: Arc::new(LiveHealth {
+                sources: Mutex::new(HashMap::new()),
+                tree: health.clone(),
+                db: db.clone(),
+            }),
+            health,
             http: db.open_tree("http")?,
             meta: db.open_tree("meta")?,
             changes: db.open_tree("changes")?,
@@ -251,7 +346,10 @@ impl Store {
         Ok(self.db.size_on_disk()?)
     }
 
+    /// Writes what is only in memory (the latest source health, see
+    /// `SourceHealth`) and everything to disk.
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.live.save()?;
         self.db.flush()?;
         Ok(())
     }
@@ -293,14 +391,26 @@ impl Store {
             .collect()
     }
 
+    /// A source's health as of its latest crawl in this process, else as stored.
     pub fn health(&self, source: &str) -> Result<SourceHealth, StoreError> {
-        Ok(match self.health.get(source.as_bytes())? {
-            Some(v) => serde_json::from_slice(&v)
-                .map_err(|e| StoreError::Corrupt(format!("health of {source}: {e}")))?,
-            None => SourceHealth::default(),
-        })
+        if let Some(l) = self.live.lock().get(source) {
+            return Ok(l.health.clone());
+        }
+        Ok(self.stored_health(source)?.unwrap_or_default())
     }
 
+    /// A source's health as the store holds it, which may be behind `health`
+    /// (see `SourceHealth`): what a process killed now would leave.
+    pub fn stored_health(&self, source: &str) -> Result<Option<SourceHealth>, StoreError> {
+        match self.health.get(source.as_bytes())? {
+            Some(v) => Ok(Some(serde_json::from_slice(&v).map_err(|e| {
+                StoreError::Corrupt(format!("health of {source}: {e}"))
+            })?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every source's health, as `health` gives it.
     pub fn all_health(&self) -> Result<BTreeMap<String, SourceHealth>, StoreError> {
         let mut out = BTreeMap::new();
         for kv in self.health.iter() {
@@ -310,7 +420,37 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("health of {id}: {e}")))?;
             out.insert(id, h);
         }
+        for (id, l) in self.live.lock().iter() {
+            out.insert(id.clone(), l.health.clone());
+        }
         Ok(out)
+    }
+
+    /// Whether `new` must be written now (see `SourceHealth`); `wrote_more`:
+    /// the caller writes something else for the source with it.
+    fn health_to_save(
+        &self,
+        source: &str,
+        new: &SourceHealth,
+        wrote_more: bool,
+    ) -> Result<bool, StoreError> {
+        let notes = self
+            .live
+            .lock()
+            .get(source)
+            .is_some_and(|l| l.notes_written);
+        Ok(wrote_more || notes || health_must_be_saved(self.stored_health(source)?.as_ref(), new))
+    }
+
+    /// Takes `h` as the source's latest health; `saved`: it is what the store holds.
+    fn health_is(&self, source: &str, h: SourceHealth, saved: bool) {
+        let mut sources = self.live.lock();
+        let live = sources.entry(source.to_string()).or_default();
+        live.unsaved = !saved;
+        if saved {
+            live.notes_written = false;
+        }
+        live.health = h;
     }
 
     /// Records a crawl that failed or was refused: only health changes.
@@ -328,8 +468,12 @@ impl Store {
         h.requests = stats.requests;
         h.bytes = stats.bytes;
         h.not_modified = stats.not_modified;
-        self.health.insert(source.as_bytes(), to_json(&h))?;
-        self.health.flush()?;
+        let save = self.health_to_save(source, &h, false)?;
+        if save {
+            self.health.insert(source.as_bytes(), to_json(&h))?;
+            self.health.flush()?;
+        }
+        self.health_is(source, h.clone(), save);
         Ok(h)
     }
 
@@ -494,20 +638,35 @@ impl Store {
         health.requests = stats.requests;
         health.bytes = stats.bytes;
         health.not_modified = stats.not_modified;
-        let health_json = to_json(&health);
 
-        let course_writes: Option<Vec<(Vec<u8>, Vec<u8>)>> = courses.map(|cs| {
-            cs.iter()
-                .filter(|c| c.source == source)
-                .map(|c| (course_key(source, &c.id), to_json(c)))
-                .collect()
-        });
-        let old_course_keys: Vec<Vec<u8>> = self
-            .courses
-            .scan_prefix(source_prefix(source))
-            .keys()
-            .filter_map(|k| k.ok().map(|k| k.to_vec()))
-            .collect();
+        // The catalogue is written only when it differs from the stored one:
+        // a source with eLearning courses sends them on every crawl.
+        let course_writes: Option<BTreeMap<Vec<u8>, Vec<u8>>> = match courses {
+            None => None,
+            Some(cs) => {
+                // Later duplicates win, as inserting them in turn would.
+                let new: BTreeMap<Vec<u8>, Vec<u8>> = cs
+                    .iter()
+                    .filter(|c| c.source == source)
+                    .map(|c| (course_key(source, &c.id), to_json(c)))
+                    .collect();
+                let mut old = BTreeMap::new();
+                for kv in self.courses.scan_prefix(source_prefix(source)) {
+                    let (k, v) = kv?;
+                    old.insert(k.to_vec(), v.to_vec());
+                }
+                (old != new).then_some(new)
+            }
+        };
+        let old_course_keys: Vec<Vec<u8>> = match &course_writes {
+            None => Vec::new(),
+            Some(_) => self
+                .courses
+                .scan_prefix(source_prefix(source))
+                .keys()
+                .filter_map(|k| k.ok().map(|k| k.to_vec()))
+                .collect(),
+        };
         let touched = !writes.is_empty() || course_writes.is_some();
         report.recorded = changes.len();
         let change_writes: Vec<(Vec<u8>, Vec<u8>)> = changes
@@ -522,6 +681,14 @@ impl Store {
             .keys()
             .filter_map(|k| k.ok().map(|k| k.to_vec()))
             .collect();
+        let writes_more = touched || !change_writes.is_empty() || !expired.is_empty();
+        let save_health = self.health_to_save(source, &health, writes_more)?;
+        if !writes_more && !save_health {
+            // An unchanged poll: nothing to write, so the store does not grow.
+            self.health_is(source, health, false);
+            return Ok(Ok(report));
+        }
+        let health_json = to_json(&health);
 
         let result: Result<(), TransactionError<()>> = (
             &self.sessions,
@@ -548,7 +715,9 @@ impl Store {
                         tc.insert(k.as_slice(), v.as_slice())?;
                     }
                 }
-                th.insert(source.as_bytes(), health_json.as_slice())?;
+                if save_health {
+                    th.insert(source.as_bytes(), health_json.as_slice())?;
+                }
                 if touched {
                     let g = tm.get(GENERATION)?.and_then(|v| u64_from(&v)).unwrap_or(0);
                     tm.insert(GENERATION, &(g + 1).to_be_bytes())?;
@@ -562,6 +731,7 @@ impl Store {
                 return Err(StoreError::Corrupt("the merge transaction aborted".into()))
             }
         }
+        self.health_is(source, health, save_health);
         self.db.flush()?;
         Ok(Ok(report))
     }
@@ -662,8 +832,26 @@ impl Store {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
+    /// Sets a note; one that already says `value` is not written again.
     pub fn set_note(&self, source: &str, key: &str, value: &str) -> Result<(), StoreError> {
-        self.meta.insert(note_key(source, key), value.as_bytes())?;
+        let k = note_key(source, key);
+        if self.meta.get(&k)?.is_some_and(|v| v == value.as_bytes()) {
+            return Ok(());
+        }
+        self.meta.insert(k, value.as_bytes())?;
+        self.live
+            .lock()
+            .entry(source.to_string())
+            .or_insert_with(|| Live {
+                // Read before the note counts, so `health` stays the stored one.
+                health: self
+                    .stored_health(source)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+                ..Live::default()
+            })
+            .notes_written = true;
         Ok(())
     }
 }
@@ -732,4 +920,55 @@ fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
 
 fn u64_from(v: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(v.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn health_is_saved_for_what_people_act_on_and_daily_for_times() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let stored = SourceHealth {
+            last_attempt: Some(t),
+            last_success: Some(t),
+            sessions_found: 10,
+            requests: 5,
+            ..SourceHealth::default()
+        };
+        let later = |h: chrono::TimeDelta| SourceHealth {
+            last_attempt: Some(t + h),
+            last_success: Some(t + h),
+            requests: 7,
+            not_modified: 7,
+            ..stored.clone()
+        };
+        assert!(health_must_be_saved(None, &stored));
+        assert!(!health_must_be_saved(
+            Some(&stored),
+            &later(chrono::TimeDelta::hours(23))
+        ));
+        assert!(health_must_be_saved(
+            Some(&stored),
+            &later(HEALTH_SAVE_EVERY)
+        ));
+        // A clock set back is written too (it would otherwise stay ahead).
+        assert!(health_must_be_saved(
+            Some(&stored),
+            &later(chrono::TimeDelta::hours(-1))
+        ));
+        let failing = SourceHealth {
+            last_attempt: Some(t + chrono::TimeDelta::minutes(5)),
+            last_error: Some("down".into()),
+            consecutive_failures: 1,
+            ..stored.clone()
+        };
+        assert!(health_must_be_saved(Some(&stored), &failing));
+        let found = SourceHealth {
+            sessions_found: 11,
+            ..later(chrono::TimeDelta::minutes(5))
+        };
+        assert!(health_must_be_saved(Some(&stored), &found));
+    }
 }

@@ -709,3 +709,70 @@ fn all_day_sessions_are_written_as_dates_by_both_writers() {
         assert_eq!(param(end, "VALUE"), Some("DATE"), "{text}");
     }
 }
+
+/// Feeds built from kept VEVENT blocks are the same bytes as a fresh render:
+/// on first use, from the blocks, for any subset (other VTIMEZONEs), for a
+/// session changed within the generation, and when the budget keeps only some.
+#[test]
+fn rendering_from_kept_blocks_gives_the_same_bytes() {
+    let all = sample();
+    let blocks = feed::EventBlocks::new(feed::DEFAULT_EVENT_BLOCK_BYTES);
+    let same = |list: &[StoredSession], generation: u64| {
+        assert_eq!(
+            feed::render_with_blocks(list, &opts(), &blocks, generation),
+            feed::render(list, &opts())
+        );
+    };
+    same(&all, 1);
+    let first = blocks.stats();
+    assert_eq!((first.blocks, first.hits, first.misses), (8, 0, 8));
+    assert!(first.bytes <= blocks.budget());
+    same(&all, 1);
+    assert_eq!(blocks.stats().hits, 8, "the second feed took every block");
+    // A subset without the Sydney session: one VTIMEZONE fewer, from blocks.
+    same(&all[..5], 1);
+    same(&all[3..], 1);
+    assert_eq!(blocks.stats().misses, 8);
+    // The same session, rewritten by the store: its old block is not used.
+    let mut changed = all.clone();
+    changed[0].session.title = "Renamed".into();
+    changed[0].last_seen = at(2026, 6, 2, 10, 0);
+    same(&changed, 1);
+    assert_eq!(blocks.stats().misses, 9);
+    // A new generation starts empty.
+    same(&all, 2);
+    assert_eq!(
+        (
+            blocks.stats().hits,
+            blocks.stats().misses,
+            blocks.stats().blocks
+        ),
+        (0, 8, 8)
+    );
+}
+
+#[test]
+fn a_full_block_budget_keeps_some_and_counts_the_rest() {
+    let all = sample();
+    // Room for about three VEVENTs of these.
+    let blocks = feed::EventBlocks::new(3 * (700 + feed::EVENT_BLOCK_OVERHEAD));
+    for _ in 0..3 {
+        assert_eq!(
+            feed::render_with_blocks(&all, &opts(), &blocks, 7),
+            feed::render(&all, &opts())
+        );
+    }
+    let s = blocks.stats();
+    assert!(s.blocks > 0 && s.blocks < all.len(), "{s:?}");
+    assert!(s.bytes <= blocks.budget(), "{s:?}");
+    assert_eq!(s.hits, 2 * s.blocks as u64, "{s:?}");
+    assert_eq!(s.over_budget, 3 * (all.len() - s.blocks) as u64, "{s:?}");
+    // Nothing fits a budget of zero, and the feed is still whole.
+    let none = feed::EventBlocks::new(0);
+    assert_eq!(
+        feed::render_with_blocks(&all, &opts(), &none, 1),
+        feed::render(&all, &opts())
+    );
+    assert_eq!(none.stats().blocks, 0);
+    assert_eq!(none.stats().over_budget, all.len() as u64);
+}

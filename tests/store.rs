@@ -397,38 +397,174 @@ fn touching_a_kept_page_writes_at_most_once_a_day() {
     );
 }
 
-/// A poll that finds nothing new writes nothing but the source's health: no
-/// session of 1,000 is rewritten and the feed's generation does not move. What
-/// the store still grows by is sled's log of those health records (a few
-/// hundred bytes a poll, see bench/RESULTS.md), not the sessions.
+/// A poll that finds nothing new writes nothing at all: no session of 1,000
+/// is rewritten, the feed's generation does not move, and the source's health
+/// (last attempt, request counters) stays in memory until a field people act
+/// on changes, a day has passed, or the store is flushed (see `SourceHealth`).
+/// So 1,000 polls a minute apart (under a day, within `TOUCH_EVERY`) leave the
+/// store exactly the size it was.
 #[test]
 fn unchanged_polls_do_not_grow_the_store() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let site: Vec<Session> = (0..300)
+    let site: Vec<Session> = (0..1000)
         .map(|i| session(&i.to_string(), 1, 1 + (i % 28) as u32))
         .collect();
-    apply(&store, site.clone(), now()).unwrap();
-    store.flush().unwrap();
-    let generation = store.generation();
-    let size = |store: &Store| {
+    let stats = |k: i64| CrawlStats {
+        requests: 10 + k as u64,
+        bytes: 1000,
+        not_modified: 10,
+    };
+    let last = now() + Duration::minutes(1020);
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let poll = |k: i64| {
+            let r = store
+                .apply_crawl(
+                    "wsp",
+                    site.clone(),
+                    None,
+                    now() + Duration::minutes(k),
+                    0.5,
+                    stats(k),
+                )
+                .unwrap()
+                .unwrap();
+            assert_eq!(r.unchanged, 1000);
+        };
+        apply(&store, site.clone(), now()).unwrap();
+        let generation = store.generation();
+        // Warm-up: the first flush writes sled's own tables once.
+        (1..=20).for_each(poll);
         store.flush().unwrap();
-        store.size_on_disk().unwrap()
-    };
-    let poll = |k: i64| {
-        let r = apply(&store, site.clone(), now() + Duration::minutes(k)).unwrap();
-        assert_eq!(r.unchanged, 300);
-    };
-    // sled's first log segments fill quickly; measure once it has settled.
-    (1..=100).for_each(poll);
-    let before = size(&store);
-    let polls = 200;
-    (101..=100 + polls).for_each(poll);
-    let after = size(&store);
-    assert_eq!(store.generation(), generation, "no session was rewritten");
-    let per_poll = after.saturating_sub(before) / polls as u64;
-    assert!(
-        per_poll < 1024,
-        "the store grew from {before} to {after} bytes over {polls} unchanged polls"
+        let before = store.size_on_disk().unwrap();
+        (21..=1020).for_each(poll);
+        // Nothing to flush: the polls wrote nothing.
+        let after = store.size_on_disk().unwrap();
+        assert_eq!(store.generation(), generation, "no session was rewritten");
+        assert_eq!(after, before, "the store grew over 1,000 unchanged polls");
+        // This process knows the last poll...
+        let h = store.health("wsp").unwrap();
+        assert_eq!(h.last_attempt, Some(last));
+        assert_eq!(h.last_success, Some(last));
+        assert_eq!(h.requests, 1030);
+        assert_eq!(store.all_health().unwrap()["wsp"], h);
+        // ...which the store holds once flushed (one record, once).
+        assert_ne!(store.stored_health("wsp").unwrap(), Some(h.clone()));
+        store.flush().unwrap();
+        assert_eq!(store.stored_health("wsp").unwrap(), Some(h));
+    }
+    // And a restarted process knows it too (the scheduler waits by it).
+    let store = Store::open(dir.path()).unwrap();
+    let h = store.health("wsp").unwrap();
+    assert_eq!((h.last_success, h.requests), (Some(last), 1030));
+}
+
+/// What a process killed mid-way would leave: the stored record is behind by
+/// at most a day, and is written at once when something people act on changes.
+#[test]
+fn health_is_written_when_it_matters() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let site = vec![session("1", 1, 10), session("2", 1, 11)];
+    apply(&store, site.clone(), now()).unwrap();
+    let stored = || store.stored_health("wsp").unwrap().unwrap();
+    assert_eq!(stored().last_success, Some(now()));
+
+    // Unchanged polls within the day: the stored record stays as it was.
+    let t1 = now() + Duration::hours(2);
+    apply(&store, site.clone(), t1).unwrap();
+    assert_eq!(stored().last_success, Some(now()));
+    assert_eq!(store.health("wsp").unwrap().last_success, Some(t1));
+
+    // An identical note is not written, so it does not count as news.
+    store.set_note("wsp", "detail:1", "a").unwrap();
+    let t2 = t1 + Duration::minutes(30);
+    apply(&store, site.clone(), t2).unwrap();
+    assert_eq!(stored().last_success, Some(t2), "the first note counted");
+    store.set_note("wsp", "detail:1", "a").unwrap();
+    apply(&store, site.clone(), t2 + Duration::minutes(30)).unwrap();
+    assert_eq!(
+        stored().last_success,
+        Some(t2),
+        "the same note again did not"
     );
+    assert_eq!(store.note("wsp", "detail:1").unwrap().as_deref(), Some("a"));
+
+    // A failure is written at once, and so is the recovery.
+    let t3 = t2 + Duration::hours(1);
+    store
+        .record_failure("wsp", t3, "the site is down", CrawlStats::default())
+        .unwrap();
+    assert_eq!(stored().consecutive_failures, 1);
+    assert_eq!(stored().last_error.as_deref(), Some("the site is down"));
+    let t4 = t3 + Duration::hours(1);
+    apply(&store, site.clone(), t4).unwrap();
+    assert_eq!(
+        (stored().consecutive_failures, stored().last_success),
+        (0, Some(t4))
+    );
+
+    // A day on, the times are written even though nothing else changed (as
+    // are the sessions' `last_seen`, by the same daily rule).
+    let t5 = t4 + Duration::hours(23);
+    apply(&store, site.clone(), t5).unwrap();
+    assert_eq!(stored().last_success, Some(t5), "the sessions' day is up");
+    let t6 = t5 + Duration::hours(23);
+    apply(&store, site.clone(), t6).unwrap();
+    assert_eq!(stored().last_success, Some(t5));
+    let t7 = t5 + Duration::hours(24);
+    apply(&store, site.clone(), t7).unwrap();
+    assert_eq!(stored().last_success, Some(t7));
+}
+
+/// A source that sends its unchanged eLearning catalogue on every crawl does
+/// not have it rewritten, nor the feeds' generation moved.
+#[test]
+fn an_unchanged_catalogue_is_not_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let course = |id: &str, title: &str| Course {
+        source: "wsp".into(),
+        id: id.into(),
+        title: title.into(),
+        category: None,
+        description: None,
+        url: format!("https://example.org/elearning/{id}"),
+    };
+    let crawl = |courses: Vec<Course>, at: DateTime<Utc>| {
+        store
+            .apply_crawl(
+                "wsp",
+                vec![session("1", 1, 10)],
+                Some(courses),
+                at,
+                0.5,
+                CrawlStats::default(),
+            )
+            .unwrap()
+            .unwrap();
+    };
+    crawl(vec![course("a", "A"), course("b", "B")], now());
+    let generation = store.generation();
+    crawl(
+        vec![course("b", "B"), course("a", "A")],
+        now() + Duration::minutes(5),
+    );
+    assert_eq!(
+        store.generation(),
+        generation,
+        "same catalogue, other order"
+    );
+    crawl(
+        vec![course("a", "A"), course("b", "B2")],
+        now() + Duration::minutes(10),
+    );
+    assert!(store.generation() > generation);
+    let titles: Vec<String> = store
+        .courses()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.title)
+        .collect();
+    assert_eq!(titles, vec!["A", "B2"]);
 }
