@@ -669,6 +669,7 @@ impl EventBlocks {
         }
     }
 
+    /// The byte budget it was made with.
     #[must_use]
     pub fn budget(&self) -> usize {
         self.budget

@@ -5,6 +5,8 @@
 //! `platforms`) → `crawl` (the kind's walk through `fetch`, the platform's
 //! readers) → `store` → `feed` / `server` / `cli`.
 
+#![warn(missing_docs)]
+
 pub mod atom;
 pub mod changes;
 pub mod cli;

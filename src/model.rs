@@ -25,6 +25,7 @@ pub enum Status {
 }
 
 impl Status {
+    /// The lowercase word used in JSON, the CLI and the page (`scheduled`, `full`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Scheduled => "scheduled",
@@ -52,6 +53,7 @@ impl fmt::Display for Status {
 pub struct Availability {
     /// `None` when the source does not say (e.g. "places available" with no number).
     pub spaces_left: Option<u32>,
+    /// Places in all, when the source says (Eventbrite's ticket totals).
     pub capacity: Option<u32>,
     /// A waiting list can be joined.
     pub waitlist: bool,
@@ -78,6 +80,7 @@ impl Availability {
         }
     }
 
+    /// The source said `n` places are left.
     pub fn spaces(n: u32) -> Self {
         Self {
             spaces_left: Some(n),
@@ -93,6 +96,7 @@ impl Availability {
 pub struct SessionKey(pub String);
 
 impl SessionKey {
+    /// A key as the platform chose it (an occurrence's original start, a row number).
     pub fn new(s: impl Into<String>) -> Self {
         SessionKey(s.into())
     }
@@ -114,6 +118,7 @@ impl fmt::Display for SessionKey {
 pub struct Uid(pub String);
 
 impl Uid {
+    /// The UID of a session: stable for as long as its source, event id and key are.
     pub fn derive(source: &str, event_id: &str, key: &SessionKey) -> Uid {
         Uid(format!(
             "{}-{}-{}@events.safeguarding-training",
@@ -123,6 +128,7 @@ impl Uid {
         ))
     }
 
+    /// The UID's text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -148,28 +154,38 @@ fn uid_part(s: &str) -> String {
     out
 }
 
-/// One session as an adapter read it from a source, before the store adds history.
+/// One session as a platform's reader read it from a source, before the store adds history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// The source file's `id`.
     pub source: String,
     /// The source's own id of the event (digits for both known sources).
     pub event_id: String,
+    /// Which session of the event this is (see [`SessionKey`]).
     pub key: SessionKey,
+    /// The event's title as the source prints it.
     pub title: String,
+    /// The source's category or theme, e.g. "Child Neglect".
     pub category: Option<String>,
+    /// The training level, e.g. "Level 2", when the source gives one.
     pub level: Option<String>,
     /// Prose, e.g. "You MUST complete Level 1 first".
     pub prerequisites: Option<String>,
+    /// Plain text about the event, when the source gives any.
     pub description: Option<String>,
+    /// When it starts (an instant; sources print local times, converted on reading).
     pub start: DateTime<Utc>,
+    /// When it ends; never before `start`.
     pub end: DateTime<Utc>,
     /// IANA name of the source's time zone (e.g. `Europe/London`), used to show times.
     pub timezone: String,
     /// Postal address, or the online platform's name ("Virtual - MS Teams").
     pub venue: Option<String>,
+    /// Held online rather than in a room.
     pub online: bool,
+    /// Whether it runs and can be booked.
     pub status: Status,
+    /// Places left, as far as the source says.
     pub availability: Availability,
     /// Where a person books (the detail page; never the booking form itself).
     pub url: String,
@@ -181,6 +197,7 @@ pub struct Session {
 }
 
 impl Session {
+    /// Its calendar UID, from source, event id and key.
     pub fn uid(&self) -> Uid {
         Uid::derive(&self.source, &self.event_id, &self.key)
     }
@@ -209,10 +226,15 @@ impl Session {
 /// A session as kept in the store: what the source said last, plus its history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredSession {
+    /// Its calendar UID (the store's key).
     pub uid: Uid,
+    /// What the source said at its last successful crawl that saw it.
     pub session: Session,
+    /// The crawl that first found it.
     pub first_seen: DateTime<Utc>,
+    /// The last crawl that found it (written at most daily while unchanged).
     pub last_seen: DateTime<Utc>,
+    /// The last crawl that changed a field a calendar shows (the feed's DTSTAMP).
     pub last_changed: DateTime<Utc>,
     /// Starts at 0, +1 whenever a field a calendar shows changes.
     pub sequence: u32,
@@ -221,12 +243,17 @@ pub struct StoredSession {
 /// An undated course (eLearning): a catalogue entry, never a calendar event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Course {
+    /// The source file's `id`.
     pub source: String,
     /// The source's id of the course, or its URL when it has none.
     pub id: String,
+    /// The course's title.
     pub title: String,
+    /// Its category or theme, when the catalogue gives one.
     pub category: Option<String>,
+    /// Plain text about it, when the catalogue gives any.
     pub description: Option<String>,
+    /// Where a person starts it.
     pub url: String,
 }
 

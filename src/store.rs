@@ -30,16 +30,35 @@ pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// stored shape changes.
 pub const SCHEMA_VERSION: u64 = 1;
 
+/// Why the store could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Another process holds the store's lock.
     #[error("the store at {path} is in use by another events process; stop it or pass another --data directory")]
-    Locked { path: PathBuf },
+    Locked {
+        /// The data directory.
+        path: PathBuf,
+    },
+    /// The directory could not be opened as a store.
     #[error("cannot open the store at {path}: {message}")]
-    Open { path: PathBuf, message: String },
+    Open {
+        /// The data directory.
+        path: PathBuf,
+        /// What sled or the file system said.
+        message: String,
+    },
+    /// A newer build wrote it; this one will not guess at its shape.
     #[error("the store at {path} was written by a newer version of events (schema {found}, this build reads up to {SCHEMA_VERSION}); upgrade events")]
-    TooNew { path: PathBuf, found: u64 },
+    TooNew {
+        /// The data directory.
+        path: PathBuf,
+        /// The schema version found.
+        found: u64,
+    },
+    /// A record does not read as what it should be.
     #[error("the store is damaged: {0}")]
     Corrupt(String),
+    /// sled failed.
     #[error("store error: {0}")]
     Sled(#[from] sled::Error),
 }
@@ -61,20 +80,26 @@ pub enum StoreError {
 /// old, and the counters those of an earlier crawl.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceHealth {
+    /// When a crawl of it last started, whatever came of it.
     pub last_attempt: Option<DateTime<Utc>>,
+    /// When a crawl of it was last merged (fully or, at a limit, in part).
     pub last_success: Option<DateTime<Utc>>,
     /// One sentence; `None` after a successful crawl.
     pub last_error: Option<String>,
+    /// Crawls in a row that failed or were refused; 0 after a success.
     pub consecutive_failures: u32,
     /// Sessions the last successful crawl found.
     pub sessions_found: usize,
-    /// Of the last attempt.
+    /// Requests the last attempt made.
     pub requests: u64,
+    /// Body bytes the last attempt downloaded.
     pub bytes: u64,
+    /// Of the last attempt's requests, those answered `304 Not Modified`.
     pub not_modified: u64,
 }
 
 impl SourceHealth {
+    /// Crawled successfully, and the last crawl did not fail.
     pub fn healthy(&self) -> bool {
         self.last_error.is_none() && self.last_success.is_some()
     }
@@ -83,18 +108,26 @@ impl SourceHealth {
 /// Network counters of one crawl, recorded in health whatever the outcome.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CrawlStats {
+    /// Requests made.
     pub requests: u64,
+    /// Body bytes downloaded.
     pub bytes: u64,
+    /// Requests answered `304 Not Modified`.
     pub not_modified: u64,
 }
 
 /// What one successful merge did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct MergeReport {
+    /// Sessions the crawl found.
     pub found: usize,
+    /// Of those, sessions the store did not have.
     pub new: usize,
+    /// Of those, sessions whose shown fields changed (their sequence went up).
     pub changed: usize,
+    /// Of those, sessions as they were.
     pub unchanged: usize,
+    /// Upcoming sessions the crawl no longer found, now withdrawn.
     pub withdrawn: usize,
     /// Changes recorded for people (see `changes::ChangeKind`); none on a
     /// source's first crawl.
@@ -104,12 +137,20 @@ pub struct MergeReport {
 /// Why a crawl's result was not applied.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Refusal {
+    /// Nothing found where there was something: the site is broken, not empty.
     #[error("found no sessions where the last crawl found {previous}; kept the previous data")]
-    Empty { previous: usize },
+    Empty {
+        /// Sessions the last successful crawl found.
+        previous: usize,
+    },
+    /// Far fewer found than last time (under the source's `min_fraction`).
     #[error("found only {found} sessions where the last crawl found {previous} (under {:.0}%); kept the previous data", min_fraction * 100.0)]
     TooFew {
+        /// Sessions this crawl found.
         found: usize,
+        /// Sessions the last successful crawl found.
         previous: usize,
+        /// The source's `min_fraction`.
         min_fraction: f64,
     },
 }
@@ -117,14 +158,18 @@ pub enum Refusal {
 /// A response kept for conditional requests: its validators and its body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CachedResponse {
+    /// The response's `ETag`, sent back as `If-None-Match`.
     pub etag: Option<String>,
+    /// The response's `Last-Modified`, sent back as `If-Modified-Since`.
     pub last_modified: Option<String>,
+    /// When the body was downloaded.
     pub fetched: DateTime<Utc>,
     /// When a crawl last used this response (fetched it, was answered 304, or
     /// re-read it), to within `TOUCH_EVERY`; `None` in entries written before
     /// it was kept, which count as seen when fetched.
     #[serde(default)]
     pub seen: Option<DateTime<Utc>>,
+    /// The body as downloaded (kept beside the header, not in its JSON).
     #[serde(skip)]
     pub body: Vec<u8>,
 }
@@ -367,6 +412,7 @@ impl Store {
             .collect()
     }
 
+    /// Every session of one source, withdrawn ones too.
     pub fn source_sessions(&self, source: &str) -> Result<Vec<StoredSession>, StoreError> {
         self.sessions
             .scan_prefix(source_prefix(source))
@@ -379,6 +425,7 @@ impl Store {
             .collect()
     }
 
+    /// Every source's undated courses.
     pub fn courses(&self) -> Result<Vec<Course>, StoreError> {
         self.courses
             .iter()
@@ -776,6 +823,7 @@ impl Store {
         Ok(decode_cached(&v))
     }
 
+    /// Keeps a response for conditional requests to `url`.
     pub fn put_cached_response(&self, url: &str, c: &CachedResponse) -> Result<(), StoreError> {
         let header = to_json(c);
         let mut v = Vec::with_capacity(4 + header.len() + c.body.len());
