@@ -11,6 +11,9 @@ use chrono_tz::Tz;
 use regex::{Captures, Regex};
 use std::sync::LazyLock;
 
+/// The venue shown for an event held online when the source names no platform.
+pub const ONLINE_VENUE: &str = "Online";
+
 /// Why a piece of text could not be read as the value asked for. A `String`
 /// in a variant is the text read, whitespace normalised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -169,7 +169,7 @@ pub fn organizer_id_from_url(u: &str) -> Option<String> {
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// The venue text of an online event (the API gives no platform name).
-pub const ONLINE_VENUE: &str = "Online";
+pub use super::text::ONLINE_VENUE;
 
 /// Where the next page of an API list starts.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,8 +22,8 @@ use crate::platforms::{text, ParseError, SourceContext};
 /// Pages larger than this are refused rather than parsed.
 pub const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
 
-/// The venue text of an event held online.
-pub const ONLINE_VENUE: &str = "Online";
+/// The venue text of an event held online (one wording for every kind).
+pub use crate::platforms::text::ONLINE_VENUE;
 
 /// What a listing page gave.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
