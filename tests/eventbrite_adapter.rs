@@ -6,7 +6,8 @@
 
 mod common;
 
-use chrono::{DateTime, Utc};
+use common::utc;
+
 use events::config::parse_source;
 use events::model::{Availability, Session, SessionKey, Status};
 use events::platforms::eventbrite::EventbriteConfig;
@@ -23,17 +24,7 @@ const ORG: &str = "98765432101";
 const CONTINUATION: &str = "eyJwYWdlIjogMiwgInNpemUiOiAzfQ";
 
 fn ctx() -> SourceContext {
-    SourceContext {
-        source_id: "vrp".into(),
-        timezone: chrono_tz::Europe::London,
-        now: utc("2026-12-01T09:00:00Z"),
-    }
-}
-
-fn utc(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("test time")
-        .with_timezone(&Utc)
+    common::reader_context("vrp")
 }
 
 fn dir() -> PathBuf {
@@ -41,7 +32,7 @@ fn dir() -> PathBuf {
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(dir().join(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+    common::fixture_bytes("eventbrite", name)
 }
 
 fn api() -> Url {

@@ -5,11 +5,11 @@
 
 mod common;
 
-use chrono::{DateTime, Utc};
+use common::utc;
+
 use events::model::{Session, Status};
 use events::platforms::ical::{parse_feed, zone_of_tzid};
 use events::platforms::SourceContext;
-use std::path::Path;
 use url::Url;
 
 const UID_WEEKLY: &str = "10101-1799235000-1799245800@www.walsallsafeguarding.example";
@@ -18,24 +18,11 @@ const UID_TEAMS: &str = "040000008200E00074C5B7101A82E00800000000B0C3F2D1@walsal
 const UID_PREVENT: &str = "10104-1808125200-1808130600@www.walsallsafeguarding.example";
 
 fn ctx() -> SourceContext {
-    SourceContext {
-        source_id: "wsp-site".into(),
-        timezone: chrono_tz::Europe::London,
-        now: utc("2026-12-01T09:00:00Z"),
-    }
-}
-
-fn utc(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("test time")
-        .with_timezone(&Utc)
+    common::reader_context("wsp-site")
 }
 
 fn fixture(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/ical")
-        .join(name);
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+    common::fixture_text("ical", name)
 }
 
 fn feed_url() -> Url {

@@ -5,35 +5,22 @@
 
 mod common;
 
-use chrono::{DateTime, Utc};
+use common::utc;
+
 use events::model::{Session, Status};
 use events::platforms::schema_org::{parse_event_page, parse_listing};
 use events::platforms::SourceContext;
 use regex::Regex;
-use std::path::Path;
 use url::Url;
 
 const SITE: &str = "https://www.walsallsafeguarding.example";
 
 fn ctx() -> SourceContext {
-    SourceContext {
-        source_id: "wsp-site".into(),
-        timezone: chrono_tz::Europe::London,
-        now: utc("2026-12-01T09:00:00Z"),
-    }
-}
-
-fn utc(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("test time")
-        .with_timezone(&Utc)
+    common::reader_context("wsp-site")
 }
 
 fn fixture(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/schema-org")
-        .join(name);
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+    common::fixture_text("schema-org", name)
 }
 
 fn url(path: &str) -> Url {

@@ -132,3 +132,37 @@ pub fn write_wsp_source(dir: &Path, base: &url::Url, requests_per_second: u32) {
     )
     .expect("writing the source file");
 }
+
+/// The clock every reader test freezes: fixtures are read as of this instant.
+pub const READ_AT: &str = "2026-12-01T09:00:00Z";
+
+/// An RFC 3339 time in a test, as UTC.
+pub fn utc(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .expect("test time")
+        .with_timezone(&chrono::Utc)
+}
+
+/// What a platform's reader is given in the reader tests: the source id,
+/// London, and the frozen clock [`READ_AT`].
+pub fn reader_context(source_id: &str) -> events::platforms::SourceContext {
+    events::platforms::SourceContext {
+        source_id: source_id.into(),
+        timezone: chrono_tz::Europe::London,
+        now: utc(READ_AT),
+    }
+}
+
+/// The bytes of `tests/fixtures/<dir>/<name>`.
+pub fn fixture_bytes(dir: &str, name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir)
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
+}
+
+/// The text of `tests/fixtures/<dir>/<name>`.
+pub fn fixture_text(dir: &str, name: &str) -> String {
+    String::from_utf8(fixture_bytes(dir, name)).expect("fixtures are UTF-8")
+}
