@@ -49,7 +49,7 @@ use std::sync::Arc;
 use url::Url;
 
 use super::schema_org::{
-    collect_events as collect_ld_events, offers_sold_out, postponed, schema_name, status_of,
+    collect_events as collect_ld_events, offers_sold_out, postponed, status_of,
 };
 use super::{Configured, Kind, ParseError, Platform, SourceContext};
 use crate::config::{ConfigError, KindFields};

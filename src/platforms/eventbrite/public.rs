@@ -145,14 +145,11 @@ pub fn parse_event_page(html: &str, page_url: &Url) -> Result<PageFacts, ParseEr
     if let Some(ev) = ld_event {
         // The one schema.org reading of a status and of offers, as for
         // `schema-org` sources.
-        let (status, _) = status_of(ev, None);
+        // Only a postponement writes a description where there was none.
+        let (status, note) = status_of(ev, None);
         if status == Status::Cancelled {
             facts.status = Some(Status::Cancelled);
-            facts.postponed = schema_name(
-                ev.get("eventStatus")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default(),
-            ) == "EventPostponed";
+            facts.postponed = note.is_some();
         }
         facts.sold_out = offers_sold_out(ev.get("offers"));
     }
