@@ -62,6 +62,11 @@ pub struct ServeArgs {
     /// feeds last.
     #[arg(long, env = "EVENTS_FEED_CACHE", default_value = "16MiB")]
     pub feed_cache: bytesize::ByteSize,
+    /// Memory for each session's rendered event, e.g. `12MiB`, so an unusual
+    /// filter is mostly put together rather than rendered; once full, further
+    /// sessions are rendered each time (and a warning is logged).
+    #[arg(long, env = "EVENTS_EVENT_BLOCKS", default_value = "12MiB")]
+    pub event_blocks: bytesize::ByteSize,
 }
 
 /// The commands of `events`; each variant's comment is its `--help` summary.
@@ -541,8 +546,10 @@ async fn serve_until_stopped(
         !cli_demo(cli),
     ));
     let feed_cache = usize::try_from(args.feed_cache.as_u64()).unwrap_or(usize::MAX);
+    let event_blocks = usize::try_from(args.event_blocks.as_u64()).unwrap_or(usize::MAX);
     let state = server::AppState::new(store.clone(), sources, server::system_clock())
-        .with_feed_cache_bytes(feed_cache);
+        .with_feed_cache_bytes(feed_cache)
+        .with_event_block_bytes(event_blocks);
     println!("Serving on http://{addr}/ (calendar: http://{addr}/calendar.ics). Ctrl-C to stop.");
     let mut stop_srv = stop.clone();
     server::serve(listener, state, async move {

@@ -135,15 +135,30 @@ impl AppState {
             store,
             sources,
             clock,
-            cache: Arc::new(Cache::new(DEFAULT_FEED_CACHE_BYTES)),
+            cache: Arc::new(Cache::new(
+                DEFAULT_FEED_CACHE_BYTES,
+                feed::DEFAULT_EVENT_BLOCK_BYTES,
+            )),
         }
     }
 
     /// The same state with a feed cache of `bytes` (see `DEFAULT_FEED_CACHE_BYTES`).
     #[must_use]
     pub fn with_feed_cache_bytes(self, bytes: usize) -> Self {
+        let blocks = self.cache.events.budget();
         AppState {
-            cache: Arc::new(Cache::new(bytes)),
+            cache: Arc::new(Cache::new(bytes, blocks)),
+            ..self
+        }
+    }
+
+    /// The same state keeping at most `bytes` of rendered events (see
+    /// `feed::DEFAULT_EVENT_BLOCK_BYTES`).
+    #[must_use]
+    pub fn with_event_block_bytes(self, bytes: usize) -> Self {
+        let feeds = self.feed_cache_budget();
+        AppState {
+            cache: Arc::new(Cache::new(feeds, bytes)),
             ..self
         }
     }
@@ -179,11 +194,11 @@ struct Cache {
 }
 
 impl Cache {
-    fn new(feed_bytes: usize) -> Self {
+    fn new(feed_bytes: usize, block_bytes: usize) -> Self {
         Cache {
             snapshot: Mutex::new(None),
             feeds: Mutex::new(FeedCache::new(feed_bytes)),
-            events: feed::EventBlocks::new(feed::DEFAULT_EVENT_BLOCK_BYTES),
+            events: feed::EventBlocks::new(block_bytes),
             renders: AtomicU64::new(0),
             rendering: tokio::sync::Semaphore::new(CONCURRENT_RENDERS),
             too_large_reported: AtomicBool::new(false),

@@ -1003,3 +1003,37 @@ async fn a_taken_port_is_explained() {
     );
     s.stop().await;
 }
+
+/// `--event-blocks`: a budget too small to keep any rendered event serves the
+/// same feeds, byte for byte, as the default budget; it only renders more.
+#[tokio::test]
+async fn a_tiny_event_block_budget_serves_the_same_feeds() {
+    let s = Server::start().await;
+    let state = AppState::new(s.store.clone(), sources(), server::fixed_clock(now()))
+        .with_event_block_bytes(1024);
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(server::serve(listener, state.clone(), async move {
+        let _ = rx.await;
+    }));
+    for path in [
+        "/calendar.ics",
+        "/calendar.ics?days=400",
+        "/calendar.ics?source=wsp",
+    ] {
+        let (status, expected) = s.text(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let got = raw_client()
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), StatusCode::OK, "{path}");
+        assert_eq!(got.text().await.unwrap(), expected, "{path}");
+    }
+    // The feed cache's own budget is untouched by the event-block setting.
+    assert_eq!(state.feed_cache_budget(), s.state.feed_cache_budget());
+    let _ = tx.send(());
+    task.await.unwrap().unwrap();
+}
