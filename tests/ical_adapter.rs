@@ -133,7 +133,7 @@ const TRUTH: [Row; 8] = [
         false,
         true,
         Some("Online - Microsoft Teams"),
-        "https://www.walsallsafeguarding.example/events/?ical=1",
+        "", // no URL: no link (the feed file is not a booking page)
     ),
     (
         UID_PREVENT,

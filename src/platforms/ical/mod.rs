@@ -2,10 +2,15 @@
 //! shared Outlook calendar), one session per occurrence.
 //!
 //! This folder is the whole platform: its settings and walk (this file: one
-//! conditional GET of the feed) and its reader (`parse.rs`). Merging, limits
-//! and health belong to the generic crawl.
+//! conditional GET of the feed) and its reader: `lines` (content lines and
+//! components), `zones` (TZIDs and `VTIMEZONE`s), `recur` (expanding
+//! repeating events) and `parse` (events into sessions). Merging, limits and
+//! health belong to the generic crawl.
 
+mod lines;
 mod parse;
+mod recur;
+mod zones;
 
 pub use parse::*;
 
@@ -65,11 +70,14 @@ impl Kind for IcalConfig {
 /// Fetches the feed and reads every occurrence in the reader's window.
 async fn walk(ic: &IcalConfig, w: &Walker<'_>) -> Result<Gathered, WalkError> {
     let page = w.get(&ic.url).await?;
-    let feed = parse_feed(&page.text(), &ic.url, &w.ctx)?;
+    let max = w.source.limits.max_sessions;
+    let feed = parse_feed_within(&page.text(), &ic.url, &w.ctx, max)?;
     tracing::debug!(source = %w.source.id, calendar = ?feed.name, sessions = feed.sessions.len(), "feed read");
     Ok(Gathered {
         sessions: feed.sessions,
         courses: None,
-        limit: None,
+        limit: feed
+            .stopped_at_limit
+            .then(|| w.limit_hit("max_sessions", max, "sessions")),
     })
 }

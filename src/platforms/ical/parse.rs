@@ -1,28 +1,36 @@
-//! Reading an iCalendar feed into `Session`s: the `icalendar` crate's parser,
-//! `TZID`s (IANA names, the feed's own `VTIMEZONE`s, common Windows names),
-//! recurring events (`RRULE`, `RDATE`, `EXDATE`, `RECURRENCE-ID` overrides)
-//! expanded with the `rrule` crate over a window around "now", and the session
-//! keys that keep UIDs stable when an event or one occurrence moves.
+//! Reading an iCalendar feed into `Session`s: the events of every `VCALENDAR`
+//! in the body (read by `lines`), their times in the zones of `zones`, their
+//! occurrences from `recur`, overrides (`RECURRENCE-ID`, also with
+//! `RANGE=THISANDFUTURE`) applied, and the session keys that keep UIDs stable
+//! when an event or one occurrence moves.
 //!
-//! Nothing here reads a clock or does I/O; a bad event is a logged warning
-//! naming the feed and the event, never a panic.
+//! The unit of failure is one event: an event with an unreadable line, an
+//! unknown zone or a rule that cannot reach the window is left out with a
+//! warning naming the feed, its UID and the line; the feed fails only when it
+//! is not iCalendar at all. Nothing here reads a clock or does I/O.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use icalendar::parser::{Component, Property};
-use std::collections::BTreeMap;
-use std::str::FromStr;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use url::Url;
 
+use super::lines::{self, Component, Prop};
+use super::recur::{self, Budget, Series};
+use super::zones::{self, Zone};
 use crate::model::{Availability, Session, SessionKey, Status};
 use crate::platforms::{text, ParseError, SourceContext};
+
+pub use super::recur::MAX_OCCURRENCES;
+pub use super::zones::zone_of_tzid;
 
 /// Occurrences that started more than this many days before "now" are left out.
 pub const PAST_DAYS: i64 = 30;
 /// Occurrences starting more than this many days after "now" are left out.
 pub const AHEAD_DAYS: i64 = 400;
-/// At most this many occurrences of one recurring event are read.
-pub const MAX_OCCURRENCES: u16 = 1000;
+/// The title of an event with no `SUMMARY` (Google writes none for untitled events).
+pub const UNTITLED: &str = "(untitled)";
 
 /// What one feed gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,151 +39,649 @@ pub struct IcalFeed {
     pub name: Option<String>,
     /// One session per event occurrence in the window, in feed order.
     pub sessions: Vec<Session>,
+    /// True when reading stopped at the `max_sessions` it was given.
+    pub stopped_at_limit: bool,
 }
 
-/// A `DTSTART`/`DTEND`/`RECURRENCE-ID`/`EXDATE` value, resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum When {
-    /// A date (`VALUE=DATE`): a whole day in the source's zone.
+/// A `DTSTART`/`DTEND`/`RECURRENCE-ID`/`EXDATE`/`RDATE` value, resolved.
+#[derive(Debug, Clone)]
+pub(super) enum When {
+    /// A date (`VALUE=DATE`): a whole day in the feed's floating zone.
     Date(NaiveDate),
-    /// An instant, and the zone it was written in (for recurrence rules).
-    Time(DateTime<Utc>, Tz),
+    /// An instant, with the wall-clock time and zone it was written in.
+    Time {
+        /// The instant.
+        utc: DateTime<Utc>,
+        /// Its wall-clock time in `zone`.
+        wall: NaiveDateTime,
+        /// The zone it was written in (UTC for a `…Z` time).
+        zone: Zone,
+    },
 }
 
 impl When {
-    fn instant(self, tz: Tz) -> DateTime<Utc> {
+    /// The instant it starts; a date starts at midnight in `floating`.
+    pub(super) fn instant(&self, floating: &Zone) -> DateTime<Utc> {
         match self {
-            When::Date(d) => local(d.and_hms_opt(0, 0, 0).unwrap_or_default(), tz),
-            When::Time(t, _) => t,
+            When::Date(d) => floating.instant(d.and_hms_opt(0, 0, 0).unwrap_or_default()),
+            When::Time { utc, .. } => *utc,
+        }
+    }
+
+    /// Its wall-clock time (midnight for a date).
+    pub(super) fn wall(&self) -> NaiveDateTime {
+        match self {
+            When::Date(d) => d.and_hms_opt(0, 0, 0).unwrap_or_default(),
+            When::Time { wall, .. } => *wall,
+        }
+    }
+
+    /// The same moved by `delta` of wall-clock time (a date by whole days).
+    fn shifted(&self, delta: Duration) -> When {
+        match self {
+            When::Date(d) => When::Date(*d + Duration::days(delta.num_days())),
+            When::Time { wall, zone, .. } => {
+                let wall = *wall + delta;
+                When::Time {
+                    utc: zone.instant(wall),
+                    wall,
+                    zone: zone.clone(),
+                }
+            }
         }
     }
 }
 
-/// A local wall-clock time in `tz` as an instant: the earlier of a repeated
-/// hour, and an hour later for a time skipped when clocks go forward.
-fn local(naive: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
-    match tz.from_local_datetime(&naive).earliest() {
-        Some(t) => t.with_timezone(&Utc),
-        None => tz
-            .from_local_datetime(&(naive + Duration::hours(1)))
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|| Utc.from_utc_datetime(&naive)),
+/// Parses a whole feed with no limit on sessions but the per-event one.
+pub fn parse_feed(body: &str, feed_url: &Url, ctx: &SourceContext) -> Result<IcalFeed, ParseError> {
+    parse_feed_within(body, feed_url, ctx, usize::MAX)
+}
+
+/// Parses a whole feed, stopping once `max_sessions` sessions are read. Fails
+/// only when the body is not an iCalendar feed at all.
+pub fn parse_feed_within(
+    body: &str,
+    feed_url: &Url,
+    ctx: &SourceContext,
+    max_sessions: usize,
+) -> Result<IcalFeed, ParseError> {
+    let stream = lines::read_stream(body);
+    if stream.calendars.is_empty() {
+        return Err(ParseError::new(
+            feed_url,
+            "not an iCalendar feed (no BEGIN:VCALENDAR … END:VCALENDAR in it)",
+        ));
+    }
+    warn_about_stream(&stream, feed_url);
+    let name = stream.calendars.iter().find_map(|c| {
+        c.prop("X-WR-CALNAME")
+            .map(|p| lines::unescape(&p.value).trim().to_string())
+            .filter(|s| !s.is_empty())
+    });
+    let mut reader = Reader {
+        feed_url,
+        ctx,
+        window: (
+            ctx.now - Duration::days(PAST_DAYS),
+            ctx.now + Duration::days(AHEAD_DAYS),
+        ),
+        budget: Budget::default(),
+        fallback_uids: HashSet::new(),
+        sessions: Vec::new(),
+        max_sessions,
+        stopped: false,
+    };
+    for cal in &stream.calendars {
+        reader.calendar(cal);
+        if reader.stopped {
+            break;
+        }
+    }
+    if reader.budget.refused > 0 {
+        tracing::warn!(
+            feed = %feed_url,
+            skipped = reader.budget.refused,
+            "repeating events skipped: the feed's rules took {} steps, the most one feed may take",
+            recur::FEED_STEPS
+        );
+    }
+    Ok(IcalFeed {
+        name,
+        sessions: reader.sessions,
+        stopped_at_limit: reader.stopped,
+    })
+}
+
+fn warn_about_stream(s: &lines::Stream, feed_url: &Url) {
+    if s.stray_lines > 0 {
+        tracing::warn!(feed = %feed_url, lines = s.stray_lines, "lines outside any VCALENDAR ignored");
+    }
+    if let Some(first) = s.too_deep.first() {
+        tracing::warn!(
+            feed = %feed_url,
+            line = first,
+            count = s.too_deep.len(),
+            "components nested deeper than {} skipped",
+            lines::MAX_DEPTH
+        );
     }
 }
 
-/// Windows time zone names seen in Outlook and Exchange exports, with the IANA
-/// zone each stands for.
-const WINDOWS_ZONES: &[(&str, &str)] = &[
-    ("GMT Standard Time", "Europe/London"),
-    ("Greenwich Standard Time", "Atlantic/Reykjavik"),
-    ("UTC", "UTC"),
-    ("Coordinated Universal Time", "UTC"),
-    ("W. Europe Standard Time", "Europe/Berlin"),
-    ("Romance Standard Time", "Europe/Paris"),
-    ("Central Europe Standard Time", "Europe/Budapest"),
-    ("Central European Standard Time", "Europe/Warsaw"),
-    ("E. Europe Standard Time", "Europe/Chisinau"),
-    ("FLE Standard Time", "Europe/Kiev"),
-    ("Eastern Standard Time", "America/New_York"),
-    ("Central Standard Time", "America/Chicago"),
-    ("Mountain Standard Time", "America/Denver"),
-    ("Pacific Standard Time", "America/Los_Angeles"),
-    ("AUS Eastern Standard Time", "Australia/Sydney"),
+/// Properties an event is read from: a line among them that cannot be read
+/// skips the event; other unreadable lines are ignored.
+const READ: &[&str] = &[
+    "", "UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID",
+    "SUMMARY", "STATUS", "URL", "LOCATION", "DESCRIPTION", "CATEGORIES",
 ];
 
-/// The IANA zone of a `TZID`: the name itself, a Windows name, or the last
-/// two segments of a prefixed name (`/mozilla.org/20050126_1/Europe/London`).
-pub fn zone_of_tzid(tzid: &str) -> Option<Tz> {
-    let tzid = tzid.trim().trim_matches('"');
-    if let Ok(tz) = tzid.parse::<Tz>() {
-        return Some(tz);
-    }
-    if let Some((_, iana)) = WINDOWS_ZONES
-        .iter()
-        .find(|(w, _)| w.eq_ignore_ascii_case(tzid))
-    {
-        return iana.parse().ok();
-    }
-    let parts: Vec<&str> = tzid.trim_matches('/').split('/').collect();
-    if parts.len() > 2 {
-        let tail = parts[parts.len() - 2..].join("/");
-        if let Ok(tz) = tail.parse::<Tz>() {
-            return Some(tz);
-        }
-    }
-    None
+struct Reader<'a> {
+    feed_url: &'a Url,
+    ctx: &'a SourceContext,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    budget: Budget,
+    fallback_uids: HashSet<String>,
+    sessions: Vec<Session>,
+    max_sessions: usize,
+    stopped: bool,
 }
 
-/// `TZID` → zone for each of the feed's `VTIMEZONE`s whose `TZID` is not an
-/// IANA name itself: its `X-LIC-LOCATION`, else a Windows name, else a zone
-/// with the same standard and daylight offsets (Europe/London for +0000/+0100).
-fn feed_zones(cal: &[Component<'_>], feed: &Url) -> BTreeMap<String, Tz> {
-    let mut out = BTreeMap::new();
-    for vtz in cal.iter().filter(|c| c.name == "VTIMEZONE") {
-        let Some(tzid) = prop(vtz, "TZID").map(|p| p.val.as_str().to_string()) else {
-            continue;
+/// One calendar's zones: its `VTIMEZONE`s by `TZID`, and the zone of its
+/// floating times (`X-WR-TIMEZONE`, else the source's).
+struct CalZones {
+    by_tzid: BTreeMap<String, Result<Zone, String>>,
+    floating: Zone,
+    /// The zone floating times are shown in.
+    shown: Tz,
+    /// Set when `X-WR-TIMEZONE` names a zone: UTC-start series recur in it.
+    wr_timezone: Option<Zone>,
+}
+
+impl CalZones {
+    fn zone(&self, tzid: Option<&str>) -> Result<Zone, String> {
+        let Some(id) = tzid else {
+            return Ok(self.floating.clone());
         };
-        let by_name = zone_of_tzid(&tzid)
-            .or_else(|| prop(vtz, "X-LIC-LOCATION").and_then(|p| zone_of_tzid(p.val.as_str())));
-        let zone = by_name.or_else(|| zone_by_offsets(vtz));
-        match zone {
-            Some(tz) => {
-                out.insert(tzid, tz);
-            }
-            None => tracing::warn!(
-                feed = %feed,
-                tzid = %tzid,
-                "VTIMEZONE not recognised; its times are read in the source's time zone"
-            ),
+        match self.by_tzid.get(id.trim()) {
+            Some(Ok(z)) => Ok(z.clone()),
+            Some(Err(e)) => Err(format!("its VTIMEZONE `{id}` is unreadable ({e})")),
+            None => zone_of_tzid(id)
+                .map(Zone::Iana)
+                .ok_or_else(|| format!("unknown TZID `{id}` (no VTIMEZONE for it)")),
         }
     }
-    out
-}
 
-/// A zone from a `VTIMEZONE`'s `STANDARD`/`DAYLIGHT` `TZOFFSETTO`s, for the
-/// few pairs a UK partnership's feed would hold.
-fn zone_by_offsets(vtz: &Component<'_>) -> Option<Tz> {
-    let offset = |name: &str| {
-        vtz.components
-            .iter()
-            .find(|c| c.name == name)
-            .and_then(|c| prop(c, "TZOFFSETTO"))
-            .map(|p| p.val.as_str().trim().to_string())
-    };
-    match (offset("STANDARD").as_deref(), offset("DAYLIGHT").as_deref()) {
-        (Some("+0000"), Some("+0100")) => Some(chrono_tz::Europe::London),
-        (Some("+0100"), Some("+0200")) => Some(chrono_tz::Europe::Paris),
-        (Some("+0000"), None) => Some(chrono_tz::UTC),
-        _ => None,
+    /// Every value of a date or date-time property (`EXDATE`/`RDATE` may list several).
+    fn values(&self, p: &Prop) -> Result<Vec<When>, String> {
+        let is_date = p.param("VALUE").is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
+        let zone = self.zone(p.param("TZID"))?;
+        p.value
+            .split(',')
+            .map(|v| v.split('/').next().unwrap_or(v).trim())
+            .filter(|v| !v.is_empty())
+            .map(|v| read_when(v, is_date, &zone))
+            .collect()
+    }
+
+    fn one(&self, p: &Prop) -> Result<When, String> {
+        self.values(p)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("empty {} (line {})", p.name, p.line))
     }
 }
 
-fn prop<'a>(c: &'a Component<'_>, name: &str) -> Option<&'a Property<'a>> {
-    c.properties
-        .iter()
-        .find(|p| p.name.as_str().eq_ignore_ascii_case(name))
+fn read_when(v: &str, is_date: bool, zone: &Zone) -> Result<When, String> {
+    if is_date || v.len() == 8 {
+        return NaiveDate::parse_from_str(v, "%Y%m%d")
+            .map(When::Date)
+            .map_err(|_| format!("`{v}` is not a date"));
+    }
+    if let Some(utc) = v.strip_suffix(['Z', 'z']) {
+        return NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S")
+            .map(|n| When::Time {
+                utc: Utc.from_utc_datetime(&n),
+                wall: n,
+                zone: Zone::Iana(chrono_tz::UTC),
+            })
+            .map_err(|_| format!("`{v}` is not a date-time"));
+    }
+    NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S")
+        .map(|n| When::Time {
+            utc: zone.instant(n),
+            wall: n,
+            zone: zone.clone(),
+        })
+        .map_err(|_| format!("`{v}` is not a date-time"))
 }
 
-fn props<'a>(c: &'a Component<'_>, name: &'a str) -> impl Iterator<Item = &'a Property<'a>> {
-    c.properties
-        .iter()
-        .filter(move |p| p.name.as_str().eq_ignore_ascii_case(name))
+/// The fields of one VEVENT (a master or an override), times resolved.
+#[derive(Clone)]
+struct Fields {
+    start: When,
+    /// End minus start.
+    length: Duration,
+    title: Option<String>,
+    description: Option<String>,
+    location: Option<String>,
+    category: Option<String>,
+    url: Option<String>,
+    cancelled: bool,
 }
 
-fn param<'a>(p: &'a Property<'_>, key: &str) -> Option<&'a str> {
-    p.params
-        .iter()
-        .find(|x| x.key.as_str().eq_ignore_ascii_case(key))
-        .and_then(|x| x.val.as_ref())
-        .map(|v| v.as_str())
+/// A `RECURRENCE-ID` override: the occurrence it replaces and what it says.
+struct Override<'c> {
+    rid: When,
+    this_and_future: bool,
+    event: &'c Component,
+}
+
+impl<'a> Reader<'a> {
+    fn warn(&self, uid: &str, why: &str) {
+        tracing::warn!(feed = %self.feed_url, uid = %uid, "event skipped: {why}");
+    }
+
+    fn calendar(&mut self, cal: &Component) {
+        let zones = self.zones(cal);
+        // Each UID's master and overrides, in feed order.
+        let mut order: Vec<String> = Vec::new();
+        let mut groups: BTreeMap<String, (Option<&Component>, Vec<&Component>)> = BTreeMap::new();
+        for ev in cal.children("VEVENT") {
+            let Some(uid) = self.uid_of(ev) else { continue };
+            let entry = groups.entry(uid.clone()).or_insert_with(|| {
+                order.push(uid.clone());
+                (None, Vec::new())
+            });
+            if ev.prop("RECURRENCE-ID").is_some() {
+                entry.1.push(ev);
+            } else if entry.0.is_none() {
+                entry.0 = Some(ev);
+            } else {
+                tracing::warn!(feed = %self.feed_url, uid = %uid, line = ev.line, "second VEVENT with the same UID and no RECURRENCE-ID skipped");
+            }
+        }
+        for uid in &order {
+            let (master, overrides) = &groups[uid];
+            let made = self.event_sessions(uid, *master, overrides, &zones);
+            for s in made {
+                if self.sessions.len() >= self.max_sessions {
+                    self.stopped = true;
+                    return;
+                }
+                self.sessions.push(s);
+            }
+        }
+    }
+
+    fn zones(&self, cal: &Component) -> CalZones {
+        let wr = cal.prop("X-WR-TIMEZONE").map(|p| p.value.trim().to_string());
+        let wr_zone = wr.as_deref().and_then(zone_of_tzid);
+        if let (Some(name), None) = (&wr, wr_zone) {
+            tracing::warn!(feed = %self.feed_url, zone = %name, "X-WR-TIMEZONE not recognised; floating times are read in the source's time zone");
+        }
+        let shown = wr_zone.unwrap_or(self.ctx.timezone);
+        let until_year = chrono::Datelike::year(&self.window.1) + 1;
+        let mut by_tzid = BTreeMap::new();
+        for vtz in cal.children("VTIMEZONE") {
+            let Some(tzid) = vtz.prop("TZID").map(|p| p.value.trim().to_string()) else {
+                continue;
+            };
+            let named = zone_of_tzid(&tzid)
+                .or_else(|| vtz.prop("X-LIC-LOCATION").and_then(|p| zone_of_tzid(&p.value)));
+            let zone = match named {
+                Some(tz) => Ok(Zone::Iana(tz)),
+                None => zones::custom_zone(vtz, until_year).map(|z| Zone::Custom(Arc::new(z))),
+            };
+            if let Err(e) = &zone {
+                tracing::warn!(feed = %self.feed_url, tzid = %tzid, "VTIMEZONE unreadable ({e}); events using it are skipped");
+            }
+            by_tzid.insert(tzid, zone);
+        }
+        CalZones {
+            by_tzid,
+            floating: Zone::Iana(shown),
+            shown,
+            wr_timezone: wr_zone.map(Zone::Iana),
+        }
+    }
+
+    /// The event's UID, or one made from its start and title that stays the
+    /// same across crawls (`nouid-` and 16 hex digits of their SHA-256).
+    fn uid_of(&mut self, ev: &Component) -> Option<String> {
+        if let Some(uid) = ev.prop("UID").map(|p| p.value.trim().to_string()).filter(|u| !u.is_empty()) {
+            return Some(uid);
+        }
+        let mut h = Sha256::new();
+        for name in ["DTSTART", "RECURRENCE-ID", "SUMMARY"] {
+            if let Some(p) = ev.prop(name) {
+                h.update(p.param("TZID").unwrap_or("").as_bytes());
+                h.update(b"\x1f");
+                h.update(p.value.trim().as_bytes());
+            }
+            h.update(b"\x1e");
+        }
+        let hex: String = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let mut uid = format!("nouid-{hex}");
+        let mut n = 1;
+        while !self.fallback_uids.insert(uid.clone()) {
+            n += 1;
+            uid = format!("nouid-{hex}-{n}");
+        }
+        Some(uid)
+    }
+
+    /// Why this component cannot be read at all, if it cannot.
+    fn unreadable(&self, ev: &Component) -> Option<String> {
+        if !ev.closed {
+            return Some(format!("the VEVENT at line {} has no END:VEVENT", ev.line));
+        }
+        for bad in &ev.bad_lines {
+            if READ.contains(&bad.name.as_str()) {
+                return Some(format!("line {} ({}) is unreadable: {}", bad.line, bad.name, bad.why));
+            }
+            tracing::warn!(feed = %self.feed_url, line = bad.line, "unreadable line ignored: {}", bad.why);
+        }
+        None
+    }
+
+    fn fields(&self, ev: &Component, z: &CalZones) -> Result<Fields, String> {
+        if let Some(why) = self.unreadable(ev) {
+            return Err(why);
+        }
+        read_fields(ev, z)
+    }
+
+    /// The sessions of one UID: a single event, or the occurrences of a
+    /// recurring one in the window with its overrides applied.
+    fn event_sessions(
+        &mut self,
+        uid: &str,
+        master: Option<&Component>,
+        overrides: &[&Component],
+        z: &CalZones,
+    ) -> Vec<Session> {
+        let overrides = self.read_overrides(uid, overrides, z);
+        let Some(master) = master else {
+            // Overrides of an event the feed does not carry: each stands alone.
+            return overrides
+                .iter()
+                .filter_map(|o| match self.fields(o.event, z) {
+                    Ok(f) => Some((o, f)),
+                    Err(e) => {
+                        self.warn(uid, &e);
+                        None
+                    }
+                })
+                .filter(|(_, f)| self.in_window(f, z))
+                .map(|(o, f)| self.session(uid, occurrence_key(&o.rid), &f, None, z))
+                .collect();
+        };
+        let fields = match self.fields(master, z) {
+            Ok(f) => f,
+            Err(e) => {
+                self.warn(uid, &e);
+                return Vec::new();
+            }
+        };
+        let recurring = master.prop("RRULE").is_some() || master.prop("RDATE").is_some();
+        if !recurring && overrides.is_empty() {
+            return if self.in_window(&fields, z) {
+                vec![self.session(uid, SessionKey::nth(1), &fields, None, z)]
+            } else {
+                Vec::new()
+            };
+        }
+        let series_zone = series_zone(&fields.start, z);
+        let starts = match self.series_starts(uid, master, &fields, &series_zone, z) {
+            Some(s) => s,
+            None => return Vec::new(),
+        };
+        let series = Series {
+            start: fields.start.clone(),
+            zone: &series_zone,
+            rule: None,
+            rdates: Vec::new(),
+            exdates: Vec::new(),
+        };
+        let single = !recurring;
+        self.apply_overrides(uid, &fields, starts, &overrides, &series, single, z)
+    }
+
+    fn read_overrides<'c>(&self, uid: &str, overrides: &[&'c Component], z: &CalZones) -> Vec<Override<'c>> {
+        let mut out = Vec::new();
+        for ov in overrides {
+            let Some(p) = ov.prop("RECURRENCE-ID") else { continue };
+            match z.one(p) {
+                Ok(rid) => out.push(Override {
+                    rid,
+                    this_and_future: p.param("RANGE").is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE")),
+                    event: ov,
+                }),
+                Err(e) => self.warn(uid, &format!("unreadable RECURRENCE-ID on line {}: {e}", p.line)),
+            }
+        }
+        out
+    }
+
+    /// The original starts of the master's occurrences in the window, or
+    /// `None` (with a warning) when the event is to be skipped.
+    fn series_starts(
+        &mut self,
+        uid: &str,
+        master: &Component,
+        fields: &Fields,
+        zone: &Zone,
+        z: &CalZones,
+    ) -> Option<Vec<When>> {
+        let dates = |name: &str| -> Result<Vec<When>, String> {
+            let mut v = Vec::new();
+            for p in master.props(name) {
+                v.extend(z.values(p)?);
+            }
+            Ok(v)
+        };
+        let (rdates, exdates) = match (dates("RDATE"), dates("EXDATE")) {
+            (Ok(r), Ok(x)) => (r, x),
+            (Err(e), _) | (_, Err(e)) => {
+                self.warn(uid, &e);
+                return None;
+            }
+        };
+        let series = Series {
+            start: in_zone(&fields.start, zone),
+            zone,
+            rule: master.prop("RRULE").map(|p| p.value.as_str()),
+            rdates,
+            exdates,
+        };
+        // Occurrences are matched to overrides in the window widened by the
+        // longest move an override makes; plain starts are checked again later.
+        match recur::expand(&series, self.window, &mut self.budget) {
+            Ok(e) => {
+                if e.capped {
+                    tracing::warn!(feed = %self.feed_url, uid = %uid, "only the first {} occurrences of a repeating event read", MAX_OCCURRENCES);
+                }
+                Some(e.starts)
+            }
+            Err(recur::ExpandError::FeedSpent) => None,
+            Err(recur::ExpandError::TooManySteps(why)) => {
+                self.warn(uid, &why);
+                None
+            }
+            Err(recur::ExpandError::Unreadable(why)) => {
+                tracing::warn!(feed = %self.feed_url, uid = %uid, "recurrence unreadable ({why}); only the first date is kept");
+                Some(vec![fields.start.clone()])
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply_overrides(
+        &self,
+        uid: &str,
+        master: &Fields,
+        starts: Vec<When>,
+        overrides: &[Override<'_>],
+        series: &Series<'_>,
+        single: bool,
+        z: &CalZones,
+    ) -> Vec<Session> {
+        let mut used = vec![false; overrides.len()];
+        let mut out = Vec::new();
+        let read = |o: &Override<'_>| match self.fields(o.event, z) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                self.warn(uid, &format!("override on line {}: {e}", o.event.line));
+                None
+            }
+        };
+        for original in starts {
+            let key = if single { SessionKey::nth(1) } else { occurrence_key(&original) };
+            let exact = overrides
+                .iter()
+                .position(|o| !o.this_and_future && series.matches(&o.rid, &original))
+                .or_else(|| overrides.iter().position(|o| o.this_and_future && series.matches(&o.rid, &original)));
+            let f = match exact {
+                Some(i) => {
+                    used[i] = true;
+                    match read(&overrides[i]) {
+                        Some(f) => f,
+                        None => continue,
+                    }
+                }
+                None => match self.future_override(&original, overrides, series) {
+                    Some(o) => match read(o) {
+                        Some(f) => shifted_by(&f, &o.rid, &original),
+                        None => continue,
+                    },
+                    None => master.starting(original.clone()),
+                },
+            };
+            if self.in_window(&f, z) {
+                out.push(self.session(uid, key, &f, Some(master), z));
+            }
+        }
+        // Overrides of occurrences the rule did not make in the window (moved
+        // into it from outside, or of a date the rule does not make).
+        for (o, _) in overrides.iter().zip(&used).filter(|(o, u)| !**u && !o.this_and_future) {
+            if let Some(f) = read(o) {
+                if self.in_window(&f, z) {
+                    out.push(self.session(uid, occurrence_key(&o.rid), &f, Some(master), z));
+                }
+            }
+        }
+        out
+    }
+
+    /// The latest `RANGE=THISANDFUTURE` override at or before `original`.
+    fn future_override<'o, 'c>(
+        &self,
+        original: &When,
+        overrides: &'o [Override<'c>],
+        series: &Series<'_>,
+    ) -> Option<&'o Override<'c>> {
+        let at = original.instant(series.zone);
+        overrides
+            .iter()
+            .filter(|o| o.this_and_future && o.rid.instant(series.zone) <= at)
+            .max_by_key(|o| o.rid.instant(series.zone))
+    }
+
+    fn in_window(&self, f: &Fields, z: &CalZones) -> bool {
+        let s = f.start.instant(&z.floating);
+        s >= self.window.0 && s <= self.window.1
+    }
+
+    fn session(&self, uid: &str, key: SessionKey, f: &Fields, master: Option<&Fields>, z: &CalZones) -> Session {
+        session(uid, key, f, master, z, self.ctx)
+    }
+}
+
+/// The zone a series recurs in: a date series in the floating zone, a
+/// UTC-start series in `X-WR-TIMEZONE` when the calendar names one (as
+/// Google writes them), otherwise the zone its start was written in.
+fn series_zone(start: &When, z: &CalZones) -> Zone {
+    match start {
+        When::Date(_) => z.floating.clone(),
+        When::Time { zone: Zone::Iana(tz), .. } if *tz == chrono_tz::UTC => {
+            z.wr_timezone.clone().unwrap_or_else(|| Zone::Iana(chrono_tz::UTC))
+        }
+        When::Time { zone, .. } => zone.clone(),
+    }
+}
+
+/// `w` with its wall-clock time read in `zone` (a UTC start recurring in
+/// `X-WR-TIMEZONE`); dates and times already in `zone` are unchanged.
+fn in_zone(w: &When, zone: &Zone) -> When {
+    match w {
+        When::Time {
+            utc,
+            zone: Zone::Iana(chrono_tz::UTC),
+            ..
+        } => When::Time {
+            utc: *utc,
+            wall: zone.wall_clock(*utc),
+            zone: zone.clone(),
+        },
+        _ => w.clone(),
+    }
+}
+
+/// An occurrence under a `THISANDFUTURE` override: moved as the override
+/// moved its own occurrence, with the override's length and fields.
+fn shifted_by(ov: &Fields, rid: &When, original: &When) -> Fields {
+    let delta = ov.start.wall() - rid.wall();
+    let start = match (&ov.start, original) {
+        (When::Time { zone, .. }, When::Time { .. }) => {
+            let wall = original.wall() + delta;
+            When::Time {
+                utc: zone.instant(wall),
+                wall,
+                zone: zone.clone(),
+            }
+        }
+        _ => original.shifted(delta),
+    };
+    ov.starting(start)
+}
+
+fn read_fields(ev: &Component, z: &CalZones) -> Result<Fields, String> {
+    let start = z.one(ev.prop("DTSTART").ok_or("no DTSTART")?)?;
+    let length = match (ev.prop("DTEND"), ev.prop("DURATION")) {
+        (Some(end), _) => {
+            let end = z.one(end)?;
+            end.instant(&z.floating) - start.instant(&z.floating)
+        }
+        (None, Some(d)) => parse_duration(&d.value)
+            .ok_or_else(|| format!("`{}` is not a duration", d.value.trim()))?,
+        (None, None) => match start {
+            When::Date(_) => Duration::days(1),
+            When::Time { .. } => Duration::zero(),
+        },
+    };
+    let url = ev
+        .prop("URL")
+        .map(|p| p.value.trim().to_string())
+        .filter(|u| Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https")));
+    Ok(Fields {
+        start,
+        length: length.max(Duration::zero()),
+        title: text_of(ev, "SUMMARY").map(|t| text::normalise_ws(&t)),
+        description: text_of(ev, "DESCRIPTION"),
+        location: text_of(ev, "LOCATION"),
+        category: ev
+            .prop("CATEGORIES")
+            .and_then(|p| lines::split_list(&p.value).into_iter().map(|c| decode_entities(c.trim())).find(|c| !c.is_empty())),
+        url,
+        cancelled: ev
+            .prop("STATUS")
+            .is_some_and(|s| s.value.trim().eq_ignore_ascii_case("CANCELLED")),
+    })
 }
 
 /// A TEXT property's value, unescaped and with whitespace tidied; `None` if empty.
-fn text_of(c: &Component<'_>, name: &str) -> Option<String> {
-    let p = prop(c, name)?;
-    let raw = p.val.clone().unescape_text();
-    let s = decode_entities(raw.as_str().trim());
+fn text_of(c: &Component, name: &str) -> Option<String> {
+    let raw = lines::unescape(&c.prop(name)?.value);
+    let s = decode_entities(raw.trim());
     (!s.is_empty()).then_some(s)
 }
 
@@ -184,116 +690,10 @@ fn text_of(c: &Component<'_>, name: &str) -> Option<String> {
 fn decode_entities(s: &str) -> String {
     if s.contains('&') && !s.contains('<') {
         let frag = scraper::Html::parse_fragment(s);
-        frag.root_element()
-            .text()
-            .collect::<String>()
-            .trim()
-            .to_string()
+        frag.root_element().text().collect::<String>().trim().to_string()
     } else {
         s.to_string()
     }
-}
-
-/// Reads dates and times with the feed's zones and the source's fallback zone.
-struct Zones<'a> {
-    feed: &'a BTreeMap<String, Tz>,
-    fallback: Tz,
-}
-
-impl Zones<'_> {
-    fn zone(&self, tzid: Option<&str>) -> Result<Tz, String> {
-        match tzid {
-            None => Ok(self.fallback),
-            Some(id) => self
-                .feed
-                .get(id)
-                .copied()
-                .or_else(|| zone_of_tzid(id))
-                .ok_or_else(|| format!("unknown TZID `{id}`")),
-        }
-    }
-
-    /// Every value of a property (`EXDATE` and `RDATE` may list several).
-    fn values(&self, p: &Property<'_>) -> Result<Vec<When>, String> {
-        let tz = self.zone(param(p, "TZID"))?;
-        let is_date = param(p, "VALUE").is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
-        p.val
-            .as_str()
-            .split(',')
-            .map(|v| v.split('/').next().unwrap_or(v).trim())
-            .filter(|v| !v.is_empty())
-            .map(|v| read_when(v, is_date, tz))
-            .collect()
-    }
-
-    fn one(&self, p: &Property<'_>) -> Result<When, String> {
-        self.values(p)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| format!("empty {}", p.name.as_str()))
-    }
-}
-
-fn read_when(v: &str, is_date: bool, tz: Tz) -> Result<When, String> {
-    if is_date || v.len() == 8 {
-        return NaiveDate::parse_from_str(v, "%Y%m%d")
-            .map(When::Date)
-            .map_err(|_| format!("`{v}` is not a date"));
-    }
-    if let Some(utc) = v.strip_suffix('Z').or_else(|| v.strip_suffix('z')) {
-        return NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S")
-            .map(|n| When::Time(Utc.from_utc_datetime(&n), chrono_tz::UTC))
-            .map_err(|_| format!("`{v}` is not a date-time"));
-    }
-    NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S")
-        .map(|n| When::Time(local(n, tz), tz))
-        .map_err(|_| format!("`{v}` is not a date-time"))
-}
-
-/// The fields of one VEVENT (a master or an override), times resolved.
-struct Fields {
-    start: When,
-    /// End minus start.
-    length: Duration,
-    title: String,
-    description: Option<String>,
-    location: Option<String>,
-    category: Option<String>,
-    url: Option<String>,
-    cancelled: bool,
-}
-
-fn read_fields(ev: &Component<'_>, zones: &Zones<'_>) -> Result<Fields, String> {
-    let start = zones.one(prop(ev, "DTSTART").ok_or("no DTSTART")?)?;
-    let length = match (prop(ev, "DTEND"), prop(ev, "DURATION")) {
-        (Some(end), _) => {
-            let end = zones.one(end)?;
-            end.instant(zones.fallback) - start.instant(zones.fallback)
-        }
-        (None, Some(d)) => parse_duration(d.val.as_str())
-            .ok_or_else(|| format!("`{}` is not a duration", d.val.as_str()))?,
-        (None, None) => match start {
-            When::Date(_) => Duration::days(1),
-            When::Time(..) => Duration::zero(),
-        },
-    };
-    let title = text_of(ev, "SUMMARY").ok_or("no SUMMARY")?;
-    let url = prop(ev, "URL")
-        .map(|p| p.val.as_str().trim().to_string())
-        .filter(|u| Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https")));
-    Ok(Fields {
-        start,
-        length: length.max(Duration::zero()),
-        title: text::normalise_ws(&title),
-        description: text_of(ev, "DESCRIPTION"),
-        location: text_of(ev, "LOCATION"),
-        category: text_of(ev, "CATEGORIES")
-            .and_then(|c| c.split(',').next().map(|s| s.trim().to_string()))
-            .filter(|c| !c.is_empty()),
-        url,
-        cancelled: prop(ev, "STATUS")
-            .is_some_and(|s| s.val.as_str().trim().eq_ignore_ascii_case("CANCELLED")),
-    })
 }
 
 /// An RFC 5545 duration such as `PT2H30M`, `P1D` or `P1W`.
@@ -310,7 +710,7 @@ fn parse_duration(s: &str) -> Option<Duration> {
     for c in s.chars() {
         match c {
             'T' => in_time = true,
-            '0'..='9' => num.push(c),
+            '0'..='9' if num.len() < 9 => num.push(c),
             _ => {
                 let n: i64 = num.parse().ok()?;
                 num.clear();
@@ -325,193 +725,16 @@ fn parse_duration(s: &str) -> Option<Duration> {
             }
         }
     }
-    (num.is_empty() && (neg || total >= Duration::zero())).then_some(if neg {
-        -total
-    } else {
-        total
-    })
+    (num.is_empty() && (neg || total >= Duration::zero())).then_some(if neg { -total } else { total })
 }
 
 /// The session key of an occurrence: its original start, so the UID survives
 /// the occurrence being moved (`20270113T093000Z`, or `20270113` for a day).
-fn occurrence_key(original: When) -> SessionKey {
+fn occurrence_key(original: &When) -> SessionKey {
     match original {
         When::Date(d) => SessionKey::new(d.format("%Y%m%d").to_string()),
-        When::Time(t, _) => SessionKey::new(t.format("%Y%m%dT%H%M%SZ").to_string()),
+        When::Time { utc, .. } => SessionKey::new(utc.format("%Y%m%dT%H%M%SZ").to_string()),
     }
-}
-
-/// Parses a whole feed. Fails only when the body is not an iCalendar feed at
-/// all; an event that cannot be read is left out with a warning naming it.
-pub fn parse_feed(body: &str, feed_url: &Url, ctx: &SourceContext) -> Result<IcalFeed, ParseError> {
-    let unfolded = icalendar::parser::unfold(body);
-    if !unfolded.trim_start().starts_with("BEGIN:VCALENDAR") {
-        return Err(ParseError::new(
-            feed_url,
-            "not an iCalendar feed (no BEGIN:VCALENDAR at the start)",
-        ));
-    }
-    let cal = icalendar::parser::read_calendar(&unfolded).map_err(|e| {
-        let first = e.lines().take(4).collect::<Vec<_>>().join(" ");
-        ParseError::new(feed_url, format!("unreadable iCalendar feed: {first}"))
-    })?;
-    let name = cal
-        .properties
-        .iter()
-        .find(|p| p.name.as_str().eq_ignore_ascii_case("X-WR-CALNAME"))
-        .map(|p| p.val.clone().unescape_text().as_str().trim().to_string())
-        .filter(|s| !s.is_empty());
-    let feed_zones = feed_zones(&cal.components, feed_url);
-    let zones = Zones {
-        feed: &feed_zones,
-        fallback: ctx.timezone,
-    };
-
-    // Group each UID's master and its overrides, in feed order.
-    let mut order: Vec<String> = Vec::new();
-    let mut groups: BTreeMap<String, (Option<&Component<'_>>, Vec<&Component<'_>>)> =
-        BTreeMap::new();
-    for ev in cal.components.iter().filter(|c| c.name == "VEVENT") {
-        let Some(uid) = prop(ev, "UID")
-            .map(|p| p.val.as_str().trim().to_string())
-            .filter(|u| !u.is_empty())
-        else {
-            tracing::warn!(feed = %feed_url, summary = ?text_of(ev, "SUMMARY"), "VEVENT without a UID skipped");
-            continue;
-        };
-        let entry = groups.entry(uid.clone()).or_insert_with(|| {
-            order.push(uid.clone());
-            (None, Vec::new())
-        });
-        if prop(ev, "RECURRENCE-ID").is_some() {
-            entry.1.push(ev);
-        } else if entry.0.is_none() {
-            entry.0 = Some(ev);
-        } else {
-            tracing::warn!(feed = %feed_url, uid = %uid, "second VEVENT with the same UID and no RECURRENCE-ID skipped");
-        }
-    }
-
-    let window = (
-        ctx.now - Duration::days(PAST_DAYS),
-        ctx.now + Duration::days(AHEAD_DAYS),
-    );
-    let mut sessions = Vec::new();
-    for uid in &order {
-        let (master, overrides) = &groups[uid];
-        let made = event_sessions(uid, *master, overrides, &zones, window, feed_url, ctx);
-        sessions.extend(made);
-    }
-    Ok(IcalFeed { name, sessions })
-}
-
-/// The sessions of one UID: a single event, or the occurrences of a recurring
-/// one in the window with its overrides applied.
-fn event_sessions(
-    uid: &str,
-    master: Option<&Component<'_>>,
-    overrides: &[&Component<'_>],
-    zones: &Zones<'_>,
-    window: (DateTime<Utc>, DateTime<Utc>),
-    feed_url: &Url,
-    ctx: &SourceContext,
-) -> Vec<Session> {
-    let warn = |why: &str| {
-        tracing::warn!(feed = %feed_url, uid = %uid, "event skipped: {why}");
-    };
-    let in_window = |f: &Fields| {
-        let s = f.start.instant(zones.fallback);
-        s >= window.0 && s <= window.1
-    };
-    // Overrides by the original start they replace.
-    let mut moved: BTreeMap<DateTime<Utc>, (When, &Component<'_>)> = BTreeMap::new();
-    for ov in overrides {
-        let rid = prop(ov, "RECURRENCE-ID").map(|p| zones.one(p));
-        match rid {
-            Some(Ok(r)) => {
-                moved.insert(r.instant(zones.fallback), (r, ov));
-            }
-            Some(Err(e)) => warn(&format!("unreadable RECURRENCE-ID: {e}")),
-            None => {}
-        }
-    }
-    let mut out = Vec::new();
-    let Some(master) = master else {
-        // Overrides of an event the feed does not carry: each stands alone.
-        for (r, ov) in moved.values() {
-            match read_fields(ov, zones) {
-                Ok(f) if in_window(&f) => {
-                    out.push(session(uid, occurrence_key(*r), &f, None, feed_url, ctx))
-                }
-                Ok(_) => {}
-                Err(e) => warn(&e),
-            }
-        }
-        return out;
-    };
-    let fields = match read_fields(master, zones) {
-        Ok(f) => f,
-        Err(e) => {
-            warn(&e);
-            return out;
-        }
-    };
-    let recurring = prop(master, "RRULE").is_some() || prop(master, "RDATE").is_some();
-    if !recurring {
-        if in_window(&fields) {
-            out.push(session(
-                uid,
-                SessionKey::nth(1),
-                &fields,
-                None,
-                feed_url,
-                ctx,
-            ));
-        }
-        return out;
-    }
-    let starts = match occurrences(master, &fields, zones, window) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(feed = %feed_url, uid = %uid, "recurrence unreadable ({e}); only the first date is kept");
-            vec![fields.start]
-        }
-    };
-    for original in starts {
-        let key = occurrence_key(original);
-        match moved.remove(&original.instant(zones.fallback)) {
-            Some((_, ov)) => match read_fields(ov, zones) {
-                Ok(f) if in_window(&f) => {
-                    out.push(session(uid, key, &f, Some(&fields), feed_url, ctx))
-                }
-                Ok(_) => {}
-                Err(e) => warn(&format!("override of {key}: {e}")),
-            },
-            None => {
-                let f = fields.starting(original);
-                if in_window(&f) {
-                    out.push(session(uid, key, &f, None, feed_url, ctx));
-                }
-            }
-        }
-    }
-    // Overrides of occurrences outside the generated ones (moved into the
-    // window from outside it, or of a date the rule does not make).
-    for (r, ov) in moved.into_values() {
-        match read_fields(ov, zones) {
-            Ok(f) if in_window(&f) => out.push(session(
-                uid,
-                occurrence_key(r),
-                &f,
-                Some(&fields),
-                feed_url,
-                ctx,
-            )),
-            Ok(_) => {}
-            Err(e) => warn(&e),
-        }
-    }
-    out
 }
 
 impl Fields {
@@ -519,93 +742,9 @@ impl Fields {
     fn starting(&self, start: When) -> Fields {
         Fields {
             start,
-            length: self.length,
-            title: self.title.clone(),
-            description: self.description.clone(),
-            location: self.location.clone(),
-            category: self.category.clone(),
-            url: self.url.clone(),
-            cancelled: self.cancelled,
+            ..self.clone()
         }
     }
-}
-
-/// The original starts of a recurring event's occurrences that may fall in the
-/// window, `EXDATE`s removed and `RDATE`s added, expanded by the `rrule` crate.
-fn occurrences(
-    master: &Component<'_>,
-    fields: &Fields,
-    zones: &Zones<'_>,
-    window: (DateTime<Utc>, DateTime<Utc>),
-) -> Result<Vec<When>, String> {
-    // Dates recur in the source's zone; times in the zone they were written in.
-    let (tz, all_day) = match fields.start {
-        When::Date(_) => (zones.fallback, true),
-        When::Time(_, tz) => (tz, false),
-    };
-    let rtz = rrule::Tz::Tz(tz);
-    let dtstart = fields.start.instant(zones.fallback).with_timezone(&rtz);
-    let mut set = match prop(master, "RRULE") {
-        Some(r) => {
-            let rule = utc_until(r.val.as_str(), tz)?;
-            rrule::RRule::<rrule::Unvalidated>::from_str(&rule)
-                .map_err(|e| format!("RRULE `{}`: {e}", r.val.as_str()))?
-                .build(dtstart)
-                .map_err(|e| format!("RRULE `{}`: {e}", r.val.as_str()))?
-        }
-        None => rrule::RRuleSet::new(dtstart).rdate(dtstart),
-    };
-    for p in props(master, "RDATE") {
-        for w in zones.values(p)? {
-            set = set.rdate(w.instant(zones.fallback).with_timezone(&rtz));
-        }
-    }
-    for p in props(master, "EXDATE") {
-        for w in zones.values(p)? {
-            set = set.exdate(w.instant(zones.fallback).with_timezone(&rtz));
-        }
-    }
-    // Occurrences that started before the window but are still going on are
-    // not wanted either (the window is on starts), so no slack is needed.
-    let found = set
-        .after(window.0.with_timezone(&rtz))
-        .before(window.1.with_timezone(&rtz))
-        .all(MAX_OCCURRENCES);
-    Ok(found
-        .dates
-        .into_iter()
-        .map(|d| {
-            let utc = d.with_timezone(&Utc);
-            if all_day {
-                When::Date(utc.with_timezone(&tz).date_naive())
-            } else {
-                When::Time(utc, tz)
-            }
-        })
-        .collect())
-}
-
-/// The `rrule` crate wants a zoned `DTSTART`'s `UNTIL` in UTC, as RFC 5545
-/// says; feeds also write it as a date or a local time, read here in `tz`.
-fn utc_until(rule: &str, tz: Tz) -> Result<String, String> {
-    let parts: Result<Vec<String>, String> = rule
-        .trim()
-        .trim_start_matches("RRULE:")
-        .split(';')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) if k.eq_ignore_ascii_case("UNTIL") && !v.ends_with(['Z', 'z']) => {
-                let until = match read_when(v, false, tz)? {
-                    // The whole of the last day counts.
-                    When::Date(d) => local(d.and_hms_opt(23, 59, 59).unwrap_or_default(), tz),
-                    When::Time(t, _) => t,
-                };
-                Ok(format!("UNTIL={}", until.format("%Y%m%dT%H%M%SZ")))
-            }
-            _ => Ok(p.to_string()),
-        })
-        .collect();
-    Ok(parts?.join(";"))
 }
 
 fn session(
@@ -613,7 +752,7 @@ fn session(
     key: SessionKey,
     f: &Fields,
     master: Option<&Fields>,
-    feed_url: &Url,
+    z: &CalZones,
     ctx: &SourceContext,
 ) -> Session {
     // An override says only what differs in some feeds: fill from the master.
@@ -622,30 +761,22 @@ fn session(
     };
     let location = pick(&f.location, |m| &m.location);
     let venue = location.as_deref().and_then(text::parse_venue);
-    let (start, all_day, zone) = match f.start {
-        When::Date(_) => (f.start.instant(ctx.timezone), true, ctx.timezone),
-        When::Time(t, tz) => (
-            t,
-            false,
-            if tz == chrono_tz::UTC {
-                ctx.timezone
-            } else {
-                tz
-            },
-        ),
+    let (start, all_day, shown) = match &f.start {
+        When::Date(_) => (f.start.instant(&z.floating), true, z.shown),
+        When::Time { utc, zone, .. } => (*utc, false, zone.shown_in(z.shown)),
     };
     Session {
         source: ctx.source_id.clone(),
         event_id: uid.to_string(),
         key,
-        title: f.title.clone(),
+        title: pick(&f.title, |m| &m.title).unwrap_or_else(|| UNTITLED.to_string()),
         category: pick(&f.category, |m| &m.category),
         level: None,
         prerequisites: None,
         description: pick(&f.description, |m| &m.description),
         start,
         end: start + f.length,
-        timezone: zone.name().to_string(),
+        timezone: shown.name().to_string(),
         online: venue.as_ref().is_some_and(|v| v.online),
         venue: venue.map(|v| v.text),
         status: if f.cancelled || master.is_some_and(|m| m.cancelled) {
@@ -653,8 +784,10 @@ fn session(
         } else {
             Status::Scheduled
         },
-        availability: Availability::unknown(),
-        url: pick(&f.url, |m| &m.url).unwrap_or_else(|| feed_url.to_string()),
+        // Feeds carry no places: say so, never "available".
+        availability: Availability::unpublished(),
+        // No URL: no link (the feed file is not a booking page).
+        url: pick(&f.url, |m| &m.url).unwrap_or_default(),
         all_day,
     }
 }
@@ -671,34 +804,16 @@ mod tests {
         assert_eq!(parse_duration("P1DT1H"), Some(Duration::hours(25)));
         assert_eq!(parse_duration("2 hours"), None);
         assert_eq!(parse_duration("PT5X"), None);
+        assert_eq!(parse_duration("PT99999999999999999999H"), None);
     }
 
     #[test]
     fn windows_and_prefixed_tzids() {
-        assert_eq!(
-            zone_of_tzid("GMT Standard Time"),
-            Some(chrono_tz::Europe::London)
-        );
+        assert_eq!(zone_of_tzid("GMT Standard Time"), Some(chrono_tz::Europe::London));
         assert_eq!(
             zone_of_tzid("/mozilla.org/20050126_1/Europe/London"),
             Some(chrono_tz::Europe::London)
         );
         assert_eq!(zone_of_tzid("Mars/Olympus"), None);
-    }
-
-    #[test]
-    fn until_made_utc() {
-        let r = utc_until(
-            "FREQ=WEEKLY;UNTIL=20270331;BYDAY=WE",
-            chrono_tz::Europe::London,
-        )
-        .unwrap();
-        assert_eq!(r, "FREQ=WEEKLY;UNTIL=20270331T225959Z;BYDAY=WE");
-        let r = utc_until(
-            "FREQ=WEEKLY;UNTIL=20270131T120000Z",
-            chrono_tz::Europe::London,
-        )
-        .unwrap();
-        assert_eq!(r, "FREQ=WEEKLY;UNTIL=20270131T120000Z");
     }
 }
