@@ -603,7 +603,7 @@ fn series_zone(start: &When, z: &CalZones) -> Zone {
     match start {
         When::Date(_) => z.floating.clone(),
         When::Time { zone: Zone::Iana(tz), .. } if *tz == chrono_tz::UTC => {
-            z.wr_timezone.clone().unwrap_or_else(|| Zone::Iana(chrono_tz::UTC))
+            z.wr_timezone.clone().unwrap_or(Zone::Iana(chrono_tz::UTC))
         }
         When::Time { zone, .. } => zone.clone(),
     }
