@@ -27,6 +27,8 @@ def availability(s):
         return "1 place left."
     if left is not None:
         return f"{left} places left."
+    if s["availability"] == "not-published":
+        return "The booking site does not publish how many places are left."
     return "Places available (the booking site does not say how many)."
 
 

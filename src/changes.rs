@@ -224,6 +224,14 @@ pub struct Change {
     /// A waiting list can be joined.
     #[serde(default)]
     pub waitlist: bool,
+    /// With no `spaces_left`: the source said nothing about places ("places
+    /// not published"). Changes recorded before this field read `false`.
+    #[serde(default)]
+    pub places_unpublished: bool,
+    /// A whole-day session: its times are midnights, shown as "all day".
+    /// Changes recorded before this field read `false`.
+    #[serde(default)]
+    pub all_day: bool,
     /// Where people book.
     pub url: String,
     /// For `moved`: the start before.
@@ -254,6 +262,8 @@ impl Change {
             status: new.status,
             spaces_left: new.availability.spaces_left,
             waitlist: new.availability.waitlist,
+            places_unpublished: new.availability.unpublished,
+            all_day: new.all_day,
             url: new.url.clone(),
             previous_start: moved_from.map(|o| o.start),
             previous_end: moved_from.map(|o| o.end),
@@ -293,10 +303,10 @@ impl Change {
                 spaces_left: self.spaces_left,
                 capacity: None,
                 waitlist: self.waitlist,
-                unpublished: false,
+                unpublished: self.places_unpublished,
             },
             url: self.url.clone(),
-            all_day: false,
+            all_day: self.all_day,
         }
     }
 
@@ -312,6 +322,12 @@ impl Change {
         let start = self.start.with_timezone(&tz);
         let title = one_line(&self.title);
         match self.kind {
+            // An all-day session has no time to move to: its day says it.
+            ChangeKind::Moved if self.all_day => format!(
+                "{}: {title}, now {}, all day",
+                self.kind.label(),
+                start.format("%a %-d %b")
+            ),
             ChangeKind::Moved => format!(
                 "{}: {title}, now {}",
                 self.kind.label(),
@@ -326,27 +342,37 @@ impl Change {
                 "{}: {title}, {}, {}",
                 self.kind.label(),
                 start.format("%a %-d %b"),
-                places_words(self.status, self.spaces_left, self.waitlist)
+                self.places()
             ),
         }
     }
 
-    /// "Thursday 13 May 2027, 09:30–12:30 BST" (both dates when it spans days).
+    /// "Thursday 13 May 2027, 09:30–12:30 BST" (both dates when it spans
+    /// days), or "Thursday 13 May 2027, all day" (see `present::when`).
     pub fn when(&self) -> String {
-        crate::present::span(self.start, self.end, self.zone())
+        self.span(self.start, self.end)
     }
 
     /// For `moved`: when it was before, in the same words as `when`.
     pub fn was_when(&self) -> Option<String> {
-        Some(crate::present::span(
-            self.previous_start?,
-            self.previous_end?,
-            self.zone(),
-        ))
+        Some(self.span(self.previous_start?, self.previous_end?))
     }
 
-    /// "3 places", "1 place", "full", "closed", "cancelled", …
+    fn span(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
+        if self.all_day {
+            present::all_day_span(start, end, self.zone())
+        } else {
+            present::span(start, end, self.zone())
+        }
+    }
+
+    /// "3 places", "1 place", "full", "closed", "cancelled", "places not
+    /// published", …
     pub fn places(&self) -> String {
+        if self.status == Status::Scheduled && self.spaces_left.is_none() && self.places_unpublished
+        {
+            return "places not published".into();
+        }
         places_words(self.status, self.spaces_left, self.waitlist)
     }
 
@@ -427,8 +453,11 @@ pub struct ChangeJson {
     pub title: String,
     /// Its start after the change (RFC 3339, UTC).
     pub start: String,
-    /// Its end after the change (RFC 3339, UTC).
+    /// Its end after the change (RFC 3339, UTC; for an all-day session the
+    /// midnight after its last day).
     pub end: String,
+    /// A whole-day session: `start` and `end` are midnights in its zone.
+    pub all_day: bool,
     /// What changed.
     pub kind: ChangeKind,
     /// When the crawl that saw it was merged (RFC 3339, UTC).
@@ -450,6 +479,7 @@ impl From<&Change> for ChangeJson {
             title: c.title.clone(),
             start: t(c.start),
             end: t(c.end),
+            all_day: c.all_day,
             kind: c.kind,
             at: t(c.at),
             status: c.status,
@@ -475,10 +505,17 @@ pub fn table(changes: &[Change]) -> String {
         rows.push([
             c.at.with_timezone(&tz).format("%a %d %b %H:%M").to_string(),
             c.kind.as_str().to_string(),
-            c.start
-                .with_timezone(&tz)
-                .format("%a %d %b %Y %H:%M")
-                .to_string(),
+            if c.all_day {
+                c.start
+                    .with_timezone(&tz)
+                    .format("%a %d %b %Y, all day")
+                    .to_string()
+            } else {
+                c.start
+                    .with_timezone(&tz)
+                    .format("%a %d %b %Y %H:%M")
+                    .to_string()
+            },
             present::clip(&c.title, 48),
             c.source.clone(),
             c.places(),
@@ -692,5 +729,47 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("Tue 01 Dec 11:00  new"), "{out}");
+    }
+
+    #[test]
+    fn all_day_and_unpublished_sessions_read_as_their_source_said() {
+        let at = Utc.with_ymd_and_hms(2027, 2, 1, 11, 0, 0).unwrap();
+        let midnight = |d: u32| Utc.with_ymd_and_hms(2027, 3, d, 0, 0, 0).unwrap();
+        let mut old = session(S, None);
+        old.availability = Availability::unknown();
+        old.all_day = true;
+        old.start = midnight(3);
+        old.end = midnight(4);
+        let mut new = old.clone();
+        new.start = midnight(10);
+        new.end = midnight(13);
+        let c = &Change::between(at, Some(&old), &new)[0];
+        assert_eq!(c.kind, Moved);
+        assert_eq!(
+            c.title_line(),
+            "Moved: Understanding Neglect Level 2, now Wed 10 Mar, all day"
+        );
+        assert_eq!(c.when(), "Wednesday 10 – Friday 12 March 2027, all day");
+        assert_eq!(
+            c.was_when().as_deref(),
+            Some("Wednesday 3 March 2027, all day")
+        );
+        assert!(table(std::slice::from_ref(c)).contains("Wed 10 Mar 2027, all day"));
+        let json = serde_json::to_value(ChangeJson::from(c)).unwrap();
+        assert_eq!(json["all_day"], true);
+        let fresh = Change::new(New, at, None, &new);
+        assert_eq!(
+            fresh.title_line(),
+            "New: Understanding Neglect Level 2, Wed 10 Mar, places not published"
+        );
+        assert!(fresh.session().all_day && fresh.session().availability.unpublished);
+        // Changes recorded before these fields read as before.
+        let mut v = serde_json::to_value(&fresh).unwrap();
+        let o = v.as_object_mut().unwrap();
+        o.remove("all_day");
+        o.remove("places_unpublished");
+        let old_record: Change = serde_json::from_value(v).unwrap();
+        assert!(!old_record.all_day);
+        assert_eq!(old_record.places(), "places available");
     }
 }

@@ -1390,7 +1390,7 @@ mod tests {
         assert_eq!(label(Status::Scheduled, Availability::spaces(1)), "1 place");
         assert_eq!(label(Status::Scheduled, Availability::spaces(0)), "FULL");
         assert_eq!(
-            label(Status::Scheduled, Availability::unknown()),
+            label(Status::Scheduled, Availability::available()),
             "places available"
         );
         assert_eq!(

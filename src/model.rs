@@ -49,6 +49,12 @@ impl fmt::Display for Status {
 }
 
 /// How many places remain, as far as the source tells.
+///
+/// Three things a source can say: a number (`spaces_left`), that places are
+/// available without a number (`spaces_left` none, `unpublished` false), or
+/// nothing at all (`unpublished` true: every `ical` session, a schema.org
+/// event without offers, Eventbrite keeping its ticket counts to itself).
+/// Only the first two say places remain; see [`Session::places_remain`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Availability {
     /// `None` when the source does not say (e.g. "places available" with no number).
@@ -57,19 +63,22 @@ pub struct Availability {
     pub capacity: Option<u32>,
     /// A waiting list can be joined.
     pub waitlist: bool,
-    /// With no `spaces_left`: the source said nothing about places at all
-    /// (Eventbrite refusing its ticket classes and giving no counts), as
+    /// With no `spaces_left`: the source said nothing about places at all, as
     /// opposed to printing "places available" without a number. Shown as
     /// "places not published". Records stored before this field load as
-    /// `false`, what they were shown as until now.
+    /// `false`, what they were shown as until then; the next crawl of their
+    /// source corrects them.
     #[serde(default)]
     pub unpublished: bool,
 }
 
 impl Availability {
-    /// The source printed that places are available, without a number.
+    /// The source said nothing about places: no number and no "places
+    /// available" (the same as [`Availability::unpublished`]). What a reader
+    /// that finds no word on places must give, so that nothing reads "places
+    /// available" unless its source said so.
     pub fn unknown() -> Self {
-        Self::default()
+        Self::unpublished()
     }
 
     /// The source said nothing about places: no number and no "places available".
@@ -80,6 +89,11 @@ impl Availability {
         }
     }
 
+    /// The source printed that places are available, without a number.
+    pub fn available() -> Self {
+        Self::default()
+    }
+
     /// The source said `n` places are left.
     pub fn spaces(n: u32) -> Self {
         Self {
@@ -87,6 +101,28 @@ impl Availability {
             ..Self::default()
         }
     }
+
+    /// What the source published about places, as JSON names it.
+    pub fn published(&self) -> PlacesPublished {
+        match (self.spaces_left, self.unpublished) {
+            (Some(_), _) => PlacesPublished::Number,
+            (None, false) => PlacesPublished::NoNumber,
+            (None, true) => PlacesPublished::NotPublished,
+        }
+    }
+}
+
+/// What a source published about a session's places (`availability` in the
+/// JSON of `upcoming --json` and `/api/sessions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlacesPublished {
+    /// A number of places left (`spaces_left` holds it).
+    Number,
+    /// That places are available, without a number.
+    NoNumber,
+    /// Nothing about places: "places not published".
+    NotPublished,
 }
 
 /// Identifies one session within one source event, stable across crawls even when
@@ -220,6 +256,16 @@ impl Session {
     /// True when places can be booked: not off, not full, not closed, and not known to be zero.
     pub fn has_places(&self) -> bool {
         self.status == Status::Scheduled && self.availability.spaces_left != Some(0)
+    }
+
+    /// True when the source said places remain: bookable (see
+    /// [`Session::has_places`]) and either a number above zero or "places
+    /// available". A session whose source says nothing about places does not
+    /// count: this is what "only with places" (`--available`, `?available=1`)
+    /// keeps, and a team lead looking for room must not be sent to a session
+    /// nobody said has any.
+    pub fn places_remain(&self) -> bool {
+        self.has_places() && self.availability.published() != PlacesPublished::NotPublished
     }
 }
 

@@ -108,9 +108,10 @@ fn monday_of(s: &StoredSession) -> NaiveDate {
     d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
 }
 
-/// "Tuesday 5 January 2027, 09:30–12:30 GMT", or both dates when it spans days.
+/// "Tuesday 5 January 2027, 09:30–12:30 GMT", both dates when it spans days,
+/// or "Wednesday 3 March 2027, all day" (see `present::when`).
 pub fn when(s: &StoredSession) -> String {
-    present::span(s.session.start, s.session.end, present::zone(s))
+    present::when(&s.session, present::zone(s))
 }
 
 const CSS: &str = r#"
@@ -497,11 +498,16 @@ fn session(d: &PageData, s: &StoredSession) -> Markup {
     // Full and closed: still happening, but not bookable (amber edge).
     let no_booking = matches!(badge_class(s), "badge-full" | "badge-closed");
     let tz = present::zone(s);
-    let start_local = x.start.with_timezone(&tz);
+    // An all-day session's machine-readable time is its first day, not a midnight.
+    let datetime = if x.all_day {
+        present::all_day_dates(x.start, x.end, tz).0.to_string()
+    } else {
+        x.start.with_timezone(&tz).to_rfc3339()
+    };
     html! {
         li.session.nobook[no_booking].off[x.status.is_off()] data-uid=(s.uid.as_str()) data-status=(x.status.as_str()) {
             p.when {
-                time datetime=(start_local.to_rfc3339()) { (when(s)) }
+                time datetime=(datetime) { (when(s)) }
             }
             h4 { (x.title) }
             p.meta {

@@ -6,9 +6,9 @@
 
 use crate::config::SourceConfig;
 use crate::feed::{self, FeedOptions};
-use crate::model::{Status, StoredSession};
+use crate::model::{PlacesPublished, Session, Status, StoredSession};
 use crate::query::Filter;
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -38,6 +38,10 @@ pub struct SessionJson {
     /// IANA name of the zone its times are shown in (its source's), e.g.
     /// `Europe/London`.
     pub timezone: String,
+    /// A whole-day session (a calendar's date without a time): `start` and
+    /// `end` are midnights in `timezone`, `end` exclusive. `false` for a
+    /// session with times.
+    pub all_day: bool,
     /// The venue's name and address, or the online platform's name; `None`
     /// when the source gives neither.
     pub location: Option<String>,
@@ -51,6 +55,10 @@ pub struct SessionJson {
     pub capacity: Option<u32>,
     /// A waiting list can be joined.
     pub waitlist: bool,
+    /// What the source published about places: `number` (`spaces_left`
+    /// holds it), `no-number` (it said places are available without a
+    /// number) or `not-published` (it said nothing about places).
+    pub availability: PlacesPublished,
     /// Availability in the words the feed and the page use, e.g. `3 places`
     /// or `FULL – waiting list`.
     pub places: String,
@@ -84,12 +92,14 @@ impl SessionJson {
             start: rfc3339(x.start),
             end: rfc3339(x.end),
             timezone: x.timezone.clone(),
+            all_day: x.all_day,
             location: x.venue.clone(),
             online: x.online,
             status: x.status,
             spaces_left: x.availability.spaces_left,
             capacity: x.availability.capacity,
             waitlist: x.availability.waitlist,
+            availability: x.availability.published(),
             places: feed::places_label(x),
             url: x.url.clone(),
             prerequisites: x.prerequisites.clone(),
@@ -259,6 +269,76 @@ pub fn span(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> String {
     }
 }
 
+/// When a session is, in its own zone, as the page, the changes feed and
+/// the Atom entries say it: [`span`] for a timed session; for an all-day one
+/// "Wednesday 3 March 2027, all day", or its first and last days
+/// ("Wednesday 3 – Friday 5 March 2027, all day"), never midnights.
+pub fn when(s: &Session, tz: Tz) -> String {
+    if s.all_day {
+        all_day_span(s.start, s.end, tz)
+    } else {
+        span(s.start, s.end, tz)
+    }
+}
+
+/// The first and last day of an all-day session in `tz`. Its `end` is the
+/// midnight after its last day (exclusive, as iCalendar's `DTEND;VALUE=DATE`);
+/// an end at or before the start counts as one day.
+pub fn all_day_dates(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> (NaiveDate, NaiveDate) {
+    let first = start.with_timezone(&tz).date_naive();
+    let after = end.with_timezone(&tz).date_naive();
+    let last = after.pred_opt().filter(|d| *d > first).unwrap_or(first);
+    (first, last)
+}
+
+/// "Wednesday 3 March 2027, all day", "Wednesday 3 – Friday 5 March 2027, all
+/// day", "Wednesday 31 March – Friday 2 April 2027, all day", or both years
+/// when it spans New Year.
+pub fn all_day_span(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> String {
+    let (first, last) = all_day_dates(start, end, tz);
+    let days = if first == last {
+        first.format("%A %-d %B %Y").to_string()
+    } else if first.year() != last.year() {
+        format!(
+            "{} – {}",
+            first.format("%A %-d %B %Y"),
+            last.format("%A %-d %B %Y")
+        )
+    } else if first.month() != last.month() {
+        format!(
+            "{} – {}",
+            first.format("%A %-d %B"),
+            last.format("%A %-d %B %Y")
+        )
+    } else {
+        format!(
+            "{} – {}",
+            first.format("%A %-d"),
+            last.format("%A %-d %B %Y")
+        )
+    };
+    format!("{days}, all day")
+}
+
+/// The TIME cell of the terminal table: "09:30-12:30", or for an all-day
+/// session "all day" (one day) or "all day to Fri 05 Mar" (several).
+fn table_time(s: &Session, tz: Tz) -> String {
+    if s.all_day {
+        let (first, last) = all_day_dates(s.start, s.end, tz);
+        if first == last {
+            "all day".into()
+        } else {
+            format!("all day to {}", last.format("%a %d %b"))
+        }
+    } else {
+        format!(
+            "{}-{}",
+            s.start.with_timezone(&tz).format("%H:%M"),
+            s.end.with_timezone(&tz).format("%H:%M")
+        )
+    }
+}
+
 /// Time zone of a session for display (its source's), UTC if the name is unknown.
 pub fn zone(s: &StoredSession) -> Tz {
     s.session.timezone.parse().unwrap_or(chrono_tz::UTC)
@@ -277,10 +357,9 @@ pub fn table(sessions: &[StoredSession]) -> String {
     for s in sessions {
         let tz = zone(s);
         let start = s.session.start.with_timezone(&tz);
-        let end = s.session.end.with_timezone(&tz);
         rows.push([
             start.format("%a %d %b %Y").to_string(),
-            format!("{}-{}", start.format("%H:%M"), end.format("%H:%M")),
+            table_time(&s.session, tz),
             clip(&s.session.title, 48),
             s.session.source.clone(),
             clip(
@@ -541,6 +620,122 @@ mod tests {
         for text in [named.name.as_str(), FEED_DESCRIPTION] {
             assert!(!text.contains([',', ';', '\\']), "{text}");
         }
+    }
+
+    #[test]
+    fn all_day_sessions_say_all_day_never_midnights() {
+        let london = chrono_tz::Europe::London;
+        let midnight = |y, m, d| {
+            chrono::TimeZone::with_ymd_and_hms(&london, y, m, d, 0, 0, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let said = |a: DateTime<Utc>, b: DateTime<Utc>| all_day_span(a, b, london);
+        // The end is the midnight after the last day.
+        assert_eq!(
+            said(midnight(2027, 3, 3), midnight(2027, 3, 4)),
+            "Wednesday 3 March 2027, all day"
+        );
+        assert_eq!(
+            said(midnight(2027, 3, 3), midnight(2027, 3, 6)),
+            "Wednesday 3 – Friday 5 March 2027, all day"
+        );
+        assert_eq!(
+            said(midnight(2027, 3, 31), midnight(2027, 4, 3)),
+            "Wednesday 31 March – Friday 2 April 2027, all day"
+        );
+        assert_eq!(
+            said(midnight(2027, 12, 31), midnight(2028, 1, 2)),
+            "Friday 31 December 2027 – Saturday 1 January 2028, all day"
+        );
+        // Across the clocks going forward (a 23-hour day), and an end that is
+        // not after the start: still the days themselves.
+        assert_eq!(
+            said(midnight(2027, 3, 28), midnight(2027, 3, 29)),
+            "Sunday 28 March 2027, all day"
+        );
+        assert_eq!(
+            said(midnight(2027, 3, 3), midnight(2027, 3, 3)),
+            "Wednesday 3 March 2027, all day"
+        );
+
+        let mut s = stored("ical", "1");
+        s.session.start = midnight(2027, 3, 10);
+        s.session.end = midnight(2027, 3, 13);
+        assert!(when(&s.session, london).contains(", 00:00"));
+        s.session.all_day = true;
+        assert_eq!(
+            when(&s.session, london),
+            "Wednesday 10 – Friday 12 March 2027, all day"
+        );
+        let t = table(std::slice::from_ref(&s));
+        let row = t.lines().nth(1).unwrap();
+        assert!(
+            row.starts_with("Wed 10 Mar 2027  all day to Fri 12 Mar  "),
+            "{t}"
+        );
+        s.session.end = midnight(2027, 3, 11);
+        let t = table(&[s]);
+        assert!(
+            t.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("Wed 10 Mar 2027  all day  "),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn json_says_what_the_source_published_and_whether_all_day() {
+        use crate::model::Availability;
+        let json = |a: Availability, all_day: bool| {
+            let mut s = stored("x", "1");
+            s.session.availability = a;
+            s.session.all_day = all_day;
+            serde_json::to_value(SessionJson::from_stored(&s)).unwrap()
+        };
+        let v = json(Availability::spaces(3), false);
+        assert_eq!(v["availability"], "number");
+        assert_eq!(v["all_day"], false);
+        let v = json(Availability::available(), true);
+        assert_eq!(v["availability"], "no-number");
+        assert_eq!(v["places"], "places available");
+        assert_eq!(v["all_day"], true);
+        let v = json(Availability::unknown(), false);
+        assert_eq!(v["availability"], "not-published");
+        assert_eq!(v["places"], "places not published");
+        assert_eq!(v["spaces_left"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn only_with_places_keeps_what_a_source_said_has_places() {
+        use crate::model::Availability;
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2027, 2, 1, 9, 0, 0).unwrap();
+        let with = |id: &str, a: Availability| {
+            let mut s = stored("x", id);
+            s.session.availability = a;
+            s.session.end = s.session.start + Duration::hours(2);
+            s
+        };
+        let all = vec![
+            with("counted", Availability::spaces(2)),
+            with("said", Availability::available()),
+            with("silent", Availability::unknown()),
+            with("none-left", Availability::spaces(0)),
+        ];
+        let only = Filter {
+            available: true,
+            ..Filter::default()
+        };
+        let ids = |v: Vec<StoredSession>| -> Vec<String> {
+            v.into_iter().map(|s| s.session.event_id).collect()
+        };
+        assert_eq!(ids(upcoming(&all, &only, now)), ["counted", "said"]);
+        assert_eq!(
+            ids(upcoming_with_withdrawn(&all, &only, now)),
+            ["counted", "said"]
+        );
+        assert_eq!(upcoming(&all, &Filter::default(), now).len(), 4);
     }
 
     #[test]

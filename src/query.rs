@@ -136,7 +136,7 @@ impl Filter {
                 return false;
             }
         }
-        if self.available && !x.has_places() {
+        if self.available && !x.places_remain() {
             return false;
         }
         if let Some(online) = self.online {

@@ -193,6 +193,22 @@ pub const TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::days(1);
 /// scheduler then crawls once at start-up that it could have skipped.
 pub const HEALTH_SAVE_EVERY: chrono::TimeDelta = TOUCH_EVERY;
 
+/// Kept pages are pruned at most this often (`Store::prune_http_cache_due`):
+/// pruning reads every kept response's header.
+pub const PRUNE_EVERY: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+/// The `meta` key holding when kept pages were last pruned (RFC 3339). Not a
+/// note: notes belong to sources, and this belongs to the store.
+const HTTP_CACHE_PRUNED: &[u8] = b"http-cache-pruned";
+
+/// The pseudo-source older builds kept the prune time under (as a note of a
+/// source named `*`, which also gave `*` a health record and made it show as
+/// a source). No source id can be `*` (ids are `[a-z0-9-]+`).
+const OLD_PRUNE_SOURCE: &str = "*";
+
+/// The key of that old note.
+const OLD_PRUNE_NOTE: &str = "http-cache-pruned";
+
 /// What `prune_http_cache` removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {
@@ -373,6 +389,25 @@ impl Store {
                 // Versions below SCHEMA_VERSION would be migrated here, step by step.
             }
         }
+        self.forget_prune_pseudo_source()?;
+        Ok(())
+    }
+
+    /// Moves the prune time older builds kept as a note of the pseudo-source
+    /// `*` to its own key, and removes the health record that came with it,
+    /// so only sources are listed as sources. The layout of everything else
+    /// is unchanged, so this is not a schema step: it runs at every open and
+    /// does nothing (two reads) once done.
+    fn forget_prune_pseudo_source(&self) -> Result<(), StoreError> {
+        if let Some(v) = self
+            .meta
+            .remove(note_key(OLD_PRUNE_SOURCE, OLD_PRUNE_NOTE))?
+        {
+            if self.meta.get(HTTP_CACHE_PRUNED)?.is_none() {
+                self.meta.insert(HTTP_CACHE_PRUNED, v)?;
+            }
+        }
+        self.health.remove(OLD_PRUNE_SOURCE.as_bytes())?;
         Ok(())
     }
 
@@ -876,6 +911,42 @@ impl Store {
         Ok(pruned)
     }
 
+    /// Prunes kept responses no crawl has used for `max_age` (as
+    /// `prune_http_cache`) when the last prune is at least `PRUNE_EVERY` old
+    /// at `now`, or there was none; `None` when it was not due. A last prune
+    /// in the future (a clock set back) counts as due. When two tasks or
+    /// processes find it due at once, one prunes: the time is claimed with a
+    /// compare-and-swap before pruning.
+    pub fn prune_http_cache_due(
+        &self,
+        now: DateTime<Utc>,
+        max_age: chrono::TimeDelta,
+    ) -> Result<Option<Pruned>, StoreError> {
+        let old = self.meta.get(HTTP_CACHE_PRUNED)?;
+        let last = old.as_deref().and_then(read_time);
+        if last.is_some_and(|t| t <= now && now - t < PRUNE_EVERY) {
+            return Ok(None);
+        }
+        let claimed = self.meta.compare_and_swap(
+            HTTP_CACHE_PRUNED,
+            old.as_ref(),
+            Some(now.to_rfc3339().into_bytes()),
+        )?;
+        if claimed.is_err() {
+            return Ok(None);
+        }
+        self.prune_http_cache(now, max_age).map(Some)
+    }
+
+    /// When kept responses were last pruned, if ever.
+    pub fn http_cache_pruned_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self
+            .meta
+            .get(HTTP_CACHE_PRUNED)?
+            .as_deref()
+            .and_then(read_time))
+    }
+
     /// Small per-source notes the crawler keeps between crawls (e.g. listing
     /// fingerprints and when a detail page was last refreshed).
     pub fn note(&self, source: &str, key: &str) -> Result<Option<String>, StoreError> {
@@ -908,6 +979,13 @@ impl Store {
             .notes_written = true;
         Ok(())
     }
+}
+
+/// An RFC 3339 time as stored in `meta`; `None` when it does not read as one
+/// (then whatever it gates is done again, which is harmless).
+fn read_time(v: &[u8]) -> Option<DateTime<Utc>> {
+    let t = DateTime::parse_from_rfc3339(std::str::from_utf8(v).ok()?).ok()?;
+    Some(t.with_timezone(&Utc))
 }
 
 /// A stored response: 4-byte big-endian header length, JSON header, raw body.

@@ -141,6 +141,7 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
                 "title",
                 "start",
                 "end",
+                "all_day",
                 "kind",
                 "at",
                 "status",

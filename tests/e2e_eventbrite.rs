@@ -26,7 +26,7 @@ fn write_sources(dir: &Path, wsp: Option<&url::Url>, base: &url::Url, api: &url:
     .unwrap();
 }
 
-/// The fixture's events that the public must not see: unlisted, not shareable, a
+/// The fixture's events that the public must not see: unlisted, invite only, a
 /// draft (tests/fixtures/eventbrite/README.md).
 const PRIVATE_IDS: [&str; 3] = ["812345670111", "812345670122", "812345670133"];
 const PRIVATE_TITLES: [&str; 3] = [
@@ -332,7 +332,7 @@ async fn rate_limits_are_waited_and_html_errors_reported() {
         String::from_utf8_lossy(&crawl.stderr)
     );
     assert!(out.contains("vrp: 2 sessions found"), "{out}");
-    // This mock ignores `status` and `only_public`: the unlisted, unshareable and
+    // This mock ignores `status` and `only_public`: the unlisted, invite-only and
     // draft events of that page reach the crawler, which leaves them out.
     let api = common::json_list(
         &common::events(

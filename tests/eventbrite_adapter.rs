@@ -183,7 +183,7 @@ const PRIVATE_TITLES: [&str; 3] = [
 ];
 
 #[test]
-fn unlisted_unshareable_and_draft_api_events_are_left_out() {
+fn unlisted_invite_only_and_draft_api_events_are_left_out() {
     let (u, b) = api_page(3);
     let (page, log) = common::capture_logs(tracing::Level::INFO, || {
         parse_api_events(&b, &u, &ctx()).unwrap()
@@ -191,7 +191,7 @@ fn unlisted_unshareable_and_draft_api_events_are_left_out() {
     assert_eq!(ids(&page.events), ["812345670033", "812345670088"]);
     for (id, why) in [
         ("812345670111", "not listed"),
-        ("812345670122", "not shareable"),
+        ("812345670122", "invite only"),
         ("812345670133", "status `draft` is not public"),
     ] {
         assert!(
@@ -230,7 +230,7 @@ fn publication_rules_per_access_path() {
             .unwrap()
             .events
     };
-    // The API must say the event is listed and give a public status.
+    // The API must give a public status; `listed` must not be false.
     for kept in [
         "live",
         "started",
@@ -246,23 +246,58 @@ fn publication_rules_per_access_path() {
         let cancelled = kept.trim().to_ascii_lowercase().starts_with("cancel");
         assert_eq!(e[0].status == Status::Cancelled, cancelled, "{kept}");
     }
+    // `shareable` only hides sharing buttons; `listed` and `invite_only` are
+    // public when they are not said otherwise.
+    for kept in [
+        r#","status":"live","listed":true,"shareable":false"#,
+        r#","status":"live","listed":true,"invite_only":false,"shareable":false"#,
+        r#","status":"live""#,
+        r#","status":"live","listed":null,"invite_only":null"#,
+    ] {
+        assert_eq!(api_ids(kept).len(), 1, "{kept}");
+    }
     for left_out in [
         r#","status":"draft","listed":true"#,
         r#","status":"live","listed":false"#,
-        r#","status":"live","listed":true,"shareable":false"#,
-        r#","status":"live""#,
+        r#","status":"live","listed":true,"invite_only":true"#,
+        r#","status":"live","invite_only":true,"shareable":true"#,
         r#","status":"live","listed":"yes""#,
+        r#","status":"live","invite_only":"no""#,
         r#","listed":true"#,
         r#","status":7,"listed":true"#,
         r#","status":"unknown","listed":true"#,
     ] {
         assert!(api_ids(left_out).is_empty(), "{left_out}");
     }
-    // The public list says neither, and is trusted for that; but not against itself.
+    // The public list says none of these, and is trusted for that; but not
+    // against itself.
     assert_eq!(public_ids("").len(), 1);
+    assert_eq!(public_ids(r#","shareable":false"#).len(), 1);
     assert!(public_ids(r#","listed":false"#).is_empty());
-    assert!(public_ids(r#","shareable":false"#).is_empty());
+    assert!(public_ids(r#","invite_only":true"#).is_empty());
     assert!(public_ids(r#","status":"draft""#).is_empty());
+}
+
+/// An event created through the API: Eventbrite sets `shareable: false` by
+/// default, yet the event is listed and public. Both paths keep it.
+#[test]
+fn an_event_created_through_the_api_is_public_on_both_paths() {
+    let u = api_events_url(&api(), ORG, &PageCursor::First);
+    let (page, log) = common::capture_logs(tracing::Level::INFO, || {
+        parse_api_events(&fixture("api_events_created_through_api.json"), &u, &ctx()).unwrap()
+    });
+    assert_eq!(ids(&page.events), ["812345670144"], "{log}");
+    let api = &page.events[0];
+    assert_eq!(api.title, "Working Together to Safeguard Children Briefing");
+    assert_eq!(api.start, utc("2027-10-06T09:00:00Z"));
+    assert_eq!(api.status, Status::Scheduled);
+    assert!(!log.contains("left out"), "{log}");
+
+    let u = showmore_url(&site(), ORG, 1);
+    let public = parse_showmore(&fixture("showmore_shareable_false.json"), &u, &ctx()).unwrap();
+    assert_eq!(ids(&public.events), ["812345670144"]);
+    assert_eq!(public.events[0].title, api.title);
+    assert_eq!(public.events[0].start, api.start);
 }
 
 fn all_api_records() -> Vec<EventRecord> {
@@ -302,8 +337,8 @@ fn api_events_field_by_field() {
     assert_eq!(aces.status, Status::Scheduled);
     assert_eq!(
         aces.availability,
-        Availability::unknown(),
-        "until ticket classes"
+        Availability::default(),
+        "no count until ticket classes"
     );
 
     let webinar = find(&all, "812345670022");
@@ -401,7 +436,9 @@ fn refused_ticket_classes_fall_back_to_ticket_availability() {
     apply_ticket_totals(&mut trauma, &TicketTotals::default());
     assert_eq!(trauma, before, "nothing counted, nothing changed");
     assert_eq!(trauma.status, Status::Scheduled);
-    assert_eq!(trauma.availability, Availability::unknown());
+    // No count: the session says "places not published" (see `into_session`).
+    assert_eq!(trauma.availability, Availability::default());
+    assert!(trauma.clone().into_session(&ctx()).availability.unpublished);
 }
 
 #[test]

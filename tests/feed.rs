@@ -71,7 +71,7 @@ fn sample() -> Vec<StoredSession> {
     one.availability = Availability::spaces(1);
     one.prerequisites = Some("You MUST complete Level 1 first".into());
     let mut unknown = session("104", "Neglect Awareness", at(2027, 9, 2, 13, 0));
-    unknown.availability = Availability::unknown();
+    unknown.availability = Availability::available();
     unknown.online = true;
     unknown.venue = Some("Virtual - MS Teams".into());
     let mut closed = session("105", "Closed Course", at(2027, 9, 3, 9, 0));

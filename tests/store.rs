@@ -568,3 +568,79 @@ fn an_unchanged_catalogue_is_not_rewritten() {
         .collect();
     assert_eq!(titles, vec!["A", "B2"]);
 }
+
+/// Older builds kept the time of the last prune of kept pages as a note of a
+/// pseudo-source `*`, which then showed as a source everywhere sources are
+/// listed. Opening such a store moves the time to where it belongs; only
+/// sources are listed as sources.
+#[test]
+fn a_store_with_the_old_prune_note_lists_no_star_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = now();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        apply(&store, vec![session("1", 1, 5)], t).unwrap();
+        // What older builds wrote after pruning.
+        store
+            .set_note("*", "http-cache-pruned", &t.to_rfc3339())
+            .unwrap();
+        store.flush().unwrap();
+        assert!(store.all_health().unwrap().contains_key("*"));
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let ids: Vec<String> = store.all_health().unwrap().into_keys().collect();
+    assert_eq!(ids, ["wsp"]);
+    assert_eq!(store.note("*", "http-cache-pruned").unwrap(), None);
+    // The time is kept: the next prune is still a day after it.
+    assert_eq!(store.http_cache_pruned_at().unwrap(), Some(t));
+    let month = Duration::days(30);
+    assert_eq!(
+        store
+            .prune_http_cache_due(t + Duration::hours(23), month)
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .prune_http_cache_due(t + Duration::hours(25), month)
+        .unwrap()
+        .is_some());
+    // Pruning now names no source either, in this process or the next.
+    store.flush().unwrap();
+    assert_eq!(store.all_health().unwrap().len(), 1);
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    let ids: Vec<String> = store.all_health().unwrap().into_keys().collect();
+    assert_eq!(ids, ["wsp"]);
+}
+
+/// Kept pages are pruned at most once a day; a clock set back prunes again.
+#[test]
+fn pruning_kept_pages_is_due_once_a_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let t = now();
+    let month = Duration::days(30);
+    let old = "https://x.org/events/old";
+    assert!(store.prune_http_cache_due(t, month).unwrap().is_some());
+    store
+        .put_cached_response(old, &kept(t - Duration::days(40), None, "old"))
+        .unwrap();
+    assert_eq!(store.prune_http_cache_due(t, month).unwrap(), None);
+    assert!(store.cached_response(old).unwrap().is_some());
+    let next_day = t + Duration::days(1);
+    let p = store
+        .prune_http_cache_due(next_day, month)
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.entries, 1);
+    assert!(store.cached_response(old).unwrap().is_none());
+    // A last prune in the future (the clock went back) does not stop pruning.
+    assert!(store
+        .prune_http_cache_due(t - Duration::days(5), month)
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        store.http_cache_pruned_at().unwrap(),
+        Some(t - Duration::days(5))
+    );
+}

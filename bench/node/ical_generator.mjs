@@ -21,6 +21,8 @@ function availability(s) {
         return `${s.spaces_left} of ${s.capacity} ${s.capacity === 1 ? 'place' : 'places'} left.`;
       if (s.spaces_left === 1) return '1 place left.';
       if (s.spaces_left != null) return `${s.spaces_left} places left.`;
+      if (s.availability === 'not-published')
+        return 'The booking site does not publish how many places are left.';
       return 'Places available (the booking site does not say how many).';
   }
 }

@@ -325,17 +325,8 @@ pub async fn crawl_all(
         }
     }
     out.sort_by_key(|(i, _)| *i);
-    match fetcher.prune_cache() {
-        Ok(p) if p.entries > 0 => {
-            tracing::info!(
-                entries = p.entries,
-                bytes = p.bytes,
-                "pruned kept pages no crawl has used for a month"
-            );
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "could not prune the kept pages"),
-    }
+    // Kept pages are stamped with the system clock, whatever `now` is.
+    schedule::prune_kept_pages(fetcher, Utc::now());
     out.into_iter().map(|(_, r)| r).collect()
 }
 

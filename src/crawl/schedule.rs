@@ -1,5 +1,7 @@
 //! Crawls on each source's `poll_interval`, with jitter, one crawl per source at
-//! a time, until told to stop (used by `events watch` and `events serve`).
+//! a time, until told to stop (used by `events watch` and `events serve`), and
+//! prunes the kept pages after a crawl, at most once a day (`store::PRUNE_EVERY`), as
+//! `events crawl` does: these processes run for months.
 //!
 //! Stopping abandons a crawl in flight: the store only changes in `apply_crawl`'s
 //! single transaction, so an abandoned crawl leaves the previous state intact.
@@ -17,6 +19,12 @@ use tokio::sync::watch;
 /// Stops the scheduler when set to `true`.
 pub type StopSignal = watch::Receiver<bool>;
 
+/// Where the schedule reads the time: `Utc::now` in service, a fixed time in
+/// tests. Crawls read sessions' times against it, and kept pages are pruned
+/// by it (the fetcher stamps them with the system clock, so in service it
+/// must be that clock).
+pub type Clock = fn() -> DateTime<Utc>;
+
 /// Runs every source's loop until `stop` turns true.
 ///
 /// With `crawl_first`, a source is crawled at once only when its last
@@ -32,6 +40,28 @@ pub async fn run(
     stop: StopSignal,
     crawl_first: bool,
 ) {
+    run_with_clock(
+        sources,
+        fetcher,
+        store,
+        observer,
+        stop,
+        crawl_first,
+        Utc::now,
+    )
+    .await;
+}
+
+/// [`run`], reading the time from `clock`.
+pub async fn run_with_clock(
+    sources: Vec<SourceConfig>,
+    fetcher: Arc<Fetcher>,
+    store: Store,
+    observer: Arc<dyn Observer>,
+    stop: StopSignal,
+    crawl_first: bool,
+    clock: Clock,
+) {
     let mut set = tokio::task::JoinSet::new();
     for cfg in sources {
         let fetcher = fetcher.clone();
@@ -44,7 +74,7 @@ pub async fn run(
             let due_now = crawl_first;
             if crawl_first {
                 let last = store.health(&cfg.id).ok().and_then(|h| h.last_success);
-                if let Some(wait) = first_wait(last, cfg.poll_interval, Utc::now()) {
+                if let Some(wait) = first_wait(last, cfg.poll_interval, clock()) {
                     tracing::info!(
                         target: crate::cli::CRAWL_LOG,
                         "{}: crawled successfully {} ago; next crawl in {}",
@@ -63,8 +93,11 @@ pub async fn run(
                     let work = async {
                         observer.started(&cfg.id);
                         let report =
-                            crawl::crawl_source(&cfg, &fetcher, &store, Utc::now(), observer.as_ref())
+                            crawl::crawl_source(&cfg, &fetcher, &store, clock(), observer.as_ref())
                                 .await;
+                        // Whichever source's crawl ends first on a new day
+                        // prunes, before the crawl is reported as finished.
+                        prune_kept_pages(&fetcher, clock());
                         observer.finished(&report);
                     };
                     tokio::select! {
@@ -86,6 +119,22 @@ pub async fn run(
         });
     }
     while set.join_next().await.is_some() {}
+}
+
+/// Prunes the kept pages no crawl has used for the fetcher's `cache_max_age`,
+/// when the last prune is at least `store::PRUNE_EVERY` old at `now`, and logs what
+/// it removed (or why it could not: pruning is housekeeping, never a crawl's
+/// failure).
+pub fn prune_kept_pages(fetcher: &Fetcher, now: DateTime<Utc>) {
+    match fetcher.prune_cache(now) {
+        Ok(Some(p)) if p.entries > 0 => tracing::info!(
+            entries = p.entries,
+            bytes = p.bytes,
+            "pruned kept pages no crawl has used for a month"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not prune the kept pages"),
+    }
 }
 
 /// How long to wait before a source's first crawl, given its last successful

@@ -50,25 +50,16 @@ impl Fetcher {
         }
     }
 
-    /// Removes kept responses no crawl has used for `cache_max_age`; at most
-    /// once a day (it reads every kept response's header), remembered in the store.
-    pub fn prune_cache(&self) -> Result<Pruned, StoreError> {
-        const NOTE: (&str, &str) = ("*", "http-cache-pruned");
+    /// Removes kept responses no crawl has used for `cache_max_age` at `now`;
+    /// at most once a day (it reads every kept response's header), remembered
+    /// in the store (`Store::prune_http_cache_due`). `None` when it was not due.
+    pub fn prune_cache(&self, now: DateTime<Utc>) -> Result<Option<Pruned>, StoreError> {
         let Some(store) = &self.store else {
-            return Ok(Pruned::default());
+            return Ok(None);
         };
-        let now = Utc::now();
-        let last = store
-            .note(NOTE.0, NOTE.1)?
-            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok());
-        if last.is_some_and(|t| (now - t.with_timezone(&Utc)) < chrono::TimeDelta::days(1)) {
-            return Ok(Pruned::default());
-        }
         let age = chrono::TimeDelta::from_std(self.config.cache_max_age)
             .unwrap_or(chrono::TimeDelta::days(30));
-        let pruned = store.prune_http_cache(now, age)?;
-        store.set_note(NOTE.0, NOTE.1, &now.to_rfc3339())?;
-        Ok(pruned)
+        store.prune_http_cache_due(now, age)
     }
 
     /// Keeps a fresh body of `url` with its validators, for the next crawl's

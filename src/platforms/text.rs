@@ -365,6 +365,7 @@ static AVAILABLE_NO_COUNT: LazyLock<Regex> = LazyLock::new(|| {
 /// | `12 of 20 places available` | Scheduled | 12 left of 20 |
 /// | `0 places left`, `Fully booked`, `Sold out` | Full | 0 left |
 /// | `Fully booked - join the waiting list` | Full | 0 left, waiting list |
+/// | `Places available` | Scheduled | available, no number |
 /// | `Booking closed` | Closed | unknown |
 /// | `This event has been cancelled` | Cancelled | unknown |
 ///
@@ -440,7 +441,7 @@ pub fn parse_availability(s: &str) -> Option<(Status, Availability)> {
         ));
     }
     if AVAILABLE_NO_COUNT.is_match(&text) {
-        return Some((Status::Scheduled, Availability::unknown()));
+        return Some((Status::Scheduled, Availability::available()));
     }
     None
 }

@@ -98,11 +98,11 @@ pub(super) struct RawEvent {
 /// Which list an entry comes from: what the entry can be trusted to say differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Access {
-    /// The organiser's list through the API: a token can see drafts, unlisted
-    /// and private events, so each entry must say it is public.
+    /// The organiser's list through the API: a token can see drafts, so each
+    /// entry must give a status the public sees.
     Api,
     /// The public site's list, which shows only public events and carries
-    /// neither `status` nor `listed`; an entry that says otherwise is still refused.
+    /// no `status`; an entry that says it is not public is still refused.
     Public,
 }
 
@@ -117,11 +117,17 @@ pub(super) const PUBLIC_STATUSES: &[&str] = &[
     "cancelled",
 ];
 
-/// Why an entry must stay off a public calendar, or `None` when it may be shown:
-/// an event that is not listed, not shareable, or a draft (or of a status we do
-/// not know). The API must say `listed: true` and give a status; the public list
-/// is refused only on what it says. Read from the raw entry, before anything
-/// else, so that nothing of a private event (its title) reaches a log.
+/// Why an entry must stay off a public calendar, or `None` when it may be shown.
+///
+/// Public means, in the words of Eventbrite's API reference: `listed` ("Is
+/// this event publicly searchable on Eventbrite?") is not false, `invite_only`
+/// ("Can only people with invites see the event page?") is not true, and the
+/// event is not a draft (a status we do not know is refused too; the API must
+/// give one). `shareable` is deliberately not read: it only says whether the
+/// page shows social-sharing buttons, and it is false by default for every
+/// event created through the API, so refusing it loses listed, public events.
+/// Read from the raw entry, before anything else, so that nothing of a private
+/// event (its title) reaches a log.
 pub(super) fn not_public(v: &Value, access: Access) -> Option<String> {
     let status = v
         .get("status")
@@ -139,14 +145,17 @@ pub(super) fn not_public(v: &Value, access: Access) -> Option<String> {
         (None, Access::Api) => return Some("no readable status".into()),
         _ => {}
     }
-    match (v.get("listed").map(Value::as_bool), access) {
-        (Some(Some(true)), _) => {}
-        (Some(Some(false)), _) => return Some("not listed".into()),
-        (_, Access::Api) => return Some("does not say it is listed".into()),
-        _ => {}
+    // A `listed` that is there but not a boolean is not "not false": an
+    // answer we cannot read keeps the event off rather than on.
+    match v.get("listed") {
+        None | Some(Value::Null) | Some(Value::Bool(true)) => {}
+        Some(Value::Bool(false)) => return Some("not listed".into()),
+        Some(_) => return Some("unreadable `listed`".into()),
     }
-    if v.get("shareable").and_then(Value::as_bool) == Some(false) {
-        return Some("not shareable".into());
+    match v.get("invite_only") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+        Some(Value::Bool(true)) => return Some("invite only".into()),
+        Some(_) => return Some("unreadable `invite_only`".into()),
     }
     None
 }
