@@ -149,11 +149,11 @@ fn fixed(t: DateTime<Utc>) -> FixedDateTime {
     t.fixed_offset()
 }
 
-/// Only `http(s)` links are written: a scraped `javascript:` URL must never
-/// become something a click runs.
+/// Only what `links::web_link` allows is written: a scraped `javascript:`
+/// URL must never become something a click runs (the server has also kept
+/// each link to its source's site).
 fn safe_href(u: &str) -> Option<String> {
-    let parsed = url::Url::parse(u.trim()).ok()?;
-    matches!(parsed.scheme(), "http" | "https").then(|| parsed.to_string())
+    crate::links::web_link(u).map(String::from)
 }
 
 /// Drops the characters XML 1.0 cannot hold even escaped: C0 controls other

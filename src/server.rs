@@ -27,15 +27,16 @@ use crate::changes::{self, Change, ChangeKind};
 use crate::config::SourceConfig;
 use crate::feed;
 use crate::feed_cache::{Class, FeedCache, Inserted, Weighed};
+use crate::links::LinkPolicy;
 use crate::model::StoredSession;
-use crate::page::{self, PageData};
+use crate::page::{self, Links, PageData};
 use crate::present::{self, SessionJson};
 use crate::query::{query_pairs, slug, Filter, FilterError, MAX_VALUE_CHARS};
 use crate::source_status::{self, SourceStatus};
 use crate::store::{Store, StoreError};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -125,14 +126,138 @@ pub struct AppState {
     /// window, how long ago a source was crawled.
     clock: Clock,
     cache: Arc<Cache>,
+    /// Which links may be shown, by source (see `links`).
+    links: Arc<LinkPolicy>,
+    /// Where absolute links to this server point.
+    origin: PublicOrigin,
+}
+
+/// Where the absolute links the server writes point (the page's subscribe
+/// box, the Atom feed's `self` and `alternate`). A request's `Host` header is
+/// the client's word, and a page or feed built from it can be cached by a
+/// shared cache for everyone, so it is never used on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PublicOrigin {
+    /// `serve --public-url`: always this origin (`https://host[:port]`, no
+    /// trailing slash), whatever a request says.
+    Configured(String),
+    /// `serve --trust-proxy`: the origin a reverse proxy in front says the
+    /// client used: the last element of `Forwarded` (RFC 7239, `proto` and
+    /// `host`), else the last values of `X-Forwarded-Proto` and
+    /// `X-Forwarded-Host`, the host falling back to `Host` (which the proxy
+    /// passes on). Only for a server that no client can reach but through
+    /// that proxy.
+    TrustedProxy,
+    /// Neither: links are relative to the server (`/calendar.ics`).
+    #[default]
+    Relative,
+}
+
+/// Why a `--public-url` is refused, in one sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublicUrlError {
+    /// Not an absolute http(s) URL with a host.
+    #[error("the public URL must be an http or https address with a host, e.g. https://training.example.org")]
+    NotWeb,
+    /// It has a path, query, fragment or credentials.
+    #[error("the public URL must be the site's origin only (scheme, host and port, e.g. https://training.example.org); serving under a path is not supported")]
+    NotOrigin,
+}
+
+impl PublicOrigin {
+    /// A `--public-url` as the origin links are built on: `https://host[:port]`.
+    pub fn configured(url: &str) -> Result<PublicOrigin, PublicUrlError> {
+        let u = url::Url::parse(url.trim()).map_err(|_| PublicUrlError::NotWeb)?;
+        if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
+            return Err(PublicUrlError::NotWeb);
+        }
+        if u.path() != "/"
+            || u.query().is_some()
+            || u.fragment().is_some()
+            || !u.username().is_empty()
+            || u.password().is_some()
+        {
+            return Err(PublicUrlError::NotOrigin);
+        }
+        Ok(PublicOrigin::Configured(
+            u.origin().ascii_serialization(),
+        ))
+    }
+
+    /// The origin of a request's links, or `None` for relative links.
+    pub fn of_request(&self, headers: &HeaderMap) -> Option<String> {
+        match self {
+            PublicOrigin::Configured(o) => Some(o.clone()),
+            PublicOrigin::TrustedProxy => forwarded_origin(headers),
+            PublicOrigin::Relative => None,
+        }
+    }
+}
+
+/// The origin a trusted proxy forwarded (see `PublicOrigin::TrustedProxy`),
+/// when its host is a plausible host name.
+fn forwarded_origin(headers: &HeaderMap) -> Option<String> {
+    let all = |name: header::HeaderName| -> Option<String> {
+        let v: Vec<&str> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!v.is_empty()).then(|| v.join(","))
+    };
+    let last = |s: &str| s.rsplit(',').next().map(|x| x.trim().to_string());
+    let (mut proto, mut host) = (None, None);
+    // RFC 7239: the proxy appends its element, so the last one is the
+    // trusted proxy's own.
+    if let Some(f) = all(header::FORWARDED) {
+        for pair in last(&f).unwrap_or_default().split(';') {
+            let Some((k, v)) = pair.split_once('=') else {
+                continue;
+            };
+            let v = v.trim().trim_matches('"').to_string();
+            match k.trim().to_ascii_lowercase().as_str() {
+                "proto" => proto = Some(v),
+                "host" => host = Some(v),
+                _ => {}
+            }
+        }
+    }
+    if proto.is_none() {
+        proto = all(header::HeaderName::from_static("x-forwarded-proto")).and_then(|v| last(&v));
+    }
+    if host.is_none() {
+        host = all(header::HeaderName::from_static("x-forwarded-host")).and_then(|v| last(&v));
+    }
+    let host = host.or_else(|| {
+        headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    })?;
+    let plausible = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    if !plausible {
+        return None;
+    }
+    let scheme = if proto.is_some_and(|p| p.eq_ignore_ascii_case("https")) {
+        "https"
+    } else {
+        "http"
+    };
+    Some(format!("{scheme}://{}", host.to_ascii_lowercase()))
 }
 
 impl AppState {
     /// The state of a server over `store`, with the default feed cache
-    /// (`DEFAULT_FEED_CACHE_BYTES`).
+    /// (`DEFAULT_FEED_CACHE_BYTES`) and relative links (`PublicOrigin::Relative`).
     pub fn new(store: Store, sources: Vec<SourceConfig>, clock: Clock) -> Self {
         AppState {
             store,
+            links: Arc::new(LinkPolicy::new(&sources)),
+            origin: PublicOrigin::Relative,
             sources,
             clock,
             cache: Arc::new(Cache::new(
@@ -161,6 +286,12 @@ impl AppState {
             cache: Arc::new(Cache::new(feeds, bytes)),
             ..self
         }
+    }
+
+    /// The same state building absolute links as `origin` says.
+    #[must_use]
+    pub fn with_public_origin(self, origin: PublicOrigin) -> Self {
+        AppState { origin, ..self }
     }
 
     /// How many feed bodies have been rendered since start (cache misses).
@@ -533,7 +664,9 @@ impl AppState {
                 return Ok((generation, s.clone()));
             }
         }
-        let sessions = Arc::new(self.store.sessions()?);
+        // Links that may not be shown are dropped once per generation, so
+        // every answer (feed, page, JSON) is without them.
+        let sessions = Arc::new(self.links.scrub_stored(self.store.sessions()?));
         *lock(&self.cache.snapshot) = Some((generation, sessions.clone()));
         Ok((generation, sessions))
     }
@@ -612,7 +745,7 @@ impl AppState {
         for c in self.store.changes_since(now - changes::KEEP_CHANGES) {
             let c = c?;
             if (kinds.is_empty() || kinds.contains(&c.kind)) && c.matches(filter, now) {
-                list.push(c);
+                list.push(self.links.scrub_change(c));
                 if list.len() >= atom::MAX_ENTRIES {
                     break;
                 }
@@ -836,13 +969,13 @@ fn conditional(r: &RenderedFeed, content_type: &'static str, headers: &HeaderMap
 async fn changes_atom(
     State(st): State<AppState>,
     headers: HeaderMap,
-    uri: Uri,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let (_, all) = st.snapshot()?;
     let filter = canonical_categories(Filter::from_query(q.as_deref().unwrap_or(""))?, &all);
     let kinds = parse_kinds(q.as_deref())?;
-    let base = base_url(&headers, &uri);
+    // No known origin: links relative to the host's root.
+    let base = st.origin.of_request(&headers).unwrap_or_default();
     let _permit = st
         .cache
         .rendering
@@ -967,38 +1100,18 @@ fn ics_stem(file: &str) -> Result<&str, ApiError> {
     })
 }
 
-/// `http(s)://host` of the request, for the subscribe links. The Host header is
-/// the client's word, so only host-name characters are kept (the page escapes
-/// it anyway); `X-Forwarded-Proto: https` from a TLS-terminating proxy makes
-/// the links https.
-fn base_url(headers: &HeaderMap, uri: &Uri) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| uri.authority().map(|a| a.to_string()))
-        .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 255
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
-        })
-        .unwrap_or_else(|| "localhost".to_string());
-    let https = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
-    format!("{}://{host}", if https { "https" } else { "http" })
-}
-
 async fn index(
     State(st): State<AppState>,
     headers: HeaderMap,
-    uri: Uri,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let filter = Filter::from_query(q.as_deref().unwrap_or(""))?;
-    let html = st.page_html(filter, &base_url(&headers, &uri))?;
+    let origin = st.origin.of_request(&headers);
+    let links = match &origin {
+        Some(o) => Links::Absolute(o),
+        None => Links::Root,
+    };
+    let html = st.page_html(filter, links)?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -1034,9 +1147,8 @@ impl AppState {
         Ok(Bytes::from(plain))
     }
 
-    /// The page `/` serves for `filter`, its feed links under `base_url` (see
-    /// `page::PageData::base_url`; empty for links relative to the page).
-    pub fn page_html(&self, filter: Filter, base_url: &str) -> Result<String, StoreError> {
+    /// The page `/` serves for `filter`, its feed links as `links` says.
+    pub fn page_html(&self, filter: Filter, links: Links<'_>) -> Result<String, StoreError> {
         let now = (self.clock)();
         let (_, all) = self.snapshot()?;
         let filter = canonical_categories(filter, &all);
@@ -1065,7 +1177,7 @@ impl AppState {
         for c in self.store.changes_since(since) {
             let c = c?;
             if c.matches(&filter, now) {
-                recent.push(c);
+                recent.push(self.links.scrub_change(c));
                 if recent.len() >= page::MAX_PAGE_CHANGES {
                     break;
                 }
@@ -1077,7 +1189,7 @@ impl AppState {
             sources: &sources,
             changes: &recent,
             filter: &filter,
-            base_url,
+            links,
             now,
         }))
     }
@@ -1089,7 +1201,7 @@ impl AppState {
         let filter = canonical_categories(filter, &all);
         let v: Vec<SessionJson> = present::upcoming(&all, &filter, now)
             .iter()
-            .map(SessionJson::from_stored)
+            .map(|s| self.links.session_json(s))
             .collect();
         serde_json::to_vec_pretty(&v).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
@@ -1143,7 +1255,7 @@ async fn api_sessions(
     let filter = canonical_categories(Filter::from_query(q.as_deref().unwrap_or(""))?, &all);
     let v: Vec<SessionJson> = present::upcoming(&all, &filter, now)
         .iter()
-        .map(SessionJson::from_stored)
+        .map(|s| st.links.session_json(s))
         .collect();
     Ok(json(&v))
 }
