@@ -603,7 +603,13 @@ async fn serve_until_stopped(
         .with_public_origin(origin);
     println!("Serving on http://{addr}/ (calendar: http://{addr}/calendar.ics). Ctrl-C to stop.");
     let mut stop_srv = stop.clone();
-    server::serve(listener, state, async move {
+    // Behind a proxy every connection comes from it: no per-client limit.
+    let limits = if args.trust_proxy {
+        server::Limits::default().behind_proxy()
+    } else {
+        server::Limits::default()
+    };
+    server::serve_with_limits(listener, state, limits, async move {
         while !*stop_srv.borrow() {
             if stop_srv.changed().await.is_err() {
                 break;

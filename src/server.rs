@@ -62,6 +62,29 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// after `HEADER_READ_TIMEOUT`.
 pub const MAX_CONNECTIONS: usize = 512;
 
+/// Connections one client address may hold at once (an IPv6 client: one
+/// /64, which one machine usually has whole). A further one is closed as
+/// soon as it is accepted, and the address is named in a warning at most once
+/// per `CLIENT_WARNING_INTERVAL`. Enough for a browser, a calendar client and
+/// an office behind one address; a single client can no longer hold every
+/// place (`MAX_CONNECTIONS`). Off behind a trusted proxy (`serve
+/// --trust-proxy`), where every connection comes from the proxy.
+pub const MAX_CONNECTIONS_PER_CLIENT: usize = 64;
+
+/// Places kept for clients that hold none: once fewer than this many are
+/// free, a client that already holds a connection is not given another (it
+/// is closed, as over `MAX_CONNECTIONS_PER_CLIENT`), so many clients together
+/// cannot shut a new one out either. At most a quarter of the places.
+pub const RESERVED_FOR_NEW_CLIENTS: usize = 64;
+
+/// How often one client address over its limit is named in the log.
+pub const CLIENT_WARNING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Most client addresses remembered as already warned about; when more are
+/// over their limit at once, the memory is cleared (so some are named again
+/// sooner) rather than grown.
+const MAX_WARNED_CLIENTS: usize = 4096;
+
 /// Time a client has to send a request's headers, counted from when the
 /// server starts waiting for them (also between keep-alive requests); then
 /// the connection is closed. Slow-header clients (slowloris) cannot hold a
@@ -435,6 +458,10 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// See `MAX_HEADERS`.
     pub max_headers: usize,
+    /// See `MAX_CONNECTIONS_PER_CLIENT`.
+    pub max_connections_per_client: usize,
+    /// See `RESERVED_FOR_NEW_CLIENTS`.
+    pub reserved_for_new_clients: usize,
 }
 
 impl Default for Limits {
@@ -445,7 +472,105 @@ impl Default for Limits {
             request_timeout: REQUEST_TIMEOUT,
             max_header_bytes: MAX_HEADER_BYTES,
             max_headers: MAX_HEADERS,
+            max_connections_per_client: MAX_CONNECTIONS_PER_CLIENT,
+            reserved_for_new_clients: RESERVED_FOR_NEW_CLIENTS,
         }
+    }
+}
+
+impl Limits {
+    /// The same limits with no per-client limit or reservation: behind a
+    /// trusted reverse proxy every connection comes from the proxy.
+    #[must_use]
+    pub fn behind_proxy(self) -> Self {
+        Limits {
+            max_connections_per_client: self.max_connections,
+            reserved_for_new_clients: 0,
+            ..self
+        }
+    }
+}
+
+/// Who a connection counts against: its IPv4 address, or the /64 of its
+/// IPv6 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ClientKey(std::net::IpAddr);
+
+impl ClientKey {
+    fn of(ip: std::net::IpAddr) -> Self {
+        use std::net::IpAddr;
+        match ip {
+            IpAddr::V4(v4) => ClientKey(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => ClientKey(IpAddr::V4(v4)),
+                None => {
+                    let mut seg = v6.segments();
+                    seg[4..].fill(0);
+                    ClientKey(IpAddr::V6(seg.into()))
+                }
+            },
+        }
+    }
+}
+
+/// The connections each client holds, and when each over-limit client was
+/// last named in the log. Both bounded: an address is held only while it has
+/// a connection (at most `max_connections` of them), and the warned ones at
+/// most `MAX_WARNED_CLIENTS`.
+#[derive(Default)]
+struct Clients {
+    held: Mutex<std::collections::HashMap<ClientKey, usize>>,
+    warned: Mutex<std::collections::HashMap<ClientKey, std::time::Instant>>,
+}
+
+impl Clients {
+    /// Counts a new connection of `key` unless it is over its limit, with
+    /// `free` places left besides its own.
+    fn admit(&self, key: ClientKey, free: usize, limits: &Limits) -> bool {
+        let reserve = limits
+            .reserved_for_new_clients
+            .min(limits.max_connections / 4);
+        let mut held = lock(&self.held);
+        let n = held.get(&key).copied().unwrap_or(0);
+        if n >= limits.max_connections_per_client || (n > 0 && free < reserve) {
+            return false;
+        }
+        held.insert(key, n + 1);
+        true
+    }
+
+    fn release(&self, key: ClientKey) {
+        let mut held = lock(&self.held);
+        if let Some(n) = held.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&key);
+            }
+        }
+    }
+
+    /// Names `key` in a warning, at most once per `CLIENT_WARNING_INTERVAL`.
+    fn warn_over_limit(&self, key: ClientKey, limits: &Limits) {
+        let now = std::time::Instant::now();
+        let mut warned = lock(&self.warned);
+        if warned
+            .get(&key)
+            .is_some_and(|t| now.duration_since(*t) < CLIENT_WARNING_INTERVAL)
+        {
+            return;
+        }
+        if warned.len() >= MAX_WARNED_CLIENTS {
+            warned.retain(|_, t| now.duration_since(*t) < CLIENT_WARNING_INTERVAL);
+            if warned.len() >= MAX_WARNED_CLIENTS {
+                warned.clear();
+            }
+        }
+        warned.insert(key, now);
+        tracing::warn!(
+            client = %key.0,
+            limit = limits.max_connections_per_client,
+            "a client holds as many connections as it may (or the last places are kept for new clients); its further ones are closed (said once a minute per client)"
+        );
     }
 }
 
@@ -482,6 +607,7 @@ pub async fn serve_with_limits(
         .max_header_size(limits.max_header_bytes)
         .max_headers(limits.max_headers);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let clients = Arc::new(Clients::default());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut saturated = false;
@@ -510,9 +636,9 @@ pub async fn serve_with_limits(
                 }
             }
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     tracing::warn!("accepting a connection failed: {e}");
                     tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
@@ -521,13 +647,23 @@ pub async fn serve_with_limits(
             },
             () = &mut shutdown => break,
         };
+        let key = ClientKey::of(peer.ip());
+        if !clients.admit(key, slots.available_permits(), &limits) {
+            clients.warn_over_limit(key, &limits);
+            // Closed at once: its place goes back to the others.
+            drop(stream);
+            drop(permit);
+            continue;
+        }
         let _ = stream.set_nodelay(true);
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let clients = clients.clone();
         tokio::spawn(async move {
             // A client that times out or hangs up mid-request is its own
             // business; nothing to report.
             let _ = conn.await;
+            clients.release(key);
             drop(permit);
         });
     }
