@@ -1192,14 +1192,18 @@ async fn calendar_source(
 ) -> Result<Response, ApiError> {
     let id = ics_stem(&file)?;
     let mut f = Filter::from_query(q.as_deref().unwrap_or(""))?;
-    // The path's id is held to the same rules as a `source` parameter.
-    let path_filter = Filter::from_query(
-        &Filter {
-            source: Some(id.to_string()),
-            ..Filter::default()
-        }
-        .to_query(),
-    )?;
+    // The path's id is held to the same rules as a `source` parameter, with
+    // a sentence about the path (not about a query string it never was).
+    let path_filter = Filter {
+        source: Some(id.to_string()),
+        ..Filter::default()
+    }
+    .checked()
+    .map_err(|_| {
+        bad(format!(
+            "The source in the path must be a source id such as wsp or vrp (at most {MAX_VALUE_CHARS} characters)."
+        ))
+    })?;
     if f.source.is_some() && f.source != path_filter.source {
         return Err(bad(
             "The path already names a source; drop the `source` parameter.".into(),
