@@ -28,7 +28,9 @@ const TAG: &str = "tag:events.safeguarding-training,2026:";
 pub struct AtomOptions<'a> {
     /// The feed's title, e.g. "Safeguarding training changes — Child Neglect".
     pub title: String,
-    /// `http://host:port`, no trailing slash.
+    /// The origin links are built on (`https://host[:port]`, no trailing
+    /// slash), from the server's configured public URL or a trusted proxy;
+    /// empty for links relative to the host's root (`/changes.atom`).
     pub base_url: &'a str,
     /// The view's query string for `/changes.atom` (no `?`; empty for all).
     pub feed_query: &'a str,

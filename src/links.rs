@@ -186,8 +186,7 @@ impl LinkPolicy {
     #[must_use]
     pub fn scrub_stored(&self, mut sessions: Vec<StoredSession>) -> Vec<StoredSession> {
         for s in &mut sessions {
-            if !s.session.url.is_empty() && self.check(&s.session.source, &s.session.url).is_err()
-            {
+            if !s.session.url.is_empty() && self.check(&s.session.source, &s.session.url).is_err() {
                 s.session.url.clear();
             }
         }

@@ -5,7 +5,10 @@
 //!
 //! A pure function of its input (`render(&PageData)`), so it is tested without
 //! HTTP or a clock. Everything scraped is untrusted: `maud` escapes every value,
-//! and links to booking pages are only written for `http(s)` URLs.
+//! and links to booking pages are only written as `links::web_link` allows
+//! (the server has kept them to their source's site). Where the feed links
+//! point, absolute or relative, is the caller's [`Links`]: never a request's
+//! `Host`.
 //!
 //! Does not own which sessions are shown (the caller passes them already
 //! filtered, see `present::upcoming`), how a filter is read from or written
@@ -777,14 +780,20 @@ mod tests {
         let query =
             "source=wsp&category=Child+Neglect&category=A%26B&q=level+2&available=1&online=0";
         let x = Links::Absolute("https://x.org");
-        assert_eq!(feed_url(x, &f), format!("https://x.org/calendar.ics?{query}"));
+        assert_eq!(
+            feed_url(x, &f),
+            format!("https://x.org/calendar.ics?{query}")
+        );
         assert_eq!(
             webcal_url(x, &f),
             format!("webcal://x.org/calendar.ics?{query}")
         );
         assert_eq!(feed_url(Links::Static, &f), format!("calendar.ics?{query}"));
         assert_eq!(feed_url(Links::Root, &f), format!("/calendar.ics?{query}"));
-        assert_eq!(webcal_url(Links::Root, &f), format!("/calendar.ics?{query}"));
+        assert_eq!(
+            webcal_url(Links::Root, &f),
+            format!("/calendar.ics?{query}")
+        );
         assert_eq!(
             webcal_url(x, &Filter::default()),
             "webcal://x.org/calendar.ics"

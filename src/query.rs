@@ -126,8 +126,7 @@ impl Matcher<'_> {
                 return false;
             }
         }
-        if !f.categories.is_empty() && !self.category_matches(x.category.as_deref().unwrap_or(""))
-        {
+        if !f.categories.is_empty() && !self.category_matches(x.category.as_deref().unwrap_or("")) {
             return false;
         }
         f.matches_rest(x, now)
@@ -692,7 +691,13 @@ mod tests {
             Some("Exploitation (CSE/CCE)"),
         ];
         let long: Vec<String> = (0..MAX_CATEGORIES)
-            .map(|i| format!("{i}").repeat(MAX_VALUE_CHARS).chars().take(MAX_VALUE_CHARS).collect())
+            .map(|i| {
+                format!("{i}")
+                    .repeat(MAX_VALUE_CHARS)
+                    .chars()
+                    .take(MAX_VALUE_CHARS)
+                    .collect()
+            })
             .collect();
         let mut long_last = long.clone();
         long_last[MAX_CATEGORIES - 1] = "neglect".into();

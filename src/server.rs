@@ -4,10 +4,13 @@
 //! `/api/sessions`, `/api/sources`, `/healthz`), how a query string becomes a
 //! list of change kinds, the 400s for bad query strings, the render cache, and
 //! the HTTP headers calendar and feed clients rely on: `ETag`,
-//! `Last-Modified`, `Cache-Control`, conditional `304`s, `HEAD` and gzip; and
-//! the limits clients are held to (`Limits`): methods, header size and read
-//! time, connections and request time (a query string's limits are
-//! `query`'s).
+//! `Last-Modified`, `Cache-Control`, conditional `304`s, `HEAD` and gzip; where
+//! absolute links point (`PublicOrigin`: a configured public URL or a trusted
+//! proxy's headers, never a bare `Host`); and the limits clients are held to
+//! (`Limits`): methods, header size and read time, connections in all and per
+//! client address, and request time (a query string's limits are `query`'s).
+//! Which session links may be shown is `links`'; the server applies it once
+//! per store generation.
 //!
 //! Does not own crawling or parsing (the crawler fills the store, maybe in the
 //! same process), the wording of the feed (`feed`), which sessions a view holds
@@ -204,9 +207,7 @@ impl PublicOrigin {
         {
             return Err(PublicUrlError::NotOrigin);
         }
-        Ok(PublicOrigin::Configured(
-            u.origin().ascii_serialization(),
-        ))
+        Ok(PublicOrigin::Configured(u.origin().ascii_serialization()))
     }
 
     /// The origin of a request's links, or `None` for relative links.

@@ -126,7 +126,10 @@ async fn get(addr: SocketAddr, path: &str) -> String {
         .unwrap();
     let text = String::from_utf8(buf).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
     body.to_string()
 }
 
@@ -154,7 +157,8 @@ async fn check_every_output(data: &Path, sources: &Path, good: &str, changed: bo
     let page = get(addr, "/").await;
     assert_clean("the page", &page);
     assert_eq!(
-        page.matches(&format!("<a class=\"book\" href=\"{good}\"")).count(),
+        page.matches(&format!("<a class=\"book\" href=\"{good}\""))
+            .count(),
         1,
         "{page}"
     );
@@ -251,27 +255,27 @@ async fn links_already_in_the_store_are_not_emitted() {
         urls.extend(HOSTILE.iter().map(|u| u.replace("<\\/", "</")));
         let sessions = |spaces: u32| -> Vec<Session> {
             urls.iter()
-            .enumerate()
-            .map(|(i, url)| Session {
-                source: "site".into(),
-                event_id: format!("/e/{i}"),
-                key: SessionKey::nth(1),
-                title: format!("Course {i}"),
-                category: None,
-                level: None,
-                prerequisites: None,
-                description: None,
-                start: start + Duration::days(i as i64),
-                end: start + Duration::days(i as i64) + Duration::hours(3),
-                timezone: "Europe/London".into(),
-                venue: Some("Walsall Town Hall".into()),
-                online: false,
-                status: Status::Scheduled,
-                availability: Availability::spaces(spaces),
-                url: url.clone(),
-                all_day: false,
-            })
-            .collect()
+                .enumerate()
+                .map(|(i, url)| Session {
+                    source: "site".into(),
+                    event_id: format!("/e/{i}"),
+                    key: SessionKey::nth(1),
+                    title: format!("Course {i}"),
+                    category: None,
+                    level: None,
+                    prerequisites: None,
+                    description: None,
+                    start: start + Duration::days(i as i64),
+                    end: start + Duration::days(i as i64) + Duration::hours(3),
+                    timezone: "Europe/London".into(),
+                    venue: Some("Walsall Town Hall".into()),
+                    online: false,
+                    status: Status::Scheduled,
+                    availability: Availability::spaces(spaces),
+                    url: url.clone(),
+                    all_day: false,
+                })
+                .collect()
         };
         // Full, then places again: a change of each, with its link.
         for (spaces, ago) in [(0, 2), (4, 1)] {

@@ -82,9 +82,14 @@ async fn start(origin: PublicOrigin, limits: Limits) -> Server {
     let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server::serve_with_limits(listener, state, limits, async move {
-        let _ = rx.await;
-    }));
+    tokio::spawn(server::serve_with_limits(
+        listener,
+        state,
+        limits,
+        async move {
+            let _ = rx.await;
+        },
+    ));
     Server {
         addr,
         _stop: tx,
@@ -153,9 +158,15 @@ async fn proxy_headers_count_only_when_trusted() {
     )
     .await;
     assert!(!page.contains("evil.example"), "{page}");
-    assert!(page.contains("href=\"webcal://calendar.example.org/calendar.ics\""), "{page}");
+    assert!(
+        page.contains("href=\"webcal://calendar.example.org/calendar.ics\""),
+        "{page}"
+    );
     assert!(page.contains("value=\"https://calendar.example.org/calendar.ics\""));
-    assert!(!page.contains("\"webcal://\"+u.host"), "no script needed: {page}");
+    assert!(
+        !page.contains("\"webcal://\"+u.host"),
+        "no script needed: {page}"
+    );
     // RFC 7239 Forwarded wins over X-Forwarded-*, its last element counting.
     let (_, atom) = get(
         s.addr,
@@ -170,11 +181,20 @@ async fn proxy_headers_count_only_when_trusted() {
         ],
     )
     .await;
-    assert!(!atom.contains("evil.example") && !atom.contains("other.example"), "{atom}");
-    assert!(atom.contains("<link href=\"https://fwd.example:8443/changes.atom\" rel=\"self\""), "{atom}");
+    assert!(
+        !atom.contains("evil.example") && !atom.contains("other.example"),
+        "{atom}"
+    );
+    assert!(
+        atom.contains("<link href=\"https://fwd.example:8443/changes.atom\" rel=\"self\""),
+        "{atom}"
+    );
     // A forwarded host that is no host name gives relative links.
     let (_, page) = get(s.addr, "/", &[("X-Forwarded-Host", "evil\"><script>x")]).await;
-    assert!(!page.contains("<script>x") && !page.contains("evil"), "{page}");
+    assert!(
+        !page.contains("<script>x") && !page.contains("evil"),
+        "{page}"
+    );
     assert!(page.contains("value=\"/calendar.ics\""));
 
     // The same headers to a server not told to trust them change nothing.
@@ -182,7 +202,10 @@ async fn proxy_headers_count_only_when_trusted() {
     let (_, page) = get(
         untrusted.addr,
         "/",
-        &[("X-Forwarded-Host", "calendar.example.org"), ("X-Forwarded-Proto", "https")],
+        &[
+            ("X-Forwarded-Host", "calendar.example.org"),
+            ("X-Forwarded-Proto", "https"),
+        ],
     )
     .await;
     assert!(!page.contains("calendar.example.org"), "{page}");
