@@ -13,6 +13,10 @@
 //!   (`other.event-booking.org.uk` for `walsall.event-booking.org.uk`) are
 //!   other sites.
 //!
+//! A link that is the source's own feed (an `ical` source's `base_url`, which
+//! its reader gives a session that names no page of its own) is no page to
+//! book on: it is dropped too, without a warning, as it says nothing wrong.
+//!
 //! The one exception, an off-site link from a field that names a booking
 //! page: an `eventbrite` source's sessions link to their ticket page on one
 //! of Eventbrite's own domains ([`EVENTBRITE_DOMAINS`]), whatever its
@@ -86,6 +90,8 @@ struct Site {
     host: Host<String>,
     /// Further domains its links may be on (the kind's booking platform).
     booking_domains: &'static [&'static str],
+    /// The source's own feed, when `base_url` is one: never a link.
+    feed: Option<Url>,
 }
 
 impl Site {
@@ -100,6 +106,7 @@ impl Site {
         Some(Site {
             host,
             booking_domains: booking_domains(cfg.kind.name()),
+            feed: (cfg.kind.name() == "ical").then(|| cfg.base_url.clone()),
         })
     }
 
@@ -146,6 +153,9 @@ pub enum Refusal {
     /// On another site than its source's.
     #[error("not on the source's site")]
     OffSite,
+    /// The source's own feed, not a page about the session.
+    #[error("the source's own feed")]
+    Feed,
 }
 
 /// Every configured source's site: the rule for their sessions' links.
@@ -171,6 +181,7 @@ impl LinkPolicy {
         let u = web_link(raw).ok_or(Refusal::NotWeb)?;
         match self.sites.get(source) {
             Some(site) if !site.holds(&u) => Err(Refusal::OffSite),
+            Some(site) if site.feed.as_ref() == Some(&u) => Err(Refusal::Feed),
             _ => Ok(u),
         }
     }
@@ -226,6 +237,11 @@ pub fn admit(cfg: &SourceConfig, sessions: &mut [Session]) -> usize {
     let mut dropped = 0;
     for s in sessions.iter_mut().filter(|s| !s.url.is_empty()) {
         if let Err(why) = policy.check(&cfg.id, &s.url) {
+            if why == Refusal::Feed {
+                // The reader's stand-in for "no link": nothing to report.
+                s.url.clear();
+                continue;
+            }
             if dropped < MAX_LINK_WARNINGS {
                 tracing::warn!(
                     source = %cfg.id,
@@ -337,6 +353,22 @@ mod tests {
         assert!(p.link("s", "http://127.0.0.2/e/1").is_none());
         assert!(p.link("s", "https://eventbrite.co.uk.evil.test/").is_none());
         assert!(p.link("s", "https://evil.test/e/1").is_none());
+    }
+
+    #[test]
+    fn an_ical_sources_own_feed_is_no_link() {
+        let feed = "https://www.site.example/events/?ical=1";
+        let cfg = crate::config::parse_source(
+            Path::new("s.toml"),
+            &format!("id = \"s\"\nname = \"S\"\nkind = \"ical\"\nurl = \"{feed}\"\n"),
+        )
+        .unwrap();
+        let p = LinkPolicy::new(std::slice::from_ref(&cfg));
+        assert_eq!(p.check("s", feed), Err(Refusal::Feed));
+        assert!(p.link("s", "https://www.site.example/event/a/").is_some());
+        // Another source whose base_url is its site keeps links to it.
+        let site = LinkPolicy::new(&[source("schema-org", "https://www.site.example/")]);
+        assert!(site.link("s", "https://www.site.example/").is_some());
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! output (the served feed, page, Atom and JSON, `events ics`, `events
 //! upcoming --json`, the export) carries the one good link and none of the
 //! others; the crawl names each dropped link. A store that already holds such
-//! links (written before the rule) is served without them too.
+//! links (written before the rule) is served without them too. An `ical`
+//! source's own feed address (its reader's stand-in for "no link") is never a
+//! "Book" link.
 
 mod common;
 
@@ -300,4 +302,34 @@ async fn links_already_in_the_store_are_not_emitted() {
         true,
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ical_sources_feed_is_never_a_book_link() {
+    use events::replica::{Replica, Site, ICAL_FEED_PATH};
+    let cal = Replica::start(Site::Ical).await.unwrap();
+    let feed = cal.base_url().join(ICAL_FEED_PATH).unwrap();
+    let sources = tempfile::tempdir().unwrap();
+    std::fs::write(
+        sources.path().join("cal.toml"),
+        format!("id = \"cal\"\nname = \"Calendar\"\nkind = \"ical\"\nurl = \"{feed}\"\nrequests_per_second = 50\n"),
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path().join("data");
+    let crawl = common::events(sources.path(), &data, NOW, None, &["crawl"]).await;
+    assert!(
+        crawl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&crawl.stderr)
+    );
+    let ics = common::events(sources.path(), &data, NOW, None, &["ics"]).await;
+    let ics = unfold(&common::stdout(&ics));
+    assert!(ics.matches("BEGIN:VEVENT").count() > 3, "{ics}");
+    // The replica's events name no page on its own host (their URLs are the
+    // real site's, another host here), and those without one would have had
+    // the feed's own address: neither is a link.
+    assert!(!ics.contains("ical=1"), "{ics}");
+    assert!(!ics.lines().any(|l| l.starts_with("URL")), "{ics}");
+    assert!(!ics.contains("Book: "), "{ics}");
 }
