@@ -327,3 +327,102 @@ async fn a_long_path_is_answered_about_the_path() {
     assert!(status.contains("404"), "{status}");
     assert!(!body.contains("query string"), "{body}");
 }
+
+/// `events serve` with `args`, its sources one site nothing answers for;
+/// killed when dropped (with its directories removed).
+struct Serving {
+    _child: tokio::process::Child,
+    _dirs: [tempfile::TempDir; 2],
+}
+
+impl Serving {
+    async fn start(args: &[&str]) -> (Serving, SocketAddr) {
+        let sources = tempfile::tempdir().unwrap();
+        std::fs::write(
+            sources.path().join("wsp.toml"),
+            "id = \"wsp\"\nname = \"WSP\"\nkind = \"event-booking\"\nbase_url = \"http://127.0.0.1:9\"\n",
+        )
+        .unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let mut all = vec!["serve", "--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        let mut child =
+            common::events_command(sources.path(), &data.path().join("data"), NOW, None, &all)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
+        let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        tokio::time::timeout(
+            GUARD,
+            tokio::io::AsyncBufReadExt::read_line(&mut out, &mut line),
+        )
+        .await
+        .expect("serve says where it listens")
+        .unwrap();
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or_else(|| panic!("{line}"))
+            .parse()
+            .unwrap();
+        (
+            Serving {
+                _child: child,
+                _dirs: [sources, data],
+            },
+            addr,
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_takes_a_public_url_or_trusts_a_proxy() {
+    let (_s, addr) = Serving::start(&["--public-url", "https://training.example.org"]).await;
+    let (_, page) = get(addr, "/", &FORGED).await;
+    assert!(
+        page.contains("href=\"webcal://training.example.org/calendar.ics\""),
+        "{page}"
+    );
+    assert!(!page.contains("evil.example"));
+
+    let (_t, addr) = Serving::start(&["--trust-proxy"]).await;
+    let (_, page) = get(
+        addr,
+        "/",
+        &[
+            ("X-Forwarded-Host", "proxy.example"),
+            ("X-Forwarded-Proto", "https"),
+        ],
+    )
+    .await;
+    assert!(
+        page.contains("value=\"https://proxy.example/calendar.ics\""),
+        "{page}"
+    );
+
+    let (_u, addr) = Serving::start(&[]).await;
+    let (_, page) = get(addr, "/", &FORGED).await;
+    assert!(
+        page.contains("value=\"/calendar.ics\"") && !page.contains("evil.example"),
+        "{page}"
+    );
+
+    // A public URL that is not an origin is refused with a sentence.
+    let sources = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let out = common::events(
+        sources.path(),
+        data.path(),
+        NOW,
+        None,
+        &["serve", "--public-url", "https://x.org/calendar"],
+    )
+    .await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("must be the site's origin only"), "{err}");
+}
