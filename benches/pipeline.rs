@@ -444,6 +444,32 @@ fn filtered(c: &mut Criterion) {
     g.finish();
 }
 
+/// The cost of a category filter at its limits (`MAX_CATEGORIES` of
+/// `MAX_VALUE_CHARS`, none matching) against one category, over 3,000
+/// sessions: `present::upcoming` as `/api/sessions` and the page run it.
+fn filter_cost(c: &mut Criterion) {
+    use events::query::{MAX_CATEGORIES, MAX_VALUE_CHARS};
+    let all = stored(3000);
+    let long: Vec<String> = (0..MAX_CATEGORIES)
+        .map(|i| {
+            format!("category={}", format!("{i}").repeat(MAX_VALUE_CHARS))
+                .chars()
+                .take(MAX_VALUE_CHARS + 9)
+                .collect()
+        })
+        .collect();
+    let long = Filter::from_query(&long.join("&")).unwrap();
+    let one = Filter::from_query("category=child-neglect").unwrap();
+    let mut g = c.benchmark_group("filter_cost");
+    g.bench_function("20_categories_of_100", |b| {
+        b.iter(|| black_box(present::upcoming(&all, &long, now()).len()))
+    });
+    g.bench_function("one_category", |b| {
+        b.iter(|| black_box(present::upcoming(&all, &one, now()).len()))
+    });
+    g.finish();
+}
+
 fn bounded() -> Criterion {
     Criterion::default()
         .sample_size(20)
@@ -454,6 +480,6 @@ fn bounded() -> Criterion {
 criterion_group! {
     name = pipeline;
     config = bounded();
-    targets = parsing, merge, render, serving, filtered
+    targets = parsing, merge, render, serving, filtered, filter_cost
 }
 criterion_main!(pipeline);

@@ -28,7 +28,9 @@ const TAG: &str = "tag:events.safeguarding-training,2026:";
 pub struct AtomOptions<'a> {
     /// The feed's title, e.g. "Safeguarding training changes — Child Neglect".
     pub title: String,
-    /// `http://host:port`, no trailing slash.
+    /// The origin links are built on (`https://host[:port]`, no trailing
+    /// slash), from the server's configured public URL or a trusted proxy;
+    /// empty for links relative to the host's root (`/changes.atom`).
     pub base_url: &'a str,
     /// The view's query string for `/changes.atom` (no `?`; empty for all).
     pub feed_query: &'a str,
@@ -149,11 +151,11 @@ fn fixed(t: DateTime<Utc>) -> FixedDateTime {
     t.fixed_offset()
 }
 
-/// Only `http(s)` links are written: a scraped `javascript:` URL must never
-/// become something a click runs.
+/// Only what `links::web_link` allows is written: a scraped `javascript:`
+/// URL must never become something a click runs (the server has also kept
+/// each link to its source's site).
 fn safe_href(u: &str) -> Option<String> {
-    let parsed = url::Url::parse(u.trim()).ok()?;
-    matches!(parsed.scheme(), "http" | "https").then(|| parsed.to_string())
+    crate::links::web_link(u).map(String::from)
 }
 
 /// Drops the characters XML 1.0 cannot hold even escaped: C0 controls other

@@ -379,7 +379,12 @@ impl Change {
     /// True when it matches the view's `filter` (judged on the snapshot: the
     /// search reads title, category, level and venue).
     pub fn matches(&self, filter: &Filter, now: DateTime<Utc>) -> bool {
-        filter.matches_session(&self.session(), now)
+        self.matches_with(&filter.matcher(), now)
+    }
+
+    /// The same, with a filter made ready for many changes.
+    pub fn matches_with(&self, m: &crate::query::Matcher<'_>, now: DateTime<Utc>) -> bool {
+        m.matches_session(&self.session(), now)
     }
 }
 
@@ -418,9 +423,10 @@ pub fn select<'a>(
     kinds: &'a [ChangeKind],
     now: DateTime<Utc>,
 ) -> impl Iterator<Item = Change> + 'a {
+    let m = filter.matcher();
     changes
         .into_iter()
-        .filter(move |c| (kinds.is_empty() || kinds.contains(&c.kind)) && c.matches(filter, now))
+        .filter(move |c| (kinds.is_empty() || kinds.contains(&c.kind)) && c.matches_with(&m, now))
 }
 
 /// A `--since` in words: "7 days", "1 hour", else humantime's form ("90m").

@@ -8,6 +8,7 @@ use crate::crawl::schedule;
 use crate::crawl::{self, CrawlReport};
 use crate::feed;
 use crate::fetch::{FetchConfig, Fetcher};
+use crate::links::LinkPolicy;
 use crate::model::Course;
 use crate::present::{self, SessionJson};
 use crate::query::Filter;
@@ -67,6 +68,35 @@ pub struct ServeArgs {
     /// sessions are rendered each time (and a warning is logged).
     #[arg(long, env = "EVENTS_EVENT_BLOCKS", default_value = "12MiB")]
     pub event_blocks: bytesize::ByteSize,
+    /// The address people reach this server at, e.g.
+    /// `https://training.example.org` (origin only): the page's subscribe
+    /// links and the changes feed's links are built on it. Without it (and
+    /// without --trust-proxy) those links are relative, never taken from a
+    /// request's Host header.
+    #[arg(long, env = "EVENTS_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<server::PublicOrigin>,
+    /// Build absolute links from the Forwarded (or X-Forwarded-Proto and
+    /// X-Forwarded-Host) headers of the reverse proxy in front of this
+    /// server. Only when no client can reach the server but through that
+    /// proxy; --public-url wins over it.
+    #[arg(long, env = "EVENTS_TRUST_PROXY")]
+    pub trust_proxy: bool,
+}
+
+impl ServeArgs {
+    /// Where absolute links point: `--public-url`, else the trusted proxy's
+    /// headers, else nowhere (relative links).
+    pub fn origin(&self) -> server::PublicOrigin {
+        match (&self.public_url, self.trust_proxy) {
+            (Some(o), _) => o.clone(),
+            (None, true) => server::PublicOrigin::TrustedProxy,
+            (None, false) => server::PublicOrigin::Relative,
+        }
+    }
+}
+
+fn parse_public_url(s: &str) -> Result<server::PublicOrigin, String> {
+    server::PublicOrigin::configured(s).map_err(|e| e.to_string())
 }
 
 /// The commands of `events`; each variant's comment is its `--help` summary.
@@ -253,7 +283,8 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             let all = store.sessions().context("reading the store")?;
             let list = present::upcoming_with_withdrawn(&all, &f, now);
             if *json {
-                let v: Vec<SessionJson> = list.iter().map(SessionJson::from_stored).collect();
+                let links = LinkPolicy::new(&load_sources(&cli.sources).unwrap_or_default());
+                let v: Vec<SessionJson> = list.iter().map(|s| links.session_json(s)).collect();
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&v).context("writing JSON")?
@@ -277,7 +308,11 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
                 .context("reading the store")?;
             let list: Vec<_> = crate::changes::select(kept, &f, &args.kind, now).collect();
             if args.json {
-                let v: Vec<crate::changes::ChangeJson> = list.iter().map(Into::into).collect();
+                let links = LinkPolicy::new(&load_sources(&cli.sources).unwrap_or_default());
+                let v: Vec<crate::changes::ChangeJson> = list
+                    .into_iter()
+                    .map(|c| (&links.scrub_change(c)).into())
+                    .collect();
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&v).context("writing JSON")?
@@ -295,11 +330,12 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
         Command::Ics { filter } => {
             let f = filter.to_filter()?;
             let store = open_store(&cli.data, false)?;
-            let all = store.sessions().context("reading the store")?;
-            let list = present::feed_window(&all, &f, now);
-            // The same name `serve` gives the feed; without source files the
-            // store's sources name it.
+            // The same name and links `serve` gives the feed; without source
+            // files the store's sources name it.
             let sources = load_sources(&cli.sources).unwrap_or_default();
+            let all = LinkPolicy::new(&sources)
+                .scrub_stored(store.sessions().context("reading the store")?);
+            let list = present::feed_window(&all, &f, now);
             let opts = present::feed_options(&sources, &all, &f);
             let body = feed::render(&list, &opts);
             let mut out = std::io::stdout().lock();
@@ -439,6 +475,13 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             let store = open_store(&cli.data, false)?;
             let mut courses: Vec<Course> = store.courses().context("reading the store")?;
             courses.sort_by_key(|c| c.title.to_lowercase());
+            let links = LinkPolicy::new(&load_sources(&cli.sources).unwrap_or_default());
+            for c in &mut courses {
+                c.url = links
+                    .link(&c.source, &c.url)
+                    .map(String::from)
+                    .unwrap_or_default();
+            }
             if *json {
                 println!(
                     "{}",
@@ -547,12 +590,26 @@ async fn serve_until_stopped(
     ));
     let feed_cache = usize::try_from(args.feed_cache.as_u64()).unwrap_or(usize::MAX);
     let event_blocks = usize::try_from(args.event_blocks.as_u64()).unwrap_or(usize::MAX);
+    // The demo is reached only at its own address.
+    let origin = match (cli_demo(cli), args.origin()) {
+        (true, server::PublicOrigin::Relative) if !addr.ip().is_unspecified() => {
+            server::PublicOrigin::configured(&format!("http://{addr}")).unwrap_or_default()
+        }
+        (_, o) => o,
+    };
     let state = server::AppState::new(store.clone(), sources, server::system_clock())
         .with_feed_cache_bytes(feed_cache)
-        .with_event_block_bytes(event_blocks);
+        .with_event_block_bytes(event_blocks)
+        .with_public_origin(origin);
     println!("Serving on http://{addr}/ (calendar: http://{addr}/calendar.ics). Ctrl-C to stop.");
     let mut stop_srv = stop.clone();
-    server::serve(listener, state, async move {
+    // Behind a proxy every connection comes from it: no per-client limit.
+    let limits = if args.trust_proxy {
+        server::Limits::default().behind_proxy()
+    } else {
+        server::Limits::default()
+    };
+    server::serve_with_limits(listener, state, limits, async move {
         while !*stop_srv.borrow() {
             if stop_srv.changed().await.is_err() {
                 break;

@@ -75,7 +75,9 @@ pub fn export(state: &AppState, dir: &Path) -> Result<Vec<PathBuf>, ExportError>
     )?;
     put(
         "index.html".into(),
-        state.page_html(Filter::default(), "")?.as_bytes(),
+        state
+            .page_html(Filter::default(), crate::page::Links::Static)?
+            .as_bytes(),
     )?;
     put("changes.atom".into(), &state.changes_body("")?)?;
     Ok(written)

@@ -142,9 +142,10 @@ fn availability_sentence(s: &Session) -> String {
 }
 
 /// The DESCRIPTION text, before sanitising: availability, prerequisites,
-/// category/level, the source's description and the booking link. Built in one
-/// buffer: it is written for every session of every feed.
-fn description(s: &Session) -> String {
+/// category/level, the source's description and the booking link (`link`,
+/// see [`book_link`]). Built in one buffer: it is written for every session of
+/// every feed.
+fn description(s: &Session, link: Option<&str>) -> String {
     let body = non_empty(&s.description);
     let mut out = String::with_capacity(160 + body.map_or(0, str::len) + s.url.len());
     out.push_str(&availability_sentence(s));
@@ -172,9 +173,18 @@ fn description(s: &Session) -> String {
         out.push_str("\n\n");
         out.push_str(d);
     }
-    out.push_str("\n\nBook: ");
-    out.push_str(&clean_uri(&s.url));
+    if let Some(link) = link {
+        out.push_str("\n\nBook: ");
+        out.push_str(link);
+    }
     out
+}
+
+/// The session's link as the feed writes it (`URL` and the "Book:" line), or
+/// none: only what `links::web_link` allows ever leaves the program (the
+/// server has also kept each link to its source's site).
+fn book_link(s: &Session) -> Option<String> {
+    crate::links::web_link(&s.url).map(|u| clean_uri(u.as_str()))
 }
 
 fn non_empty(s: &Option<String>) -> Option<&str> {
@@ -451,7 +461,7 @@ struct EventFields<'a> {
     location: Option<String>,
     category: Option<String>,
     cancelled: bool,
-    url: String,
+    url: Option<String>,
 }
 
 impl EventTimes {
@@ -487,17 +497,18 @@ impl EventTimes {
 impl<'a> EventFields<'a> {
     fn of(st: &'a StoredSession, times: EventTimes) -> Self {
         let s = &st.session;
+        let url = book_link(s);
         EventFields {
             uid: st.uid.as_str(),
             sequence: st.sequence,
             dtstamp: st.last_changed,
             times,
             summary: summary(s),
-            description: description(s),
+            description: description(s, url.as_deref()),
             location: location(s),
             category: non_empty(&s.category).map(one_line),
             cancelled: s.status.is_off(),
-            url: clean_uri(&s.url),
+            url,
         }
     }
 }
@@ -920,9 +931,11 @@ fn write_event(out: &mut String, line: &mut String, ev: &EventFields<'_>) {
     line.push_str("UID:");
     push_escaped(line, ev.uid);
     put(line);
-    line.push_str("URL:");
-    line.push_str(&ev.url);
-    put(line);
+    if let Some(url) = &ev.url {
+        line.push_str("URL:");
+        line.push_str(url);
+        put(line);
+    }
     line.push_str("END:VEVENT");
     put(line);
 }
@@ -1025,8 +1038,10 @@ pub fn render_with_crate<S: Borrow<StoredSession>>(sessions: &[S], opts: &FeedOp
             } else {
                 EventStatus::Confirmed
             })
-            .add_property("TRANSP", "TRANSPARENT")
-            .url(&ev.url);
+            .add_property("TRANSP", "TRANSPARENT");
+        if let Some(url) = &ev.url {
+            e.url(url);
+        }
         if let Some(loc) = &ev.location {
             e.location(loc);
         }

@@ -16,6 +16,7 @@ pub mod export;
 pub mod feed;
 pub mod feed_cache;
 pub mod fetch;
+pub mod links;
 pub mod memory;
 pub mod model;
 pub mod page;

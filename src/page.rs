@@ -5,7 +5,10 @@
 //!
 //! A pure function of its input (`render(&PageData)`), so it is tested without
 //! HTTP or a clock. Everything scraped is untrusted: `maud` escapes every value,
-//! and links to booking pages are only written for `http(s)` URLs.
+//! and links to booking pages are only written as `links::web_link` allows
+//! (the server has kept them to their source's site). Where the feed links
+//! point, absolute or relative, is the caller's [`Links`]: never a request's
+//! `Host`.
 //!
 //! Does not own which sessions are shown (the caller passes them already
 //! filtered, see `present::upcoming`), how a filter is read from or written
@@ -43,32 +46,51 @@ pub struct PageData<'a> {
     /// The view shown: its description, its feed and API addresses and the
     /// form's values.
     pub filter: &'a Filter,
-    /// `http://host:port` or `https://host`, no trailing slash: where the feed
-    /// lives. Empty for a static copy of the page, whose links are then
-    /// relative to it (`calendar.ics`, `sessions.json`).
-    pub base_url: &'a str,
+    /// Where the feed and API links point (see [`Links`]).
+    pub links: Links<'a>,
     /// The time the page is made at, for "2 hours ago" and the like.
     pub now: DateTime<Utc>,
 }
 
-/// The feed URL of a view, for pasting into Google Calendar or Outlook; with an
-/// empty `base_url` (a static copy of the page, `events export`), relative to
-/// the page: `calendar.ics`.
-pub fn feed_url(base_url: &str, f: &Filter) -> String {
-    if base_url.is_empty() {
-        return f.to_url("calendar.ics");
+/// Where the page's feed and API links point. A request's `Host` header is
+/// the client's word, so the server never builds an origin from it: only from
+/// its configured public URL or a proxy it was told to trust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links<'a> {
+    /// Served from a known origin (`https://host[:port]`, no trailing slash):
+    /// the subscribe links are absolute (`https://host/calendar.ics`,
+    /// `webcal://host/calendar.ics`).
+    Absolute(&'a str),
+    /// Served from an origin the server does not know: links from the root
+    /// (`/calendar.ics`), a plain link that works without JavaScript; a small
+    /// script makes the subscribe links absolute from the browser's own
+    /// address (`webcal://` and the address to paste).
+    Root,
+    /// A static copy (`events export`): relative to the page (`calendar.ics`,
+    /// `sessions.json`), made absolute by the same script.
+    Static,
+}
+
+/// The feed URL of a view, for pasting into Google Calendar or Outlook:
+/// absolute under a known origin, else from the root (`/calendar.ics`) or,
+/// in a static copy, relative to the page (`calendar.ics`).
+pub fn feed_url(links: Links<'_>, f: &Filter) -> String {
+    match links {
+        Links::Absolute(origin) => format!("{origin}{}", f.to_url("/calendar.ics")),
+        Links::Root => f.to_url("/calendar.ics"),
+        Links::Static => f.to_url("calendar.ics"),
     }
-    format!("{base_url}{}", f.to_url("/calendar.ics"))
 }
 
 /// The same URL with the `webcal` scheme, which makes desktop and phone calendar
 /// apps offer to subscribe when it is clicked; relative like [`feed_url`] when
-/// `base_url` is empty (a `webcal:` address cannot be relative).
-pub fn webcal_url(base_url: &str, f: &Filter) -> String {
-    if base_url.is_empty() {
-        return feed_url(base_url, f);
+/// the origin is not known (a `webcal:` address cannot be relative: the page's
+/// script writes it in the browser).
+pub fn webcal_url(links: Links<'_>, f: &Filter) -> String {
+    let http = feed_url(links, f);
+    if !matches!(links, Links::Absolute(_)) {
+        return http;
     }
-    let http = feed_url(base_url, f);
     let rest = http
         .strip_prefix("https://")
         .or_else(|| http.strip_prefix("http://"))
@@ -95,11 +117,11 @@ pub fn badge_class(s: &StoredSession) -> &'static str {
     }
 }
 
-/// Only `http(s)` links are written: a scraped `javascript:` URL must never
-/// become something a click runs.
+/// Only what `links::web_link` allows is written: a scraped `javascript:`
+/// URL must never become something a click runs (the server has also kept
+/// each link to its source's site).
 fn safe_href(u: &str) -> Option<String> {
-    let parsed = url::Url::parse(u.trim()).ok()?;
-    matches!(parsed.scheme(), "http" | "https").then(|| parsed.to_string())
+    crate::links::web_link(u).map(String::from)
 }
 
 fn monday_of(s: &StoredSession) -> NaiveDate {
@@ -229,19 +251,17 @@ pub fn render(d: &PageData) -> String {
 /// The view's feed as a link on the page: `/calendar.ics?…` when served,
 /// `calendar.ics` in a static copy.
 fn feed_path(d: &PageData) -> String {
-    if d.base_url.is_empty() {
-        feed_url("", d.filter)
-    } else {
-        d.filter.to_url("/calendar.ics")
+    match d.links {
+        Links::Static => feed_url(Links::Static, d.filter),
+        _ => d.filter.to_url("/calendar.ics"),
     }
 }
 
 /// The view's JSON: `/api/sessions?…` when served, `sessions.json` in a static copy.
 fn json_path(d: &PageData) -> String {
-    if d.base_url.is_empty() {
-        "sessions.json".into()
-    } else {
-        d.filter.to_url("/api/sessions")
+    match d.links {
+        Links::Static => "sessions.json".into(),
+        _ => d.filter.to_url("/api/sessions"),
     }
 }
 
@@ -350,9 +370,16 @@ fn filters(d: &PageData) -> Markup {
     }
 }
 
+/// Makes the subscribe links absolute from the browser's own address when
+/// the page could not (`Links::Root`, `Links::Static`): `webcal://` for the
+/// button, the full `https://` address to paste. Fixed text: nothing of the
+/// request or the store goes into it.
+const SUBSCRIBE_SCRIPT: &str = r##"(function(){var a=document.querySelector("#subscribe a.webcal"),i=document.getElementById("feed-url");if(!a||!i||!window.URL)return;var u=new URL(a.getAttribute("href"),document.baseURI);if(u.protocol!=="http:"&&u.protocol!=="https:")return;i.setAttribute("value",u.href);i.value=u.href;a.setAttribute("href","webcal://"+u.host+u.pathname+u.search);})();"##;
+
 fn subscribe(d: &PageData) -> Markup {
-    let http = feed_url(d.base_url, d.filter);
-    let webcal = webcal_url(d.base_url, d.filter);
+    let http = feed_url(d.links, d.filter);
+    let webcal = webcal_url(d.links, d.filter);
+    let script = !matches!(d.links, Links::Absolute(_));
     html! {
         section.box #subscribe aria-labelledby="subscribe-h" {
             h2 #subscribe-h { "Subscribe to this view" }
@@ -368,6 +395,7 @@ fn subscribe(d: &PageData) -> Markup {
                 label for="feed-url" { "Calendar address, to paste into Google Calendar or Outlook" }
                 input #feed-url.url type="url" readonly value=(http);
             }
+            @if script { script { (PreEscaped(SUBSCRIBE_SCRIPT)) } }
             div.steps {
                 details {
                     summary { "Steps for Outlook" }
@@ -654,7 +682,7 @@ mod tests {
             sources: &[],
             changes: &[],
             filter: &Filter::default(),
-            base_url: "http://h",
+            links: Links::Absolute("http://h"),
             now,
         });
         assert!(!html.contains("<script>alert"));
@@ -683,7 +711,7 @@ mod tests {
             sources: &[],
             changes: &[],
             filter: &Filter::default(),
-            base_url: "http://h",
+            links: Links::Absolute("http://h"),
             now,
         });
         assert!(!html.contains("Online: Online"));
@@ -722,7 +750,7 @@ mod tests {
                 sources: &[],
                 changes,
                 filter: &f,
-                base_url: "http://h",
+                links: Links::Absolute("http://h"),
                 now,
             })
         };
@@ -757,17 +785,23 @@ mod tests {
         };
         let query =
             "source=wsp&category=Child+Neglect&category=A%26B&q=level+2&available=1&online=0";
+        let x = Links::Absolute("https://x.org");
         assert_eq!(
-            feed_url("https://x.org", &f),
+            feed_url(x, &f),
             format!("https://x.org/calendar.ics?{query}")
         );
         assert_eq!(
-            webcal_url("https://x.org", &f),
+            webcal_url(x, &f),
             format!("webcal://x.org/calendar.ics?{query}")
         );
-        assert_eq!(feed_url("", &f), format!("calendar.ics?{query}"));
+        assert_eq!(feed_url(Links::Static, &f), format!("calendar.ics?{query}"));
+        assert_eq!(feed_url(Links::Root, &f), format!("/calendar.ics?{query}"));
         assert_eq!(
-            webcal_url("https://x.org", &Filter::default()),
+            webcal_url(Links::Root, &f),
+            format!("/calendar.ics?{query}")
+        );
+        assert_eq!(
+            webcal_url(x, &Filter::default()),
             "webcal://x.org/calendar.ics"
         );
     }

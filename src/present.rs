@@ -139,10 +139,11 @@ fn upcoming_where(
     now: DateTime<Utc>,
     withdrawn: bool,
 ) -> Vec<StoredSession> {
+    let m = filter.matcher();
     let mut v: Vec<StoredSession> = all
         .iter()
         .filter(|s| s.session.end > now && (withdrawn || s.session.status != Status::Withdrawn))
-        .filter(|s| filter.matches(s, now))
+        .filter(|s| m.matches(s, now))
         .cloned()
         .collect();
     sort(&mut v);
@@ -164,11 +165,12 @@ pub fn feed_window<'a>(
         available: false,
         ..filter.clone()
     });
+    let (m, off) = (filter.matcher(), called_off.as_ref().map(Filter::matcher));
     all.iter()
         .filter(|s| s.session.end >= from)
         .filter(|s| {
-            filter.matches(s, now)
-                || called_off
+            m.matches(s, now)
+                || off
                     .as_ref()
                     .is_some_and(|f| s.session.status.is_off() && f.matches(s, now))
         })

@@ -9,7 +9,8 @@
 
 use crate::model::{Session, StoredSession};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 
 /// Longest query string read, in bytes; a longer one is refused.
 pub const MAX_QUERY_BYTES: usize = 4096;
@@ -30,6 +31,11 @@ pub const MAX_Q_CHARS: usize = 200;
 
 /// Longest `days` a view may ask for (ten years).
 pub const MAX_DAYS: u32 = 3650;
+
+/// Most distinct session categories one [`Matcher`] remembers its verdict
+/// on (a store has a few dozen); past that, further ones are judged afresh
+/// for each session, still at most `MAX_CATEGORIES` comparisons.
+pub const MAX_REMEMBERED_CATEGORIES: usize = 1024;
 
 /// Why a query string (or a filter built from command-line flags) is refused.
 /// Its `Display` is one sentence, ending in a full stop, that the server sends
@@ -91,7 +97,21 @@ pub struct Filter {
     pub days: Option<u32>,
 }
 
-impl Filter {
+/// A filter made ready to judge many sessions: its categories normalised
+/// once (trimmed, lower case, slug) and its verdict on each session category
+/// remembered, so that a category filter costs one hash lookup per session
+/// whatever its size (up to `MAX_CATEGORIES` of `MAX_VALUE_CHARS`). Make one
+/// per list judged ([`Filter::matcher`]); it is not shared between threads.
+pub struct Matcher<'f> {
+    filter: &'f Filter,
+    /// The filter's non-empty categories, lower case, with their slugs.
+    categories: Vec<(String, String)>,
+    /// Verdicts by session category as stored (`""` for none), at most
+    /// `MAX_REMEMBERED_CATEGORIES`.
+    verdicts: RefCell<HashMap<String, bool>>,
+}
+
+impl Matcher<'_> {
     /// True when the stored session belongs to the view.
     pub fn matches(&self, s: &StoredSession, now: DateTime<Utc>) -> bool {
         self.matches_session(&s.session, now)
@@ -100,21 +120,71 @@ impl Filter {
     /// True when the session belongs to the view (also used for a change's
     /// snapshot of its session).
     pub fn matches_session(&self, x: &Session, now: DateTime<Utc>) -> bool {
-        if let Some(src) = &self.source {
+        let f = self.filter;
+        if let Some(src) = &f.source {
             if &x.source != src {
                 return false;
             }
         }
-        if !self.categories.is_empty() {
-            let cat = x.category.as_deref().unwrap_or("").to_lowercase();
-            let cat_slug = slug(&cat);
-            if !self.categories.iter().any(|c| {
-                let c = c.trim().to_lowercase();
-                !c.is_empty() && (cat.contains(&c) || cat_slug == slug(&c))
-            }) {
-                return false;
-            }
+        if !f.categories.is_empty() && !self.category_matches(x.category.as_deref().unwrap_or("")) {
+            return false;
         }
+        f.matches_rest(x, now)
+    }
+
+    /// A session category contains one of the filter's (case-insensitive), or
+    /// has the same slug as one.
+    fn category_matches(&self, cat: &str) -> bool {
+        if let Some(v) = self.verdicts.borrow().get(cat) {
+            return *v;
+        }
+        let lower = cat.to_lowercase();
+        let cat_slug = slug(&lower);
+        let v = self
+            .categories
+            .iter()
+            .any(|(c, c_slug)| lower.contains(c.as_str()) || cat_slug == *c_slug);
+        let mut verdicts = self.verdicts.borrow_mut();
+        if verdicts.len() < MAX_REMEMBERED_CATEGORIES {
+            verdicts.insert(cat.to_string(), v);
+        }
+        v
+    }
+}
+
+impl Filter {
+    /// The filter ready to judge many sessions (see [`Matcher`]).
+    pub fn matcher(&self) -> Matcher<'_> {
+        Matcher {
+            filter: self,
+            categories: self
+                .categories
+                .iter()
+                .map(|c| c.trim().to_lowercase())
+                .filter(|c| !c.is_empty())
+                .map(|c| {
+                    let s = slug(&c);
+                    (c, s)
+                })
+                .collect(),
+            verdicts: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// True when the stored session belongs to the view. To judge a list,
+    /// use one [`Filter::matcher`].
+    pub fn matches(&self, s: &StoredSession, now: DateTime<Utc>) -> bool {
+        self.matcher().matches(s, now)
+    }
+
+    /// True when the session belongs to the view (also used for a change's
+    /// snapshot of its session). To judge a list, use one [`Filter::matcher`].
+    pub fn matches_session(&self, x: &Session, now: DateTime<Utc>) -> bool {
+        self.matcher().matches_session(x, now)
+    }
+
+    /// The filters other than source and category.
+    fn matches_rest(&self, x: &Session, now: DateTime<Utc>) -> bool {
         if let Some(q) = &self.search {
             let hay = [
                 Some(x.title.as_str()),
@@ -575,6 +645,100 @@ mod tests {
             }),
             FilterError::Nul
         );
+    }
+
+    /// The category test as it was written before `Matcher`: normalising the
+    /// filter's categories for every session.
+    fn plain_category_match(f: &Filter, cat: Option<&str>) -> bool {
+        let cat = cat.unwrap_or("").to_lowercase();
+        let cat_slug = slug(&cat);
+        f.categories.iter().any(|c| {
+            let c = c.trim().to_lowercase();
+            !c.is_empty() && (cat.contains(&c) || cat_slug == slug(&c))
+        })
+    }
+
+    #[test]
+    fn matcher_agrees_with_the_plain_reading() {
+        let start = Utc::now();
+        let session = |cat: Option<&str>| Session {
+            source: "wsp".into(),
+            event_id: "1".into(),
+            key: crate::model::SessionKey::nth(1),
+            title: "T".into(),
+            category: cat.map(str::to_string),
+            level: None,
+            prerequisites: None,
+            description: None,
+            start,
+            end: start,
+            timezone: "Europe/London".into(),
+            venue: None,
+            online: false,
+            status: crate::model::Status::Scheduled,
+            availability: crate::model::Availability::unknown(),
+            url: String::new(),
+            all_day: false,
+        };
+        let cats = [
+            None,
+            Some(""),
+            Some("Child Neglect"),
+            Some("child-neglect"),
+            Some("Self-Neglect & Hoarding"),
+            Some("İstanbul Straße"),
+            Some("  Domestic   Abuse "),
+            Some("Exploitation (CSE/CCE)"),
+        ];
+        let long: Vec<String> = (0..MAX_CATEGORIES)
+            .map(|i| {
+                format!("{i}")
+                    .repeat(MAX_VALUE_CHARS)
+                    .chars()
+                    .take(MAX_VALUE_CHARS)
+                    .collect()
+            })
+            .collect();
+        let mut long_last = long.clone();
+        long_last[MAX_CATEGORIES - 1] = "neglect".into();
+        let filters: Vec<Vec<String>> = vec![
+            vec!["Child Neglect".into()],
+            vec!["child-neglect".into()],
+            vec!["NEGLECT".into()],
+            vec![" ".into(), "abuse".into()],
+            vec!["self neglect hoarding".into()],
+            vec!["i̇stanbul".into(), "STRASSE".into()],
+            vec!["cse/cce".into()],
+            vec![" ".into()],
+            long,
+            long_last,
+        ];
+        let (mut agreed, mut matched) = (0, 0);
+        for cs in filters {
+            let f = Filter {
+                categories: cs,
+                ..Filter::default()
+            };
+            let m = f.matcher();
+            // Twice each: the second answer comes from what was remembered.
+            for _ in 0..2 {
+                for c in cats {
+                    let s = session(c);
+                    assert_eq!(
+                        m.matches_session(&s, start),
+                        plain_category_match(&f, c),
+                        "{:?} against {c:?}",
+                        f.categories
+                    );
+                    assert_eq!(f.matches_session(&s, start), m.matches_session(&s, start));
+                    agreed += 1;
+                    matched += usize::from(m.matches_session(&s, start));
+                }
+            }
+        }
+        assert_eq!(agreed, 10 * 2 * 8);
+        // Both answers occur, so the comparison says something.
+        assert!(matched > 10 && matched < agreed, "{matched}");
     }
 
     #[test]

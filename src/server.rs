@@ -4,10 +4,13 @@
 //! `/api/sessions`, `/api/sources`, `/healthz`), how a query string becomes a
 //! list of change kinds, the 400s for bad query strings, the render cache, and
 //! the HTTP headers calendar and feed clients rely on: `ETag`,
-//! `Last-Modified`, `Cache-Control`, conditional `304`s, `HEAD` and gzip; and
-//! the limits clients are held to (`Limits`): methods, header size and read
-//! time, connections and request time (a query string's limits are
-//! `query`'s).
+//! `Last-Modified`, `Cache-Control`, conditional `304`s, `HEAD` and gzip; where
+//! absolute links point (`PublicOrigin`: a configured public URL or a trusted
+//! proxy's headers, never a bare `Host`); and the limits clients are held to
+//! (`Limits`): methods, header size and read time, connections in all and per
+//! client address, and request time (a query string's limits are `query`'s).
+//! Which session links may be shown is `links`'; the server applies it once
+//! per store generation.
 //!
 //! Does not own crawling or parsing (the crawler fills the store, maybe in the
 //! same process), the wording of the feed (`feed`), which sessions a view holds
@@ -27,15 +30,16 @@ use crate::changes::{self, Change, ChangeKind};
 use crate::config::SourceConfig;
 use crate::feed;
 use crate::feed_cache::{Class, FeedCache, Inserted, Weighed};
+use crate::links::LinkPolicy;
 use crate::model::StoredSession;
-use crate::page::{self, PageData};
+use crate::page::{self, Links, PageData};
 use crate::present::{self, SessionJson};
 use crate::query::{query_pairs, slug, Filter, FilterError, MAX_VALUE_CHARS};
 use crate::source_status::{self, SourceStatus};
 use crate::store::{Store, StoreError};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -60,6 +64,31 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// descriptors stay bounded. Idle and slow connections give their place up
 /// after `HEADER_READ_TIMEOUT`.
 pub const MAX_CONNECTIONS: usize = 512;
+
+/// Connections one client address may hold at once (an IPv6 client: one
+/// /64, which one machine usually has whole): a quarter of
+/// `MAX_CONNECTIONS`. A further one is closed as soon as it is accepted, and
+/// the address is named in a warning at most once per
+/// `CLIENT_WARNING_INTERVAL`. Room for an office behind one address and for
+/// a load test of 64 connections that reconnect (the server counts a closed
+/// connection until it notices the close); a single client can no longer
+/// hold every place. Off behind a trusted proxy (`serve --trust-proxy`),
+/// where every connection comes from the proxy.
+pub const MAX_CONNECTIONS_PER_CLIENT: usize = 128;
+
+/// Places kept for clients that hold none: once fewer than this many are
+/// free, a client that already holds a connection is not given another (it
+/// is closed, as over `MAX_CONNECTIONS_PER_CLIENT`), so many clients together
+/// cannot shut a new one out either. At most a quarter of the places.
+pub const RESERVED_FOR_NEW_CLIENTS: usize = 64;
+
+/// How often one client address over its limit is named in the log.
+pub const CLIENT_WARNING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Most client addresses remembered as already warned about; when more are
+/// over their limit at once, the memory is cleared (so some are named again
+/// sooner) rather than grown.
+const MAX_WARNED_CLIENTS: usize = 4096;
 
 /// Time a client has to send a request's headers, counted from when the
 /// server starts waiting for them (also between keep-alive requests); then
@@ -125,14 +154,136 @@ pub struct AppState {
     /// window, how long ago a source was crawled.
     clock: Clock,
     cache: Arc<Cache>,
+    /// Which links may be shown, by source (see `links`).
+    links: Arc<LinkPolicy>,
+    /// Where absolute links to this server point.
+    origin: PublicOrigin,
+}
+
+/// Where the absolute links the server writes point (the page's subscribe
+/// box, the Atom feed's `self` and `alternate`). A request's `Host` header is
+/// the client's word, and a page or feed built from it can be cached by a
+/// shared cache for everyone, so it is never used on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PublicOrigin {
+    /// `serve --public-url`: always this origin (`https://host[:port]`, no
+    /// trailing slash), whatever a request says.
+    Configured(String),
+    /// `serve --trust-proxy`: the origin a reverse proxy in front says the
+    /// client used: the last element of `Forwarded` (RFC 7239, `proto` and
+    /// `host`), else the last values of `X-Forwarded-Proto` and
+    /// `X-Forwarded-Host`, the host falling back to `Host` (which the proxy
+    /// passes on). Only for a server that no client can reach but through
+    /// that proxy.
+    TrustedProxy,
+    /// Neither: links are relative to the server (`/calendar.ics`).
+    #[default]
+    Relative,
+}
+
+/// Why a `--public-url` is refused, in one sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublicUrlError {
+    /// Not an absolute http(s) URL with a host.
+    #[error("the public URL must be an http or https address with a host, e.g. https://training.example.org")]
+    NotWeb,
+    /// It has a path, query, fragment or credentials.
+    #[error("the public URL must be the site's origin only (scheme, host and port, e.g. https://training.example.org); serving under a path is not supported")]
+    NotOrigin,
+}
+
+impl PublicOrigin {
+    /// A `--public-url` as the origin links are built on: `https://host[:port]`.
+    pub fn configured(url: &str) -> Result<PublicOrigin, PublicUrlError> {
+        let u = url::Url::parse(url.trim()).map_err(|_| PublicUrlError::NotWeb)?;
+        if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
+            return Err(PublicUrlError::NotWeb);
+        }
+        if u.path() != "/"
+            || u.query().is_some()
+            || u.fragment().is_some()
+            || !u.username().is_empty()
+            || u.password().is_some()
+        {
+            return Err(PublicUrlError::NotOrigin);
+        }
+        Ok(PublicOrigin::Configured(u.origin().ascii_serialization()))
+    }
+
+    /// The origin of a request's links, or `None` for relative links.
+    pub fn of_request(&self, headers: &HeaderMap) -> Option<String> {
+        match self {
+            PublicOrigin::Configured(o) => Some(o.clone()),
+            PublicOrigin::TrustedProxy => forwarded_origin(headers),
+            PublicOrigin::Relative => None,
+        }
+    }
+}
+
+/// The origin a trusted proxy forwarded (see `PublicOrigin::TrustedProxy`),
+/// when its host is a plausible host name.
+fn forwarded_origin(headers: &HeaderMap) -> Option<String> {
+    let all = |name: header::HeaderName| -> Option<String> {
+        let v: Vec<&str> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!v.is_empty()).then(|| v.join(","))
+    };
+    let last = |s: &str| s.rsplit(',').next().map(|x| x.trim().to_string());
+    let (mut proto, mut host) = (None, None);
+    // RFC 7239: the proxy appends its element, so the last one is the
+    // trusted proxy's own.
+    if let Some(f) = all(header::FORWARDED) {
+        for pair in last(&f).unwrap_or_default().split(';') {
+            let Some((k, v)) = pair.split_once('=') else {
+                continue;
+            };
+            let v = v.trim().trim_matches('"').to_string();
+            match k.trim().to_ascii_lowercase().as_str() {
+                "proto" => proto = Some(v),
+                "host" => host = Some(v),
+                _ => {}
+            }
+        }
+    }
+    if proto.is_none() {
+        proto = all(header::HeaderName::from_static("x-forwarded-proto")).and_then(|v| last(&v));
+    }
+    if host.is_none() {
+        host = all(header::HeaderName::from_static("x-forwarded-host")).and_then(|v| last(&v));
+    }
+    let host = host.or_else(|| {
+        headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    })?;
+    let plausible = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    if !plausible {
+        return None;
+    }
+    let scheme = if proto.is_some_and(|p| p.eq_ignore_ascii_case("https")) {
+        "https"
+    } else {
+        "http"
+    };
+    Some(format!("{scheme}://{}", host.to_ascii_lowercase()))
 }
 
 impl AppState {
     /// The state of a server over `store`, with the default feed cache
-    /// (`DEFAULT_FEED_CACHE_BYTES`).
+    /// (`DEFAULT_FEED_CACHE_BYTES`) and relative links (`PublicOrigin::Relative`).
     pub fn new(store: Store, sources: Vec<SourceConfig>, clock: Clock) -> Self {
         AppState {
             store,
+            links: Arc::new(LinkPolicy::new(&sources)),
+            origin: PublicOrigin::Relative,
             sources,
             clock,
             cache: Arc::new(Cache::new(
@@ -161,6 +312,12 @@ impl AppState {
             cache: Arc::new(Cache::new(feeds, bytes)),
             ..self
         }
+    }
+
+    /// The same state building absolute links as `origin` says.
+    #[must_use]
+    pub fn with_public_origin(self, origin: PublicOrigin) -> Self {
+        AppState { origin, ..self }
     }
 
     /// How many feed bodies have been rendered since start (cache misses).
@@ -304,6 +461,10 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// See `MAX_HEADERS`.
     pub max_headers: usize,
+    /// See `MAX_CONNECTIONS_PER_CLIENT`.
+    pub max_connections_per_client: usize,
+    /// See `RESERVED_FOR_NEW_CLIENTS`.
+    pub reserved_for_new_clients: usize,
 }
 
 impl Default for Limits {
@@ -314,7 +475,105 @@ impl Default for Limits {
             request_timeout: REQUEST_TIMEOUT,
             max_header_bytes: MAX_HEADER_BYTES,
             max_headers: MAX_HEADERS,
+            max_connections_per_client: MAX_CONNECTIONS_PER_CLIENT,
+            reserved_for_new_clients: RESERVED_FOR_NEW_CLIENTS,
         }
+    }
+}
+
+impl Limits {
+    /// The same limits with no per-client limit or reservation: behind a
+    /// trusted reverse proxy every connection comes from the proxy.
+    #[must_use]
+    pub fn behind_proxy(self) -> Self {
+        Limits {
+            max_connections_per_client: self.max_connections,
+            reserved_for_new_clients: 0,
+            ..self
+        }
+    }
+}
+
+/// Who a connection counts against: its IPv4 address, or the /64 of its
+/// IPv6 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ClientKey(std::net::IpAddr);
+
+impl ClientKey {
+    fn of(ip: std::net::IpAddr) -> Self {
+        use std::net::IpAddr;
+        match ip {
+            IpAddr::V4(v4) => ClientKey(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => ClientKey(IpAddr::V4(v4)),
+                None => {
+                    let mut seg = v6.segments();
+                    seg[4..].fill(0);
+                    ClientKey(IpAddr::V6(seg.into()))
+                }
+            },
+        }
+    }
+}
+
+/// The connections each client holds, and when each over-limit client was
+/// last named in the log. Both bounded: an address is held only while it has
+/// a connection (at most `max_connections` of them), and the warned ones at
+/// most `MAX_WARNED_CLIENTS`.
+#[derive(Default)]
+struct Clients {
+    held: Mutex<std::collections::HashMap<ClientKey, usize>>,
+    warned: Mutex<std::collections::HashMap<ClientKey, std::time::Instant>>,
+}
+
+impl Clients {
+    /// Counts a new connection of `key` unless it is over its limit, with
+    /// `free` places left besides its own.
+    fn admit(&self, key: ClientKey, free: usize, limits: &Limits) -> bool {
+        let reserve = limits
+            .reserved_for_new_clients
+            .min(limits.max_connections / 4);
+        let mut held = lock(&self.held);
+        let n = held.get(&key).copied().unwrap_or(0);
+        if n >= limits.max_connections_per_client || (n > 0 && free < reserve) {
+            return false;
+        }
+        held.insert(key, n + 1);
+        true
+    }
+
+    fn release(&self, key: ClientKey) {
+        let mut held = lock(&self.held);
+        if let Some(n) = held.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&key);
+            }
+        }
+    }
+
+    /// Names `key` in a warning, at most once per `CLIENT_WARNING_INTERVAL`.
+    fn warn_over_limit(&self, key: ClientKey, limits: &Limits) {
+        let now = std::time::Instant::now();
+        let mut warned = lock(&self.warned);
+        if warned
+            .get(&key)
+            .is_some_and(|t| now.duration_since(*t) < CLIENT_WARNING_INTERVAL)
+        {
+            return;
+        }
+        if warned.len() >= MAX_WARNED_CLIENTS {
+            warned.retain(|_, t| now.duration_since(*t) < CLIENT_WARNING_INTERVAL);
+            if warned.len() >= MAX_WARNED_CLIENTS {
+                warned.clear();
+            }
+        }
+        warned.insert(key, now);
+        tracing::warn!(
+            client = %key.0,
+            limit = limits.max_connections_per_client,
+            "a client holds as many connections as it may (or the last places are kept for new clients); its further ones are closed (said once a minute per client)"
+        );
     }
 }
 
@@ -351,6 +610,7 @@ pub async fn serve_with_limits(
         .max_header_size(limits.max_header_bytes)
         .max_headers(limits.max_headers);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let clients = Arc::new(Clients::default());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut saturated = false;
@@ -379,9 +639,9 @@ pub async fn serve_with_limits(
                 }
             }
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     tracing::warn!("accepting a connection failed: {e}");
                     tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
@@ -390,13 +650,23 @@ pub async fn serve_with_limits(
             },
             () = &mut shutdown => break,
         };
+        let key = ClientKey::of(peer.ip());
+        if !clients.admit(key, slots.available_permits(), &limits) {
+            clients.warn_over_limit(key, &limits);
+            // Closed at once: its place goes back to the others.
+            drop(stream);
+            drop(permit);
+            continue;
+        }
         let _ = stream.set_nodelay(true);
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let clients = clients.clone();
         tokio::spawn(async move {
             // A client that times out or hangs up mid-request is its own
             // business; nothing to report.
             let _ = conn.await;
+            clients.release(key);
             drop(permit);
         });
     }
@@ -533,7 +803,9 @@ impl AppState {
                 return Ok((generation, s.clone()));
             }
         }
-        let sessions = Arc::new(self.store.sessions()?);
+        // Links that may not be shown are dropped once per generation, so
+        // every answer (feed, page, JSON) is without them.
+        let sessions = Arc::new(self.links.scrub_stored(self.store.sessions()?));
         *lock(&self.cache.snapshot) = Some((generation, sessions.clone()));
         Ok((generation, sessions))
     }
@@ -609,10 +881,11 @@ impl AppState {
     ) -> Result<RenderedFeed, StoreError> {
         let now = (self.clock)();
         let mut list: Vec<Change> = Vec::new();
+        let m = filter.matcher();
         for c in self.store.changes_since(now - changes::KEEP_CHANGES) {
             let c = c?;
-            if (kinds.is_empty() || kinds.contains(&c.kind)) && c.matches(filter, now) {
-                list.push(c);
+            if (kinds.is_empty() || kinds.contains(&c.kind)) && c.matches_with(&m, now) {
+                list.push(self.links.scrub_change(c));
                 if list.len() >= atom::MAX_ENTRIES {
                     break;
                 }
@@ -690,14 +963,21 @@ impl AppState {
 /// and equal views share one cache entry. Unknown ones are kept as given: a
 /// subscription to a category with no sessions right now stays valid.
 fn canonical_categories(mut f: Filter, all: &[StoredSession]) -> Filter {
+    if f.categories.is_empty() {
+        return f;
+    }
+    // Each distinct name slugged once, the first spelling of a slug kept:
+    // one pass over the sessions whatever the number of categories asked.
+    let mut seen = std::collections::HashSet::new();
+    let mut by_slug: std::collections::HashMap<String, &str> = Default::default();
+    for name in all.iter().filter_map(|s| s.session.category.as_deref()) {
+        if seen.insert(name) {
+            by_slug.entry(slug(name)).or_insert(name);
+        }
+    }
     for c in &mut f.categories {
-        let want = slug(c);
-        if let Some(name) = all
-            .iter()
-            .filter_map(|s| s.session.category.as_deref())
-            .find(|name| slug(name) == want)
-        {
-            *c = name.to_string();
+        if let Some(name) = by_slug.get(&slug(c)) {
+            *c = (*name).to_string();
         }
     }
     f
@@ -836,13 +1116,13 @@ fn conditional(r: &RenderedFeed, content_type: &'static str, headers: &HeaderMap
 async fn changes_atom(
     State(st): State<AppState>,
     headers: HeaderMap,
-    uri: Uri,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let (_, all) = st.snapshot()?;
     let filter = canonical_categories(Filter::from_query(q.as_deref().unwrap_or(""))?, &all);
     let kinds = parse_kinds(q.as_deref())?;
-    let base = base_url(&headers, &uri);
+    // No known origin: links relative to the host's root.
+    let base = st.origin.of_request(&headers).unwrap_or_default();
     let _permit = st
         .cache
         .rendering
@@ -923,14 +1203,18 @@ async fn calendar_source(
 ) -> Result<Response, ApiError> {
     let id = ics_stem(&file)?;
     let mut f = Filter::from_query(q.as_deref().unwrap_or(""))?;
-    // The path's id is held to the same rules as a `source` parameter.
-    let path_filter = Filter::from_query(
-        &Filter {
-            source: Some(id.to_string()),
-            ..Filter::default()
-        }
-        .to_query(),
-    )?;
+    // The path's id is held to the same rules as a `source` parameter, with
+    // a sentence about the path (not about a query string it never was).
+    let path_filter = Filter {
+        source: Some(id.to_string()),
+        ..Filter::default()
+    }
+    .checked()
+    .map_err(|_| {
+        bad(format!(
+            "The source in the path must be a source id such as wsp or vrp (at most {MAX_VALUE_CHARS} characters)."
+        ))
+    })?;
     if f.source.is_some() && f.source != path_filter.source {
         return Err(bad(
             "The path already names a source; drop the `source` parameter.".into(),
@@ -967,38 +1251,18 @@ fn ics_stem(file: &str) -> Result<&str, ApiError> {
     })
 }
 
-/// `http(s)://host` of the request, for the subscribe links. The Host header is
-/// the client's word, so only host-name characters are kept (the page escapes
-/// it anyway); `X-Forwarded-Proto: https` from a TLS-terminating proxy makes
-/// the links https.
-fn base_url(headers: &HeaderMap, uri: &Uri) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| uri.authority().map(|a| a.to_string()))
-        .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 255
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
-        })
-        .unwrap_or_else(|| "localhost".to_string());
-    let https = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
-    format!("{}://{host}", if https { "https" } else { "http" })
-}
-
 async fn index(
     State(st): State<AppState>,
     headers: HeaderMap,
-    uri: Uri,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let filter = Filter::from_query(q.as_deref().unwrap_or(""))?;
-    let html = st.page_html(filter, &base_url(&headers, &uri))?;
+    let origin = st.origin.of_request(&headers);
+    let links = match &origin {
+        Some(o) => Links::Absolute(o),
+        None => Links::Root,
+    };
+    let html = st.page_html(filter, links)?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -1034,9 +1298,8 @@ impl AppState {
         Ok(Bytes::from(plain))
     }
 
-    /// The page `/` serves for `filter`, its feed links under `base_url` (see
-    /// `page::PageData::base_url`; empty for links relative to the page).
-    pub fn page_html(&self, filter: Filter, base_url: &str) -> Result<String, StoreError> {
+    /// The page `/` serves for `filter`, its feed links as `links` says.
+    pub fn page_html(&self, filter: Filter, links: Links<'_>) -> Result<String, StoreError> {
         let now = (self.clock)();
         let (_, all) = self.snapshot()?;
         let filter = canonical_categories(filter, &all);
@@ -1062,10 +1325,11 @@ impl AppState {
         let sources = self.source_statuses(&all)?;
         let since = now - chrono::TimeDelta::days(page::PAGE_CHANGES_DAYS);
         let mut recent: Vec<Change> = Vec::new();
+        let m = filter.matcher();
         for c in self.store.changes_since(since) {
             let c = c?;
-            if c.matches(&filter, now) {
-                recent.push(c);
+            if c.matches_with(&m, now) {
+                recent.push(self.links.scrub_change(c));
                 if recent.len() >= page::MAX_PAGE_CHANGES {
                     break;
                 }
@@ -1077,7 +1341,7 @@ impl AppState {
             sources: &sources,
             changes: &recent,
             filter: &filter,
-            base_url,
+            links,
             now,
         }))
     }
@@ -1089,7 +1353,7 @@ impl AppState {
         let filter = canonical_categories(filter, &all);
         let v: Vec<SessionJson> = present::upcoming(&all, &filter, now)
             .iter()
-            .map(SessionJson::from_stored)
+            .map(|s| self.links.session_json(s))
             .collect();
         serde_json::to_vec_pretty(&v).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
@@ -1143,7 +1407,7 @@ async fn api_sessions(
     let filter = canonical_categories(Filter::from_query(q.as_deref().unwrap_or(""))?, &all);
     let v: Vec<SessionJson> = present::upcoming(&all, &filter, now)
         .iter()
-        .map(SessionJson::from_stored)
+        .map(|s| st.links.session_json(s))
         .collect();
     Ok(json(&v))
 }

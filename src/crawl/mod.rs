@@ -393,6 +393,7 @@ async fn crawl_and_merge(
                 g.limit
                     .get_or_insert_with(|| cfg.limit_hit("max_sessions", max, "sessions"));
             }
+            crate::links::admit(cfg, &mut g.sessions);
             if let Some(limit) = g.limit {
                 tracing::error!(source = %cfg.id, error = %limit, "crawl incomplete");
                 let msg = limit.to_string();
