@@ -65,7 +65,12 @@ impl Kind for IcalConfig {
 /// Fetches the feed and reads every occurrence in the reader's window.
 async fn walk(ic: &IcalConfig, w: &Walker<'_>) -> Result<Gathered, WalkError> {
     let page = w.get(&ic.url).await?;
-    let feed = parse_feed(&page.text(), &ic.url, &w.ctx)?;
+    let (url, ctx) = (ic.url.clone(), w.ctx.clone());
+    // Read on a blocking thread: a feed's expansion can take long, and the
+    // async workers must stay free to answer requests.
+    let feed = w
+        .blocking(move || parse_feed(&page.text(), &url, &ctx))
+        .await??;
     tracing::debug!(source = %w.source.id, calendar = ?feed.name, sessions = feed.sessions.len(), "feed read");
     Ok(Gathered {
         sessions: feed.sessions,
