@@ -398,7 +398,10 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
         ("max_body_bytes", limits.max_body_bytes.as_u64() < 1024),
         ("max_sessions", limits.max_sessions == 0),
         ("max_event_pages", limits.max_event_pages == 0),
-        ("max_crawl_time", limits.max_crawl_time < Duration::from_secs(1)),
+        (
+            "max_crawl_time",
+            limits.max_crawl_time < Duration::from_secs(1),
+        ),
     ] {
         if zero {
             return Err(err(

@@ -284,6 +284,25 @@ async fn on_blocking_thread<T: Send + 'static>(
     }
 }
 
+/// The longest a store merge may take before the crawl gives up waiting for
+/// it: a merge of 100,000 sessions takes well under a minute, and sled can
+/// wait forever in its log flush when the disk fills mid-merge.
+pub const MERGE_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Runs a merge on a blocking thread, waiting at most [`MERGE_WAIT`] for it;
+/// past that the crawl fails with a sentence (the merge is one transaction, so
+/// a merge that never ends changes nothing).
+async fn bounded_merge<T: Send + 'static>(
+    merge: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(MERGE_WAIT, on_blocking_thread(None, merge)).await {
+        Ok(r) => r,
+        Err(_) => Err(StoreError::Stalled {
+            secs: MERGE_WAIT.as_secs(),
+        }),
+    }
+}
+
 tokio::task_local! {
     /// Warnings logged by the crawl running in this task (see `CountWarnings`).
     static WARNINGS: Arc<AtomicUsize>;
@@ -369,7 +388,12 @@ pub async fn crawl_all(
         }
     }
     out.sort_by_key(|(i, _)| *i);
-    match fetcher.prune_cache() {
+    // Pruning writes too; a disk too full for a crawl is too full for it.
+    let prune = match store.check_disk() {
+        Ok(()) => fetcher.prune_cache(),
+        Err(_) => Ok(Default::default()),
+    };
+    match prune {
         Ok(p) if p.entries > 0 => {
             tracing::info!(
                 entries = p.entries,
@@ -405,6 +429,18 @@ async fn crawl_and_merge(
     now: DateTime<Utc>,
     observer: &dyn Observer,
 ) -> CrawlReport {
+    let report = |outcome, warnings| CrawlReport {
+        source: cfg.id.clone(),
+        outcome,
+        warnings,
+    };
+    // A full or read-only disk fails the crawl before anything is fetched
+    // (fetching keeps pages in the store) and without writing its health:
+    // sled can wait forever on a write the disk cannot take.
+    if let Err(e) = store.check_disk() {
+        tracing::error!(source = %cfg.id, error = %e, "crawl not started");
+        return report(Outcome::Failed(e.to_string()), 0);
+    }
     let max_body = usize::try_from(cfg.limits.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
     let walker = Walker {
         source: cfg,
@@ -436,11 +472,10 @@ async fn crawl_and_merge(
     };
     let warnings = counter.load(Ordering::Relaxed);
     let stats = walker.http.counters().snapshot();
-    let report = |outcome, warnings| CrawlReport {
-        source: cfg.id.clone(),
-        outcome,
-        warnings,
-    };
+    if let Err(e) = store.check_disk() {
+        tracing::error!(source = %cfg.id, error = %e, "crawl not merged");
+        return report(Outcome::Failed(e.to_string()), warnings);
+    }
     match walked {
         Err(WalkError::Skip(why)) => report(Outcome::Skipped(why), 0),
         Err(WalkError::Fail(msg)) => {
@@ -461,7 +496,7 @@ async fn crawl_and_merge(
                 tracing::error!(source = %cfg.id, error = %limit, "crawl incomplete");
                 let msg = limit.to_string();
                 let (store, id) = (store.clone(), cfg.id.clone());
-                let merged = on_blocking_thread(None, move || {
+                let merged = bounded_merge(move || {
                     store.apply_partial_crawl(&id, g.sessions, now, stats, &msg)
                 })
                 .await;
@@ -475,7 +510,7 @@ async fn crawl_and_merge(
                 };
             }
             let (store, id, min_fraction) = (store.clone(), cfg.id.clone(), cfg.min_fraction);
-            let merged = on_blocking_thread(None, move || {
+            let merged = bounded_merge(move || {
                 store.apply_crawl(&id, g.sessions, g.courses, now, min_fraction, stats)
             })
             .await;

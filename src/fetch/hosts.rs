@@ -199,10 +199,8 @@ impl Fetcher {
         let mut attempts = Attempts::new(&self.config);
         loop {
             counters.requests.fetch_add(1, Ordering::Relaxed);
-            let req = cache::conditional(
-                self.robots_client.get(robots_url.clone()),
-                cached.as_ref(),
-            );
+            let req =
+                cache::conditional(self.robots_client.get(robots_url.clone()), cached.as_ref());
             let result = req.send().await;
             match result {
                 Ok(resp) => {

@@ -21,8 +21,8 @@ mod retry;
 
 use crate::store::Store;
 use body::snippet;
-pub use hosts::{ROBOTS_MAX_BYTES, ROBOTS_MAX_REDIRECTS};
 use hosts::Hosts;
+pub use hosts::{ROBOTS_MAX_BYTES, ROBOTS_MAX_REDIRECTS};
 use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
 use reqwest::StatusCode;
 use retry::{parse_retry_after, Attempts};
@@ -502,7 +502,6 @@ fn redirect_target(url: &Url, resp: &reqwest::Response) -> Option<Url> {
     let location = resp.headers().get(LOCATION)?.to_str().ok()?;
     url.join(location.trim()).ok()
 }
-
 
 /// The same host and port, allowing an upgrade from http on port 80 to https
 /// on port 443 (the one redirect sites routinely send to themselves).
