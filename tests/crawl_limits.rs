@@ -87,7 +87,12 @@ async fn mount_event_pages(server: &MockServer, delay: Duration) {
 /// A listing whose `ItemList` names `/e/0` … `/e/{n-1}`.
 fn item_list(n: usize) -> String {
     let items: Vec<String> = (0..n)
-        .map(|i| format!(r#"{{"@type":"ListItem","position":{},"url":"/e/{i}"}}"#, i + 1))
+        .map(|i| {
+            format!(
+                r#"{{"@type":"ListItem","position":{},"url":"/e/{i}"}}"#,
+                i + 1
+            )
+        })
         .collect();
     format!(
         r#"{{"@context":"https://schema.org","@type":"ItemList","itemListElement":[{}]}}"#,
@@ -133,7 +138,12 @@ fn uids(data: &Path, sources: &Path) -> Vec<String> {
 async fn sixty_thousand_sub_events_stop_at_max_sessions() {
     let site = MockServer::start().await;
     mount(&site, "/robots.txt", ResponseTemplate::new(404)).await;
-    mount(&site, "/events/", page(&item_list(1).replace("/e/0", "/big"))).await;
+    mount(
+        &site,
+        "/events/",
+        page(&item_list(1).replace("/e/0", "/big")),
+    )
+    .await;
     let subs: Vec<String> = (0..60_000)
         .map(|i| {
             format!(
@@ -151,7 +161,11 @@ async fn sixty_thousand_sub_events_stop_at_max_sessions() {
     mount(&site, "/big", page(&event)).await;
     let sources = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    write_source(sources.path(), &site.uri(), "max_sessions = 100\nmax_body_bytes = \"8 MiB\"\n");
+    write_source(
+        sources.path(),
+        &site.uri(),
+        "max_sessions = 100\nmax_body_bytes = \"8 MiB\"\n",
+    );
     let run = run_measured(sources.path(), data.path(), &["crawl"]).await;
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("INCOMPLETE"), "{}", run.stdout);
@@ -163,7 +177,10 @@ async fn sixty_thousand_sub_events_stop_at_max_sessions() {
         "peak memory {} KiB for a page of 60,000 subEvents",
         run.peak_kib
     );
-    eprintln!("60,000 subEvents, max_sessions 100: peak {} KiB", run.peak_kib);
+    eprintln!(
+        "60,000 subEvents, max_sessions 100: peak {} KiB",
+        run.peak_kib
+    );
 }
 
 /// A listing whose `ItemList` names 100,000 event pages, with `max_pages = 1`
@@ -192,7 +209,10 @@ async fn an_item_list_of_a_hundred_thousand_events_stops_at_the_limits() {
         "{fetched} event pages fetched"
     );
     assert!(run.peak_kib < 256 * 1024, "peak {} KiB", run.peak_kib);
-    eprintln!("100,000-entry ItemList: {fetched} event pages, peak {} KiB", run.peak_kib);
+    eprintln!(
+        "100,000-entry ItemList: {fetched} event pages, peak {} KiB",
+        run.peak_kib
+    );
 }
 
 /// Event pages count against `max_event_pages`: with 20, the crawl reads 20
@@ -213,11 +233,14 @@ async fn event_pages_count_against_max_event_pages() {
     let run = run_measured(sources.path(), data.path(), &["crawl"]).await;
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("stopped at 20"), "{}", run.stdout);
-    assert!(run.stdout.contains("limits.max_event_pages"), "{}", run.stdout);
-    assert_eq!(requests_to(&site, "/e/").await, 20);
-    let health = common::stdout(
-        &common::events(sources.path(), data.path(), NOW, None, &["sources"]).await,
+    assert!(
+        run.stdout.contains("limits.max_event_pages"),
+        "{}",
+        run.stdout
     );
+    assert_eq!(requests_to(&site, "/e/").await, 20);
+    let health =
+        common::stdout(&common::events(sources.path(), data.path(), NOW, None, &["sources"]).await);
     assert!(health.contains("limits.max_event_pages"), "{health}");
 }
 
@@ -259,4 +282,3 @@ async fn a_crawl_past_its_deadline_stops_and_keeps_what_was_stored() {
     );
     assert_eq!(uids(data.path(), sources.path()), before);
 }
-

@@ -780,7 +780,10 @@ async fn a_robots_txt_redirected_to_another_host_is_followed() {
     pages(&site).await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
     let http = fetcher.for_source(50.0);
-    assert_eq!(http.get(&url(&site, "/public")).await.unwrap().text(), "page");
+    assert_eq!(
+        http.get(&url(&site, "/public")).await.unwrap().text(),
+        "page"
+    );
     let err = http.get(&url(&site, "/private/x")).await.unwrap_err();
     assert!(matches!(err, FetchError::Disallowed { .. }), "{err}");
     assert!(!paths(&site).await.contains(&"/private/x".to_string()));
@@ -812,13 +815,19 @@ async fn a_huge_robots_txt_is_read_up_to_the_limit_and_used() {
     let err = http.get(&url(&server, "/private/x")).await.unwrap_err();
     assert!(matches!(err, FetchError::Disallowed { .. }), "{err}");
     // The rule after 50 MB was never read.
-    assert_eq!(http.get(&url(&server, "/late")).await.unwrap().text(), "page");
+    assert_eq!(
+        http.get(&url(&server, "/late")).await.unwrap().text(),
+        "page"
+    );
     let read = http.counters().snapshot().bytes;
     assert!(
         read as usize <= limit + "page".len(),
         "{read} bytes counted; at most {limit} of robots.txt should be"
     );
-    assert!(read as usize >= limit, "{read} bytes: the limit's worth is used");
+    assert!(
+        read as usize >= limit,
+        "{read} bytes: the limit's worth is used"
+    );
 }
 
 /// Every address fetched passes robots.txt: a same-host redirect from an

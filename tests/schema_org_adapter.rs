@@ -239,7 +239,10 @@ fn php_escaped_quotes_from_wordpress_are_read() {
         Some("St Matthew's Hall, Lichfield Street, Walsall, WS1 1SX")
     );
     assert!(
-        s[0].description.as_deref().unwrap().contains("partnership's threshold"),
+        s[0].description
+            .as_deref()
+            .unwrap()
+            .contains("partnership's threshold"),
         "{:?}",
         s[0].description
     );
