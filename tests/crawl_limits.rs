@@ -273,6 +273,10 @@ async fn a_crawl_past_its_deadline_stops_and_keeps_what_was_stored() {
         "the crawl ran {:?}",
         started.elapsed()
     );
+    eprintln!(
+        "a crawl with a 2 s deadline ended after {:?}",
+        started.elapsed()
+    );
     assert_eq!(second.code, 1, "{}{}", second.stdout, second.stderr);
     assert!(second.stdout.contains("FAILED"), "{}", second.stdout);
     assert!(

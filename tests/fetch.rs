@@ -852,3 +852,51 @@ async fn a_redirect_to_a_disallowed_path_is_not_followed() {
     }
     assert_eq!(paths(&server).await, ["/robots.txt", "/open"]);
 }
+
+/// A robots.txt behind more than `ROBOTS_MAX_REDIRECTS` redirects counts as
+/// no robots.txt (RFC 9309 §2.3.1.2 lets a crawler assume it unavailable): the
+/// crawl goes on, and the seventh address is never asked for.
+#[tokio::test]
+async fn a_robots_txt_behind_too_many_redirects_counts_as_none() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/robots.txt"))
+        .respond_with(ResponseTemplate::new(301).insert_header("Location", "/hop0"))
+        .mount(&server)
+        .await;
+    // /hop0 → … → /hop5 → /hop6, which would say "Disallow: /".
+    for i in 0..6 {
+        Mock::given(method("GET"))
+            .and(path(format!("/hop{i}")))
+            .respond_with(
+                ResponseTemplate::new(301).insert_header("Location", format!("/hop{}", i + 1)),
+            )
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/hop6"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("User-agent: *\nDisallow: /\n"))
+        .mount(&server)
+        .await;
+    pages(&server).await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let http = fetcher.for_source(50.0);
+    assert_eq!(
+        http.get(&url(&server, "/page")).await.unwrap().text(),
+        "page"
+    );
+    let asked = paths(&server).await;
+    assert_eq!(
+        asked,
+        [
+            "/robots.txt",
+            "/hop0",
+            "/hop1",
+            "/hop2",
+            "/hop3",
+            "/hop4",
+            "/page"
+        ]
+    );
+}
