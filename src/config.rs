@@ -538,6 +538,31 @@ mod tests {
     }
 
     #[test]
+    fn crawl_limits_read_from_the_limits_table() {
+        let base =
+            "id = \"s\"\nname = \"S\"\nkind = \"event-booking\"\nbase_url = \"https://x.org\"\n";
+        let c = parse(base).unwrap();
+        assert_eq!(c.limits.max_event_pages, 50_000);
+        assert_eq!(c.limits.max_crawl_time, Duration::from_secs(7200));
+        let c = parse(&format!(
+            "{base}[limits]\nmax_event_pages = 20\nmax_crawl_time = \"90m\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.limits.max_event_pages, 20);
+        assert_eq!(c.limits.max_crawl_time, Duration::from_secs(5400));
+        let e = parse(&format!("{base}[limits]\nmax_crawl_time = \"lots\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`lots` is not a duration"), "{e}");
+        for (field, value) in [("max_event_pages", "0"), ("max_crawl_time", "\"0s\"")] {
+            let e = parse(&format!("{base}[limits]\n{field} = {value}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(field) && e.contains("too small"), "{e}");
+        }
+    }
+
+    #[test]
     fn unknown_field_names_file_line_and_field() {
         let e = parse("id = \"wsp\"\nname = \"WSP\"\nkind = \"event-booking\"\nbase_url = \"https://x.org\"\ncolour = \"red\"\n")
             .unwrap_err()

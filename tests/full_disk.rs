@@ -68,8 +68,8 @@ fn uids(o: &std::process::Output) -> Vec<String> {
     v
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_crawl_on_a_full_disk_fails_with_a_sentence_and_loses_nothing() {
+/// A site serving a feed of two events, and a sources folder naming it.
+async fn feed_site() -> (MockServer, tempfile::TempDir) {
     let site = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/robots.txt"))
@@ -95,6 +95,12 @@ async fn a_crawl_on_a_full_disk_fails_with_a_sentence_and_loses_nothing() {
         ),
     )
     .unwrap();
+    (site, sources)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crawl_on_a_full_disk_fails_with_a_sentence_and_loses_nothing() {
+    let (_site, sources) = feed_site().await;
     let work = tempfile::tempdir().unwrap();
     let disk = Tmpfs::mount(&work.path().join("disk"), 96);
     let data = disk.0.join("data");
@@ -125,6 +131,53 @@ async fn a_crawl_on_a_full_disk_fails_with_a_sentence_and_loses_nothing() {
     eprintln!("full-disk crawl ended in {:?}: {out}", started.elapsed());
 
     // The lock is free and nothing was lost.
+    let after = common::events(sources.path(), &data, NOW, None, &["upcoming", "--json"]).await;
+    assert_eq!(uids(&after), before);
+}
+
+/// The same on a disk remounted read-only: one sentence, at once (the store
+/// cannot even be opened for writing there), and once the disk is writable
+/// again every session is still there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crawl_on_a_read_only_disk_fails_with_a_sentence_and_loses_nothing() {
+    let (_site, sources) = feed_site().await;
+    let work = tempfile::tempdir().unwrap();
+    let disk = Tmpfs::mount(&work.path().join("disk"), 96);
+    let data = disk.0.join("data");
+    let first = common::events(sources.path(), &data, NOW, None, &["crawl"]).await;
+    assert!(first.status.success(), "{}", common::stdout(&first));
+    let before =
+        uids(&common::events(sources.path(), &data, NOW, None, &["upcoming", "--json"]).await);
+    assert_eq!(before.len(), 2, "{before:?}");
+
+    let remount = std::process::Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&disk.0)
+        .status()
+        .unwrap();
+    assert!(remount.success());
+    let crawl = tokio::time::timeout(
+        Duration::from_secs(60),
+        common::events(sources.path(), &data, NOW, None, &["crawl"]),
+    )
+    .await
+    .expect("a crawl on a read-only disk ended within 60 s");
+    let (out, err) = (
+        common::stdout(&crawl),
+        String::from_utf8_lossy(&crawl.stderr).into_owned(),
+    );
+    assert_eq!(crawl.status.code(), Some(1), "{out}{err}");
+    eprintln!("read-only crawl: {out}{err}");
+    assert!(
+        out.contains("read-only") || err.contains("read-only") || err.contains("Read-only"),
+        "{out}{err}"
+    );
+    let remount = std::process::Command::new("mount")
+        .args(["-o", "remount,rw"])
+        .arg(&disk.0)
+        .status()
+        .unwrap();
+    assert!(remount.success());
     let after = common::events(sources.path(), &data, NOW, None, &["upcoming", "--json"]).await;
     assert_eq!(uids(&after), before);
 }
