@@ -618,10 +618,22 @@ async fn serve_until_stopped(
     })
     .await
     .context("serving")?;
-    let _ = scheduler.await;
+    // Crawls in flight are abandoned on stop; one whose task is stuck in
+    // reading on an async worker is not waited for past STOP_GRACE (the store
+    // only changes in a merge's transaction, and exit does not wait for
+    // blocking threads).
+    if tokio::time::timeout(STOP_GRACE, scheduler).await.is_err() {
+        tracing::warn!(
+            "the crawls in progress did not stop within {} s; leaving them",
+            STOP_GRACE.as_secs()
+        );
+    }
     store.flush().context("flushing the store")?;
     Ok(())
 }
+
+/// How long `serve` waits, once told to stop, for its crawls to let go.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 
 fn cli_demo(cli: &Cli) -> bool {
     matches!(cli.command, Command::Demo { .. })

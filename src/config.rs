@@ -110,8 +110,16 @@ pub struct Limits {
     pub max_api_calls: usize,
     /// Largest response body read, e.g. `"5 MiB"`.
     pub max_body_bytes: bytesize::ByteSize,
-    /// Sessions one crawl may return.
+    /// Sessions one crawl may return; counted as pages are read (a page's
+    /// `subEvent`s too), so a crawl stops fetching once it has this many.
     pub max_sessions: usize,
+    /// Event or detail pages (one per event) fetched or re-read per walk; the
+    /// default covers a site of 50,000 events.
+    pub max_event_pages: usize,
+    /// The longest one crawl of the source may take, e.g. `"2h"`; a crawl
+    /// still going then is stopped and reported as stopped at this limit.
+    #[serde(deserialize_with = "duration_text")]
+    pub max_crawl_time: Duration,
 }
 
 impl Default for Limits {
@@ -121,8 +129,20 @@ impl Default for Limits {
             max_api_calls: 500,
             max_body_bytes: bytesize::ByteSize::mib(5),
             max_sessions: 50_000,
+            max_event_pages: 50_000,
+            max_crawl_time: Duration::from_secs(2 * 3600),
         }
     }
+}
+
+/// A duration written as text, e.g. `"90m"` or `"2h"`.
+fn duration_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "`{text}` is not a duration such as `30m` or `2h` ({e})"
+        ))
+    })
 }
 
 /// The fields every source file has; the rest belong to its kind.
@@ -377,11 +397,16 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
         ("max_api_calls", limits.max_api_calls == 0),
         ("max_body_bytes", limits.max_body_bytes.as_u64() < 1024),
         ("max_sessions", limits.max_sessions == 0),
+        ("max_event_pages", limits.max_event_pages == 0),
+        (
+            "max_crawl_time",
+            limits.max_crawl_time < Duration::from_secs(1),
+        ),
     ] {
         if zero {
             return Err(err(
                 name,
-                "is too small: a crawl could read nothing (max_body_bytes must be at least 1 KiB)"
+                "is too small: a crawl could read nothing (max_body_bytes must be at least 1 KiB, max_crawl_time at least 1s)"
                     .into(),
             ));
         }
@@ -510,6 +535,31 @@ mod tests {
         let e = c.settings::<EventBookingConfig>().expect("event-booking");
         assert_eq!(e.listing, "/events-list");
         assert!(e.categories.is_empty());
+    }
+
+    #[test]
+    fn crawl_limits_read_from_the_limits_table() {
+        let base =
+            "id = \"s\"\nname = \"S\"\nkind = \"event-booking\"\nbase_url = \"https://x.org\"\n";
+        let c = parse(base).unwrap();
+        assert_eq!(c.limits.max_event_pages, 50_000);
+        assert_eq!(c.limits.max_crawl_time, Duration::from_secs(7200));
+        let c = parse(&format!(
+            "{base}[limits]\nmax_event_pages = 20\nmax_crawl_time = \"90m\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.limits.max_event_pages, 20);
+        assert_eq!(c.limits.max_crawl_time, Duration::from_secs(5400));
+        let e = parse(&format!("{base}[limits]\nmax_crawl_time = \"lots\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`lots` is not a duration"), "{e}");
+        for (field, value) in [("max_event_pages", "0"), ("max_crawl_time", "\"0s\"")] {
+            let e = parse(&format!("{base}[limits]\n{field} = {value}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(field) && e.contains("too small"), "{e}");
+        }
     }
 
     #[test]

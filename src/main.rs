@@ -47,5 +47,8 @@ fn main() {
             exit.code
         }
     };
+    if let Some(kib) = events::memory::peak_resident_kib() {
+        tracing::debug!(target: "events::memory", peak_kib = kib, "peak resident memory (VmHWM)");
+    }
     std::process::exit(code);
 }

@@ -1,7 +1,7 @@
 //! How the process hands memory back: allocator settings for a server that
 //! runs for months, and a call to return freed memory after large transient
-//! work (a feed render, a crawl). Owns nothing else; glibc-specific, a no-op
-//! elsewhere.
+//! work (a feed render, a crawl), and the process's peak memory as the system
+//! counts it. Owns nothing else; glibc-specific, a no-op elsewhere.
 
 /// Keeps `serve`'s memory flat under load. glibc raises its mmap threshold each
 /// time a large block is freed, after which multi-megabyte feed buffers come
@@ -37,3 +37,15 @@ pub fn give_back() {
 /// Returns free memory to the system (a no-op off glibc).
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn give_back() {}
+
+/// The process's peak resident memory in KiB (`VmHWM` in `/proc/self/status`),
+/// where the system keeps that count; `main` logs it at exit (at debug level,
+/// under the `events::memory` target) so the bound a test sets on a command's
+/// memory is read from the process's own counter.
+pub fn peak_resident_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}

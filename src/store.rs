@@ -61,6 +61,27 @@ pub enum StoreError {
     /// sled failed.
     #[error("store error: {0}")]
     Sled(#[from] sled::Error),
+    /// The store's disk has less than [`MIN_FREE_DISK`] free; nothing was written.
+    #[error("no space left on the store's disk: {free} free at {path}, and a crawl needs at least {MIN_FREE_DISK}; nothing was changed")]
+    DiskFull {
+        /// The data directory.
+        path: PathBuf,
+        /// The space left to us on its file system.
+        free: bytesize::ByteSize,
+    },
+    /// A write did not finish in time (a disk that filled mid-write can
+    /// leave sled waiting forever).
+    #[error("the store did not finish writing within {secs} s (is its disk full?); the crawl was abandoned and the store keeps its previous state")]
+    Stalled {
+        /// How long was waited.
+        secs: u64,
+    },
+    /// The store's disk is mounted read-only; nothing was written.
+    #[error("the store's disk at {path} is read-only; nothing was changed")]
+    ReadOnly {
+        /// The data directory.
+        path: PathBuf,
+    },
 }
 
 /// What the program knows about how a source's crawls are going.
@@ -232,7 +253,46 @@ pub struct Store {
     changes: sled::Tree,
     /// Health newer than the stored records, shared by every clone.
     live: Arc<LiveHealth>,
+    /// The data directory, for the free space on its disk.
+    dir: Arc<PathBuf>,
 }
+
+/// The space on a directory's file system, as an unprivileged writer sees it.
+struct DiskSpace {
+    /// Bytes free to us.
+    free: u64,
+    /// Mounted read-only.
+    read_only: bool,
+}
+
+/// `statvfs` of `dir`; `None` where the system cannot say.
+#[cfg(unix)]
+fn disk_space(dir: &Path) -> Option<DiskSpace> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: an all-zero statvfs is a valid value for statvfs to fill.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is a NUL-terminated string and `st` a valid statvfs.
+    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    #[allow(clippy::unnecessary_cast)] // the field types differ between systems
+    Some(DiskSpace {
+        free: (st.f_bavail as u64).saturating_mul(st.f_frsize as u64),
+        read_only: st.f_flag & libc::ST_RDONLY != 0,
+    })
+}
+
+/// Where the system cannot say, the disk counts as fine.
+#[cfg(not(unix))]
+fn disk_space(_dir: &Path) -> Option<DiskSpace> {
+    None
+}
+
+/// Free space a crawl needs on the store's disk before it starts and before
+/// it merges. sled can wait forever inside its log flush when a write meets a
+/// full disk, so a crawl that would find less is refused at once instead.
+pub const MIN_FREE_DISK: bytesize::ByteSize = bytesize::ByteSize::mib(64);
 
 /// Source health this process knows and has not written yet (see
 /// `SourceHealth`). Written when the last handle goes, so a process that ends
@@ -320,6 +380,7 @@ impl Store {
         };
         let health = db.open_tree("health")?;
         let store = Store {
+            dir: Arc::new(dir.to_path_buf()),
             sessions: db.open_tree("sessions")?,
             courses: db.open_tree("courses")?,
             live: Arc::new(LiveHealth {
@@ -424,6 +485,27 @@ impl Store {
     /// Bytes the store takes on disk (sled's own measure).
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
+    }
+
+    /// `Ok` when the store's disk is writable and has at least
+    /// [`MIN_FREE_DISK`] free (or its space cannot be read); otherwise the
+    /// sentence saying which, before anything is written.
+    pub fn check_disk(&self) -> Result<(), StoreError> {
+        let Some(space) = disk_space(&self.dir) else {
+            return Ok(());
+        };
+        if space.read_only {
+            return Err(StoreError::ReadOnly {
+                path: self.dir.to_path_buf(),
+            });
+        }
+        if space.free < MIN_FREE_DISK.as_u64() {
+            return Err(StoreError::DiskFull {
+                path: self.dir.to_path_buf(),
+                free: bytesize::ByteSize::b(space.free),
+            });
+        }
+        Ok(())
     }
 
     /// Writes what is only in memory (the latest source health, see

@@ -404,3 +404,31 @@ async fn a_limit_reached_is_an_error_and_withdraws_nothing() {
     let health = common::stdout(&sources);
     assert!(health.contains("limits.max_pages"), "{health}");
 }
+
+/// Detail pages count against `limits.max_event_pages`: with 3, a crawl of
+/// the ten-event site asks for three detail pages, stores what it read, and
+/// reports the limit (exit 1) in the crawl line and `sources`.
+#[tokio::test(flavor = "multi_thread")]
+async fn detail_pages_count_against_max_event_pages() {
+    let replica = Replica::start(Site::Wsp).await.unwrap();
+    let env = Env::new(&replica.base_url());
+    let file = env.sources.path().join("wsp.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{text}\n[limits]\nmax_event_pages = 3\n")).unwrap();
+    let crawl = env.run(NOW, &["crawl"]).await;
+    let line = common::stdout(&crawl);
+    assert_eq!(crawl.status.code(), Some(1), "{crawl:?}");
+    assert!(line.contains("INCOMPLETE"), "{line}");
+    assert!(line.contains("stopped at 3 detail pages"), "{line}");
+    assert!(line.contains("limits.max_event_pages"), "{line}");
+    let details = replica
+        .log()
+        .iter()
+        .filter(|p| p.starts_with("/events/") && !p.contains("list"))
+        .count();
+    assert_eq!(details, 3, "{:?}", replica.log());
+    let stored = common::json_list(&env.run(NOW, &["upcoming", "--json"]).await);
+    assert!(!stored.is_empty(), "what was read is stored");
+    let health = common::stdout(&env.run(NOW, &["sources"]).await);
+    assert!(health.contains("limits.max_event_pages"), "{health}");
+}

@@ -691,3 +691,212 @@ async fn a_body_that_stalls_names_the_timeout_it_ran_out_of() {
     );
     assert!(err.to_string().contains("within 1 s"), "{err}");
 }
+
+/// A chain of `hops` same-host redirects `/{name}0` → `/{name}1` → … ending
+/// at a page.
+async fn redirect_chain(server: &MockServer, name: &str, hops: usize) {
+    for i in 0..hops {
+        Mock::given(method("GET"))
+            .and(path(format!("/{name}{i}")))
+            .respond_with(
+                ResponseTemplate::new(302).insert_header("Location", format!("/{name}{}", i + 1)),
+            )
+            .mount(server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path(format!("/{name}{hops}")))
+        .respond_with(ResponseTemplate::new(200).set_body_string("arrived"))
+        .mount(server)
+        .await;
+}
+
+/// `max_redirects` is 5 by default: five redirects are followed, a sixth is not.
+#[tokio::test]
+async fn exactly_five_redirects_are_followed() {
+    let server = MockServer::start().await;
+    robots(&server, "").await;
+    assert_eq!(fast_config().max_redirects, 5);
+    redirect_chain(&server, "five", 5).await;
+    redirect_chain(&server, "six", 6).await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let http = fetcher.for_source(50.0);
+    let page = http.get(&url(&server, "/five0")).await.unwrap();
+    assert_eq!(page.text(), "arrived");
+    let err = http.get(&url(&server, "/six0")).await.unwrap_err();
+    assert!(matches!(err, FetchError::Redirect { .. }), "{err}");
+    let asked = paths(&server).await;
+    assert!(asked.contains(&"/six5".to_string()), "{asked:?}");
+    assert!(
+        !asked.contains(&"/six6".to_string()),
+        "a sixth redirect was followed: {asked:?}"
+    );
+}
+
+/// RFC 9309 §2.3.1.2: a robots.txt that redirects to another host (here a
+/// chain of five redirects across two hosts) is followed, and its rules are
+/// the site's.
+#[tokio::test]
+async fn a_robots_txt_redirected_to_another_host_is_followed() {
+    let site = MockServer::start().await;
+    let cdn = MockServer::start().await;
+    assert_eq!(events::fetch::ROBOTS_MAX_REDIRECTS, 5);
+    // site /robots.txt → cdn /r1 → site /r2 → cdn /r3 → site /r4 → cdn /rules.txt
+    let hop = |to: &MockServer, p: &str| {
+        ResponseTemplate::new(301).insert_header("Location", url(to, p).as_str())
+    };
+    Mock::given(method("GET"))
+        .and(path("/robots.txt"))
+        .respond_with(hop(&cdn, "/r1"))
+        .mount(&site)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/r1"))
+        .respond_with(hop(&site, "/r2"))
+        .mount(&cdn)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/r2"))
+        .respond_with(hop(&cdn, "/r3"))
+        .mount(&site)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/r3"))
+        .respond_with(hop(&site, "/r4"))
+        .mount(&cdn)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/r4"))
+        .respond_with(hop(&cdn, "/rules.txt"))
+        .mount(&site)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/rules.txt"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string("User-agent: *\nDisallow: /private\n"),
+        )
+        .mount(&cdn)
+        .await;
+    pages(&site).await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let http = fetcher.for_source(50.0);
+    assert_eq!(
+        http.get(&url(&site, "/public")).await.unwrap().text(),
+        "page"
+    );
+    let err = http.get(&url(&site, "/private/x")).await.unwrap_err();
+    assert!(matches!(err, FetchError::Disallowed { .. }), "{err}");
+    assert!(!paths(&site).await.contains(&"/private/x".to_string()));
+    assert_eq!(paths(&cdn).await, ["/r1", "/r3", "/rules.txt"]);
+}
+
+/// RFC 9309 §2.5: a 50 MB robots.txt is read up to `ROBOTS_MAX_BYTES` (at
+/// least 500 KiB), and the rules read are used; the crawl goes on, and a rule
+/// past the limit is not applied.
+#[tokio::test]
+async fn a_huge_robots_txt_is_read_up_to_the_limit_and_used() {
+    let limit = events::fetch::ROBOTS_MAX_BYTES;
+    assert!(limit >= 500 * 1024);
+    let mut body = b"User-agent: *\nDisallow: /private\n".to_vec();
+    let filler = b"# a comment line that pads the file out to fifty megabytes\n";
+    while body.len() < 50 * 1024 * 1024 {
+        body.extend_from_slice(filler);
+    }
+    body.extend_from_slice(b"Disallow: /late\n");
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/robots.txt"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(body))
+        .mount(&server)
+        .await;
+    pages(&server).await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let http = fetcher.for_source(50.0);
+    let err = http.get(&url(&server, "/private/x")).await.unwrap_err();
+    assert!(matches!(err, FetchError::Disallowed { .. }), "{err}");
+    // The rule after 50 MB was never read.
+    assert_eq!(
+        http.get(&url(&server, "/late")).await.unwrap().text(),
+        "page"
+    );
+    let read = http.counters().snapshot().bytes;
+    assert!(
+        read as usize <= limit + "page".len(),
+        "{read} bytes counted; at most {limit} of robots.txt should be"
+    );
+    assert!(
+        read as usize >= limit,
+        "{read} bytes: the limit's worth is used"
+    );
+}
+
+/// Every address fetched passes robots.txt: a same-host redirect from an
+/// allowed path to a disallowed one is not followed, and the disallowed page
+/// is never asked for.
+#[tokio::test]
+async fn a_redirect_to_a_disallowed_path_is_not_followed() {
+    let server = MockServer::start().await;
+    robots(&server, "User-agent: *\nDisallow: /private\n").await;
+    Mock::given(method("GET"))
+        .and(path("/open"))
+        .respond_with(ResponseTemplate::new(301).insert_header("Location", "/private/page"))
+        .mount(&server)
+        .await;
+    pages(&server).await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let http = fetcher.for_source(50.0);
+    let err = http.get(&url(&server, "/open")).await.unwrap_err();
+    match &err {
+        FetchError::Disallowed { url } => assert!(url.ends_with("/private/page"), "{err}"),
+        other => panic!("expected Disallowed, got {other}"),
+    }
+    assert_eq!(paths(&server).await, ["/robots.txt", "/open"]);
+}
+
+/// A robots.txt behind more than `ROBOTS_MAX_REDIRECTS` redirects counts as
+/// no robots.txt (RFC 9309 §2.3.1.2 lets a crawler assume it unavailable): the
+/// crawl goes on, and the seventh address is never asked for.
+#[tokio::test]
+async fn a_robots_txt_behind_too_many_redirects_counts_as_none() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/robots.txt"))
+        .respond_with(ResponseTemplate::new(301).insert_header("Location", "/hop0"))
+        .mount(&server)
+        .await;
+    // /hop0 → … → /hop5 → /hop6, which would say "Disallow: /".
+    for i in 0..6 {
+        Mock::given(method("GET"))
+            .and(path(format!("/hop{i}")))
+            .respond_with(
+                ResponseTemplate::new(301).insert_header("Location", format!("/hop{}", i + 1)),
+            )
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/hop6"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("User-agent: *\nDisallow: /\n"))
+        .mount(&server)
+        .await;
+    pages(&server).await;
+    let fetcher = Fetcher::new(fast_config(), None).unwrap();
+    let http = fetcher.for_source(50.0);
+    assert_eq!(
+        http.get(&url(&server, "/page")).await.unwrap().text(),
+        "page"
+    );
+    let asked = paths(&server).await;
+    assert_eq!(
+        asked,
+        [
+            "/robots.txt",
+            "/hop0",
+            "/hop1",
+            "/hop2",
+            "/hop3",
+            "/hop4",
+            "/page"
+        ]
+    );
+}

@@ -206,3 +206,81 @@ fn garbage_is_an_error_or_a_warning_never_a_panic() {
     let html = format!(r#"<script type="application/ld+json">{deep}</script>"#);
     assert!(parse_event_page(&html, &u, &ctx()).is_err());
 }
+
+/// The page's JSON-LD block is not JSON as written (the fixture holds its fault).
+fn assert_not_strict_json(html: &str) {
+    let block = html
+        .split("ld+json\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .expect("a JSON-LD block");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(block).is_err(),
+        "the fixture must hold the fault"
+    );
+}
+
+/// WordPress events plugins' `\'` (PHP's addslashes) inside JSON-LD strings is
+/// read as an apostrophe, and the event kept, with no warning.
+#[test]
+fn php_escaped_quotes_from_wordpress_are_read() {
+    let u = url("/event/thresholds-briefing/");
+    let html = fixture("wordpress/php-escaped-quotes.html");
+    assert_not_strict_json(&html);
+    let (r, warnings) = common::capture_warnings(|| parse_event_page(&html, &u, &ctx()));
+    let s = r.unwrap();
+    assert_eq!(warnings, "", "no warning for a block read leniently");
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].title, "Children's Social Care: Thresholds Briefing");
+    assert_eq!(s[0].start, utc("2027-03-09T10:00:00Z"));
+    assert_eq!(s[0].end, utc("2027-03-09T12:00:00Z"));
+    assert_eq!(
+        s[0].venue.as_deref(),
+        Some("St Matthew's Hall, Lichfield Street, Walsall, WS1 1SX")
+    );
+    assert!(
+        s[0].description
+            .as_deref()
+            .unwrap()
+            .contains("partnership's threshold"),
+        "{:?}",
+        s[0].description
+    );
+}
+
+/// Trailing commas before `}` and `]` (a plugin template printing a comma
+/// after every property) are dropped, and the event kept, with no warning.
+#[test]
+fn trailing_commas_from_wordpress_are_read() {
+    let u = url("/event/domestic-abuse-awareness/");
+    let html = fixture("wordpress/trailing-commas.html");
+    assert_not_strict_json(&html);
+    let (r, warnings) = common::capture_warnings(|| parse_event_page(&html, &u, &ctx()));
+    let s = r.unwrap();
+    assert_eq!(warnings, "", "no warning for a block read leniently");
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].title, "Domestic Abuse Awareness");
+    assert_eq!(s[0].start, utc("2027-04-14T08:30:00Z"));
+    assert_eq!(s[0].end, utc("2027-04-14T12:00:00Z"));
+    assert_eq!(
+        s[0].venue.as_deref(),
+        Some("Walsall Council House, Lichfield Street, Walsall, WS1 1TW")
+    );
+    assert_eq!(s[0].event_id, "/event/domestic-abuse-awareness/");
+}
+
+/// Leniency goes no further than those two faults: single-quoted JSON-LD and
+/// JSON-LD with comments are still skipped with a warning.
+#[test]
+fn looser_json_ld_is_still_refused() {
+    let u = url("/event/x/");
+    for block in [
+        "{'@type': 'Event', 'name': 'Single quotes', 'startDate': '2027-01-01'}",
+        "{\"@type\": \"Event\", /* note */ \"name\": \"Comment\", \"startDate\": \"2027-01-01\"}",
+    ] {
+        let html = format!(r#"<script type="application/ld+json">{block}</script>"#);
+        let (r, warnings) = common::capture_warnings(|| parse_event_page(&html, &u, &ctx()));
+        assert!(r.is_err(), "{block} was read");
+        assert!(warnings.contains("unreadable JSON-LD"), "{warnings}");
+    }
+}

@@ -6,7 +6,10 @@
 //! Knows no platform: the order of requests and the parsing of pages belong to
 //! each kind in `platforms`, network I/O to `fetch`, merging to `store`. Owns
 //! the rule that a failed crawl changes nothing but health, and that a crawl
-//! stopped at a limit withdraws nothing.
+//! stopped at a limit withdraws nothing; the crawl's deadline
+//! (`limits.max_crawl_time`); and where the heavy work runs: parsing and the
+//! store merge go to blocking threads, at most [`MAX_BLOCKING_WORK`] at once,
+//! so the async workers stay free to answer `serve`'s requests.
 
 pub mod schedule;
 
@@ -189,17 +192,27 @@ impl Walker<'_> {
         Ok(self.store.health(&self.source.id)?.last_success)
     }
 
-    /// Runs `f` (a reader) on a blocking worker while the walk goes on to its
-    /// next request; warnings it logs still count as this crawl's.
+    /// Runs `f` (a reader) on a blocking thread, once one of the
+    /// [`MAX_BLOCKING_WORK`] slots is free, while the walk goes on to its next
+    /// request; warnings it logs still count as this crawl's.
     pub fn off_thread<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> tokio::task::JoinHandle<T> {
+        // The count belongs to this task; the spawned one has none of its own.
         let counter = WARNINGS.try_with(Arc::clone).ok();
-        tokio::task::spawn_blocking(move || match counter {
-            Some(c) => WARNINGS.sync_scope(c, f),
-            None => f(),
-        })
+        tokio::spawn(on_blocking_thread(counter, f))
+    }
+
+    /// Runs `f` (a reader) as [`Walker::off_thread`] does and waits for it:
+    /// the async workers stay free to answer requests meanwhile.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, WalkError> {
+        self.off_thread(f)
+            .await
+            .map_err(|e| WalkError::Fail(format!("reading a page stopped abnormally: {e}")))
     }
 
     /// The error of a walk that reached `limits.<setting>`.
@@ -237,6 +250,56 @@ impl SourceConfig {
             what: what.into(),
             file: self.file.clone(),
         }
+    }
+}
+
+/// Parses and store merges that run at once in the whole process, each on a
+/// blocking thread of its own: enough to keep a crawl's pages flowing, few
+/// enough that a hostile source's parse cannot take every core from `serve`
+/// (the async workers answering requests are never among them).
+pub const MAX_BLOCKING_WORK: usize = 2;
+
+static BLOCKING_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_BLOCKING_WORK);
+
+/// Runs `f` on a blocking thread once a [`MAX_BLOCKING_WORK`] slot is free,
+/// counting its warnings in `counter` (a crawl's). A panic in `f` is resumed
+/// here. The slot is held until `f` returns, even if the caller stops waiting
+/// (a thread cannot be stopped), so abandoned work still counts.
+async fn on_blocking_thread<T: Send + 'static>(
+    counter: Option<Arc<AtomicUsize>>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let _slot = BLOCKING_WORK.acquire().await;
+    let work = tokio::task::spawn_blocking(move || match counter {
+        Some(c) => WARNINGS.sync_scope(c, f),
+        None => f(),
+    });
+    match work.await {
+        Ok(v) => v,
+        Err(e) => match e.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            // Only a runtime shutting down cancels blocking work.
+            Err(e) => panic!("blocking work cancelled: {e}"),
+        },
+    }
+}
+
+/// The longest a store merge may take before the crawl gives up waiting for
+/// it: a merge of 100,000 sessions takes well under a minute, and sled can
+/// wait forever in its log flush when the disk fills mid-merge.
+pub const MERGE_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Runs a merge on a blocking thread, waiting at most [`MERGE_WAIT`] for it;
+/// past that the crawl fails with a sentence (the merge is one transaction, so
+/// a merge that never ends changes nothing).
+async fn bounded_merge<T: Send + 'static>(
+    merge: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(MERGE_WAIT, on_blocking_thread(None, merge)).await {
+        Ok(r) => r,
+        Err(_) => Err(StoreError::Stalled {
+            secs: MERGE_WAIT.as_secs(),
+        }),
     }
 }
 
@@ -352,6 +415,18 @@ async fn crawl_and_merge(
     now: DateTime<Utc>,
     observer: &dyn Observer,
 ) -> CrawlReport {
+    let report = |outcome, warnings| CrawlReport {
+        source: cfg.id.clone(),
+        outcome,
+        warnings,
+    };
+    // A full or read-only disk fails the crawl before anything is fetched
+    // (fetching keeps pages in the store) and without writing its health:
+    // sled can wait forever on a write the disk cannot take.
+    if let Err(e) = store.check_disk() {
+        tracing::error!(source = %cfg.id, error = %e, "crawl not started");
+        return report(Outcome::Failed(e.to_string()), 0);
+    }
     let max_body = usize::try_from(cfg.limits.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
     let walker = Walker {
         source: cfg,
@@ -367,16 +442,26 @@ async fn crawl_and_merge(
         store,
     };
     let counter = Arc::new(AtomicUsize::new(0));
-    let walked = WARNINGS
-        .scope(counter.clone(), cfg.kind.walk(&walker))
-        .await;
+    let deadline = cfg.limits.max_crawl_time;
+    let walk = WARNINGS.scope(counter.clone(), cfg.kind.walk(&walker));
+    let walked = match tokio::time::timeout(deadline, walk).await {
+        Ok(w) => w,
+        Err(_) => {
+            let limit = cfg.limit_hit(
+                "max_crawl_time",
+                usize::try_from(deadline.as_secs()).unwrap_or(usize::MAX),
+                "seconds of crawling",
+            );
+            // Nothing the walk gathered is kept: it is merged all at once.
+            Err(WalkError::Fail(limit.to_string()))
+        }
+    };
     let warnings = counter.load(Ordering::Relaxed);
     let stats = walker.http.counters().snapshot();
-    let report = |outcome, warnings| CrawlReport {
-        source: cfg.id.clone(),
-        outcome,
-        warnings,
-    };
+    if let Err(e) = store.check_disk() {
+        tracing::error!(source = %cfg.id, error = %e, "crawl not merged");
+        return report(Outcome::Failed(e.to_string()), warnings);
+    }
     match walked {
         Err(WalkError::Skip(why)) => report(Outcome::Skipped(why), 0),
         Err(WalkError::Fail(msg)) => {
@@ -397,7 +482,12 @@ async fn crawl_and_merge(
             if let Some(limit) = g.limit {
                 tracing::error!(source = %cfg.id, error = %limit, "crawl incomplete");
                 let msg = limit.to_string();
-                return match store.apply_partial_crawl(&cfg.id, g.sessions, now, stats, &msg) {
+                let (store, id) = (store.clone(), cfg.id.clone());
+                let merged = bounded_merge(move || {
+                    store.apply_partial_crawl(&id, g.sessions, now, stats, &msg)
+                })
+                .await;
+                return match merged {
                     Ok(Ok(m)) => report(Outcome::Partial(m, limit), warnings),
                     Ok(Err(refusal)) => {
                         tracing::warn!(source = %cfg.id, reason = %refusal, "crawl result refused");
@@ -406,7 +496,12 @@ async fn crawl_and_merge(
                     Err(e) => report(Outcome::Failed(e.to_string()), warnings),
                 };
             }
-            match store.apply_crawl(&cfg.id, g.sessions, g.courses, now, cfg.min_fraction, stats) {
+            let (store, id, min_fraction) = (store.clone(), cfg.id.clone(), cfg.min_fraction);
+            let merged = bounded_merge(move || {
+                store.apply_crawl(&id, g.sessions, g.courses, now, min_fraction, stats)
+            })
+            .await;
+            match merged {
                 Ok(Ok(m)) => report(Outcome::Merged(m), warnings),
                 Ok(Err(refusal)) => {
                     tracing::warn!(source = %cfg.id, reason = %refusal, "crawl result refused");

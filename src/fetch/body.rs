@@ -1,7 +1,8 @@
 //! Reading a response body.
 //!
 //! Owns: reading a body chunk by chunk under a byte limit (refusing it as soon
-//! as it passes the limit, or at once when `Content-Length` says it will), the
+//! as it passes the limit, or at once when `Content-Length` says it will),
+//! reading only the first bytes of a body whose prefix is useful, the
 //! limit on how much of an error answer is read, and the first words of a body
 //! for an error message.
 //!
@@ -44,6 +45,51 @@ pub(super) async fn read_capped(
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
+            Err(e) if e.is_timeout() => {
+                return Err(FetchError::Timeout {
+                    url: url.to_string(),
+                    secs: timeout.as_secs(),
+                })
+            }
+            Err(e) => {
+                return Err(FetchError::Network {
+                    url: url.to_string(),
+                    message: describe_reqwest(&e),
+                })
+            }
+        }
+    }
+}
+
+/// The first bytes of a body, and whether there were more.
+pub(super) struct Prefix {
+    /// At most the limit's worth of bytes, from the start.
+    pub(super) bytes: Vec<u8>,
+    /// The body went on past the limit; the rest was not read.
+    pub(super) cut: bool,
+}
+
+/// Reads at most `limit` bytes of a body and stops there (for a file of which
+/// a prefix is useful, as robots.txt); `timeout` is named when it runs out.
+pub(super) async fn read_prefix(
+    mut resp: reqwest::Response,
+    limit: usize,
+    url: &Url,
+    timeout: std::time::Duration,
+) -> Result<Prefix, FetchError> {
+    let mut bytes = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = limit - bytes.len();
+                if chunk.len() > room {
+                    bytes.extend_from_slice(&chunk[..room]);
+                    // Dropping the response closes the connection unread.
+                    return Ok(Prefix { bytes, cut: true });
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(Prefix { bytes, cut: false }),
             Err(e) if e.is_timeout() => {
                 return Err(FetchError::Timeout {
                     url: url.to_string(),

@@ -52,11 +52,16 @@ impl Fetcher {
 
     /// Removes kept responses no crawl has used for `cache_max_age` at `now`;
     /// at most once a day (it reads every kept response's header), remembered
-    /// in the store (`Store::prune_http_cache_due`). `None` when it was not due.
+    /// in the store (`Store::prune_http_cache_due`). `None` when it was not
+    /// due, or when the store's disk is too full for a crawl (pruning writes
+    /// too, and a write to a full disk can hang).
     pub fn prune_cache(&self, now: DateTime<Utc>) -> Result<Option<Pruned>, StoreError> {
         let Some(store) = &self.store else {
             return Ok(None);
         };
+        if store.check_disk().is_err() {
+            return Ok(None);
+        }
         let age = chrono::TimeDelta::from_std(self.config.cache_max_age)
             .unwrap_or(chrono::TimeDelta::days(30));
         store.prune_http_cache_due(now, age)

@@ -5,14 +5,18 @@
 //! `requests_per_second`, or the host's robots.txt `Crawl-delay` when that is
 //! longer); reading robots.txt (at the first request of each crawl to a host,
 //! conditionally when an earlier answer is kept, and again whenever the last
-//! read failed) and refusing the addresses it disallows.
+//! read failed) as RFC 9309 says: following up to five redirects to any host,
+//! and using the first [`ROBOTS_MAX_BYTES`] of a longer file; and refusing
+//! the addresses it disallows (every address asked, redirect targets too).
 //!
 //! Does not own: retries of ordinary requests (`retry`; robots.txt has its
 //! own small retry loop here, since a failure there means staying away), the
 //! kept responses (`cache`), or the request loop (the parent module).
 
 use super::retry::Attempts;
-use super::{body, cache, describe_reqwest, Counters, FetchError, Fetcher, ROBOTS_AGENT};
+use super::{
+    body, cache, describe_reqwest, Counters, FetchConfig, FetchError, Fetcher, ROBOTS_AGENT,
+};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::StatusCode;
 use std::collections::{HashMap, HashSet};
@@ -23,6 +27,51 @@ use std::time::Duration;
 use texting_robots::Robot;
 use tokio::sync::Mutex as AsyncMutex;
 use url::Url;
+
+/// How much of a robots.txt is read; the rest is ignored and what was read
+/// is used (RFC 9309 §2.5 asks for at least 500 KiB). A file cut here is used
+/// up to its last whole line, so a rule is never read half-written.
+pub const ROBOTS_MAX_BYTES: usize = 512 * 1024;
+
+/// Redirects followed when asking for robots.txt, to any host (RFC 9309
+/// §2.3.1.2 asks for at least five). A longer chain counts as no robots.txt.
+pub const ROBOTS_MAX_REDIRECTS: usize = 5;
+
+/// The client robots.txt is read with: like the page client, but it follows
+/// up to [`ROBOTS_MAX_REDIRECTS`] redirects to any http(s) host. Only the
+/// rules are taken from what it reads; no page is fetched this way.
+pub(super) fn robots_client(config: &FetchConfig) -> Result<reqwest::Client, FetchError> {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        // `previous` holds every address asked so far, the first included.
+        if attempt.previous().len() > ROBOTS_MAX_REDIRECTS
+            || !matches!(attempt.url().scheme(), "http" | "https")
+            || attempt.previous().contains(attempt.url())
+        {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    });
+    reqwest::Client::builder()
+        .user_agent(config.user_agent.clone())
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.timeout)
+        .redirect(policy)
+        .gzip(true)
+        .build()
+        .map_err(|e| FetchError::Network {
+            url: String::new(),
+            message: e.to_string(),
+        })
+}
+
+/// `body` up to the end of its last whole line (all of it when it has none).
+fn whole_lines(body: &[u8]) -> &[u8] {
+    match body.iter().rposition(|&b| b == b'\n') {
+        Some(i) => &body[..=i],
+        None => body,
+    }
+}
 
 /// The per-host state of a fetcher.
 #[derive(Default)]
@@ -150,7 +199,8 @@ impl Fetcher {
         let mut attempts = Attempts::new(&self.config);
         loop {
             counters.requests.fetch_add(1, Ordering::Relaxed);
-            let req = cache::conditional(self.client.get(robots_url.clone()), cached.as_ref());
+            let req =
+                cache::conditional(self.robots_client.get(robots_url.clone()), cached.as_ref());
             let result = req.send().await;
             match result {
                 Ok(resp) => {
@@ -163,18 +213,45 @@ impl Fetcher {
                     }
                     if status.is_success() {
                         let headers = resp.headers().clone();
-                        let body = body::read_capped(
+                        let read = body::read_prefix(
                             resp,
-                            self.config.max_body,
+                            ROBOTS_MAX_BYTES,
                             robots_url,
                             self.config.timeout,
                         )
-                        .await?;
+                        .await;
+                        let body = match read {
+                            Ok(b) => b,
+                            Err(e) if attempts.exhausted() => {
+                                return Err(FetchError::RobotsUnavailable {
+                                    url: robots_url.to_string(),
+                                    message: e.to_string(),
+                                })
+                            }
+                            Err(_) => {
+                                attempts.wait(None).await;
+                                continue;
+                            }
+                        };
                         counters
                             .bytes
-                            .fetch_add(body.len() as u64, Ordering::Relaxed);
-                        self.remember(robots_url, &headers, &body);
-                        return Ok(parse(&body));
+                            .fetch_add(body.bytes.len() as u64, Ordering::Relaxed);
+                        let rules = if body.cut {
+                            tracing::warn!(url = %robots_url, limit = ROBOTS_MAX_BYTES, "robots.txt is longer than we read; its first {} KiB are used", ROBOTS_MAX_BYTES / 1024);
+                            whole_lines(&body.bytes)
+                        } else {
+                            &body.bytes[..]
+                        };
+                        self.remember(robots_url, &headers, rules);
+                        return Ok(parse(rules));
+                    }
+                    // Redirects are followed by the robots client; a 3xx here
+                    // is a chain longer than `ROBOTS_MAX_REDIRECTS`, a loop, or
+                    // a target that is not http(s). RFC 9309 lets a crawler
+                    // count that as no robots.txt.
+                    if status.is_redirection() {
+                        tracing::warn!(url = %robots_url, "robots.txt redirects more than {ROBOTS_MAX_REDIRECTS} times or nowhere readable; treating it as allowing everything");
+                        return Ok(allow_all());
                     }
                     // No robots.txt (4xx) means no rules; a server error means we
                     // cannot know the rules, so we stay away this time.
@@ -280,6 +357,15 @@ mod tests {
         assert!(limiter.check().is_err());
         clock.advance(MS);
         assert!(limiter.check().is_ok());
+    }
+
+    #[test]
+    fn a_cut_robots_txt_keeps_only_whole_lines() {
+        assert_eq!(
+            whole_lines(b"User-agent: *\nDisallow: /private\nAllow: /pr"),
+            b"User-agent: *\nDisallow: /private\n"
+        );
+        assert_eq!(whole_lines(b"Disallow: /x"), b"Disallow: /x");
     }
 
     #[test]

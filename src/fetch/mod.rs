@@ -2,9 +2,10 @@
 //! `SourceFetcher` for each crawl of each source.
 //!
 //! Owns the public face of fetching: the reqwest client (rustls, gzip,
-//! timeouts, a redirect policy that never leaves the host), the request loop
-//! of a GET, and the types callers see (`Fetched`, `FetchError`, `FetchConfig`,
-//! `Counters`). The pieces of that loop live in submodules:
+//! timeouts), the request loop of a GET (which follows redirects itself, at
+//! most `max_redirects`, never off the host, each target admitted by
+//! robots.txt like the first address), and the types callers see
+//! (`Fetched`, `FetchError`, `FetchConfig`, `Counters`). The pieces of that loop live in submodules:
 //! - `hosts`: per-host spacing (governor) and robots.txt, Crawl-delay included;
 //! - `retry`: which failures are asked again, backoff, `Retry-After`;
 //! - `body`: reading a body under a byte limit, and the words of an error body;
@@ -21,7 +22,8 @@ mod retry;
 use crate::store::Store;
 use body::snippet;
 use hosts::Hosts;
-use reqwest::header::RETRY_AFTER;
+pub use hosts::{ROBOTS_MAX_BYTES, ROBOTS_MAX_REDIRECTS};
+use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
 use reqwest::StatusCode;
 use retry::{parse_retry_after, Attempts};
 use std::collections::HashSet;
@@ -212,6 +214,9 @@ impl Fetched {
 /// per-host spacing and robots.txt rules, and the store's kept responses.
 pub struct Fetcher {
     client: reqwest::Client,
+    /// The client robots.txt is read with: it follows redirects to other
+    /// hosts, as RFC 9309 asks (see `hosts`).
+    robots_client: reqwest::Client,
     config: FetchConfig,
     store: Option<Store>,
     hosts: Hosts,
@@ -276,38 +281,22 @@ impl Fetcher {
     /// A fetcher with `config`; `store` keeps responses for conditional
     /// requests (none: every request is unconditional and nothing is kept).
     pub fn new(config: FetchConfig, store: Option<Store>) -> Result<Arc<Fetcher>, FetchError> {
-        let max_redirects = config.max_redirects;
-        let policy = reqwest::redirect::Policy::custom(move |attempt| {
-            let looped = attempt.previous().contains(attempt.url());
-            // A redirect may not take the crawler off the host it was sent to:
-            // robots.txt and the request spacing were checked for that host.
-            let elsewhere = attempt
-                .previous()
-                .first()
-                .is_some_and(|first| !same_site(first, attempt.url()));
-            if attempt.previous().len() >= max_redirects
-                || !matches!(attempt.url().scheme(), "http" | "https")
-                || looped
-                || elsewhere
-            {
-                attempt.stop()
-            } else {
-                attempt.follow()
-            }
-        });
         let client = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
-            .redirect(policy)
+            // Redirects are followed by `get`, one admitted address at a time.
+            .redirect(reqwest::redirect::Policy::none())
             .gzip(true)
             .build()
             .map_err(|e| FetchError::Network {
                 url: String::new(),
                 message: e.to_string(),
             })?;
+        let robots_client = hosts::robots_client(&config)?;
         Ok(Arc::new(Fetcher {
             client,
+            robots_client,
             config,
             store,
             hosts: Hosts::default(),
@@ -327,6 +316,9 @@ impl Fetcher {
         }
     }
 
+    /// GET `url`, following redirects by hand so that every address asked
+    /// for passes `admit` (robots.txt and the host's spacing): a page that
+    /// redirects to a path robots.txt disallows is not fetched.
     async fn get(
         &self,
         src: &SourceFetcher,
@@ -334,16 +326,62 @@ impl Fetcher {
         headers: &[(&str, String)],
         conditional: bool,
     ) -> Result<Fetched, FetchError> {
-        let (rps, counters, robots_read) = (src.rps, &*src.counters, &*src.robots_read);
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Redirect {
                 url: url.to_string(),
             });
         }
+        let cached = if conditional { self.kept(url) } else { None };
+        // Every address asked for so far, the first included.
+        let mut asked = vec![url.clone()];
+        loop {
+            let current = asked.last().expect("never empty").clone();
+            match self
+                .get_one(src, url, &current, headers, cached.as_ref())
+                .await?
+            {
+                Answer::Body(fetched, resp_headers) => {
+                    if conditional && !fetched.not_modified {
+                        self.remember(url, &resp_headers, &fetched.body);
+                    }
+                    return Ok(fetched);
+                }
+                Answer::Redirect(next) => {
+                    // `max_redirects` redirects are followed; one more stops.
+                    let too_many = asked.len() > self.config.max_redirects;
+                    // A redirect may not take the crawler off the host it was
+                    // sent to: its spacing was chosen for that host.
+                    if too_many
+                        || !matches!(next.scheme(), "http" | "https")
+                        || asked.contains(&next)
+                        || !same_site(url, &next)
+                    {
+                        return Err(FetchError::Redirect {
+                            url: url.to_string(),
+                        });
+                    }
+                    asked.push(next);
+                }
+            }
+        }
+    }
+
+    /// One address of a GET (the first, or a redirect's target): admitted by
+    /// robots.txt and the host's spacing, then asked, retried as `retry` says.
+    /// Errors name `asked` (what the caller asked for), except a disallowed
+    /// redirect target, which names itself.
+    async fn get_one(
+        &self,
+        src: &SourceFetcher,
+        asked: &Url,
+        url: &Url,
+        headers: &[(&str, String)],
+        cached: Option<&crate::store::CachedResponse>,
+    ) -> Result<Answer, FetchError> {
+        let (rps, counters, robots_read) = (src.rps, &*src.counters, &*src.robots_read);
         let limiter = self
             .admit(url, rps, counters, !is_api_call(headers), robots_read)
             .await?;
-        let cached = if conditional { self.kept(url) } else { None };
         let mut attempts = Attempts::new(&self.config);
         loop {
             hosts::wait_turn(&limiter, counters).await;
@@ -352,23 +390,19 @@ impl Fetcher {
             for (k, v) in headers {
                 req = req.header(*k, v);
             }
-            let req = cache::conditional(req, cached.as_ref());
+            let req = cache::conditional(req, cached);
             let outcome = req.send().await;
             let retry_after;
             match outcome {
                 Err(e) => {
                     let err = if e.is_timeout() {
                         FetchError::Timeout {
-                            url: url.to_string(),
+                            url: asked.to_string(),
                             secs: self.config.timeout.as_secs(),
                         }
-                    } else if e.is_redirect() {
-                        return Err(FetchError::Redirect {
-                            url: url.to_string(),
-                        });
                     } else {
                         FetchError::Network {
-                            url: url.to_string(),
+                            url: asked.to_string(),
                             message: describe_reqwest(&e),
                         }
                     };
@@ -383,22 +417,27 @@ impl Fetcher {
                     if status == StatusCode::NOT_MODIFIED {
                         if let Some(c) = cached {
                             counters.not_modified.fetch_add(1, Ordering::Relaxed);
-                            self.touch(url);
-                            return Ok(Fetched {
-                                body: c.body,
-                                not_modified: true,
-                            });
+                            self.touch(asked);
+                            return Ok(Answer::Body(
+                                Fetched {
+                                    body: c.body.clone(),
+                                    not_modified: true,
+                                },
+                                HeaderMap::new(),
+                            ));
                         }
                     }
                     if status.is_redirection() {
-                        return Err(FetchError::Redirect {
-                            url: url.to_string(),
-                        });
+                        return redirect_target(url, &resp)
+                            .map(Answer::Redirect)
+                            .ok_or_else(|| FetchError::Redirect {
+                                url: asked.to_string(),
+                            });
                     }
                     let resp_headers = resp.headers().clone();
                     if status.is_success() {
                         let body =
-                            match body::read_capped(resp, src.max_body, url, self.config.timeout)
+                            match body::read_capped(resp, src.max_body, asked, self.config.timeout)
                                 .await
                             {
                                 Ok(b) => b,
@@ -413,16 +452,16 @@ impl Fetcher {
                         counters
                             .bytes
                             .fetch_add(body.len() as u64, Ordering::Relaxed);
-                        if conditional {
-                            self.remember(url, &resp_headers, &body);
-                        }
-                        return Ok(Fetched {
-                            body,
-                            not_modified: false,
-                        });
+                        return Ok(Answer::Body(
+                            Fetched {
+                                body,
+                                not_modified: false,
+                            },
+                            resp_headers,
+                        ));
                     }
                     let body =
-                        body::read_capped(resp, body::ERROR_BODY_LIMIT, url, self.config.timeout)
+                        body::read_capped(resp, body::ERROR_BODY_LIMIT, asked, self.config.timeout)
                             .await
                             .unwrap_or_default();
                     counters
@@ -431,7 +470,7 @@ impl Fetcher {
                     let wait = parse_retry_after(resp_headers.get(RETRY_AFTER));
                     if !attempts.should_retry(status, wait) {
                         return Err(FetchError::Status {
-                            url: url.to_string(),
+                            url: asked.to_string(),
                             status: status.as_u16(),
                             snippet: snippet(&body),
                             body,
@@ -444,6 +483,24 @@ impl Fetcher {
             attempts.wait(retry_after).await;
         }
     }
+}
+
+/// What one request of a GET gave: a body (with its answer's headers, for the
+/// kept copy), or where it redirects to.
+enum Answer {
+    Body(Fetched, HeaderMap),
+    Redirect(Url),
+}
+
+/// Where a redirect answer sends us: its `Location`, resolved against `url`.
+/// `None` for a 3xx that is not a redirect we follow (300, 304, 305) or has no
+/// readable `Location`.
+fn redirect_target(url: &Url, resp: &reqwest::Response) -> Option<Url> {
+    if !matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = resp.headers().get(LOCATION)?.to_str().ok()?;
+    url.join(location.trim()).ok()
 }
 
 /// The same host and port, allowing an upgrade from http on port 80 to https

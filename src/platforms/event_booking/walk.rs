@@ -2,7 +2,8 @@
 //! then each event's detail page, then the eLearning catalogue.
 //!
 //! Owns the order of requests for this platform, which detail pages to fetch
-//! again, and what is kept when one cannot be read. Merging, limits on
+//! again (at most `limits.max_event_pages` of them), and what is kept when one
+//! cannot be read. Pages are parsed on the crawl's blocking threads. Merging, limits on
 //! sessions, and health belong to the generic crawl.
 
 use super::{parse_detail, parse_elearning, parse_listing, EventBookingConfig, ListingEntry};
@@ -49,7 +50,10 @@ pub(super) async fn walk(eb: &EventBookingConfig, w: &Walker<'_>) -> Result<Gath
                 break;
             }
             let page = w.get(&url).await?;
-            let listing = parse_listing(&page.text(), &url, eb, ctx)?;
+            let (page_url, conf, page_ctx) = (url.clone(), eb.clone(), ctx.clone());
+            let listing = w
+                .blocking(move || parse_listing(&page.text(), &page_url, &conf, &page_ctx))
+                .await??;
             for e in listing.entries {
                 if !entries.contains_key(&e.event_id) {
                     order.push(e.event_id.clone());
@@ -76,6 +80,10 @@ pub(super) async fn walk(eb: &EventBookingConfig, w: &Walker<'_>) -> Result<Gath
     let merged_until = w.last_merged()?;
     let mut sessions = Vec::new();
     let mut parsing = VecDeque::new();
+    // Detail pages fetched or re-read from their kept bodies, against
+    // `limits.max_event_pages`.
+    let mut detail_pages = 0usize;
+    let max_event_pages = w.source.limits.max_event_pages;
     for id in &order {
         let entry = &entries[id];
         let note_key = format!("detail:{id}");
@@ -94,6 +102,13 @@ pub(super) async fn walk(eb: &EventBookingConfig, w: &Walker<'_>) -> Result<Gath
                 continue;
             }
         }
+        if detail_pages == max_event_pages {
+            limit.get_or_insert_with(|| {
+                w.limit_hit("max_event_pages", max_event_pages, "detail pages")
+            });
+            break;
+        }
+        detail_pages += 1;
         let cached = if unchanged {
             w.cached(&entry.url)
         } else {

@@ -71,7 +71,12 @@ impl Kind for IcalConfig {
 async fn walk(ic: &IcalConfig, w: &Walker<'_>) -> Result<Gathered, WalkError> {
     let page = w.get(&ic.url).await?;
     let max = w.source.limits.max_sessions;
-    let feed = parse_feed_within(&page.text(), &ic.url, &w.ctx, max)?;
+    let (url, ctx) = (ic.url.clone(), w.ctx.clone());
+    // Read on a blocking thread: a large feed takes a while to expand, and
+    // the async workers must stay free to answer requests.
+    let feed = w
+        .blocking(move || parse_feed_within(&page.text(), &url, &ctx, max))
+        .await??;
     tracing::debug!(source = %w.source.id, calendar = ?feed.name, sessions = feed.sessions.len(), "feed read");
     Ok(Gathered {
         sessions: feed.sessions,

@@ -34,6 +34,47 @@ pub struct Listing {
     pub event_urls: Vec<Url>,
     /// The `rel="next"` page, if any.
     pub next: Option<Url>,
+    /// The page held more than its [`Budget`] allowed, and the rest of it
+    /// was not read.
+    pub over: Option<Over>,
+}
+
+/// How much one page may still add to a crawl, counted as the page is read:
+/// each `subEvent` and each embedded event against `sessions`, each `ItemList`
+/// entry against `event_urls`. A page that holds more stops being read there,
+/// so a hostile page costs no more than the crawl's limits allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Sessions (events and `subEvent`s read) the crawl may still take.
+    pub sessions: usize,
+    /// Event pages the crawl may still name for reading.
+    pub event_urls: usize,
+}
+
+impl Budget {
+    /// No bound but the page's size (for reading one page on its own).
+    pub const WHOLE_PAGE: Budget = Budget {
+        sessions: usize::MAX,
+        event_urls: usize::MAX,
+    };
+}
+
+/// Which part of a [`Budget`] a page went past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Over {
+    /// More events or `subEvent`s than `Budget::sessions`.
+    Sessions,
+    /// More event addresses than `Budget::event_urls`.
+    EventUrls,
+}
+
+/// The sessions of an event page, and whether it held more than its budget.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventPage {
+    /// The sessions read, at most the budget's `sessions`.
+    pub sessions: Vec<Session>,
+    /// The page held more events or `subEvent`s than the budget allowed.
+    pub over: bool,
 }
 
 /// The parsed JSON-LD blocks of a page, each as written (an object or an array).
@@ -50,15 +91,66 @@ pub fn json_ld_blocks(doc: &Html, page_url: &Url) -> Vec<Value> {
         })
         .filter_map(|s| {
             let text: String = s.text().collect();
-            match serde_json::from_str::<Value>(text.trim()) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    tracing::warn!(url = %page_url, "unreadable JSON-LD block skipped: {e}");
-                    None
-                }
-            }
+            read_json_ld(text.trim(), page_url)
         })
         .collect()
+}
+
+/// One JSON-LD block: strict JSON, or else JSON with the two faults
+/// WordPress events plugins write (see [`wordpress_repair`]); anything else
+/// is skipped with a warning naming the page.
+fn read_json_ld(text: &str, page_url: &Url) -> Option<Value> {
+    let strict = match serde_json::from_str::<Value>(text) {
+        Ok(v) => return Some(v),
+        Err(e) => e,
+    };
+    if let Some(v) = wordpress_repair(text).and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
+        tracing::debug!(url = %page_url, "JSON-LD block read with its PHP-escaped quotes or trailing commas mended");
+        return Some(v);
+    }
+    tracing::warn!(url = %page_url, "unreadable JSON-LD block skipped: {strict}");
+    None
+}
+
+/// The JSON WordPress events plugins meant, when they wrote one of two faults
+/// (as search engines and extruct read it): `\'` inside a string (PHP's
+/// `addslashes`), read as `'`; and a comma before `]` or `}`, dropped. Nothing
+/// else is mended: single-quoted strings, comments or bare words stay errors.
+/// `None` when neither fault is present.
+pub fn wordpress_repair(text: &str) -> Option<String> {
+    const JSON_WS: [char; 4] = [' ', '\t', '\n', '\r'];
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut in_string = false;
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match (in_string, c) {
+            (true, '\\') => match chars.next() {
+                Some((_, '\'')) => {
+                    out.push('\'');
+                    changed = true;
+                }
+                Some((_, escaped)) => {
+                    out.push('\\');
+                    out.push(escaped);
+                }
+                None => out.push('\\'),
+            },
+            (true, '"') | (false, '"') => {
+                in_string = !in_string;
+                out.push('"');
+            }
+            (false, ',')
+                if text[i + 1..]
+                    .trim_start_matches(JSON_WS)
+                    .starts_with([']', '}']) =>
+            {
+                changed = true;
+            }
+            _ => out.push(c),
+        }
+    }
+    changed.then_some(out)
 }
 
 /// Pushes the `Event` nodes of one JSON-LD value: a single object, an array,
@@ -171,6 +263,18 @@ pub fn parse_listing(
     event_path: Option<&Regex>,
     ctx: &SourceContext,
 ) -> Result<Listing, ParseError> {
+    parse_listing_within(html, page_url, event_path, ctx, Budget::WHOLE_PAGE)
+}
+
+/// [`parse_listing`], reading no more of the page than `budget` allows
+/// (`Listing::over` says when it held more).
+pub fn parse_listing_within(
+    html: &str,
+    page_url: &Url,
+    event_path: Option<&Regex>,
+    ctx: &SourceContext,
+    budget: Budget,
+) -> Result<Listing, ParseError> {
     if html.len() > MAX_PAGE_BYTES {
         return Err(ParseError::new(
             page_url,
@@ -181,12 +285,23 @@ pub fn parse_listing(
     let mut listing = Listing::default();
     let mut seen_urls = std::collections::HashSet::new();
     let mut embedded_urls = std::collections::HashSet::new();
-    let mut push_url = |listing: &mut Listing, u: Url| {
-        if seen_urls.insert(u.clone()) {
-            listing.event_urls.push(u);
+    // Adds an event address unless it is known; false when the budget is
+    // spent (and the listing marked as holding more).
+    let mut push_url = |listing: &mut Listing, u: Url| -> bool {
+        if seen_urls.contains(&u) {
+            return true;
         }
+        if listing.event_urls.len() >= budget.event_urls {
+            listing.over = Some(Over::EventUrls);
+            return false;
+        }
+        seen_urls.insert(u.clone());
+        listing.event_urls.push(u);
+        true
     };
-    for block in json_ld_blocks(&doc, page_url) {
+    // Events and `subEvent`s read so far, against `budget.sessions`.
+    let mut events_read = 0usize;
+    'blocks: for block in json_ld_blocks(&doc, page_url) {
         // ItemList items that are bare addresses.
         let mut lists = Vec::new();
         collect_lists(&block, &mut lists, 0);
@@ -202,7 +317,9 @@ pub fn parse_listing(
                     None => item.get("url").and_then(Value::as_str),
                 };
                 if let Some(u) = u.and_then(|u| same_site(page_url, u)) {
-                    push_url(&mut listing, u);
+                    if !push_url(&mut listing, u) {
+                        break 'blocks;
+                    }
                 }
             }
         }
@@ -214,21 +331,32 @@ pub fn parse_listing(
                 .and_then(Value::as_str)
                 .and_then(|u| same_site(page_url, u));
             if ev.get("startDate").is_some() {
-                let sessions = event_sessions(&ev, page_url, ctx);
-                if !sessions.is_empty() {
-                    if let Some(u) = url {
-                        embedded_urls.insert(u);
+                let room = budget.sessions.saturating_sub(events_read);
+                let read = event_sessions_within(&ev, page_url, ctx, room);
+                events_read += read.read;
+                let embedded = !read.sessions.is_empty();
+                if embedded {
+                    if let Some(u) = &url {
+                        embedded_urls.insert(u.clone());
                     }
-                    listing.sessions.extend(sessions);
+                    listing.sessions.extend(read.sessions);
+                }
+                if read.over {
+                    listing.over = Some(Over::Sessions);
+                    break 'blocks;
+                }
+                if embedded {
                     continue;
                 }
             }
             if let Some(u) = url {
-                push_url(&mut listing, u);
+                if !push_url(&mut listing, u) {
+                    break 'blocks;
+                }
             }
         }
     }
-    if listing.event_urls.is_empty() && listing.sessions.is_empty() {
+    if listing.event_urls.is_empty() && listing.sessions.is_empty() && listing.over.is_none() {
         if let Some(pattern) = event_path {
             let links =
                 Selector::parse("a[href]").map_err(|e| ParseError::new(page_url, e.to_string()))?;
@@ -236,8 +364,8 @@ pub fn parse_listing(
                 let Some(u) = a.value().attr("href").and_then(|h| same_site(page_url, h)) else {
                     continue;
                 };
-                if pattern.is_match(u.path()) && u != *page_url {
-                    push_url(&mut listing, u);
+                if pattern.is_match(u.path()) && u != *page_url && !push_url(&mut listing, u) {
+                    break;
                 }
             }
         }
@@ -287,6 +415,17 @@ pub fn parse_event_page(
     page_url: &Url,
     ctx: &SourceContext,
 ) -> Result<Vec<Session>, ParseError> {
+    parse_event_page_within(html, page_url, ctx, usize::MAX).map(|p| p.sessions)
+}
+
+/// [`parse_event_page`], reading at most `max_sessions` events and
+/// `subEvent`s (`EventPage::over` says when the page held more).
+pub fn parse_event_page_within(
+    html: &str,
+    page_url: &Url,
+    ctx: &SourceContext,
+    max_sessions: usize,
+) -> Result<EventPage, ParseError> {
     if html.len() > MAX_PAGE_BYTES {
         return Err(ParseError::new(
             page_url,
@@ -307,10 +446,18 @@ pub fn parse_event_page(
             "no JSON-LD Event: not an event page?",
         ));
     }
-    Ok(events
-        .iter()
-        .flat_map(|ev| event_sessions(ev, page_url, ctx))
-        .collect())
+    let mut page = EventPage::default();
+    let mut read = 0usize;
+    for ev in &events {
+        let got = event_sessions_within(ev, page_url, ctx, max_sessions - read);
+        read += got.read;
+        page.sessions.extend(got.sessions);
+        if got.over {
+            page.over = true;
+            break;
+        }
+    }
+    Ok(page)
 }
 
 /// What a postponed event's description starts with.
@@ -358,6 +505,32 @@ pub fn offers_sold_out(offers: Option<&Value>) -> bool {
 /// `1`, `2`, … in order, sharing the event's id). An event whose dates cannot
 /// be read is left out with a warning.
 pub fn event_sessions(ev: &Value, page_url: &Url, ctx: &SourceContext) -> Vec<Session> {
+    event_sessions_within(ev, page_url, ctx, usize::MAX).sessions
+}
+
+/// The sessions of one `Event`, reading at most `max` of it and its
+/// `subEvent`s (each counts as read, readable or not).
+pub struct EventRead {
+    /// The sessions of what was read.
+    pub sessions: Vec<Session>,
+    /// How many events and `subEvent`s were read (at most `max`).
+    pub read: usize,
+    /// The event had more `subEvent`s (or was itself one more) than `max`.
+    pub over: bool,
+}
+
+/// [`event_sessions`], reading at most `max` of the event and its `subEvent`s.
+pub fn event_sessions_within(
+    ev: &Value,
+    page_url: &Url,
+    ctx: &SourceContext,
+    max: usize,
+) -> EventRead {
+    let mut out = EventRead {
+        sessions: Vec::new(),
+        read: 0,
+        over: false,
+    };
     let url = ev
         .get("url")
         .and_then(Value::as_str)
@@ -368,31 +541,44 @@ pub fn event_sessions(ev: &Value, page_url: &Url, ctx: &SourceContext) -> Vec<Se
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_string(),
     };
-    let subs: Vec<&Value> = match ev.get("subEvent") {
-        Some(Value::Array(items)) => items.iter().filter(|i| i.is_object()).collect(),
-        Some(v @ Value::Object(_)) => vec![v],
-        _ => Vec::new(),
+    let subs: &[Value] = match ev.get("subEvent") {
+        Some(Value::Array(items)) => items,
+        Some(v @ Value::Object(_)) => std::slice::from_ref(v),
+        _ => &[],
     };
-    let mut out = Vec::new();
-    if subs.is_empty() {
-        if let Some(s) = read_session(ev, None, &event_id, SessionKey::nth(1), &url, page_url, ctx)
-        {
-            out.push(s);
+    let mut subs = subs.iter().filter(|i| i.is_object()).peekable();
+    if subs.peek().is_none() {
+        if max == 0 {
+            out.over = true;
+            return out;
         }
-    } else {
-        for (i, sub) in subs.iter().enumerate() {
-            if let Some(s) = read_session(
-                sub,
-                Some(ev),
-                &event_id,
-                SessionKey::nth(i + 1),
-                &url,
-                page_url,
-                ctx,
-            ) {
-                out.push(s);
-            }
+        out.read = 1;
+        out.sessions.extend(read_session(
+            ev,
+            None,
+            &event_id,
+            SessionKey::nth(1),
+            &url,
+            page_url,
+            ctx,
+        ));
+        return out;
+    }
+    for (i, sub) in subs.enumerate() {
+        if out.read == max {
+            out.over = true;
+            break;
         }
+        out.read += 1;
+        out.sessions.extend(read_session(
+            sub,
+            Some(ev),
+            &event_id,
+            SessionKey::nth(i + 1),
+            &url,
+            page_url,
+            ctx,
+        ));
     }
     out
 }
@@ -656,6 +842,35 @@ mod tests {
         assert_eq!(t.to_rfc3339(), "2027-06-15T09:00:00+00:00");
         assert!(matches!(read_date("2027-06-15", tz), Some(Written::Day(_))));
         assert!(read_date("next Tuesday", tz).is_none());
+    }
+
+    #[test]
+    fn only_php_escaped_quotes_and_trailing_commas_are_mended() {
+        let mended = |s: &str| wordpress_repair(s);
+        assert_eq!(
+            mended(r#"{"name": "Children\'s Services", "a": [1, 2, ], }"#).as_deref(),
+            Some(r#"{"name": "Children's Services", "a": [1, 2 ] }"#)
+        );
+        // Inside a string a comma before a bracket is text, and other escapes stay.
+        assert_eq!(
+            mended(r#"{"t": "a, ]", "q": "\"x\"\\", "b": [1,]}"#).as_deref(),
+            Some(r#"{"t": "a, ]", "q": "\"x\"\\", "b": [1]}"#)
+        );
+        assert_eq!(mended(r#"{"valid": "json"}"#), None);
+        // Looser faults are not mended: these stay unreadable.
+        for loose in [
+            "{'name': 'single quotes'}",
+            "{\"a\": 1 /* comment */}",
+            "{\"a\": 1, // comment\n}",
+            "{\"a\": [1,,]}",
+            "{name: \"bare key\"}",
+        ] {
+            let fixed = mended(loose).unwrap_or_else(|| loose.to_string());
+            assert!(
+                serde_json::from_str::<Value>(&fixed).is_err(),
+                "{loose} was read"
+            );
+        }
     }
 
     #[test]

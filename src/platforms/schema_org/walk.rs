@@ -1,49 +1,104 @@
 //! The walk of a `schema-org` source: the listing and its `rel="next"` pages
 //! (at most `limits.max_pages`), then each event page the listing names but
-//! does not embed whole.
+//! does not embed whole (at most `limits.max_event_pages`), stopping once
+//! `limits.max_sessions` sessions are read.
 //!
-//! Owns the order of requests for this kind and what is kept when an event
-//! page cannot be read (what the store last knew of it). Merging and health
-//! belong to the generic crawl.
+//! Owns the order of requests for this kind, the counting of pages and
+//! sessions against the source's limits as they are read, and what is kept
+//! when an event page cannot be read (what the store last knew of it). Pages
+//! are parsed on the crawl's blocking threads. Merging and health belong to
+//! the generic crawl.
 
-use super::{parse_event_page, parse_listing, SchemaOrgConfig};
-use crate::crawl::{Gathered, WalkError, Walker};
+use super::{parse_event_page_within, parse_listing_within, Budget, Over, SchemaOrgConfig};
+use crate::crawl::{Gathered, LimitHit, WalkError, Walker};
 use crate::model::{Session, Status};
 use std::collections::{HashMap, HashSet};
+use url::Url;
 
 /// Walks the listing pages, then reads the event pages they name.
 pub(super) async fn walk(so: &SchemaOrgConfig, w: &Walker<'_>) -> Result<Gathered, WalkError> {
-    let ctx = &w.ctx;
     let cfg = w.source;
-    let mut url = cfg
+    let mut sessions: Vec<Session> = Vec::new();
+    let (event_urls, mut limit) = walk_listing(so, w, &mut sessions).await?;
+    if limit.is_none() || matches!(&limit, Some(l) if l.setting != "max_sessions") {
+        if let Some(hit) = walk_event_pages(w, event_urls, &mut sessions).await? {
+            // The limit that ended the reading is the one to raise first.
+            limit = Some(hit);
+        }
+    }
+    // One event named twice (on a page and embedded elsewhere) is one session.
+    let mut uids = HashSet::new();
+    sessions.retain(|s| uids.insert(s.uid()));
+    if limit.is_some() {
+        tracing::debug!(source = %cfg.id, sessions = sessions.len(), "walk stopped at a limit");
+    }
+    Ok(Gathered {
+        sessions,
+        courses: None,
+        limit,
+    })
+}
+
+/// The listing pages: the sessions they embed (into `sessions`), and the event
+/// pages they name that are not embedded; with the limit it reached, if any.
+async fn walk_listing(
+    so: &SchemaOrgConfig,
+    w: &Walker<'_>,
+    sessions: &mut Vec<Session>,
+) -> Result<(Vec<Url>, Option<LimitHit>), WalkError> {
+    let limits = &w.source.limits;
+    let mut url = w
+        .source
         .base_url
         .join(&so.listing)
         .map_err(|e| WalkError::Fail(format!("listing `{}`: {e}", so.listing)))?;
-    let mut sessions: Vec<Session> = Vec::new();
     let mut event_urls = Vec::new();
     let mut seen_urls = HashSet::new();
     let mut visited = HashSet::new();
     let mut limit = None;
-    let max_pages = cfg.limits.max_pages;
     for pages in 0.. {
         if !visited.insert(url.clone()) {
             break;
         }
-        if pages == max_pages {
+        if pages == limits.max_pages {
             limit = Some(w.limit_hit(
                 "max_pages",
-                max_pages,
+                limits.max_pages,
                 format!("listing pages of {}", so.listing),
             ));
             break;
         }
         let page = w.get(&url).await?;
-        let listing = parse_listing(&page.text(), &url, so.event_path.as_ref(), ctx)?;
+        let budget = Budget {
+            sessions: limits.max_sessions.saturating_sub(sessions.len()),
+            event_urls: limits.max_event_pages.saturating_sub(event_urls.len()),
+        };
+        let (page_url, pattern, ctx) = (url.clone(), so.event_path.clone(), w.ctx.clone());
+        let listing = w
+            .blocking(move || {
+                parse_listing_within(&page.text(), &page_url, pattern.as_ref(), &ctx, budget)
+            })
+            .await??;
         sessions.extend(listing.sessions);
         for u in listing.event_urls {
             if seen_urls.insert(u.clone()) {
                 event_urls.push(u);
             }
+        }
+        match listing.over {
+            Some(Over::Sessions) => {
+                limit = Some(w.limit_hit("max_sessions", limits.max_sessions, "sessions"));
+                break;
+            }
+            Some(Over::EventUrls) => {
+                limit = Some(w.limit_hit(
+                    "max_event_pages",
+                    limits.max_event_pages,
+                    format!("event pages named by {}", so.listing),
+                ));
+                break;
+            }
+            None => {}
         }
         match listing.next {
             Some(next) => url = next,
@@ -52,7 +107,21 @@ pub(super) async fn walk(so: &SchemaOrgConfig, w: &Walker<'_>) -> Result<Gathere
     }
     // An event embedded whole on one listing page and linked from another
     // needs no page of its own.
-    let embedded: HashSet<String> = sessions.iter().map(|s| s.url.clone()).collect();
+    let embedded: HashSet<&str> = sessions.iter().map(|s| s.url.as_str()).collect();
+    event_urls.retain(|u| !embedded.contains(u.as_str()));
+    Ok((event_urls, limit))
+}
+
+/// Reads each event page into `sessions`, at most `limits.max_event_pages`
+/// of them and until `limits.max_sessions` sessions are read; the limit it
+/// reached, if any.
+async fn walk_event_pages(
+    w: &Walker<'_>,
+    event_urls: Vec<Url>,
+    sessions: &mut Vec<Session>,
+) -> Result<Option<LimitHit>, WalkError> {
+    let cfg = w.source;
+    let limits = &cfg.limits;
     // What the store knows of each event page, for one that cannot be read.
     let stored = w.stored_sessions()?;
     let mut known: HashMap<&str, Vec<&Session>> = HashMap::new();
@@ -61,39 +130,53 @@ pub(super) async fn walk(so: &SchemaOrgConfig, w: &Walker<'_>) -> Result<Gathere
             known.entry(s.url.as_str()).or_default().push(s);
         }
     }
-    for u in event_urls {
-        if embedded.contains(u.as_str()) {
-            continue;
+    let sessions_hit = || w.limit_hit("max_sessions", limits.max_sessions, "sessions");
+    for (read, u) in event_urls.into_iter().enumerate() {
+        if read == limits.max_event_pages {
+            return Ok(Some(w.limit_hit(
+                "max_event_pages",
+                limits.max_event_pages,
+                "event pages",
+            )));
+        }
+        if sessions.len() >= limits.max_sessions {
+            return Ok(Some(sessions_hit()));
         }
         let keep_known = |sessions: &mut Vec<Session>| {
             if let Some(k) = known.get(u.as_str()) {
                 sessions.extend(k.iter().map(|s| (*s).clone()));
             }
         };
-        match w.get(&u).await {
-            Ok(page) => match parse_event_page(&page.text(), &u, ctx) {
-                Ok(found) if !found.is_empty() => sessions.extend(found),
-                Ok(_) => {
-                    tracing::warn!(source = %cfg.id, url = %u, "event page has no readable event; keeping what is known of it");
-                    keep_known(&mut sessions);
-                }
-                Err(e) => {
-                    tracing::warn!(source = %cfg.id, error = %e, "event page unreadable; keeping what is known of it");
-                    keep_known(&mut sessions);
-                }
-            },
+        let page = match w.get(&u).await {
+            Ok(page) => page,
             Err(e) => {
                 tracing::warn!(source = %cfg.id, url = %u, error = %e, "event page unavailable; keeping what is known of it");
-                keep_known(&mut sessions);
+                keep_known(sessions);
+                continue;
+            }
+        };
+        let room = limits.max_sessions - sessions.len();
+        let (page_url, ctx) = (u.clone(), w.ctx.clone());
+        let parsed = w
+            .blocking(move || parse_event_page_within(&page.text(), &page_url, &ctx, room))
+            .await?;
+        match parsed {
+            Ok(found) => {
+                if found.sessions.is_empty() {
+                    tracing::warn!(source = %cfg.id, url = %u, "event page has no readable event; keeping what is known of it");
+                    keep_known(sessions);
+                } else {
+                    sessions.extend(found.sessions);
+                }
+                if found.over {
+                    return Ok(Some(sessions_hit()));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(source = %cfg.id, error = %e, "event page unreadable; keeping what is known of it");
+                keep_known(sessions);
             }
         }
     }
-    // One event named twice (on a page and embedded elsewhere) is one session.
-    let mut uids = HashSet::new();
-    sessions.retain(|s| uids.insert(s.uid()));
-    Ok(Gathered {
-        sessions,
-        courses: None,
-        limit,
-    })
+    Ok(None)
 }
