@@ -465,6 +465,7 @@ async fn crawl_and_merge(
     match walked {
         Err(WalkError::Skip(why)) => report(Outcome::Skipped(why), 0),
         Err(WalkError::Fail(msg)) => {
+            let msg = plain_error(&msg);
             tracing::warn!(source = %cfg.id, error = %msg, "crawl failed; previous data kept");
             if let Err(e) = store.record_failure(&cfg.id, now, &msg, stats) {
                 tracing::error!(source = %cfg.id, error = %e, "could not record the failure");
@@ -510,5 +511,38 @@ async fn crawl_and_merge(
                 Err(e) => report(Outcome::Failed(e.to_string()), warnings),
             }
         }
+    }
+}
+
+/// A failed crawl's sentence is kept as the source's `last_error` and logged:
+/// at most this many characters of it.
+pub const MAX_ERROR_CHARS: usize = 600;
+
+/// A failure's sentence made safe for the log, the store and the health list:
+/// control characters (a site's NULs, escape sequences, line breaks) become
+/// U+FFFD, and the sentence is cut at [`MAX_ERROR_CHARS`].
+pub fn plain_error(msg: &str) -> String {
+    let mut out: String = msg
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .take(MAX_ERROR_CHARS)
+        .collect();
+    if msg.chars().count() > MAX_ERROR_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_text_holds_no_control_characters_and_is_bounded() {
+        let e = plain_error("https://x.example/a.ics: not an iCalendar feed\0\0\u{1b}[31m");
+        assert!(!e.chars().any(char::is_control), "{e:?}");
+        assert!(e.starts_with("https://x.example/a.ics: not an iCalendar feed"));
+        let long = plain_error(&"x".repeat(10_000));
+        assert_eq!(long.chars().count(), MAX_ERROR_CHARS + 1);
     }
 }
