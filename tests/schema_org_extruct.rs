@@ -1,8 +1,10 @@
 //! The `schema-org` reader's JSON-LD against extruct's reading of the same
 //! pages (`tests/python/jsonld.py`): every fixture page under
-//! `tests/fixtures/schema-org/` gives the same items, WordPress's lenient
-//! blocks included. Skipped with a message when Python or extruct is missing,
-//! except under `CI`.
+//! `tests/fixtures/schema-org/` gives the same items, WordPress's trailing
+//! commas included. extruct 0.18 refuses a block with PHP-escaped quotes
+//! (`\'`) and fails the whole page, so that one page is left out (the reader
+//! accepts it; `tests/schema_org_adapter.rs` checks what it reads). Skipped
+//! with a message when Python or extruct is missing, except under `CI`.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -11,10 +13,11 @@ use std::process::Command;
 fn pages() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-org");
     let mut out = Vec::new();
-    for dir in [root.clone(), root.join("second")] {
+    for dir in [root.clone(), root.join("second"), root.join("wordpress")] {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "html") {
+            let refused_by_extruct = p.ends_with("wordpress/php-escaped-quotes.html");
+            if p.extension().is_some_and(|x| x == "html") && !refused_by_extruct {
                 out.push(p);
             }
         }
