@@ -424,3 +424,46 @@ async fn unreadable_event_pages_keep_the_places_last_known() {
     };
     assert_eq!(places(&after), places(&before));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn public_event_pages_count_against_max_event_pages() {
+    let eb = Replica::start(Site::Eventbrite).await.unwrap();
+    let sources = tempfile::tempdir().unwrap();
+    write_sources(sources.path(), None, &eb.base_url(), &eb.api_url());
+    let data = tempfile::tempdir().unwrap();
+    let full = common::events(sources.path(), data.path(), NOW, None, &["crawl"]).await;
+    assert!(full.status.success(), "{}", common::stdout(&full));
+    let upcoming = ["upcoming", "--json"];
+    let before =
+        common::json_list(&common::events(sources.path(), data.path(), NOW, None, &upcoming).await);
+
+    // Two event pages a crawl: the rest of the list stays, with the places
+    // the store knew, and the limit is the crawl's error.
+    let vrp = sources.path().join("vrp.toml");
+    let text = std::fs::read_to_string(&vrp).unwrap();
+    std::fs::write(&vrp, format!("{text}\n[limits]\nmax_event_pages = 2\n")).unwrap();
+    let pages_before = eb.log().iter().filter(|l| l.contains("/e/")).count();
+    let crawl = common::events(sources.path(), data.path(), NOW, None, &["crawl"]).await;
+    let out = common::stdout(&crawl);
+    assert_eq!(crawl.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("INCOMPLETE") && out.contains("limits.max_event_pages"),
+        "{out}"
+    );
+    let pages = eb.log().iter().filter(|l| l.contains("/e/")).count() - pages_before;
+    assert_eq!(pages, 2, "event pages fetched: {:?}", eb.log());
+    let after =
+        common::json_list(&common::events(sources.path(), data.path(), NOW, None, &upcoming).await);
+    let places = |v: &[Value]| -> Vec<(Value, Value, Value)> {
+        v.iter()
+            .map(|s| {
+                (
+                    s["uid"].clone(),
+                    s["status"].clone(),
+                    s["spaces_left"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(places(&after), places(&before));
+}

@@ -185,7 +185,10 @@ async fn from_public_site(
         }
         let url = showmore_url(base, org, u32::try_from(page).unwrap_or(u32::MAX));
         let body = w.get(&url).await?;
-        let parsed = parse_showmore(&body.body, &url, &w.ctx)?;
+        let (page_url, ctx) = (url.clone(), w.ctx.clone());
+        let parsed = w
+            .blocking(move || parse_showmore(&body.body, &page_url, &ctx))
+            .await??;
         let before = records.len();
         for r in parsed.events {
             if ids.insert(r.event_id.clone()) {
@@ -203,13 +206,32 @@ async fn from_public_site(
         .into_iter()
         .map(|s| (s.event_id.clone(), s))
         .collect();
+    let max_event_pages = w.source.limits.max_event_pages;
+    let mut read = 0usize;
     for rec in &mut records {
         let Some(url) = event_page_url(base, &rec.url) else {
             tracing::warn!(source = %w.source.id, event = %rec.event_id, url = %rec.url, "event has no usable page address; availability unknown");
             continue;
         };
-        match w.get(&url).await {
-            Ok(page) => match parse_event_page(&page.text(), &url) {
+        if read == max_event_pages {
+            // Past the limit: the list's events stay, with what the store knew.
+            limit.get_or_insert_with(|| {
+                w.limit_hit("max_event_pages", max_event_pages, "event pages")
+            });
+            keep_known_places(rec, &known);
+            continue;
+        }
+        read += 1;
+        let fetched = match w.get(&url).await {
+            Ok(page) => {
+                let page_url = url.clone();
+                Ok(w.blocking(move || parse_event_page(&page.text(), &page_url))
+                    .await?)
+            }
+            Err(e) => Err(e),
+        };
+        match fetched {
+            Ok(parsed) => match parsed {
                 Ok(facts) => apply_page_facts(rec, &facts),
                 Err(e) => {
                     tracing::warn!(source = %w.source.id, error = %e, "event page unreadable; keeping the places last known");
