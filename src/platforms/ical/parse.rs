@@ -168,7 +168,8 @@ fn warn_about_stream(s: &lines::Stream, feed_url: &Url) {
 }
 
 /// Properties an event is read from: a line among them that cannot be read
-/// skips the event; other unreadable lines are ignored.
+/// skips the event; other unreadable lines are ignored. `""` is a line whose
+/// name itself cannot be read, which could be any of them.
 const READ: &[&str] = &[
     "", "UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID",
     "SUMMARY", "STATUS", "URL", "LOCATION", "DESCRIPTION", "CATEGORIES",
