@@ -891,3 +891,27 @@ fn open_store(dir: &Path, create: bool) -> Result<Store> {
     };
     Ok(s?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_takes_a_host_name_and_refuses_a_bad_one_in_a_sentence() {
+        let a = parse_listen("localhost:8080").unwrap();
+        assert!(a.ip().is_loopback(), "{a}");
+        assert_eq!(a.port(), 8080);
+        assert_eq!(
+            parse_listen("[::1]:80").unwrap(),
+            "[::1]:80".parse::<SocketAddr>().unwrap()
+        );
+        assert_eq!(
+            parse_listen("localhost:http").unwrap_err(),
+            "`http` is not a port number (0 to 65535); give HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080"
+        );
+        assert_eq!(
+            parse_listen(":8080").unwrap_err(),
+            "`:8080` has no host; give HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080"
+        );
+    }
+}
