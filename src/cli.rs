@@ -308,7 +308,7 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
         Command::Crawl => {
             let sources = load_sources(&cli.sources)?;
             let store = open_store(&cli.data, true)?;
-            let reports = crawl_once(&cli, &sources, &store, now).await?;
+            let reports = crawl_once(cli, &sources, &store, now).await?;
             for r in &reports {
                 println!("{}", present::terminal_safe(&r.line()));
             }
@@ -413,7 +413,7 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
         Command::Watch => {
             let sources = load_sources(&cli.sources)?;
             let store = open_store(&cli.data, true)?;
-            let fetcher = Fetcher::new(fetch_config(&cli), Some(store.clone()))
+            let fetcher = Fetcher::new(fetch_config(cli), Some(store.clone()))
                 .context("starting the HTTP client")?;
             let (_tx, stop) = schedule::on_signals();
             eprintln!("watching {} source(s); Ctrl-C to stop", sources.len());
@@ -511,7 +511,7 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
                 site_ical.base_url(),
                 site_pages.base_url()
             );
-            for r in crawl_once(&cli, &sources, &store, now).await? {
+            for r in crawl_once(cli, &sources, &store, now).await? {
                 eprintln!("demo: {}", present::terminal_safe(&r.line()));
             }
             serve_until_stopped(cli, sources, store, serve, listener).await

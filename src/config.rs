@@ -753,7 +753,10 @@ mod tests {
             "{e}"
         );
         let e = parse("[limits\n").unwrap_err().to_string();
-        assert!(e.starts_with("sources/x.toml:1: a table header is not closed"), "{e}");
+        assert!(
+            e.starts_with("sources/x.toml:1: a table header is not closed"),
+            "{e}"
+        );
     }
 
     #[test]

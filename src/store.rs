@@ -1219,7 +1219,10 @@ mod tests {
         };
         assert!(matches!(
             Store::from_open_io(dir, &io, "reading"),
-            StoreError::PermissionDenied { doing: "reading", .. }
+            StoreError::PermissionDenied {
+                doing: "reading",
+                ..
+            }
         ));
         let rofs = std::io::Error::from_raw_os_error(libc::EROFS);
         assert_eq!(

@@ -181,14 +181,7 @@ async fn demo_checks_its_port_before_crawling_anything() {
     let data = tmp.path().join("demo-data");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let o = events(
-        tmp.path(),
-        &data,
-        NOW,
-        None,
-        &["demo", "--listen", &addr],
-    )
-    .await;
+    let o = events(tmp.path(), &data, NOW, None, &["demo", "--listen", &addr]).await;
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         stderr(&o),
@@ -202,13 +195,19 @@ async fn demo_keeps_its_store_in_data_and_listens_on_a_host_name() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("demo-data");
     let sources = tmp.path().join("sources");
-    let mut child = events_command(&sources, &data, NOW, None, &["demo", "--listen", "localhost:0"])
-        .env_remove("EVENTS_NOW")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("starting `events demo`");
+    let mut child = events_command(
+        &sources,
+        &data,
+        NOW,
+        None,
+        &["demo", "--listen", "localhost:0"],
+    )
+    .env_remove("EVENTS_NOW")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .kill_on_drop(true)
+    .spawn()
+    .expect("starting `events demo`");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let serving = tokio::time::timeout(DEMO_START, async {
         while let Some(l) = lines.next_line().await.unwrap() {
@@ -221,7 +220,10 @@ async fn demo_keeps_its_store_in_data_and_listens_on_a_host_name() {
     .await
     .expect("`events demo` serves within DEMO_START");
     // `localhost` is looked up to the loopback address.
-    assert!(serving.starts_with("Serving on http://127.0.0.1:"), "{serving}");
+    assert!(
+        serving.starts_with("Serving on http://127.0.0.1:"),
+        "{serving}"
+    );
     let pid = child.id().expect("the demo runs") as i32;
     // SAFETY: signalling the child this test started.
     unsafe { libc::kill(pid, libc::SIGTERM) };
