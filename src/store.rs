@@ -1252,6 +1252,7 @@ mod tests {
                 || e.starts_with("there is no store at"),
             "{e}"
         );
+        // SAFETY: geteuid takes nothing and cannot fail.
         let is_root = unsafe { libc::geteuid() } == 0;
         assert_eq!(e.starts_with("permission denied"), !is_root, "{e}");
     }
