@@ -41,6 +41,10 @@ pub struct Cli {
     /// Directory of the store.
     #[arg(long, global = true, env = "EVENTS_DATA", default_value = "data")]
     pub data: PathBuf,
+    /// True when `--data` (or `EVENTS_DATA`) was given rather than defaulted:
+    /// `demo` keeps its store there only then, never in a real `data`.
+    #[arg(skip)]
+    pub data_given: bool,
     /// A URL or email the crawler's User-Agent names, so site owners can reach us.
     #[arg(long, global = true, env = "EVENTS_CONTACT")]
     pub contact: Option<String>,
@@ -55,8 +59,9 @@ pub struct Cli {
 /// How `serve` (and `demo`) serve.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (loopback by default).
-    #[arg(long, default_value = server::DEFAULT_LISTEN)]
+    /// Address to listen on, HOST:PORT (loopback by default); a host name
+    /// such as `localhost` is looked up once, at start.
+    #[arg(long, default_value = server::DEFAULT_LISTEN, value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// Memory for rendered feeds (kept gzipped), e.g. `16MiB`; least recently
     /// used feeds go first, the whole calendar and per-source and per-category
@@ -93,6 +98,43 @@ impl ServeArgs {
             (None, false) => server::PublicOrigin::Relative,
         }
     }
+}
+
+/// Reads a `--listen` address: `HOST:PORT`, the host an IP address or a
+/// name, looked up now (`localhost` is the loopback address; where a name has
+/// an IPv4 and an IPv6 address, the IPv4 one).
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let advice = format!(
+        "give HOST:PORT, e.g. {} or localhost:8080",
+        server::DEFAULT_LISTEN
+    );
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return Err(format!("`{s}` has no port; {advice}"));
+    };
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("`{port}` is not a port number (0 to 65535); {advice}"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(format!("`{s}` has no host; {advice}"));
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .map_err(|e| {
+            format!(
+                "cannot find the address of `{host}` ({}); {advice}",
+                config::io_words(&e)
+            )
+        })?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("`{host}` has no address; {advice}"))
 }
 
 fn parse_public_url(s: &str) -> Result<server::PublicOrigin, String> {
@@ -261,11 +303,12 @@ impl From<anyhow::Error> for Exit {
 /// stderr); a failure comes back as an [`Exit`] for `main` to report.
 pub async fn run(cli: Cli) -> Result<(), Exit> {
     let now = clock(&cli)?;
+    let cli = &cli;
     match &cli.command {
         Command::Crawl => {
             let sources = load_sources(&cli.sources)?;
             let store = open_store(&cli.data, true)?;
-            let reports = crawl_once(&cli, &sources, &store, now).await?;
+            let reports = crawl_once(cli, &sources, &store, now).await?;
             for r in &reports {
                 println!("{}", present::terminal_safe(&r.line()));
             }
@@ -281,6 +324,8 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             let f = filter.to_filter()?;
             let store = open_store(&cli.data, false)?;
             let all = store.sessions().context("reading the store")?;
+            let known = known_sources(cli, &store, &all)?;
+            check_source(&f, &known)?;
             let list = present::upcoming_with_withdrawn(&all, &f, now);
             if *json {
                 let links = LinkPolicy::new(&load_sources(&cli.sources).unwrap_or_default());
@@ -289,6 +334,8 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
                     "{}",
                     serde_json::to_string_pretty(&v).context("writing JSON")?
                 );
+            } else if list.is_empty() && none_succeeded(&known) {
+                println!("{NO_CRAWL_YET}");
             } else if list.is_empty() {
                 println!("No upcoming sessions match.");
             } else {
@@ -299,6 +346,8 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
         Command::Changes(args) => {
             let f = args.filter.to_filter()?;
             let store = open_store(&cli.data, false)?;
+            let known = known_sources(cli, &store, &[])?;
+            check_source(&f, &known)?;
             let back = chrono::TimeDelta::from_std(args.since)
                 .unwrap_or(crate::changes::KEEP_CHANGES)
                 .min(crate::changes::KEEP_CHANGES);
@@ -330,6 +379,7 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
         Command::Ics { filter } => {
             let f = filter.to_filter()?;
             let store = open_store(&cli.data, false)?;
+            check_source(&f, &known_sources(cli, &store, &[])?)?;
             // The same name and links `serve` gives the feed; without source
             // files the store's sources name it.
             let sources = load_sources(&cli.sources).unwrap_or_default();
@@ -363,7 +413,7 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
         Command::Watch => {
             let sources = load_sources(&cli.sources)?;
             let store = open_store(&cli.data, true)?;
-            let fetcher = Fetcher::new(fetch_config(&cli), Some(store.clone()))
+            let fetcher = Fetcher::new(fetch_config(cli), Some(store.clone()))
                 .context("starting the HTTP client")?;
             let (_tx, stop) = schedule::on_signals();
             eprintln!("watching {} source(s); Ctrl-C to stop", sources.len());
@@ -391,9 +441,12 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
         Command::Serve { serve } => {
             let sources = load_sources(&cli.sources)?;
             let store = open_store(&cli.data, true)?;
-            serve_until_stopped(&cli, sources, store, serve).await
+            let listener = bind(serve).await?;
+            serve_until_stopped(cli, sources, store, serve, listener).await
         }
         Command::Demo { serve } => {
+            // Bound first, so a taken port is said before anything is crawled.
+            let listener = bind(serve).await?;
             let wsp = Replica::start(Site::Wsp)
                 .await
                 .context("starting the WSP replica")?;
@@ -444,7 +497,13 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             )
             .context("writing the demo's sources")?;
             let sources = load_sources(&sources_dir)?;
-            let store = open_store(&dir.path().join("data"), true)?;
+            // Kept where --data says when it is given; else thrown away at exit.
+            let data = if cli.data_given {
+                cli.data.clone()
+            } else {
+                dir.path().join("data")
+            };
+            let store = open_store(&data, true)?;
             eprintln!(
                 "demo: replicas of the WSP site at {}, of Eventbrite at {}, and of a partnership website's calendar at {} and event pages at {}",
                 wsp.base_url(),
@@ -452,10 +511,10 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
                 site_ical.base_url(),
                 site_pages.base_url()
             );
-            for r in crawl_once(&cli, &sources, &store, now).await? {
+            for r in crawl_once(cli, &sources, &store, now).await? {
                 eprintln!("demo: {}", present::terminal_safe(&r.line()));
             }
-            serve_until_stopped(&cli, sources, store, serve).await
+            serve_until_stopped(cli, sources, store, serve, listener).await
         }
         Command::Replica(r) => {
             // The first sessions are tomorrow (UK), so none is past when crawled.
@@ -563,16 +622,22 @@ fn sources_table(list: &[SourceStatus], now: DateTime<Utc>) -> String {
     out
 }
 
-/// Binds, crawls on schedule in the background and serves until Ctrl-C / SIGTERM.
+/// Binds the `--listen` address; a taken or foreign one is one sentence.
+async fn bind(args: &ServeArgs) -> Result<tokio::net::TcpListener, Exit> {
+    Ok(server::bind(args.listen)
+        .await
+        .map_err(anyhow::Error::from)?)
+}
+
+/// Crawls on schedule in the background and serves on `listener` until
+/// Ctrl-C / SIGTERM.
 async fn serve_until_stopped(
     cli: &Cli,
     sources: Vec<SourceConfig>,
     store: Store,
     args: &ServeArgs,
+    listener: tokio::net::TcpListener,
 ) -> Result<(), Exit> {
-    let listener = server::bind(args.listen)
-        .await
-        .map_err(anyhow::Error::from)?;
     let addr = listener
         .local_addr()
         .context("reading the listening address")?;
@@ -752,6 +817,50 @@ impl crawl::Observer for Progress {
     }
 }
 
+/// What `upcoming` prints when no crawl of any source has succeeded: the
+/// empty list says nothing of the sites, only of the crawls.
+pub const NO_CRAWL_YET: &str =
+    "No crawl has succeeded yet, so there are no sessions to list; run `events sources` to see why.";
+
+/// Every source the source files configure or the store knows of.
+fn known_sources(
+    cli: &Cli,
+    store: &Store,
+    sessions: &[crate::model::StoredSession],
+) -> Result<Vec<SourceStatus>, Exit> {
+    let sources = load_sources(&cli.sources).unwrap_or_default();
+    Ok(source_statuses(&sources, store, sessions).context("reading the store")?)
+}
+
+/// Refuses a `--source` that names no known source, listing the known ones
+/// (a usage error, exit 2): an empty list would hide the typo.
+fn check_source(f: &Filter, known: &[SourceStatus]) -> Result<(), Exit> {
+    let Some(id) = &f.source else {
+        return Ok(());
+    };
+    if known.iter().any(|s| &s.id == id) {
+        return Ok(());
+    }
+    let message = if known.is_empty() {
+        format!("there is no source `{id}`, and none is configured or crawled yet; add a source file (see README, \"Source files\")")
+    } else {
+        let ids: Vec<&str> = known.iter().map(|s| s.id.as_str()).collect();
+        format!(
+            "there is no source `{id}`; the sources are {} (see `events sources`)",
+            ids.join(", ")
+        )
+    };
+    Err(Exit {
+        code: 2,
+        error: Some(anyhow::anyhow!(message)),
+    })
+}
+
+/// True when no source has had a successful crawl.
+fn none_succeeded(known: &[SourceStatus]) -> bool {
+    known.iter().all(|s| s.health.last_success.is_none())
+}
+
 fn clock(cli: &Cli) -> Result<DateTime<Utc>, Exit> {
     match &cli.now {
         None => Ok(Utc::now()),
@@ -781,4 +890,28 @@ fn open_store(dir: &Path, create: bool) -> Result<Store> {
         Store::open_existing(dir)
     };
     Ok(s?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_takes_a_host_name_and_refuses_a_bad_one_in_a_sentence() {
+        let a = parse_listen("localhost:8080").unwrap();
+        assert!(a.ip().is_loopback(), "{a}");
+        assert_eq!(a.port(), 8080);
+        assert_eq!(
+            parse_listen("[::1]:80").unwrap(),
+            "[::1]:80".parse::<SocketAddr>().unwrap()
+        );
+        assert_eq!(
+            parse_listen("localhost:http").unwrap_err(),
+            "`http` is not a port number (0 to 65535); give HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080"
+        );
+        assert_eq!(
+            parse_listen(":8080").unwrap_err(),
+            "`:8080` has no host; give HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080"
+        );
+    }
 }

@@ -19,21 +19,22 @@ use url::Url;
 /// A source file that cannot be used, with where it went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The sources directory cannot be listed.
-    #[error("cannot read the sources directory {dir}: {source}")]
+    /// The sources directory cannot be listed. The cause is worded into the
+    /// sentence, not chained as a source, so it is said once.
+    #[error("{}", dir_words(.dir, .cause))]
     Dir {
         /// The directory.
         dir: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A source file cannot be read.
-    #[error("cannot read source file {file}: {source}")]
+    #[error("cannot read the source file {file} ({}); {}", io_words(.cause), read_advice(.cause))]
     Read {
         /// The file.
         file: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A field is missing, unknown or wrong.
     #[error("{file}:{line}: field `{field}`: {message}")]
@@ -60,6 +61,47 @@ pub enum ConfigError {
     /// The directory has no source file.
     #[error("no source files (*.toml) in {0}; add one (see README, \"Source files\")")]
     Empty(PathBuf),
+}
+
+/// The sentence for a sources directory that cannot be listed: what is wrong
+/// with it and what to do.
+fn dir_words(dir: &Path, cause: &std::io::Error) -> String {
+    let dir = dir.display();
+    match cause.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "the sources directory {dir} does not exist; make it and add a source file (see README, \"Source files\"), or pass --sources DIR"
+        ),
+        std::io::ErrorKind::NotADirectory => format!(
+            "the sources path {dir} is not a directory; pass --sources with the directory that holds the source files (*.toml)"
+        ),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "permission denied reading the sources directory {dir}; give the user running events read access to it, or pass another --sources directory"
+        ),
+        _ => format!(
+            "cannot read the sources directory {dir} ({}); check it, or pass another --sources directory",
+            io_words(cause)
+        ),
+    }
+}
+
+/// What to do about a source file that cannot be read.
+fn read_advice(cause: &std::io::Error) -> &'static str {
+    match cause.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            "give the user running events read access to it, or move it out of the sources directory"
+        }
+        std::io::ErrorKind::InvalidData => "save it as UTF-8 text",
+        _ => "check it, or move it out of the sources directory",
+    }
+}
+
+/// An I/O error in plain words, without Rust's "(os error N)".
+pub fn io_words(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rsplit_once(" (os error ") {
+        Some((words, _)) => words.to_lowercase(),
+        None => text,
+    }
 }
 
 /// One source to crawl.
@@ -191,6 +233,7 @@ impl KindFields<'_> {
             .map_err(|e: toml::de::Error| {
                 let message = e.to_string().trim().to_string();
                 let (message, path) = split_key_path(&message);
+                let top_level = path.is_none();
                 let field = field_in_message(&message)
                     .map(|f| match &path {
                         Some(p) => format!("{p}.{f}"),
@@ -200,8 +243,17 @@ impl KindFields<'_> {
                     .unwrap_or_else(|| "kind".into());
                 let message = if message.starts_with("unknown field") {
                     let last = field.rsplit('.').next().unwrap_or(&field);
+                    // At the top level the common fields are known too.
+                    let mut known = expected_fields(&message);
+                    if top_level {
+                        known.extend(COMMON_FIELDS.iter().map(|f| f.to_string()));
+                    }
+                    let hint = match nearest(last, &known) {
+                        Some(near) => format!("; did you mean `{near}`?"),
+                        None => String::new(),
+                    };
                     format!(
-                        "`{last}` is not a field of {} `{}` source ({message})",
+                        "`{last}` is not a field of {} `{}` source ({message}){hint}",
                         article(self.kind),
                         self.kind
                     )
@@ -216,6 +268,32 @@ impl KindFields<'_> {
     pub fn error(&self, field: &str, message: impl Into<String>) -> ConfigError {
         field_err(self.file, self.text, field, message.into())
     }
+}
+
+/// The fields serde's "unknown field `x`, expected `a`, `b`" lists as known.
+fn expected_fields(message: &str) -> Vec<String> {
+    let Some((_, list)) = message.split_once("expected") else {
+        return Vec::new();
+    };
+    list.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The edit distance, at most, from a misspelt field to the one it suggests:
+/// further than this, the suggestion would more likely mislead than help.
+pub const MAX_SUGGESTION_DISTANCE: usize = 3;
+
+/// The known name nearest to `word` (Damerau-Levenshtein), if near enough.
+pub fn nearest<'a>(word: &str, known: &'a [String]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(word, k), k))
+        .filter(|(d, k)| *d <= MAX_SUGGESTION_DISTANCE.min(k.len().max(word.len()) / 2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.as_str())
 }
 
 fn article(kind: &str) -> &'static str {
@@ -239,9 +317,9 @@ fn split_key_path(message: &str) -> (String, Option<String>) {
 
 /// Loads every `*.toml` in `dir`, sorted by file name; ids must be unique.
 pub fn load_dir(dir: &Path) -> Result<Vec<SourceConfig>, ConfigError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Dir {
+    let entries = std::fs::read_dir(dir).map_err(|cause| ConfigError::Dir {
         dir: dir.to_path_buf(),
-        source,
+        cause,
     })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -254,9 +332,9 @@ pub fn load_dir(dir: &Path) -> Result<Vec<SourceConfig>, ConfigError> {
     let mut out: Vec<SourceConfig> = Vec::new();
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(&file).map_err(|cause| ConfigError::Read {
             file: file.clone(),
-            source,
+            cause,
         })?;
         let cfg = parse_source(&file, &text)?;
         if let Some(first) = seen.get(&cfg.id) {
@@ -278,7 +356,7 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
     let mut table: toml::Table = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(1);
         let message = e.message().trim().to_string();
-        match field_in_message(&message).or_else(|| key_on_line(text, line)) {
+        match field_in_message(&message) {
             Some(field) => ConfigError::Field {
                 file: file.to_path_buf(),
                 line,
@@ -288,7 +366,7 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
             None => ConfigError::Syntax {
                 file: file.to_path_buf(),
                 line,
-                message,
+                message: syntax_words(&message, text, line),
             },
         }
     })?;
@@ -444,6 +522,69 @@ pub fn parse_url(s: &str) -> Result<Url, String> {
     Ok(u)
 }
 
+/// What the TOML reader found malformed, in plain words with what to do;
+/// the reader's own words end the sentence in brackets when they are not
+/// one of the usual mistakes.
+fn syntax_words(message: &str, text: &str, line: usize) -> String {
+    let line_text = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+    let of_key = key_on_line(text, line)
+        .map(|k| format!(" of `{k}`"))
+        .unwrap_or_default();
+    let first = message.lines().next().unwrap_or(message);
+    let what = first.strip_prefix("invalid ").unwrap_or("");
+    match what {
+        "basic string" | "literal string" | "string" if unclosed_quote(line_text) => format!(
+            "the quoted value{of_key} is not closed; add the closing quote at the end of the value"
+        ),
+        "basic string" | "escape sequence" | "unicode 4-digit hex code" | "unicode 8-digit hex code" => format!(
+            "the quoted value{of_key} has a backslash that starts no known escape; write a backslash as `\\\\`, or quote the value with `'` instead of `\"`"
+        ),
+        "multiline basic string" | "multiline literal string" => {
+            "a value in triple quotes is not closed; add the closing quotes".into()
+        }
+        "string" => format!(
+            "the value{of_key} is not a value TOML knows; put text in quotes, e.g. `name = \"Walsall\"`"
+        ),
+        "key" => "this line is not `key = value`; a key is letters, digits, `-` and `_`, and text values go in quotes".into(),
+        "table header" => "a table header is not closed; write it as `[name]` on a line of its own".into(),
+        "inline table" => format!(
+            "the table in braces{of_key} is not closed, or its `key = value` pairs are not separated by commas"
+        ),
+        "array" => format!(
+            "the list in square brackets{of_key} is not closed, or its items are not separated by commas"
+        ),
+        _ if first.starts_with("expected newline") => format!(
+            "there is more after the value{of_key} on this line; put one `key = value` on each line (a comment starts with `#`)"
+        ),
+        _ if first.starts_with("unclosed table") => {
+            "a table header is not closed; write it as `[name]` on a line of its own".into()
+        }
+        _ => format!(
+            "this line is not valid TOML ({}); see README, \"Source files\"",
+            message.replace('\n', "; ")
+        ),
+    }
+}
+
+/// True when `line` opens a quote it does not close (a `#` after the value
+/// starts a comment, and `\"` inside double quotes is no closing quote).
+fn unclosed_quote(line: &str) -> bool {
+    let mut open: Option<char> = None;
+    let mut escaped = false;
+    for c in line.chars() {
+        match open {
+            None if c == '#' => return false,
+            None if c == '"' || c == '\'' => open = Some(c),
+            None => {}
+            Some('"') if escaped => escaped = false,
+            Some('"') if c == '\\' => escaped = true,
+            Some(q) if c == q => open = None,
+            Some(_) => {}
+        }
+    }
+    open.is_some()
+}
+
 fn field_err(file: &Path, text: &str, field: &str, message: String) -> ConfigError {
     ConfigError::Field {
         file: file.to_path_buf(),
@@ -568,6 +709,54 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("sources/x.toml:5: field `colour`"), "{e}");
+    }
+
+    #[test]
+    fn misspelt_field_suggests_the_nearest_known_one() {
+        let e = parse("id = \"cal\"\nname = \"Cal\"\nkind = \"ical\"\nurl = \"https://x.org/a.ics\"\ntimezon = \"Europe/London\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("sources/x.toml:5: field `timezon`"), "{e}");
+        assert!(e.ends_with("; did you mean `timezone`?"), "{e}");
+    }
+
+    #[test]
+    fn a_field_like_none_known_gets_no_suggestion() {
+        let e = parse("id = \"cal\"\nname = \"Cal\"\nkind = \"ical\"\nurl = \"https://x.org/a.ics\"\nfavourite_colour = \"red\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`favourite_colour` is not a field"), "{e}");
+        assert!(!e.contains("did you mean"), "{e}");
+    }
+
+    #[test]
+    fn unterminated_quote_says_so_with_file_and_line() {
+        let e = parse("id = \"wsp\"\nname = \"Walsall\nkind = \"event-booking\"\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "sources/x.toml:2: the quoted value of `name` is not closed; add the closing quote at the end of the value"
+        );
+    }
+
+    #[test]
+    fn unquoted_text_and_trailing_junk_are_worded() {
+        let e = parse("id = wsp\n").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "sources/x.toml:1: the value of `id` is not a value TOML knows; put text in quotes, e.g. `name = \"Walsall\"`"
+        );
+        let e = parse("id = \"wsp\" extra\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("sources/x.toml:1: there is more after the value of `id` on this line"),
+            "{e}"
+        );
+        let e = parse("[limits\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("sources/x.toml:1: a table header is not closed"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The `events` binary: parses arguments, sets up logging, runs the command and
 //! turns any failure into one sentence and an exit code (never a backtrace).
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 use events::cli::{self, Cli};
 use std::io::IsTerminal;
 use tracing_subscriber::filter::LevelFilter;
@@ -10,7 +11,11 @@ use tracing_subscriber::EnvFilter;
 
 fn main() {
     events::memory::tame_allocator();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    cli.data_given = matches
+        .value_source("data")
+        .is_some_and(|s| s != ValueSource::DefaultValue);
     // By default: warnings, and each crawl's one-line summary from `watch`
     // and `serve` (see `cli::CRAWL_LOG`).
     let filter = EnvFilter::try_from_env("EVENTS_LOG")

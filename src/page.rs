@@ -444,7 +444,10 @@ fn sessions(d: &PageData) -> Markup {
     html! {
         section #sessions aria-labelledby="sessions-h" {
             h2 #sessions-h { "Upcoming sessions" }
-            @if count == 0 {
+            @if count == 0 && none_succeeded(d.sources) {
+                // An empty list would blame the filters for what the crawls did.
+                p.empty { "No crawl has succeeded yet, so there are no sessions to show; " a href="#health-h" { "Where this comes from" } " below (or " code { "events sources" } " on the server) says why." }
+            } @else if count == 0 {
                 p.empty { "No upcoming sessions match these filters. " a href="/" { "Show all sessions" } "." }
             }
             // One link that toggles the places filter (the form has the checkbox).
@@ -569,6 +572,11 @@ fn says_online(venue: &str) -> bool {
         .any(|w| v.contains(w))
 }
 
+/// True when no source has had a successful crawl (or none is known).
+fn none_succeeded(sources: &[SourceStatus]) -> bool {
+    sources.iter().all(|s| s.health.last_success.is_none())
+}
+
 fn health(d: &PageData) -> Markup {
     html! {
         section aria-labelledby="health-h" {
@@ -691,6 +699,41 @@ mod tests {
         assert!(html.contains("Week of Monday 4 January 2027"));
         assert!(html.contains(r#"<span class="badge badge-full">FULL</span>"#));
         assert!(html.contains("Tuesday 5 January 2027, 09:30–12:30 GMT"));
+    }
+
+    #[test]
+    fn an_empty_page_tells_failed_crawls_from_filters() {
+        use crate::store::SourceHealth;
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let status = |last_success| SourceStatus {
+            id: "wsp".into(),
+            name: "WSP".into(),
+            kind: Some("event-booking"),
+            timezone: chrono_tz::Europe::London,
+            health: SourceHealth {
+                last_attempt: Some(now),
+                last_success,
+                last_error: last_success.is_none().then(|| "connection refused".into()),
+                ..SourceHealth::default()
+            },
+        };
+        let page = |sources: &[SourceStatus]| {
+            render(&PageData {
+                sessions: &[],
+                categories: &[],
+                sources,
+                changes: &[],
+                filter: &Filter::default(),
+                links: Links::Root,
+                now,
+            })
+        };
+        let failed = page(&[status(None)]);
+        assert!(failed.contains(r##"<p class="empty">No crawl has succeeded yet, so there are no sessions to show; <a href="#health-h">Where this comes from</a> below (or <code>events sources</code> on the server) says why.</p>"##), "{failed}");
+        assert!(!failed.contains("match these filters"));
+        let crawled = page(&[status(Some(now))]);
+        assert!(crawled.contains("No upcoming sessions match these filters."));
+        assert!(!crawled.contains("No crawl has succeeded"));
     }
 
     #[test]

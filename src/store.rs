@@ -47,6 +47,26 @@ pub enum StoreError {
         /// What sled or the file system said.
         message: String,
     },
+    /// No store has been made in the data directory yet.
+    #[error("there is no store at {path} yet; run `events crawl` first, or pass --data with the directory `events crawl` wrote to")]
+    Missing {
+        /// The data directory.
+        path: PathBuf,
+    },
+    /// The data path is a file (or something else), not a directory.
+    #[error("the data path {path} is not a directory; pass --data with a directory (it is made if missing)")]
+    NotADirectory {
+        /// The data path.
+        path: PathBuf,
+    },
+    /// The file system refused this user access to the data directory.
+    #[error("permission denied {doing} the data directory {path}; give the user running events read and write access to it, or pass another --data directory")]
+    PermissionDenied {
+        /// The data directory.
+        path: PathBuf,
+        /// What was refused: "reading" or "writing to".
+        doing: &'static str,
+    },
     /// A newer build wrote it; this one will not guess at its shape.
     #[error("the store at {path} was written by a newer version of events (schema {found}, this build reads up to {SCHEMA_VERSION}); upgrade events")]
     TooNew {
@@ -77,7 +97,7 @@ pub enum StoreError {
         secs: u64,
     },
     /// The store's disk is mounted read-only; nothing was written.
-    #[error("the store's disk at {path} is read-only; nothing was changed")]
+    #[error("the store's disk at {path} is read-only, so nothing was changed; remount it read-write, or pass --data with a directory on a writable disk")]
     ReadOnly {
         /// The data directory.
         path: PathBuf,
@@ -409,27 +429,69 @@ impl Store {
                     || msg.contains("WouldBlock")
                     || msg.contains("Resource temporarily unavailable")
                 {
-                    StoreError::Locked {
+                    return StoreError::Locked {
                         path: dir.to_path_buf(),
-                    }
-                } else {
-                    StoreError::Open {
+                    };
+                }
+                match e {
+                    sled::Error::Io(io) => Store::from_open_io(dir, &io, "writing to"),
+                    _ => StoreError::Open {
                         path: dir.to_path_buf(),
                         message: msg,
-                    }
+                    },
                 }
             })
     }
 
-    /// Opens an existing store only: a missing directory is an error, not a new store.
+    /// Opens an existing store only: a missing directory is an error, not a
+    /// new store, and so is one this user may not read.
     pub fn open_existing(dir: &Path) -> Result<Store, StoreError> {
-        if !dir.join("conf").exists() && !dir.join("db").exists() {
-            return Err(StoreError::Open {
-                path: dir.to_path_buf(),
-                message: "there is no store there yet; run `events crawl` first".into(),
+        let reading = |e: std::io::Error| Store::from_open_io(dir, &e, "reading");
+        match std::fs::metadata(dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Missing {
+                    path: dir.to_path_buf(),
+                })
+            }
+            Err(e) => return Err(reading(e)),
+            Ok(m) if !m.is_dir() => {
+                return Err(StoreError::NotADirectory {
+                    path: dir.to_path_buf(),
+                })
+            }
+            Ok(_) => {}
+        }
+        // Listing it tells an unreadable directory from an empty one.
+        let mut names = std::fs::read_dir(dir).map_err(reading)?;
+        let has = |name: &str| dir.join(name).try_exists();
+        if !has("conf").map_err(reading)? && !has("db").map_err(reading)? {
+            return Err(if names.next().is_none() {
+                StoreError::Missing {
+                    path: dir.to_path_buf(),
+                }
+            } else {
+                StoreError::Open {
+                    path: dir.to_path_buf(),
+                    message: "it holds files but no store; pass --data with the directory `events crawl` wrote to".into(),
+                }
             });
         }
         Store::open(dir)
+    }
+
+    /// The sentence for a file-system error met opening the store in `dir`
+    /// while `doing` ("reading" or "writing to") it.
+    fn from_open_io(dir: &Path, e: &std::io::Error, doing: &'static str) -> StoreError {
+        let path = dir.to_path_buf();
+        match e.kind() {
+            std::io::ErrorKind::PermissionDenied => StoreError::PermissionDenied { path, doing },
+            std::io::ErrorKind::ReadOnlyFilesystem => StoreError::ReadOnly { path },
+            std::io::ErrorKind::NotADirectory => StoreError::NotADirectory { path },
+            _ => StoreError::Open {
+                path,
+                message: crate::config::io_words(e),
+            },
+        }
     }
 
     fn migrate(&self, dir: &Path) -> Result<(), StoreError> {
@@ -1140,6 +1202,60 @@ fn u64_from(v: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_refused_data_directory_is_one_sentence_saying_what_to_do() {
+        // Root reads and writes any directory, so the refusal is built from
+        // the error the file system gives an ordinary user.
+        let dir = Path::new("/srv/events/data");
+        let denied = std::io::Error::from_raw_os_error(libc::EACCES);
+        assert_eq!(
+            Store::from_open_io(dir, &denied, "writing to").to_string(),
+            "permission denied writing to the data directory /srv/events/data; give the user running events read and write access to it, or pass another --data directory"
+        );
+        let sled_denied = sled::Error::Io(std::io::Error::from_raw_os_error(libc::EACCES));
+        let sled::Error::Io(io) = sled_denied else {
+            unreachable!()
+        };
+        assert!(matches!(
+            Store::from_open_io(dir, &io, "reading"),
+            StoreError::PermissionDenied {
+                doing: "reading",
+                ..
+            }
+        ));
+        let rofs = std::io::Error::from_raw_os_error(libc::EROFS);
+        assert_eq!(
+            Store::from_open_io(dir, &rofs, "writing to").to_string(),
+            "the store's disk at /srv/events/data is read-only, so nothing was changed; remount it read-write, or pass --data with a directory on a writable disk"
+        );
+        let not_dir = std::io::Error::from_raw_os_error(libc::ENOTDIR);
+        assert!(Store::from_open_io(dir, &not_dir, "reading")
+            .to_string()
+            .starts_with("the data path /srv/events/data is not a directory;"));
+    }
+
+    #[test]
+    fn an_unreadable_data_directory_is_not_called_missing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o000))
+            .unwrap();
+        let e = Store::open_existing(&dir).err().map(|e| e.to_string());
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        // Root may read it anyway and find it empty; anyone else is refused.
+        let e = e.expect("an empty or unreadable directory is no store");
+        assert!(
+            e.starts_with("permission denied reading the data directory")
+                || e.starts_with("there is no store at"),
+            "{e}"
+        );
+        // SAFETY: geteuid takes nothing and cannot fail.
+        let is_root = unsafe { libc::geteuid() } == 0;
+        assert_eq!(e.starts_with("permission denied"), !is_root, "{e}");
+    }
 
     #[test]
     fn health_is_saved_for_what_people_act_on_and_daily_for_times() {

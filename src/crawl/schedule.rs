@@ -173,32 +173,42 @@ pub fn jittered(interval: Duration) -> Duration {
 pub fn on_signals() -> (watch::Sender<bool>, StopSignal) {
     let (tx, rx) = watch::channel(false);
     let tx2 = tx.clone();
+    // The handlers are installed before this returns: a signal that comes
+    // at once (a supervisor stopping a server it has just seen start) stops
+    // it cleanly instead of killing it with the store unflushed.
+    let signal = wait_for_signal();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signal.await;
         tracing::info!("stop requested");
         let _ = tx2.send(true);
     });
     (tx, rx)
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+#[cfg(unix)]
+fn wait_for_signal() -> impl std::future::Future<Output = ()> + Send {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    async fn next(s: Option<Signal>) {
+        match s {
+            Some(mut s) => {
+                s.recv().await;
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            None => std::future::pending().await,
         }
     }
-    #[cfg(not(unix))]
-    {
+    let term = signal(SignalKind::terminate()).ok();
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    async move {
+        tokio::select! {
+            _ = next(term) => {}
+            _ = next(interrupt) => {}
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn wait_for_signal() -> impl std::future::Future<Output = ()> + Send {
+    async {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
