@@ -17,7 +17,7 @@ use crate::config::SourceConfig;
 use crate::fetch::{FetchError, Fetched, Fetcher, SourceFetcher};
 use crate::model::{Course, Session};
 use crate::platforms::{ParseError, SourceContext};
-use crate::store::{MergeReport, Refusal, Store, StoreError};
+use crate::store::{CrawlStats, MergeReport, Refusal, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -75,6 +75,14 @@ pub struct CrawlReport {
     pub outcome: Outcome,
     /// Pages or entries that could not be read and were skipped.
     pub warnings: usize,
+    /// The crawl's network counters (zero when it never reached the network).
+    pub stats: CrawlStats,
+    /// How long the crawl took, from its start to its merge (or failure).
+    pub elapsed: std::time::Duration,
+    /// The `[limits]` setting the crawl stopped at, if any: that of a
+    /// `Partial` outcome (even one then refused), or `max_crawl_time` for a
+    /// crawl that ran out of time and failed.
+    pub stopped_at: Option<&'static str>,
 }
 
 impl CrawlReport {
@@ -401,7 +409,9 @@ pub async fn crawl_source(
     now: DateTime<Utc>,
     observer: &dyn Observer,
 ) -> CrawlReport {
-    let report = crawl_and_merge(cfg, fetcher, store, now, observer).await;
+    let started = std::time::Instant::now();
+    let mut report = crawl_and_merge(cfg, fetcher, store, now, observer).await;
+    report.elapsed = started.elapsed();
     // A crawl parses thousands of pages into short-lived blocks; a server that
     // crawls every half hour should not keep them.
     crate::memory::give_back();
@@ -419,6 +429,9 @@ async fn crawl_and_merge(
         source: cfg.id.clone(),
         outcome,
         warnings,
+        stats: CrawlStats::default(),
+        elapsed: std::time::Duration::ZERO,
+        stopped_at: None,
     };
     // A full or read-only disk fails the crawl before anything is fetched
     // (fetching keeps pages in the store) and without writing its health:
@@ -444,9 +457,11 @@ async fn crawl_and_merge(
     let counter = Arc::new(AtomicUsize::new(0));
     let deadline = cfg.limits.max_crawl_time;
     let walk = WARNINGS.scope(counter.clone(), cfg.kind.walk(&walker));
+    let mut out_of_time = false;
     let walked = match tokio::time::timeout(deadline, walk).await {
         Ok(w) => w,
         Err(_) => {
+            out_of_time = true;
             let limit = cfg.limit_hit(
                 "max_crawl_time",
                 usize::try_from(deadline.as_secs()).unwrap_or(usize::MAX),
@@ -458,6 +473,11 @@ async fn crawl_and_merge(
     };
     let warnings = counter.load(Ordering::Relaxed);
     let stats = walker.http.counters().snapshot();
+    let report = |outcome, warnings| CrawlReport {
+        stats,
+        stopped_at: out_of_time.then_some("max_crawl_time"),
+        ..report(outcome, warnings)
+    };
     if let Err(e) = store.check_disk() {
         tracing::error!(source = %cfg.id, error = %e, "crawl not merged");
         return report(Outcome::Failed(e.to_string()), warnings);
@@ -482,6 +502,11 @@ async fn crawl_and_merge(
             crate::links::admit(cfg, &mut g.sessions);
             if let Some(limit) = g.limit {
                 tracing::error!(source = %cfg.id, error = %limit, "crawl incomplete");
+                let setting = limit.setting;
+                let report = |outcome, warnings| CrawlReport {
+                    stopped_at: Some(setting),
+                    ..report(outcome, warnings)
+                };
                 let msg = limit.to_string();
                 let (store, id) = (store.clone(), cfg.id.clone());
                 let merged = bounded_merge(move || {
