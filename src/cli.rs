@@ -579,7 +579,9 @@ async fn serve_until_stopped(
     let fetcher =
         Fetcher::new(fetch_config(cli), Some(store.clone())).context("starting the HTTP client")?;
     let (_tx, stop) = schedule::on_signals();
-    let metrics = Arc::new(crate::metrics::Metrics::new(sources.iter().map(|s| s.id.as_str())));
+    let metrics = Arc::new(crate::metrics::Metrics::new(
+        sources.iter().map(|s| s.id.as_str()),
+    ));
     let scheduler = tokio::spawn(schedule::run(
         sources.clone(),
         fetcher,
