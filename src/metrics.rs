@@ -257,7 +257,7 @@ impl Metrics {
         );
         registry.register(
             "crawl_limit_hits",
-            "Crawls stopped at one of the source's [limits], by the setting reached",
+            "Limits of the source's [limits] reached, by setting: crawls stopped at one, and each body over max_body_bytes",
             m.limit_hits.clone(),
         );
         registry.register(
@@ -334,13 +334,17 @@ impl Metrics {
         self.crawl_not_modified
             .get_or_create(&source)
             .inc_by(report.stats.not_modified);
+        let limit = |setting| {
+            self.limit_hits.get_or_create_owned(&LimitLabels {
+                source: id.to_string(),
+                setting,
+            })
+        };
         if let Some(setting) = report.stopped_at.and_then(limit_setting) {
-            self.limit_hits
-                .get_or_create(&LimitLabels {
-                    source: id.to_string(),
-                    setting,
-                })
-                .inc();
+            limit(setting).inc();
+        }
+        if report.oversized_bodies > 0 {
+            limit("max_body_bytes").inc_by(report.oversized_bodies);
         }
     }
 
@@ -463,6 +467,7 @@ mod tests {
             },
             elapsed: std::time::Duration::from_millis(1500),
             stopped_at,
+            oversized_bodies: 3,
         }
     }
 
@@ -486,6 +491,7 @@ mod tests {
             "events_crawls_total{source=\"wsp\",outcome=\"failed\"} 1",
             "events_crawls_total{source=\"wsp\",outcome=\"merged\"} 0",
             "events_crawl_limit_hits_total{source=\"wsp\",setting=\"max_pages\"} 1",
+            "events_crawl_limit_hits_total{source=\"wsp\",setting=\"max_body_bytes\"} 6",
             "events_crawl_requests_total{source=\"wsp\"} 14",
             "events_crawl_not_modified_total{source=\"wsp\"} 4",
             "events_crawl_duration_seconds_count{source=\"wsp\"} 2",

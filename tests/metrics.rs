@@ -1,5 +1,6 @@
 //! `/metrics` of a real `events serve` on loopback, after it crawled a replica
-//! of the WSP site (as a whole source, and as one held to `max_pages = 1`)
+//! of the WSP site (as a whole source, as one held to `max_pages = 1` and as
+//! one to 1 KiB bodies)
 //! and answered requests, some with hostile paths and query strings; read by
 //! an independent parser, the Prometheus project's own Python client
 //! (`tests/python/metrics.py`). Its crawl counts, request counts by route and
@@ -195,6 +196,14 @@ async fn metrics_count_crawls_and_requests_with_bounded_labels() {
         ),
     )
     .unwrap();
+    std::fs::write(
+        sources.path().join("small.toml"),
+        format!(
+            "id = \"small\"\nname = \"Held to small pages\"\nkind = \"event-booking\"\nbase_url = \"{}\"\nrequests_per_second = 50\n\n[limits]\nmax_body_bytes = \"1 KiB\"\n",
+            site.base_url()
+        ),
+    )
+    .unwrap();
     let started = chrono::Utc::now().timestamp();
     let mut serve = start_serve(sources.path(), data.path()).await;
     let http = reqwest::Client::new();
@@ -223,7 +232,7 @@ async fn metrics_count_crawls_and_requests_with_bounded_labels() {
                 .sum::<f64>()
                 >= 1.0
         };
-        if done("wsp") && done("tight") {
+        if done("wsp") && done("tight") && done("small") {
             break;
         }
         assert!(waited < GUARD, "the crawls were not recorded:\n{text}");
@@ -305,6 +314,8 @@ async fn metrics_count_crawls_and_requests_with_bounded_labels() {
     };
     assert_eq!(crawls("wsp", "merged"), Some(1.0), "{text}");
     assert_eq!(crawls("tight", "partial"), Some(1.0), "{text}");
+    // Its listing page is over 1 KiB, so its crawl fails.
+    assert_eq!(crawls("small", "failed"), Some(1.0), "{text}");
     for o in ["partial", "refused", "failed", "skipped"] {
         assert_eq!(crawls("wsp", o), Some(0.0), "wsp {o}");
     }
@@ -316,7 +327,17 @@ async fn metrics_count_crawls_and_requests_with_bounded_labels() {
         ),
         Some(1.0)
     );
-    assert_eq!(total(&samples, "events_crawl_limit_hits_total"), 1.0);
+    let oversized = value(
+        &samples,
+        "events_crawl_limit_hits_total",
+        &[("source", "small"), ("setting", "max_body_bytes")],
+    )
+    .expect("small's pages over max_body_bytes are counted");
+    assert!(oversized >= 1.0, "{text}");
+    assert_eq!(
+        total(&samples, "events_crawl_limit_hits_total"),
+        1.0 + oversized
+    );
     assert_eq!(
         value(
             &samples,
@@ -388,7 +409,10 @@ async fn metrics_count_crawls_and_requests_with_bounded_labels() {
             match k.as_str() {
                 "route" => assert!(ROUTES.contains(&v.as_str()), "route {v:?}"),
                 "outcome" => assert!(OUTCOMES.contains(&v.as_str()), "outcome {v:?}"),
-                "source" => assert!(["wsp", "tight"].contains(&v.as_str()), "source {v:?}"),
+                "source" => assert!(
+                    ["wsp", "tight", "small"].contains(&v.as_str()),
+                    "source {v:?}"
+                ),
                 "status" => assert!(v.parse::<u16>().is_ok(), "status {v:?}"),
                 "setting" => assert!(
                     events::metrics::LIMIT_SETTINGS.contains(&v.as_str()),

@@ -83,6 +83,9 @@ pub struct CrawlReport {
     /// `Partial` outcome (even one then refused), or `max_crawl_time` for a
     /// crawl that ran out of time and failed.
     pub stopped_at: Option<&'static str>,
+    /// Responses refused for passing `limits.max_body_bytes` (each one a
+    /// page skipped or the crawl failed, as its kind decides).
+    pub oversized_bodies: u64,
 }
 
 impl CrawlReport {
@@ -149,13 +152,15 @@ pub struct Walker<'a> {
     http: SourceFetcher,
     observer: &'a dyn Observer,
     store: &'a Store,
+    /// Responses refused for passing `limits.max_body_bytes`.
+    oversized: std::sync::atomic::AtomicU64,
 }
 
 impl Walker<'_> {
     /// GET a page of the site (conditional when a body is kept).
     pub async fn get(&self, url: &url::Url) -> Result<Fetched, FetchError> {
         self.observer.page(&self.source.id, url);
-        self.http.get(url).await
+        self.counted(self.http.get(url).await)
     }
 
     /// GET an authenticated API resource with these headers (not subject to
@@ -166,7 +171,15 @@ impl Walker<'_> {
         headers: &[(&str, String)],
     ) -> Result<Fetched, FetchError> {
         self.observer.page(&self.source.id, url);
-        self.http.get_api(url, headers).await
+        self.counted(self.http.get_api(url, headers).await)
+    }
+
+    /// `r`, counted when it is a body over `limits.max_body_bytes`.
+    fn counted(&self, r: Result<Fetched, FetchError>) -> Result<Fetched, FetchError> {
+        if matches!(r, Err(FetchError::TooLarge { .. })) {
+            self.oversized.fetch_add(1, Ordering::Relaxed);
+        }
+        r
     }
 
     /// The body kept from the last fetch of `url`, without a request.
@@ -432,6 +445,7 @@ async fn crawl_and_merge(
         stats: CrawlStats::default(),
         elapsed: std::time::Duration::ZERO,
         stopped_at: None,
+        oversized_bodies: 0,
     };
     // A full or read-only disk fails the crawl before anything is fetched
     // (fetching keeps pages in the store) and without writing its health:
@@ -453,6 +467,7 @@ async fn crawl_and_merge(
             .with_max_body(max_body),
         observer,
         store,
+        oversized: std::sync::atomic::AtomicU64::new(0),
     };
     let counter = Arc::new(AtomicUsize::new(0));
     let deadline = cfg.limits.max_crawl_time;
@@ -473,9 +488,11 @@ async fn crawl_and_merge(
     };
     let warnings = counter.load(Ordering::Relaxed);
     let stats = walker.http.counters().snapshot();
+    let oversized_bodies = walker.oversized.load(Ordering::Relaxed);
     let report = |outcome, warnings| CrawlReport {
         stats,
         stopped_at: out_of_time.then_some("max_crawl_time"),
+        oversized_bodies,
         ..report(outcome, warnings)
     };
     if let Err(e) = store.check_disk() {
