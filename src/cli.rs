@@ -644,11 +644,14 @@ async fn serve_until_stopped(
     let fetcher =
         Fetcher::new(fetch_config(cli), Some(store.clone())).context("starting the HTTP client")?;
     let (_tx, stop) = schedule::on_signals();
+    let metrics = Arc::new(crate::metrics::Metrics::new(
+        sources.iter().map(|s| s.id.as_str()),
+    ));
     let scheduler = tokio::spawn(schedule::run(
         sources.clone(),
         fetcher,
         store.clone(),
-        Arc::new(LogLines),
+        metrics.observer(Arc::new(LogLines)),
         stop.clone(),
         // The demo has just crawled; `serve` crawls at once.
         !cli_demo(cli),
@@ -665,7 +668,8 @@ async fn serve_until_stopped(
     let state = server::AppState::new(store.clone(), sources, server::system_clock())
         .with_feed_cache_bytes(feed_cache)
         .with_event_block_bytes(event_blocks)
-        .with_public_origin(origin);
+        .with_public_origin(origin)
+        .with_metrics(metrics);
     println!("Serving on http://{addr}/ (calendar: http://{addr}/calendar.ics). Ctrl-C to stop.");
     let mut stop_srv = stop.clone();
     // Behind a proxy every connection comes from it: no per-client limit.

@@ -18,6 +18,7 @@ pub mod feed_cache;
 pub mod fetch;
 pub mod links;
 pub mod memory;
+pub mod metrics;
 pub mod model;
 pub mod page;
 pub mod platforms;

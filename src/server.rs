@@ -1,7 +1,8 @@
 //! `events serve`: the HTTP server over the store.
 //!
 //! Owns the routes (`/`, `/calendar.ics` and its pretty paths, `/changes.atom`,
-//! `/api/sessions`, `/api/sources`, `/healthz`), how a query string becomes a
+//! `/api/sessions`, `/api/sources`, `/healthz`, `/metrics`) and which route
+//! template each request is counted under (`metrics` owns the counting), how a query string becomes a
 //! list of change kinds, the 400s for bad query strings, the render cache, and
 //! the HTTP headers calendar and feed clients rely on: `ETag`,
 //! `Last-Modified`, `Cache-Control`, conditional `304`s, `HEAD` and gzip; where
@@ -31,6 +32,7 @@ use crate::config::SourceConfig;
 use crate::feed;
 use crate::feed_cache::{Class, FeedCache, Inserted, Weighed};
 use crate::links::LinkPolicy;
+use crate::metrics::{Metrics, Route};
 use crate::model::StoredSession;
 use crate::page::{self, Links, PageData};
 use crate::present::{self, SessionJson};
@@ -38,7 +40,7 @@ use crate::query::{query_pairs, slug, Filter, FilterError, MAX_VALUE_CHARS};
 use crate::source_status::{self, SourceStatus};
 use crate::store::{Store, StoreError};
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{MatchedPath, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -158,6 +160,8 @@ pub struct AppState {
     links: Arc<LinkPolicy>,
     /// Where absolute links to this server point.
     origin: PublicOrigin,
+    /// What `/metrics` serves; shared with the crawls' observer.
+    metrics: Arc<Metrics>,
 }
 
 /// Where the absolute links the server writes point (the page's subscribe
@@ -284,6 +288,7 @@ impl AppState {
             store,
             links: Arc::new(LinkPolicy::new(&sources)),
             origin: PublicOrigin::Relative,
+            metrics: Arc::new(Metrics::new(sources.iter().map(|s| s.id.as_str()))),
             sources,
             clock,
             cache: Arc::new(Cache::new(
@@ -318,6 +323,13 @@ impl AppState {
     #[must_use]
     pub fn with_public_origin(self, origin: PublicOrigin) -> Self {
         AppState { origin, ..self }
+    }
+
+    /// The same state counting into `metrics` (shared with the crawls'
+    /// observer, see `Metrics::observer`).
+    #[must_use]
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
+        AppState { metrics, ..self }
     }
 
     /// How many feed bodies have been rendered since start (cache misses).
@@ -676,8 +688,9 @@ pub async fn serve_with_limits(
 }
 
 /// All routes, answering only `ALLOWED_METHODS`, each request bounded by
-/// `timeout`.
+/// `timeout` and counted in the metrics (outermost, so 405s and 503s are too).
 fn router_with_timeout(state: AppState, timeout: std::time::Duration) -> Router {
+    let metrics = state.metrics.clone();
     routes(state)
         .layer(axum::middleware::from_fn(
             move |req: axum::extract::Request, next: axum::middleware::Next| async move {
@@ -694,6 +707,34 @@ fn router_with_timeout(state: AppState, timeout: std::time::Duration) -> Router 
             },
         ))
         .layer(axum::middleware::from_fn(only_get_and_head))
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let metrics = metrics.clone();
+                async move {
+                    let route = route_of(req.extensions().get::<MatchedPath>());
+                    let response = next.run(req).await;
+                    metrics.record_request(route, response.status().as_u16());
+                    response
+                }
+            },
+        ))
+}
+
+/// The route template a request was routed to, from the router's own
+/// match (never the path asked for); `Route::Other` for the fallback.
+fn route_of(matched: Option<&MatchedPath>) -> Route {
+    match matched.map(MatchedPath::as_str) {
+        Some("/") => Route::Index,
+        Some("/calendar.ics") => Route::Calendar,
+        Some("/calendar/{file}") => Route::CalendarSource,
+        Some("/calendar/category/{file}") => Route::CalendarCategory,
+        Some("/changes.atom") => Route::ChangesAtom,
+        Some("/api/sessions") => Route::ApiSessions,
+        Some("/api/sources") => Route::ApiSources,
+        Some("/healthz") => Route::Healthz,
+        Some("/metrics") => Route::Metrics,
+        _ => Route::Other,
+    }
 }
 
 /// 405 for every method but `ALLOWED_METHODS`, on every path (the fallback
@@ -725,6 +766,7 @@ fn routes(state: AppState) -> Router {
         .route("/api/sessions", get(api_sessions))
         .route("/api/sources", get(api_sources))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .layer(CompressionLayer::new().gzip(true));
     feeds.merge(others).fallback(not_found).with_state(state)
 }
@@ -827,8 +869,10 @@ impl AppState {
             hour,
         };
         if let Some(hit) = lock(&self.cache.feeds).get(&key) {
+            self.metrics.feed_cache_hit();
             return Ok(hit);
         }
+        self.metrics.feed_cache_miss();
         // Rendered outside the lock: two identical misses at once both render
         // (same bytes), which is cheaper than making every request wait.
         let at = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now);
@@ -854,6 +898,7 @@ impl AppState {
             last_modified,
         });
         self.cache.renders.fetch_add(1, Ordering::Relaxed);
+        self.metrics.feed_rendered();
         let mut feeds = lock(&self.cache.feeds);
         // Past generations and hours are never asked for again.
         feeds.retain(|k| k.generation == generation && k.hour == hour);
@@ -1453,6 +1498,27 @@ async fn healthz(State(st): State<AppState>) -> Response {
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
+    }
+}
+
+/// `/metrics`: the Prometheus text of `metrics::Metrics`, with the feed
+/// cache's bytes and the sources' health as they are now. Never cached; a
+/// store that cannot be read is a 500, as elsewhere.
+async fn metrics(State(st): State<AppState>) -> Result<Response, ApiError> {
+    let health = st.store.all_health()?;
+    match st.metrics.encode(st.feed_cache_bytes(), &health) {
+        Ok(body) => Ok((
+            [
+                (header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response()),
+        Err(_) => Ok(text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The metrics could not be written.".into(),
+        )),
     }
 }
 

@@ -17,7 +17,7 @@ use crate::config::SourceConfig;
 use crate::fetch::{FetchError, Fetched, Fetcher, SourceFetcher};
 use crate::model::{Course, Session};
 use crate::platforms::{ParseError, SourceContext};
-use crate::store::{MergeReport, Refusal, Store, StoreError};
+use crate::store::{CrawlStats, MergeReport, Refusal, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -75,6 +75,17 @@ pub struct CrawlReport {
     pub outcome: Outcome,
     /// Pages or entries that could not be read and were skipped.
     pub warnings: usize,
+    /// The crawl's network counters (zero when it never reached the network).
+    pub stats: CrawlStats,
+    /// How long the crawl took, from its start to its merge (or failure).
+    pub elapsed: std::time::Duration,
+    /// The `[limits]` setting the crawl stopped at, if any: that of a
+    /// `Partial` outcome (even one then refused), or `max_crawl_time` for a
+    /// crawl that ran out of time and failed.
+    pub stopped_at: Option<&'static str>,
+    /// Responses refused for passing `limits.max_body_bytes` (each one a
+    /// page skipped or the crawl failed, as its kind decides).
+    pub oversized_bodies: u64,
 }
 
 impl CrawlReport {
@@ -141,13 +152,15 @@ pub struct Walker<'a> {
     http: SourceFetcher,
     observer: &'a dyn Observer,
     store: &'a Store,
+    /// Responses refused for passing `limits.max_body_bytes`.
+    oversized: std::sync::atomic::AtomicU64,
 }
 
 impl Walker<'_> {
     /// GET a page of the site (conditional when a body is kept).
     pub async fn get(&self, url: &url::Url) -> Result<Fetched, FetchError> {
         self.observer.page(&self.source.id, url);
-        self.http.get(url).await
+        self.counted(self.http.get(url).await)
     }
 
     /// GET an authenticated API resource with these headers (not subject to
@@ -158,7 +171,15 @@ impl Walker<'_> {
         headers: &[(&str, String)],
     ) -> Result<Fetched, FetchError> {
         self.observer.page(&self.source.id, url);
-        self.http.get_api(url, headers).await
+        self.counted(self.http.get_api(url, headers).await)
+    }
+
+    /// `r`, counted when it is a body over `limits.max_body_bytes`.
+    fn counted(&self, r: Result<Fetched, FetchError>) -> Result<Fetched, FetchError> {
+        if matches!(r, Err(FetchError::TooLarge { .. })) {
+            self.oversized.fetch_add(1, Ordering::Relaxed);
+        }
+        r
     }
 
     /// The body kept from the last fetch of `url`, without a request.
@@ -401,7 +422,9 @@ pub async fn crawl_source(
     now: DateTime<Utc>,
     observer: &dyn Observer,
 ) -> CrawlReport {
-    let report = crawl_and_merge(cfg, fetcher, store, now, observer).await;
+    let started = std::time::Instant::now();
+    let mut report = crawl_and_merge(cfg, fetcher, store, now, observer).await;
+    report.elapsed = started.elapsed();
     // A crawl parses thousands of pages into short-lived blocks; a server that
     // crawls every half hour should not keep them.
     crate::memory::give_back();
@@ -419,6 +442,10 @@ async fn crawl_and_merge(
         source: cfg.id.clone(),
         outcome,
         warnings,
+        stats: CrawlStats::default(),
+        elapsed: std::time::Duration::ZERO,
+        stopped_at: None,
+        oversized_bodies: 0,
     };
     // A full or read-only disk fails the crawl before anything is fetched
     // (fetching keeps pages in the store) and without writing its health:
@@ -440,13 +467,16 @@ async fn crawl_and_merge(
             .with_max_body(max_body),
         observer,
         store,
+        oversized: std::sync::atomic::AtomicU64::new(0),
     };
     let counter = Arc::new(AtomicUsize::new(0));
     let deadline = cfg.limits.max_crawl_time;
     let walk = WARNINGS.scope(counter.clone(), cfg.kind.walk(&walker));
+    let mut out_of_time = false;
     let walked = match tokio::time::timeout(deadline, walk).await {
         Ok(w) => w,
         Err(_) => {
+            out_of_time = true;
             let limit = cfg.limit_hit(
                 "max_crawl_time",
                 usize::try_from(deadline.as_secs()).unwrap_or(usize::MAX),
@@ -458,6 +488,13 @@ async fn crawl_and_merge(
     };
     let warnings = counter.load(Ordering::Relaxed);
     let stats = walker.http.counters().snapshot();
+    let oversized_bodies = walker.oversized.load(Ordering::Relaxed);
+    let report = |outcome, warnings| CrawlReport {
+        stats,
+        stopped_at: out_of_time.then_some("max_crawl_time"),
+        oversized_bodies,
+        ..report(outcome, warnings)
+    };
     if let Err(e) = store.check_disk() {
         tracing::error!(source = %cfg.id, error = %e, "crawl not merged");
         return report(Outcome::Failed(e.to_string()), warnings);
@@ -482,6 +519,11 @@ async fn crawl_and_merge(
             crate::links::admit(cfg, &mut g.sessions);
             if let Some(limit) = g.limit {
                 tracing::error!(source = %cfg.id, error = %limit, "crawl incomplete");
+                let setting = limit.setting;
+                let report = |outcome, warnings| CrawlReport {
+                    stopped_at: Some(setting),
+                    ..report(outcome, warnings)
+                };
                 let msg = limit.to_string();
                 let (store, id) = (store.clone(), cfg.id.clone());
                 let merged = bounded_merge(move || {
