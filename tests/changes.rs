@@ -199,7 +199,17 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
         BTreeSet::from([uid(1002), uid(1003), uid(1004), uid(1011)])
     );
     assert_eq!(env.changes(SECOND, &["--source", "wsp"]).await.len(), 7);
-    assert!(env.changes(SECOND, &["--source", "vrp"]).await.is_empty());
+    // A source no file configures and the store never saw is a usage error.
+    let other = env
+        .run(SECOND, &["changes", "--json", "--source", "vrp"])
+        .await;
+    assert_eq!(other.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&other.stderr)
+            .contains("there is no source `vrp`; the sources are wsp"),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
     // Seen two hours ago: outside the last hour.
     assert!(env
         .changes("2026-12-01T13:00:00Z", &["--since", "1h"])
