@@ -35,6 +35,19 @@ const PRIVATE_TITLES: [&str; 3] = [
     "Draft Course Not Yet Announced",
 ];
 
+/// (uid, status, places left) of each session, to compare what two crawls left.
+fn places(list: &[Value]) -> Vec<(Value, Value, Value)> {
+    list.iter()
+        .map(|s| {
+            (
+                s["uid"].clone(),
+                s["status"].clone(),
+                s["spaces_left"].clone(),
+            )
+        })
+        .collect()
+}
+
 /// The fields both access paths must agree on.
 fn essentials(list: &[Value]) -> Vec<Value> {
     list.iter()
@@ -411,17 +424,6 @@ async fn unreadable_event_pages_keep_the_places_last_known() {
     );
     let after =
         common::json_list(&common::events(sources.path(), data.path(), NOW, None, &upcoming).await);
-    let places = |v: &[Value]| -> Vec<(Value, Value, Value)> {
-        v.iter()
-            .map(|s| {
-                (
-                    s["uid"].clone(),
-                    s["status"].clone(),
-                    s["spaces_left"].clone(),
-                )
-            })
-            .collect()
-    };
     assert_eq!(places(&after), places(&before));
 }
 
@@ -454,16 +456,5 @@ async fn public_event_pages_count_against_max_event_pages() {
     assert_eq!(pages, 2, "event pages fetched: {:?}", eb.log());
     let after =
         common::json_list(&common::events(sources.path(), data.path(), NOW, None, &upcoming).await);
-    let places = |v: &[Value]| -> Vec<(Value, Value, Value)> {
-        v.iter()
-            .map(|s| {
-                (
-                    s["uid"].clone(),
-                    s["status"].clone(),
-                    s["spaces_left"].clone(),
-                )
-            })
-            .collect()
-    };
     assert_eq!(places(&after), places(&before));
 }
