@@ -513,3 +513,17 @@ fn peak_rss_kib() -> u64 {
         })
         .unwrap_or(0)
 }
+
+#[test]
+fn a_rule_with_text_no_rule_has_is_refused_not_a_panic() {
+    // Found by the `ical_feed` fuzz target: non-ASCII bytes in a VTIMEZONE's
+    // BYDAY made the `rrule` crate panic.
+    let bytes = std::fs::read(dir().join("hostile_rrule_byday_not_ascii.ics")).unwrap();
+    let body = String::from_utf8_lossy(&bytes);
+    let (feed, warnings) = common::capture_warnings(|| parse_feed(&body, &feed_url(), &ctx()));
+    assert!(feed.is_ok(), "{feed:?}");
+    assert!(
+        warnings.contains("holds characters no rule has"),
+        "{warnings}"
+    );
+}

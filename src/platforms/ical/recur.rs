@@ -240,6 +240,14 @@ fn until_of(rule: &str) -> Option<NaiveDateTime> {
 /// `UNTIL` is read into the zone, a date is the end of that day, and a local
 /// time stays as it is.
 pub fn until_as_wall_clock(rule: &str, zone: &Zone, all_day: bool) -> Result<String, String> {
+    // A rule is ASCII (RFC 5545 §3.3.10); the `rrule` crate 0.14 panics on
+    // some other text (it slices `BYDAY` values by byte), so none reaches it.
+    if !rule.is_ascii() {
+        return Err(format!(
+            "RRULE `{}` holds characters no rule has",
+            rule.escape_default()
+        ));
+    }
     let parts: Result<Vec<String>, String> = rule
         .trim()
         .trim_start_matches("RRULE:")
