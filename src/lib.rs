@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod atom;
+pub mod backup;
 pub mod changes;
 pub mod cli;
 pub mod config;

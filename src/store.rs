@@ -16,7 +16,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 /// Memory sled may use to cache the store's pages. sled's own default is 1 GiB,
 /// which a crawl reading thousands of kept pages fills, and a server that runs
@@ -102,6 +102,48 @@ pub enum StoreError {
         /// The data directory.
         path: PathBuf,
     },
+}
+
+/// The parts of the store a backup holds, in the order it holds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Every session with its history (first seen, sequence, withdrawn).
+    Sessions,
+    /// The undated eLearning courses.
+    Courses,
+    /// The changes crawls recorded.
+    Changes,
+    /// Schema version, generation and the sources' notes.
+    Meta,
+    /// Each source's health.
+    Health,
+}
+
+impl Part {
+    /// Every part, in backup order.
+    pub const ALL: [Part; 5] = [
+        Part::Sessions,
+        Part::Courses,
+        Part::Changes,
+        Part::Meta,
+        Part::Health,
+    ];
+
+    /// Its number in a backup file.
+    pub fn tag(self) -> u8 {
+        match self {
+            Part::Sessions => 1,
+            Part::Courses => 2,
+            Part::Changes => 3,
+            Part::Meta => 4,
+            Part::Health => 5,
+        }
+    }
+
+    /// The part a backup file's number stands for.
+    pub fn from_tag(tag: u8) -> Option<Part> {
+        Part::ALL.into_iter().find(|p| p.tag() == tag)
+    }
 }
 
 /// What the program knows about how a source's crawls are going.
@@ -275,6 +317,10 @@ pub struct Store {
     live: Arc<LiveHealth>,
     /// The data directory, for the free space on its disk.
     dir: Arc<PathBuf>,
+    /// Held shared by every write that spans records a reader must see
+    /// together (a merge, a failure's health), and exclusively by
+    /// [`Store::dump`], so a backup is one consistent state.
+    writes: Arc<RwLock<()>>,
 }
 
 /// The space on a directory's file system, as an unprivileged writer sees it.
@@ -413,6 +459,7 @@ impl Store {
             meta: db.open_tree("meta")?,
             changes: db.open_tree("changes")?,
             db,
+            writes: Arc::new(RwLock::new(())),
         };
         store.migrate(dir)?;
         Ok(store)
@@ -544,6 +591,21 @@ impl Store {
             .unwrap_or(0)
     }
 
+    /// The data directory it lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The schema version the store is written in.
+    pub fn schema_version(&self) -> u64 {
+        self.meta
+            .get(SCHEMA)
+            .ok()
+            .flatten()
+            .and_then(|v| u64_from(&v))
+            .unwrap_or(SCHEMA_VERSION)
+    }
+
     /// Bytes the store takes on disk (sled's own measure).
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
@@ -576,6 +638,65 @@ impl Store {
         self.live.save()?;
         self.db.flush()?;
         Ok(())
+    }
+
+    /// The shared hold of a write that must not be split by a backup.
+    fn writing(&self) -> RwLockReadGuard<'_, ()> {
+        // A panic mid-write leaves sled consistent (transactions); carry on.
+        self.writes.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Calls `each` with every record a backup holds, part by part, as one
+    /// consistent state: no merge or health write runs meanwhile (they wait).
+    /// Health is each source's latest (`all_health`), so a restored store
+    /// answers as this one does now. Kept pages (`http`) are left out: the
+    /// next crawl fetches them again.
+    pub fn dump<E: From<StoreError>>(
+        &self,
+        mut each: impl FnMut(Part, &[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let _alone = self.writes.write().unwrap_or_else(|e| e.into_inner());
+        for part in Part::ALL {
+            if part == Part::Health {
+                for (id, h) in self.all_health()? {
+                    each(part, id.as_bytes(), &to_json(&h))?;
+                }
+                continue;
+            }
+            for kv in self.tree(part).iter() {
+                let (k, v) = kv.map_err(StoreError::from)?;
+                each(part, &k, &v)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes records of a backup into this store, as they were dumped.
+    /// Only for a store just made to restore into (`backup::restore`).
+    pub fn load(&self, part: Part, records: &[(Vec<u8>, Vec<u8>)]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (k, v) in records {
+            batch.insert(k.as_slice(), v.as_slice());
+        }
+        self.tree(part).apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// True when the store holds no session, course, change or health yet.
+    pub fn is_empty(&self) -> bool {
+        [Part::Sessions, Part::Courses, Part::Changes, Part::Health]
+            .iter()
+            .all(|p| self.tree(*p).is_empty())
+    }
+
+    fn tree(&self, part: Part) -> &sled::Tree {
+        match part {
+            Part::Sessions => &self.sessions,
+            Part::Courses => &self.courses,
+            Part::Changes => &self.changes,
+            Part::Meta => &self.meta,
+            Part::Health => &self.health,
+        }
     }
 
     /// Every stored session, in key order (source, then UID).
@@ -700,6 +821,7 @@ impl Store {
         h.requests = stats.requests;
         h.bytes = stats.bytes;
         h.not_modified = stats.not_modified;
+        let _writing = self.writing();
         let save = self.health_to_save(source, &h, false)?;
         if save {
             self.health.insert(source.as_bytes(), to_json(&h))?;
@@ -922,6 +1044,7 @@ impl Store {
         }
         let health_json = to_json(&health);
 
+        let _writing = self.writing();
         let result: Result<(), TransactionError<()>> = (
             &self.sessions,
             &self.courses,
