@@ -448,8 +448,8 @@ pub fn since_words(d: std::time::Duration) -> String {
     }
 }
 
-/// The JSON shape of one change in `events changes --json`.
-#[derive(Debug, Clone, Serialize)]
+/// The JSON shape of one change in `events changes --json` and `/api/changes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeJson {
     /// The session's calendar UID.
     pub uid: String,
@@ -472,6 +472,11 @@ pub struct ChangeJson {
     pub status: Status,
     /// Places left after the change, when the source says.
     pub spaces_left: Option<u32>,
+    /// Availability after the change in the words the table and the
+    /// changes feed use, e.g. `3 places` or `places not published`.
+    pub places: String,
+    /// IANA name of the zone its times are shown in, e.g. `Europe/London`.
+    pub timezone: String,
     /// Where people book.
     pub url: String,
 }
@@ -490,14 +495,17 @@ impl From<&Change> for ChangeJson {
             at: t(c.at),
             status: c.status,
             spaces_left: c.spaces_left,
+            places: c.places(),
+            timezone: c.timezone.clone(),
             url: c.url.clone(),
         }
     }
 }
 
-/// The terminal table of `events changes`, newest first as given; every cell
+/// The terminal table of `events changes`, newest first as given, from the
+/// changes' JSON shape (what a server's `/api/changes` sends); every cell
 /// goes through `present::columns`, which makes site text terminal-safe.
-pub fn table(changes: &[Change]) -> String {
+pub fn table(changes: &[ChangeJson]) -> String {
     let mut rows: Vec<[String; 6]> = vec![[
         "WHEN SEEN".into(),
         "CHANGE".into(),
@@ -507,24 +515,23 @@ pub fn table(changes: &[Change]) -> String {
         "PLACES".into(),
     ]];
     for c in changes {
-        let tz = c.zone();
+        let tz: Tz = c.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let local = |t: &str, format: &str| match present::utc(t) {
+            Some(t) => t.with_timezone(&tz).format(format).to_string(),
+            // Not an instant (a server of another version): shown as sent.
+            None => t.to_string(),
+        };
         rows.push([
-            c.at.with_timezone(&tz).format("%a %d %b %H:%M").to_string(),
+            local(&c.at, "%a %d %b %H:%M"),
             c.kind.as_str().to_string(),
             if c.all_day {
-                c.start
-                    .with_timezone(&tz)
-                    .format("%a %d %b %Y, all day")
-                    .to_string()
+                local(&c.start, "%a %d %b %Y, all day")
             } else {
-                c.start
-                    .with_timezone(&tz)
-                    .format("%a %d %b %Y %H:%M")
-                    .to_string()
+                local(&c.start, "%a %d %b %Y %H:%M")
             },
             present::clip(&c.title, 48),
             c.source.clone(),
-            c.places(),
+            c.places.clone(),
         ]);
     }
     present::columns(&rows)
@@ -728,7 +735,7 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 12, 1, 11, 0, 0).unwrap();
         let mut s = session(S, Some(12));
         s.title = "\u{1b}]0;owned\u{7}Evil\u{1b}[31m title".into();
-        let out = table(&[Change::new(New, at, None, &s)]);
+        let out = table(&[ChangeJson::from(&Change::new(New, at, None, &s))]);
         assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
         assert!(
             out.contains("Evil title") && out.contains("12 places"),
@@ -760,7 +767,7 @@ mod tests {
             c.was_when().as_deref(),
             Some("Wednesday 3 March 2027, all day")
         );
-        assert!(table(std::slice::from_ref(c)).contains("Wed 10 Mar 2027, all day"));
+        assert!(table(&[ChangeJson::from(c)]).contains("Wed 10 Mar 2027, all day"));
         let json = serde_json::to_value(ChangeJson::from(c)).unwrap();
         assert_eq!(json["all_day"], true);
         let fresh = Change::new(New, at, None, &new);

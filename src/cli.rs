@@ -3,18 +3,20 @@
 //! Wires config, fetcher, crawl, store, feed and server together. Errors reach
 //! `main` as one sentence with an exit code; nothing here parses pages.
 
+use crate::answers::{ChangesQuery, SessionsQuery};
+use crate::backup;
+use crate::changes::ChangeJson;
 use crate::config::{self, SourceConfig};
 use crate::crawl::schedule;
 use crate::crawl::{self, CrawlReport};
-use crate::feed;
 use crate::fetch::{FetchConfig, Fetcher};
-use crate::links::LinkPolicy;
 use crate::model::Course;
 use crate::present::{self, SessionJson};
 use crate::query::Filter;
+use crate::remote::{Remote, Serving};
 use crate::replica::{self, Replica, Site};
 use crate::server;
-use crate::source_status::{source_statuses, SourceStatus};
+use crate::source_status::SourceStatus;
 use crate::store::Store;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -48,6 +50,11 @@ pub struct Cli {
     /// A URL or email the crawler's User-Agent names, so site owners can reach us.
     #[arg(long, global = true, env = "EVENTS_CONTACT")]
     pub contact: Option<String>,
+    /// Ask the events server at this address (e.g.
+    /// https://training.example.org) instead of reading a store: for
+    /// `upcoming`, `changes`, `sources`, `courses` and `ics`.
+    #[arg(long, global = true, env = "EVENTS_SERVER")]
+    pub server: Option<String>,
     /// Pretend it is this instant (RFC 3339), for reproducible runs.
     #[arg(long, global = true, env = "EVENTS_NOW", hide = true)]
     pub now: Option<String>,
@@ -190,6 +197,17 @@ pub enum Command {
         /// Where to write (made if missing); publish it with any static web host.
         dir: PathBuf,
     },
+    /// Write a consistent copy of the store to FILE (also while `serve`
+    /// runs on the same data directory); `restore` reads it back.
+    Backup {
+        /// The backup file to write (replaced once complete).
+        file: PathBuf,
+    },
+    /// Make a store in the (new or empty) --data directory from a backup FILE.
+    Restore {
+        /// A file `events backup` wrote.
+        file: PathBuf,
+    },
     /// Everything offline: a replica of both sites on loopback, crawled and served.
     Demo {
         /// Where to listen and how much to cache.
@@ -320,96 +338,10 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             }
             Ok(())
         }
-        Command::Upcoming { filter, json } => {
-            let f = filter.to_filter()?;
-            let store = open_store(&cli.data, false)?;
-            let all = store.sessions().context("reading the store")?;
-            let known = known_sources(cli, &store, &all)?;
-            check_source(&f, &known)?;
-            let list = present::upcoming_with_withdrawn(&all, &f, now);
-            if *json {
-                let links = LinkPolicy::new(&load_sources(&cli.sources).unwrap_or_default());
-                let v: Vec<SessionJson> = list.iter().map(|s| links.session_json(s)).collect();
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&v).context("writing JSON")?
-                );
-            } else if list.is_empty() && none_succeeded(&known) {
-                println!("{NO_CRAWL_YET}");
-            } else if list.is_empty() {
-                println!("No upcoming sessions match.");
-            } else {
-                print!("{}", present::table(&list));
-            }
-            Ok(())
-        }
-        Command::Changes(args) => {
-            let f = args.filter.to_filter()?;
-            let store = open_store(&cli.data, false)?;
-            let known = known_sources(cli, &store, &[])?;
-            check_source(&f, &known)?;
-            let back = chrono::TimeDelta::from_std(args.since)
-                .unwrap_or(crate::changes::KEEP_CHANGES)
-                .min(crate::changes::KEEP_CHANGES);
-            let kept: Vec<crate::changes::Change> = store
-                .changes_since(now - back)
-                .collect::<Result<_, _>>()
-                .context("reading the store")?;
-            let list: Vec<_> = crate::changes::select(kept, &f, &args.kind, now).collect();
-            if args.json {
-                let links = LinkPolicy::new(&load_sources(&cli.sources).unwrap_or_default());
-                let v: Vec<crate::changes::ChangeJson> = list
-                    .into_iter()
-                    .map(|c| (&links.scrub_change(c)).into())
-                    .collect();
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&v).context("writing JSON")?
-                );
-            } else if list.is_empty() {
-                println!(
-                    "No changes in the last {} match.",
-                    crate::changes::since_words(args.since)
-                );
-            } else {
-                print!("{}", crate::changes::table(&list));
-            }
-            Ok(())
-        }
-        Command::Ics { filter } => {
-            let f = filter.to_filter()?;
-            let store = open_store(&cli.data, false)?;
-            check_source(&f, &known_sources(cli, &store, &[])?)?;
-            // The same name and links `serve` gives the feed; without source
-            // files the store's sources name it.
-            let sources = load_sources(&cli.sources).unwrap_or_default();
-            let all = LinkPolicy::new(&sources)
-                .scrub_stored(store.sessions().context("reading the store")?);
-            let list = present::feed_window(&all, &f, now);
-            let opts = present::feed_options(&sources, &all, &f);
-            let body = feed::render(&list, &opts);
-            let mut out = std::io::stdout().lock();
-            std::io::Write::write_all(&mut out, body.as_bytes())
-                .and_then(|()| std::io::Write::flush(&mut out))
-                .context("writing the feed to standard output")?;
-            Ok(())
-        }
-        Command::Sources { json } => {
-            let sources = load_sources(&cli.sources)?;
-            let store = open_store(&cli.data, true)?;
-            let sessions = store.sessions().context("reading the store")?;
-            let list =
-                source_statuses(&sources, &store, &sessions).context("reading source health")?;
-            if *json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&list).context("writing JSON")?
-                );
-            } else {
-                print!("{}", sources_table(&list, now));
-            }
-            Ok(())
-        }
+        Command::Upcoming { filter, json } => upcoming(cli, now, filter, *json).await,
+        Command::Changes(args) => changes(cli, now, args).await,
+        Command::Ics { filter } => ics(cli, now, filter).await,
+        Command::Sources { json } => sources(cli, now, *json).await,
         Command::Watch => {
             let sources = load_sources(&cli.sources)?;
             let store = open_store(&cli.data, true)?;
@@ -429,15 +361,9 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
             store.flush().context("flushing the store")?;
             Ok(())
         }
-        Command::Export { dir } => {
-            let sources = load_sources(&cli.sources)?;
-            let store = open_store(&cli.data, false)?;
-            let state = server::AppState::new(store, sources, server::fixed_clock(now));
-            let files = crate::export::export(&state, dir)
-                .with_context(|| format!("exporting to {}", dir.display()))?;
-            eprintln!("wrote {} files to {}", files.len(), dir.display());
-            Ok(())
-        }
+        Command::Export { dir } => export(cli, now, dir).await,
+        Command::Backup { file } => backup(cli, now, file).await,
+        Command::Restore { file } => restore(cli, file),
         Command::Serve { serve } => {
             let sources = load_sources(&cli.sources)?;
             let store = open_store(&cli.data, true)?;
@@ -530,39 +456,291 @@ pub async fn run(cli: Cli) -> Result<(), Exit> {
                 .context("serving the generated replica")?;
             Ok(())
         }
-        Command::Courses { json } => {
-            let store = open_store(&cli.data, false)?;
-            let mut courses: Vec<Course> = store.courses().context("reading the store")?;
-            courses.sort_by_key(|c| c.title.to_lowercase());
-            let links = LinkPolicy::new(&load_sources(&cli.sources).unwrap_or_default());
-            for c in &mut courses {
-                c.url = links
-                    .link(&c.source, &c.url)
-                    .map(String::from)
-                    .unwrap_or_default();
-            }
-            if *json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&courses).context("writing JSON")?
-                );
-            } else if courses.is_empty() {
-                println!("No eLearning courses in the store; run `events crawl` first.");
-            } else {
-                let mut rows = vec![["TITLE", "CATEGORY", "SOURCE", "URL"].map(String::from)];
-                for c in &courses {
-                    rows.push([
-                        present::clip(&c.title, 60),
-                        present::clip(c.category.as_deref().unwrap_or("-"), 30),
-                        c.source.clone(),
-                        c.url.clone(),
-                    ]);
-                }
-                print!("{}", present::columns(&rows));
-            }
-            Ok(())
+        Command::Courses { json } => courses(cli, now, *json).await,
+    }
+}
+
+/// Where the read commands get their answers: the store itself, or a
+/// running server's API (`--server`, or the local `serve` that holds the
+/// store). Both answer with the same shapes (`answers`), so every command
+/// prints the same bytes either way.
+enum Reader {
+    /// A free store, read through the same state `serve` answers from.
+    Local(Box<server::AppState>),
+    /// A running server.
+    Remote(Remote),
+}
+
+/// What a read command needs of a local store.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// An existing store; broken source files are passed over (the store
+    /// names its sources).
+    Existing,
+    /// The store made if missing, and the source files read strictly
+    /// (`events sources` lists what is configured).
+    Configured,
+}
+
+impl Reader {
+    /// The server `--server` names, else the local `serve` holding the
+    /// data directory, else the store.
+    fn open(cli: &Cli, now: DateTime<Utc>, need: Need) -> Result<Reader, Exit> {
+        if let Some(url) = &cli.server {
+            return Ok(Reader::Remote(Remote::new(url).map_err(usage)?));
+        }
+        if let Some(s) = Serving::of(&cli.data) {
+            return Ok(Reader::Remote(
+                Remote::new(&s.url).map_err(anyhow::Error::from)?,
+            ));
+        }
+        let (sources, store) = match need {
+            Need::Existing => (
+                load_sources(&cli.sources).unwrap_or_default(),
+                open_store(&cli.data, false)?,
+            ),
+            Need::Configured => (load_sources(&cli.sources)?, open_store(&cli.data, true)?),
+        };
+        let state = server::AppState::new(store, sources, server::fixed_clock(now));
+        Ok(Reader::Local(Box::new(state)))
+    }
+
+    async fn sources(&self) -> Result<Vec<SourceStatus>, Exit> {
+        match self {
+            Reader::Local(st) => Ok(st.sources_answer().context("reading source health")?),
+            Reader::Remote(r) => Ok(r.sources().await.map_err(anyhow::Error::from)?),
         }
     }
+
+    async fn sessions(&self, q: &SessionsQuery) -> Result<Vec<SessionJson>, Exit> {
+        match self {
+            Reader::Local(st) => Ok(st.sessions_answer(q).context("reading the store")?),
+            Reader::Remote(r) => Ok(r.sessions(q).await.map_err(anyhow::Error::from)?),
+        }
+    }
+
+    async fn changes(&self, q: &ChangesQuery) -> Result<Vec<ChangeJson>, Exit> {
+        match self {
+            Reader::Local(st) => Ok(st.changes_answer(q).context("reading the store")?),
+            Reader::Remote(r) => Ok(r.changes(q).await.map_err(anyhow::Error::from)?),
+        }
+    }
+
+    async fn courses(&self) -> Result<Vec<Course>, Exit> {
+        match self {
+            Reader::Local(st) => Ok(st.courses_answer().context("reading the store")?),
+            Reader::Remote(r) => Ok(r.courses().await.map_err(anyhow::Error::from)?),
+        }
+    }
+
+    async fn feed(&self, filter: &Filter) -> Result<Vec<u8>, Exit> {
+        match self {
+            Reader::Local(st) => Ok(st
+                .feed_body(filter.clone())
+                .context("reading the store")?
+                .to_vec()),
+            Reader::Remote(r) => Ok(r
+                .feed(&filter.to_query())
+                .await
+                .map_err(anyhow::Error::from)?),
+        }
+    }
+}
+
+/// A usage error (exit 2) from any error.
+fn usage(e: impl Into<anyhow::Error>) -> Exit {
+    Exit {
+        code: 2,
+        error: Some(e.into()),
+    }
+}
+
+/// Prints `v` as the read commands' `--json` does.
+fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Exit> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).context("writing JSON")?
+    );
+    Ok(())
+}
+
+/// `events upcoming`.
+async fn upcoming(
+    cli: &Cli,
+    now: DateTime<Utc>,
+    filter: &FilterArgs,
+    json: bool,
+) -> Result<(), Exit> {
+    let f = filter.to_filter()?;
+    let reader = Reader::open(cli, now, Need::Existing)?;
+    let known = reader.sources().await?;
+    check_source(&f, &known)?;
+    let q = SessionsQuery {
+        filter: f,
+        withdrawn: true,
+    };
+    let list = reader.sessions(&q).await?;
+    if json {
+        if list.is_empty() && none_succeeded(&known) {
+            eprintln!("{NO_CRAWL_YET}");
+        }
+        print_json(&list)?;
+    } else if list.is_empty() && none_succeeded(&known) {
+        println!("{NO_CRAWL_YET}");
+    } else if list.is_empty() {
+        println!("No upcoming sessions match.");
+    } else {
+        print!("{}", present::table(&list));
+    }
+    Ok(())
+}
+
+/// `events changes`.
+async fn changes(cli: &Cli, now: DateTime<Utc>, args: &ChangesArgs) -> Result<(), Exit> {
+    let f = args.filter.to_filter()?;
+    let reader = Reader::open(cli, now, Need::Existing)?;
+    check_source(&f, &reader.sources().await?)?;
+    let mut kinds = args.kind.clone();
+    kinds.sort();
+    kinds.dedup();
+    let q = ChangesQuery {
+        filter: f,
+        kinds,
+        since: args.since,
+    };
+    let list = reader.changes(&q).await?;
+    if args.json {
+        print_json(&list)?;
+    } else if list.is_empty() {
+        println!(
+            "No changes in the last {} match.",
+            crate::changes::since_words(args.since)
+        );
+    } else {
+        print!("{}", crate::changes::table(&list));
+    }
+    Ok(())
+}
+
+/// `events ics`: the bytes `/calendar.ics` serves for the same filters.
+async fn ics(cli: &Cli, now: DateTime<Utc>, filter: &FilterArgs) -> Result<(), Exit> {
+    let f = filter.to_filter()?;
+    let reader = Reader::open(cli, now, Need::Existing)?;
+    check_source(&f, &reader.sources().await?)?;
+    let body = reader.feed(&f).await?;
+    let mut out = std::io::stdout().lock();
+    std::io::Write::write_all(&mut out, &body)
+        .and_then(|()| std::io::Write::flush(&mut out))
+        .context("writing the feed to standard output")?;
+    Ok(())
+}
+
+/// `events sources`.
+async fn sources(cli: &Cli, now: DateTime<Utc>, json: bool) -> Result<(), Exit> {
+    let list = Reader::open(cli, now, Need::Configured)?.sources().await?;
+    if json {
+        print_json(&list)?;
+    } else {
+        print!("{}", sources_table(&list, now));
+    }
+    Ok(())
+}
+
+/// `events courses`.
+async fn courses(cli: &Cli, now: DateTime<Utc>, json: bool) -> Result<(), Exit> {
+    let courses = Reader::open(cli, now, Need::Existing)?.courses().await?;
+    if json {
+        print_json(&courses)?;
+    } else if courses.is_empty() {
+        println!("No eLearning courses in the store; run `events crawl` first.");
+    } else {
+        let mut rows = vec![["TITLE", "CATEGORY", "SOURCE", "URL"].map(String::from)];
+        for c in &courses {
+            rows.push([
+                present::clip(&c.title, 60),
+                present::clip(c.category.as_deref().unwrap_or("-"), 30),
+                c.source.clone(),
+                c.url.clone(),
+            ]);
+        }
+        print!("{}", present::columns(&rows));
+    }
+    Ok(())
+}
+
+/// `events export`: from the store, or, while a local `serve` holds it,
+/// from a backup that server takes, restored into a scratch directory.
+async fn export(cli: &Cli, now: DateTime<Utc>, dir: &Path) -> Result<(), Exit> {
+    let sources = load_sources(&cli.sources)?;
+    let scratch = tempfile::tempdir().context("making a scratch directory")?;
+    let store = match Serving::of(&cli.data) {
+        Some(serving) => {
+            let file = scratch.path().join("store.backup");
+            Remote::new(&serving.url)
+                .map_err(anyhow::Error::from)?
+                .backup(&serving.token, &file)
+                .await
+                .map_err(anyhow::Error::from)?;
+            let data = scratch.path().join("data");
+            backup::restore(&file, &data).context("copying the served store")?;
+            open_store(&data, false)?
+        }
+        None => open_store(&cli.data, false)?,
+    };
+    let state = server::AppState::new(store, sources, server::fixed_clock(now));
+    let files = crate::export::export(&state, dir)
+        .with_context(|| format!("exporting to {}", dir.display()))?;
+    eprintln!("wrote {} files to {}", files.len(), dir.display());
+    Ok(())
+}
+
+/// `events backup FILE`: from the store, or from the local `serve` that
+/// holds it (which takes the copy between two merges).
+async fn backup(cli: &Cli, now: DateTime<Utc>, file: &Path) -> Result<(), Exit> {
+    let summary = match Serving::of(&cli.data) {
+        Some(serving) => {
+            let dir = match file.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let tmp = tempfile::NamedTempFile::new_in(&dir)
+                .with_context(|| format!("writing the backup beside {}", file.display()))?;
+            Remote::new(&serving.url)
+                .map_err(anyhow::Error::from)?
+                .backup(&serving.token, tmp.path())
+                .await
+                .map_err(anyhow::Error::from)?;
+            let (_, summary) = backup::verify(tmp.path()).map_err(anyhow::Error::from)?;
+            tmp.persist(file)
+                .with_context(|| format!("writing the backup {}", file.display()))?;
+            summary
+        }
+        None => {
+            let store = open_store(&cli.data, false)?;
+            backup::write_file(&store, now, file).map_err(anyhow::Error::from)?
+        }
+    };
+    eprintln!(
+        "backed up {} sessions and {} changes ({} records) to {}",
+        summary.sessions,
+        summary.changes,
+        summary.records,
+        file.display()
+    );
+    Ok(())
+}
+
+/// `events restore FILE` into `--data`.
+fn restore(cli: &Cli, file: &Path) -> Result<(), Exit> {
+    let summary = backup::restore(file, &cli.data).map_err(anyhow::Error::from)?;
+    eprintln!(
+        "restored {} sessions and {} changes ({} records) into {}",
+        summary.sessions,
+        summary.changes,
+        summary.records,
+        cli.data.display()
+    );
+    Ok(())
 }
 
 /// The table of `events sources`: one row per source, times in the source's
@@ -591,7 +769,7 @@ fn sources_table(list: &[SourceStatus], now: DateTime<Utc>) -> String {
         };
         rows.push(vec![
             s.id.clone(),
-            s.kind.unwrap_or("(no source file)").to_string(),
+            s.kind.clone().unwrap_or_else(|| "(no source file)".into()),
             if s.healthy() {
                 "ok".into()
             } else if h.last_attempt.is_none() {
@@ -665,7 +843,19 @@ async fn serve_until_stopped(
         }
         (_, o) => o,
     };
-    let state = server::AppState::new(store.clone(), sources, server::system_clock())
+    // Read commands run beside this server ask it (see `remote::Serving`).
+    let serving = Serving::new(addr);
+    let _announced = serving
+        .announce(store.dir())
+        .map_err(|e| tracing::warn!(error = %e, "could not leave this server's address in the data directory; read commands there will say the store is in use"))
+        .ok();
+    let clock = match &cli.now {
+        // A frozen clock for reproducible runs, as the read commands take it.
+        Some(_) => server::fixed_clock(clock(cli)?),
+        None => server::system_clock(),
+    };
+    let state = server::AppState::new(store.clone(), sources, clock)
+        .with_backup_token(&serving.token)
         .with_feed_cache_bytes(feed_cache)
         .with_event_block_bytes(event_blocks)
         .with_public_origin(origin)
@@ -825,16 +1015,6 @@ impl crawl::Observer for Progress {
 /// empty list says nothing of the sites, only of the crawls.
 pub const NO_CRAWL_YET: &str =
     "No crawl has succeeded yet, so there are no sessions to list; run `events sources` to see why.";
-
-/// Every source the source files configure or the store knows of.
-fn known_sources(
-    cli: &Cli,
-    store: &Store,
-    sessions: &[crate::model::StoredSession],
-) -> Result<Vec<SourceStatus>, Exit> {
-    let sources = load_sources(&cli.sources).unwrap_or_default();
-    Ok(source_statuses(&sources, store, sessions).context("reading the store")?)
-}
 
 /// Refuses a `--source` that names no known source, listing the known ones
 /// (a usage error, exit 2): an empty list would hide the typo.

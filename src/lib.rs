@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod answers;
 pub mod atom;
 pub mod backup;
 pub mod changes;
@@ -25,6 +26,7 @@ pub mod page;
 pub mod platforms;
 pub mod present;
 pub mod query;
+pub mod remote;
 pub mod replica;
 pub mod scaled_replica;
 pub mod server;

@@ -128,6 +128,12 @@ pub enum Route {
     ApiSessions,
     /// `/api/sources`.
     ApiSources,
+    /// `/api/changes`.
+    ApiChanges,
+    /// `/api/courses`.
+    ApiCourses,
+    /// `/backup`, for `events backup` beside a running server.
+    Backup,
     /// `/healthz`.
     Healthz,
     /// `/metrics`.
@@ -147,6 +153,9 @@ impl Route {
             Route::ChangesAtom => "/changes.atom",
             Route::ApiSessions => "/api/sessions",
             Route::ApiSources => "/api/sources",
+            Route::ApiChanges => "/api/changes",
+            Route::ApiCourses => "/api/courses",
+            Route::Backup => "/backup",
             Route::Healthz => "/healthz",
             Route::Metrics => "/metrics",
             Route::Other => "other",

@@ -708,7 +708,7 @@ mod tests {
         let status = |last_success| SourceStatus {
             id: "wsp".into(),
             name: "WSP".into(),
-            kind: Some("event-booking"),
+            kind: Some("event-booking".into()),
             timezone: chrono_tz::Europe::London,
             health: SourceHealth {
                 last_attempt: Some(now),

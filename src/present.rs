@@ -10,13 +10,13 @@ use crate::model::{PlacesPublished, Session, Status, StoredSession};
 use crate::query::Filter;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How far back the feed keeps past sessions, so a calendar keeps recent history.
 pub const FEED_PAST_DAYS: i64 = 30;
 
 /// The JSON shape of one session.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionJson {
     /// The session's calendar UID (the feed's `UID`), stable across crawls.
     pub uid: String,
@@ -324,9 +324,9 @@ pub fn all_day_span(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> String 
 
 /// The TIME cell of the terminal table: "09:30-12:30", or for an all-day
 /// session "all day" (one day) or "all day to Fri 05 Mar" (several).
-fn table_time(s: &Session, tz: Tz) -> String {
-    if s.all_day {
-        let (first, last) = all_day_dates(s.start, s.end, tz);
+fn table_time(start: DateTime<Utc>, end: DateTime<Utc>, all_day: bool, tz: Tz) -> String {
+    if all_day {
+        let (first, last) = all_day_dates(start, end, tz);
         if first == last {
             "all day".into()
         } else {
@@ -335,8 +335,8 @@ fn table_time(s: &Session, tz: Tz) -> String {
     } else {
         format!(
             "{}-{}",
-            s.start.with_timezone(&tz).format("%H:%M"),
-            s.end.with_timezone(&tz).format("%H:%M")
+            start.with_timezone(&tz).format("%H:%M"),
+            end.with_timezone(&tz).format("%H:%M")
         )
     }
 }
@@ -346,8 +346,10 @@ pub fn zone(s: &StoredSession) -> Tz {
     s.session.timezone.parse().unwrap_or(chrono_tz::UTC)
 }
 
-/// The terminal table of `events upcoming`.
-pub fn table(sessions: &[StoredSession]) -> String {
+/// The terminal table of `events upcoming`, from the sessions' JSON shape
+/// (what a server's `/api/sessions` sends), so the table is the same
+/// whether the CLI read the store or asked a server.
+pub fn table(sessions: &[SessionJson]) -> String {
     let mut rows: Vec<[String; 6]> = vec![[
         "DATE".into(),
         "TIME".into(),
@@ -357,27 +359,45 @@ pub fn table(sessions: &[StoredSession]) -> String {
         "PLACES".into(),
     ]];
     for s in sessions {
-        let tz = zone(s);
-        let start = s.session.start.with_timezone(&tz);
+        let tz: Tz = s.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let (Some(start), Some(end)) = (utc(&s.start), utc(&s.end)) else {
+            // Not an instant (a server of another version): shown as sent.
+            rows.push([
+                s.start.clone(),
+                String::new(),
+                clip(&s.title, 48),
+                s.source.clone(),
+                clip(&where_words(s), 32),
+                s.places.clone(),
+            ]);
+            continue;
+        };
         rows.push([
-            start.format("%a %d %b %Y").to_string(),
-            table_time(&s.session, tz),
-            clip(&s.session.title, 48),
-            s.session.source.clone(),
-            clip(
-                &s.session.venue.clone().unwrap_or_else(|| {
-                    if s.session.online {
-                        "Online".into()
-                    } else {
-                        "-".into()
-                    }
-                }),
-                32,
-            ),
-            feed::places_label(&s.session),
+            start.with_timezone(&tz).format("%a %d %b %Y").to_string(),
+            table_time(start, end, s.all_day, tz),
+            clip(&s.title, 48),
+            s.source.clone(),
+            clip(&where_words(s), 32),
+            s.places.clone(),
         ]);
     }
     columns(&rows)
+}
+
+/// The WHERE cell: the venue, else "Online" or "-".
+fn where_words(s: &SessionJson) -> String {
+    match (&s.location, s.online) {
+        (Some(v), _) => v.clone(),
+        (None, true) => "Online".into(),
+        (None, false) => "-".into(),
+    }
+}
+
+/// An RFC 3339 instant of the JSON shapes.
+pub fn utc(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Lays rows out in columns two spaces apart (widths in characters); the first
@@ -670,14 +690,14 @@ mod tests {
             when(&s.session, london),
             "Wednesday 10 – Friday 12 March 2027, all day"
         );
-        let t = table(std::slice::from_ref(&s));
+        let t = table(&[SessionJson::from_stored(&s)]);
         let row = t.lines().nth(1).unwrap();
         assert!(
             row.starts_with("Wed 10 Mar 2027  all day to Fri 12 Mar  "),
             "{t}"
         );
         s.session.end = midnight(2027, 3, 11);
-        let t = table(&[s]);
+        let t = table(&[SessionJson::from_stored(&s)]);
         assert!(
             t.lines()
                 .nth(1)

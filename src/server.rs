@@ -26,17 +26,18 @@
 //! rendering uses the start of that hour as "now", so a body is a pure function
 //! of its key.
 
+use crate::answers::{self, ChangesQuery, QueryError, SessionsQuery};
 use crate::atom::{self, AtomOptions};
-use crate::changes::{self, Change, ChangeKind};
+use crate::changes::{self, Change, ChangeJson, ChangeKind};
 use crate::config::SourceConfig;
 use crate::feed;
 use crate::feed_cache::{Class, FeedCache, Inserted, Weighed};
 use crate::links::LinkPolicy;
 use crate::metrics::{Metrics, Route};
-use crate::model::StoredSession;
+use crate::model::{Course, StoredSession};
 use crate::page::{self, Links, PageData};
 use crate::present::{self, SessionJson};
-use crate::query::{query_pairs, slug, Filter, FilterError, MAX_VALUE_CHARS};
+use crate::query::{slug, Filter, FilterError, MAX_VALUE_CHARS};
 use crate::source_status::{self, SourceStatus};
 use crate::store::{Store, StoreError};
 use axum::body::{Body, Bytes};
@@ -117,9 +118,6 @@ pub const ALLOWED_METHODS: &str = "GET, HEAD";
 /// before trying again, so the error does not spin the CPU.
 const ACCEPT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Longest single `kind` value, in characters (the longest kind is 12).
-const MAX_KIND_CHARS: usize = 32;
-
 /// Bytes of rendered feeds kept in memory (gzipped) unless told otherwise
 /// (`events serve --feed-cache`). Filters come from anyone, so the cache is
 /// bounded in bytes; about ten full feeds of 10,000 sessions fit.
@@ -162,6 +160,9 @@ pub struct AppState {
     origin: PublicOrigin,
     /// What `/metrics` serves; shared with the crawls' observer.
     metrics: Arc<Metrics>,
+    /// The secret `/backup` asks for (`remote::Serving`); `None` serves no
+    /// backups.
+    backup_token: Option<Arc<str>>,
 }
 
 /// Where the absolute links the server writes point (the page's subscribe
@@ -291,6 +292,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new(sources.iter().map(|s| s.id.as_str()))),
             sources,
             clock,
+            backup_token: None,
             cache: Arc::new(Cache::new(
                 DEFAULT_FEED_CACHE_BYTES,
                 feed::DEFAULT_EVENT_BLOCK_BYTES,
@@ -330,6 +332,16 @@ impl AppState {
     #[must_use]
     pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
         AppState { metrics, ..self }
+    }
+
+    /// The same state serving backups at `/backup` to whoever sends `token`
+    /// as a bearer token.
+    #[must_use]
+    pub fn with_backup_token(self, token: &str) -> Self {
+        AppState {
+            backup_token: Some(token.into()),
+            ..self
+        }
     }
 
     /// How many feed bodies have been rendered since start (cache misses).
@@ -731,8 +743,11 @@ fn route_of(matched: Option<&MatchedPath>) -> Route {
         Some("/changes.atom") => Route::ChangesAtom,
         Some("/api/sessions") => Route::ApiSessions,
         Some("/api/sources") => Route::ApiSources,
+        Some("/api/changes") => Route::ApiChanges,
+        Some("/api/courses") => Route::ApiCourses,
         Some("/healthz") => Route::Healthz,
         Some("/metrics") => Route::Metrics,
+        Some("/backup") => Route::Backup,
         _ => Route::Other,
     }
 }
@@ -765,8 +780,11 @@ fn routes(state: AppState) -> Router {
         .route("/", get(index))
         .route("/api/sessions", get(api_sessions))
         .route("/api/sources", get(api_sources))
+        .route("/api/changes", get(api_changes))
+        .route("/api/courses", get(api_courses))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/backup", get(backup))
         .layer(CompressionLayer::new().gzip(true));
     feeds.merge(others).fallback(not_found).with_state(state)
 }
@@ -778,8 +796,17 @@ pub enum ApiError {
     BadRequest(String),
     /// `404`: nothing at this address.
     NotFound(String),
+    /// `403`: not for this client.
+    Forbidden(String),
     /// `500`: the store could not be read.
     Store(StoreError),
+}
+
+/// A refused question is the client's mistake: a `400` with its sentence.
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
 }
 
 /// A refused filter is the client's mistake: a `400` with the filter's sentence.
@@ -800,6 +827,7 @@ impl IntoResponse for ApiError {
         let (status, msg) = match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
             ApiError::Store(e) => {
                 tracing::error!("reading the store: {e}");
                 (
@@ -861,7 +889,7 @@ impl AppState {
     fn feed(&self, filter: Filter) -> Result<Arc<RenderedFeed>, StoreError> {
         let now = (self.clock)();
         let (generation, all) = self.snapshot()?;
-        let filter = canonical_categories(filter, &all);
+        let filter = answers::canonical_categories(filter, &all);
         let hour = now.timestamp().div_euclid(3600);
         let key = FeedKey {
             filter,
@@ -1003,31 +1031,6 @@ impl AppState {
     }
 }
 
-/// Replaces each category (a name or a slug such as `child-neglect`) by the
-/// name the store spells it with, so the calendar's name reads "Child Neglect"
-/// and equal views share one cache entry. Unknown ones are kept as given: a
-/// subscription to a category with no sessions right now stays valid.
-fn canonical_categories(mut f: Filter, all: &[StoredSession]) -> Filter {
-    if f.categories.is_empty() {
-        return f;
-    }
-    // Each distinct name slugged once, the first spelling of a slug kept:
-    // one pass over the sessions whatever the number of categories asked.
-    let mut seen = std::collections::HashSet::new();
-    let mut by_slug: std::collections::HashMap<String, &str> = Default::default();
-    for name in all.iter().filter_map(|s| s.session.category.as_deref()) {
-        if seen.insert(name) {
-            by_slug.entry(slug(name)).or_insert(name);
-        }
-    }
-    for c in &mut f.categories {
-        if let Some(name) = by_slug.get(&slug(c)) {
-            *c = (*name).to_string();
-        }
-    }
-    f
-}
-
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -1164,7 +1167,8 @@ async fn changes_atom(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let (_, all) = st.snapshot()?;
-    let filter = canonical_categories(Filter::from_query(q.as_deref().unwrap_or(""))?, &all);
+    let filter =
+        answers::canonical_categories(Filter::from_query(q.as_deref().unwrap_or(""))?, &all);
     let kinds = parse_kinds(q.as_deref())?;
     // No known origin: links relative to the host's root.
     let base = st.origin.of_request(&headers).unwrap_or_default();
@@ -1187,47 +1191,15 @@ async fn changes_atom(
     ))
 }
 
-/// The `kind` parameters of a query string: each a change kind or a
-/// comma-separated list of them; an unknown one is a `BadRequest`.
+/// The `kind` parameters of a query string (see `answers::parse_kinds`);
+/// an unknown one is a `BadRequest`.
 pub fn parse_kinds(raw: Option<&str>) -> Result<Vec<ChangeKind>, ApiError> {
-    let mut kinds = Vec::new();
-    for (k, v) in query_pairs(raw.unwrap_or(""))? {
-        if k != "kind" {
-            continue;
-        }
-        for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            if part.chars().count() > MAX_KIND_CHARS {
-                return Err(bad(format!(
-                    "A `kind` is longer than {MAX_KIND_CHARS} characters; use one of {}.",
-                    ChangeKind::names()
-                )));
-            }
-            let kind: ChangeKind = part.parse().map_err(|e| bad(format!("{e}.")))?;
-            if !kinds.contains(&kind) {
-                kinds.push(kind);
-            }
-        }
-    }
-    kinds.sort();
-    Ok(kinds)
+    Ok(answers::parse_kinds(raw.unwrap_or(""))?)
 }
 
 /// The query string of a changes view: the filter's, then its kinds.
 pub fn changes_query(filter: &Filter, kinds: &[ChangeKind]) -> String {
-    let mut q = filter.to_query();
-    if !kinds.is_empty() {
-        let k = kinds
-            .iter()
-            .map(|k| k.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
-        if !q.is_empty() {
-            q.push('&');
-        }
-        q.push_str("kind=");
-        q.push_str(&k);
-    }
-    q
+    answers::changes_query(filter, kinds)
 }
 
 async fn calendar(
@@ -1347,7 +1319,7 @@ impl AppState {
     pub fn page_html(&self, filter: Filter, links: Links<'_>) -> Result<String, StoreError> {
         let now = (self.clock)();
         let (_, all) = self.snapshot()?;
-        let filter = canonical_categories(filter, &all);
+        let filter = answers::canonical_categories(filter, &all);
         // Every category among upcoming sessions, soonest first; borrowed, not
         // copied: the page is asked for often and the store may be large.
         let mut everything: Vec<&StoredSession> = all
@@ -1395,12 +1367,35 @@ impl AppState {
     pub fn sessions_json(&self, filter: Filter) -> Result<Vec<u8>, StoreError> {
         let now = (self.clock)();
         let (_, all) = self.snapshot()?;
-        let filter = canonical_categories(filter, &all);
+        let filter = answers::canonical_categories(filter, &all);
         let v: Vec<SessionJson> = present::upcoming(&all, &filter, now)
             .iter()
             .map(|s| self.links.session_json(s))
             .collect();
         serde_json::to_vec_pretty(&v).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// The sessions `/api/sessions` lists for `q` (see `answers::sessions`).
+    pub fn sessions_answer(&self, q: &SessionsQuery) -> Result<Vec<SessionJson>, StoreError> {
+        let (_, all) = self.snapshot()?;
+        Ok(answers::sessions(&all, &self.links, q, (self.clock)()))
+    }
+
+    /// The changes `/api/changes` lists for `q` (see `answers::changes`).
+    pub fn changes_answer(&self, q: &ChangesQuery) -> Result<Vec<ChangeJson>, StoreError> {
+        let (_, all) = self.snapshot()?;
+        answers::changes(&self.store, &all, &self.links, q, (self.clock)())
+    }
+
+    /// The courses `/api/courses` lists.
+    pub fn courses_answer(&self) -> Result<Vec<Course>, StoreError> {
+        answers::courses(&self.store, &self.links)
+    }
+
+    /// Every source and its health, as `/api/sources` lists them.
+    pub fn sources_answer(&self) -> Result<Vec<SourceStatus>, StoreError> {
+        let (_, all) = self.snapshot()?;
+        self.source_statuses(&all)
     }
 
     /// Every category among the stored sessions, as the store spells it, one
@@ -1447,21 +1442,30 @@ async fn api_sessions(
     State(st): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let now = (st.clock)();
-    let (_, all) = st.snapshot()?;
-    let filter = canonical_categories(Filter::from_query(q.as_deref().unwrap_or(""))?, &all);
-    let v: Vec<SessionJson> = present::upcoming(&all, &filter, now)
-        .iter()
-        .map(|s| st.links.session_json(s))
-        .collect();
-    Ok(json(&v))
+    let q = SessionsQuery::from_query(q.as_deref().unwrap_or(""))?;
+    Ok(json(&st.sessions_answer(&q)?))
+}
+
+/// `/api/changes`: what `events changes --json` prints for the same
+/// question (`since`, `kind` and the view's filters).
+async fn api_changes(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = ChangesQuery::from_query(q.as_deref().unwrap_or(""))?;
+    Ok(json(&st.changes_answer(&q)?))
+}
+
+/// `/api/courses`: the undated eLearning courses, as `events courses
+/// --json` prints them.
+async fn api_courses(State(st): State<AppState>) -> Result<Response, ApiError> {
+    Ok(json(&st.courses_answer()?))
 }
 
 /// `/api/sources`: every source's `SourceStatus`, as `events sources --json`
 /// prints it.
 async fn api_sources(State(st): State<AppState>) -> Result<Response, ApiError> {
-    let (_, all) = st.snapshot()?;
-    Ok(json(&st.source_statuses(&all)?))
+    Ok(json(&st.sources_answer()?))
 }
 
 /// 200 whenever the store can be read, even with failing sources (they are
@@ -1499,6 +1503,56 @@ async fn healthz(State(st): State<AppState>) -> Response {
             r
         }
     }
+}
+
+/// `/backup`: a backup file of the store as it is now (`backup::write`), for
+/// `events backup` run beside this server. Only with the token the server
+/// left in its data directory: the store holds nothing secret, but a copy
+/// of it is for those who could copy the directory anyway.
+async fn backup(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let allowed = match (&st.backup_token, given) {
+        (Some(t), Some(g)) => same_secret(t.as_bytes(), g.as_bytes()),
+        _ => false,
+    };
+    if !allowed {
+        return Err(ApiError::Forbidden(
+            "Backups are taken with `events backup` on the server's own machine, by a user who can read its data directory.".into(),
+        ));
+    }
+    let _permit = st
+        .cache
+        .rendering
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Store(StoreError::Corrupt("the server is stopping".into())))?;
+    let (store, now) = (st.store.clone(), (st.clock)());
+    let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+        let mut f = tempfile::tempfile()?;
+        crate::backup::write(&store, now, std::io::BufWriter::new(&mut f))?;
+        std::io::Seek::rewind(&mut f)?;
+        Ok(f)
+    })
+    .await
+    .map_err(|e| ApiError::Store(StoreError::Corrupt(format!("a backup failed: {e}"))))?
+    .map_err(|e| ApiError::Store(StoreError::Corrupt(format!("a backup failed: {e}"))))?;
+    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/gzip"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// Compares two secrets in time that depends on their lengths only.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// `/metrics`: the Prometheus text of `metrics::Metrics`, with the feed

@@ -19,7 +19,7 @@ use crate::model::StoredSession;
 use crate::store::{SourceHealth, Store, StoreError};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The zone a source's times are shown in when no source file says it: the
@@ -36,7 +36,7 @@ pub struct SourceStatus {
     pub name: String,
     /// `event-booking`, `eventbrite`, `ical`, `schema-org`; `None` when no
     /// source file configures it any more.
-    pub kind: Option<&'static str>,
+    pub kind: Option<String>,
     /// The zone its crawl times are shown in: its configured one, else
     /// [`UNCONFIGURED_ZONE`].
     pub timezone: Tz,
@@ -84,7 +84,7 @@ impl Serialize for SourceStatus {
         Shape {
             id: &self.id,
             name: &self.name,
-            kind: self.kind,
+            kind: self.kind.as_deref(),
             timezone: self.timezone.name(),
             healthy: self.healthy(),
             last_attempt: h.last_attempt,
@@ -97,6 +97,46 @@ impl Serialize for SourceStatus {
             not_modified: h.not_modified,
         }
         .serialize(serializer)
+    }
+}
+
+/// Reads back what `Serialize` wrote (a server's `/api/sources`); `healthy`
+/// is worked out again from the health, and a zone this build does not
+/// know is shown in UTC.
+impl<'de> Deserialize<'de> for SourceStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Shape {
+            id: String,
+            name: String,
+            kind: Option<String>,
+            timezone: String,
+            last_attempt: Option<DateTime<Utc>>,
+            last_success: Option<DateTime<Utc>>,
+            last_error: Option<String>,
+            consecutive_failures: u32,
+            sessions_found: usize,
+            requests: u64,
+            bytes: u64,
+            not_modified: u64,
+        }
+        let s = Shape::deserialize(deserializer)?;
+        Ok(SourceStatus {
+            id: s.id,
+            name: s.name,
+            kind: s.kind,
+            timezone: s.timezone.parse().unwrap_or(chrono_tz::UTC),
+            health: SourceHealth {
+                last_attempt: s.last_attempt,
+                last_success: s.last_success,
+                last_error: s.last_error,
+                consecutive_failures: s.consecutive_failures,
+                sessions_found: s.sessions_found,
+                requests: s.requests,
+                bytes: s.bytes,
+                not_modified: s.not_modified,
+            },
+        })
     }
 }
 
@@ -125,7 +165,7 @@ fn statuses<'a>(
         .map(|c| SourceStatus {
             id: c.id.clone(),
             name: c.name.clone(),
-            kind: Some(c.kind.name()),
+            kind: Some(c.kind.name().to_string()),
             timezone: c.timezone,
             health: health.remove(&c.id).unwrap_or_default(),
         })
@@ -200,7 +240,7 @@ mod tests {
         let ids: Vec<&str> = list.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["wsp", "ny", "gone", "old"]);
         assert_eq!(list[0].name, "The wsp site");
-        assert_eq!(list[0].kind, Some("event-booking"));
+        assert_eq!(list[0].kind.as_deref(), Some("event-booking"));
         assert!(!list[0].healthy());
         assert_eq!(list[0].health.consecutive_failures, 2);
         assert_eq!(list[1].timezone, chrono_tz::America::New_York);

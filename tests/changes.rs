@@ -146,6 +146,8 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
                 "at",
                 "status",
                 "spaces_left",
+                "places",
+                "timezone",
                 "url"
             ])
         );
