@@ -12,12 +12,7 @@ mod common;
 use common::stdout;
 use events::scaled_replica::{ScaledConfig, ScaledReplica};
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
-use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-/// How long `serve` may take to print its address.
-const START: Duration = Duration::from_secs(60);
+use std::process::Output;
 
 /// A store crawled twice (so it holds changes) from a generated site.
 struct Env {
@@ -80,35 +75,7 @@ impl Env {
     /// `events serve` on the store, until the returned child is dropped;
     /// with the address it serves at.
     async fn serve(&self, data: &Path) -> (tokio::process::Child, String) {
-        let mut child = common::events_command(
-            &self.sources,
-            data,
-            &self.now,
-            None,
-            &["serve", "--listen", "127.0.0.1:0"],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("starting `events serve`");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(START, async {
-            while let Some(l) = lines.next_line().await.unwrap() {
-                if l.starts_with("Serving on ") {
-                    return l;
-                }
-            }
-            panic!("`events serve` ended without serving");
-        })
-        .await
-        .expect("`events serve` serves within START");
-        let url = line
-            .strip_prefix("Serving on ")
-            .and_then(|l| l.split(' ').next())
-            .unwrap()
-            .to_string();
-        (child, url)
+        common::serve(&self.sources, data, &self.now, &[]).await
     }
 }
 
