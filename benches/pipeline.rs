@@ -295,7 +295,7 @@ fn serving(c: &mut Criterion) {
     let filter = Filter::default();
     let direct = || {
         let list = present::feed_window(&all, &filter, now());
-        let opts = present::feed_options(&[wsp_source()], &all, &filter);
+        let opts = present::feed_options(&[wsp_source()], &events::site::Site::default(), &filter);
         feed::render(&list, &opts)
     };
     let served = rt.block_on(get());
@@ -353,7 +353,7 @@ fn filtered(c: &mut Criterion) {
     let sources = [wsp_source()];
     let list = present::feed_window(&all, &filter, now());
     assert_eq!(list.len(), NATIONAL);
-    let opts = present::feed_options(&sources, &all, &filter);
+    let opts = present::feed_options(&sources, &events::site::Site::default(), &filter);
     let plain = feed::render(&list, &opts);
     let blocks = feed::EventBlocks::new(64 * 1024 * 1024);
     assert_eq!(feed::render_with_blocks(&list, &opts, &blocks, 1), plain);

@@ -16,6 +16,7 @@ use crate::query::Filter;
 use crate::remote::{Remote, Serving};
 use crate::replica::{self, Replica, Site};
 use crate::server;
+use crate::site::{self, Site as Settings};
 use crate::source_status::SourceStatus;
 use crate::store::Store;
 use anyhow::{Context, Result};
@@ -47,9 +48,17 @@ pub struct Cli {
     /// `demo` keeps its store there only then, never in a real `data`.
     #[arg(skip)]
     pub data_given: bool,
-    /// A URL or email the crawler's User-Agent names, so site owners can reach us.
+    /// A URL or email the crawler's User-Agent names, so site owners can
+    /// reach us (default: `contact` in the settings file).
     #[arg(long, global = true, env = "EVENTS_CONTACT")]
     pub contact: Option<String>,
+    /// The settings file: the site's title, description, public_url and
+    /// contact (default: events.toml beside the sources directory, if there).
+    #[arg(long, global = true, env = "EVENTS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What the settings file says; read by `run` before any command.
+    #[arg(skip)]
+    pub site: Settings,
     /// Ask the events server at this address (e.g.
     /// https://training.example.org) instead of reading a store: for
     /// `upcoming`, `changes`, `sources`, `courses` and `ics`.
@@ -96,13 +105,15 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// Where absolute links point: `--public-url`, else the trusted proxy's
-    /// headers, else nowhere (relative links).
-    pub fn origin(&self) -> server::PublicOrigin {
-        match (&self.public_url, self.trust_proxy) {
-            (Some(o), _) => o.clone(),
-            (None, true) => server::PublicOrigin::TrustedProxy,
-            (None, false) => server::PublicOrigin::Relative,
+    /// Where absolute links point: `--public-url`, else the settings
+    /// file's `public_url`, else the trusted proxy's headers, else nowhere
+    /// (relative links).
+    pub fn origin(&self, site: &Settings) -> server::PublicOrigin {
+        match (&self.public_url, &site.public_url, self.trust_proxy) {
+            (Some(o), _, _) => o.clone(),
+            (None, Some(url), _) => server::PublicOrigin::Configured(url.clone()),
+            (None, None, true) => server::PublicOrigin::TrustedProxy,
+            (None, None, false) => server::PublicOrigin::Relative,
         }
     }
 }
@@ -319,8 +330,12 @@ impl From<anyhow::Error> for Exit {
 
 /// Runs the command: what it prints goes to stdout (progress and notes to
 /// stderr); a failure comes back as an [`Exit`] for `main` to report.
-pub async fn run(cli: Cli) -> Result<(), Exit> {
+pub async fn run(mut cli: Cli) -> Result<(), Exit> {
     let now = clock(&cli)?;
+    cli.site = load_site(&cli)?;
+    if cli.contact.is_none() {
+        cli.contact = cli.site.contact.clone();
+    }
     let cli = &cli;
     match &cli.command {
         Command::Crawl => {
@@ -501,7 +516,8 @@ impl Reader {
             ),
             Need::Configured => (load_sources(&cli.sources)?, open_store(&cli.data, true)?),
         };
-        let state = server::AppState::new(store, sources, server::fixed_clock(now));
+        let state = server::AppState::new(store, sources, server::fixed_clock(now))
+            .with_site(cli.site.clone());
         Ok(Reader::Local(Box::new(state)))
     }
 
@@ -687,7 +703,8 @@ async fn export(cli: &Cli, now: DateTime<Utc>, dir: &Path) -> Result<(), Exit> {
         }
         None => open_store(&cli.data, false)?,
     };
-    let state = server::AppState::new(store, sources, server::fixed_clock(now));
+    let state =
+        server::AppState::new(store, sources, server::fixed_clock(now)).with_site(cli.site.clone());
     let files = crate::export::export(&state, dir)
         .with_context(|| format!("exporting to {}", dir.display()))?;
     eprintln!("wrote {} files to {}", files.len(), dir.display());
@@ -837,7 +854,7 @@ async fn serve_until_stopped(
     let feed_cache = usize::try_from(args.feed_cache.as_u64()).unwrap_or(usize::MAX);
     let event_blocks = usize::try_from(args.event_blocks.as_u64()).unwrap_or(usize::MAX);
     // The demo is reached only at its own address.
-    let origin = match (cli_demo(cli), args.origin()) {
+    let origin = match (cli_demo(cli), args.origin(&cli.site)) {
         (true, server::PublicOrigin::Relative) if !addr.ip().is_unspecified() => {
             server::PublicOrigin::configured(&format!("http://{addr}")).unwrap_or_default()
         }
@@ -856,6 +873,7 @@ async fn serve_until_stopped(
     };
     let state = server::AppState::new(store.clone(), sources, clock)
         .with_backup_token(&serving.token)
+        .with_site(cli.site.clone())
         .with_feed_cache_bytes(feed_cache)
         .with_event_block_bytes(event_blocks)
         .with_public_origin(origin)
@@ -1063,6 +1081,16 @@ fn clock(cli: &Cli) -> Result<DateTime<Utc>, Exit> {
 /// ([`config::load_dir`]).
 pub fn load_sources(dir: &Path) -> Result<Vec<SourceConfig>> {
     Ok(config::load_dir(dir)?)
+}
+
+/// The settings file `--config` names, else `events.toml` beside the
+/// sources directory when there is one.
+pub fn load_site(cli: &Cli) -> Result<Settings> {
+    let path = match &cli.config {
+        Some(p) => p.clone(),
+        None => site::default_path(&cli.sources),
+    };
+    Ok(Settings::load(&path, cli.config.is_some())?)
 }
 
 /// Opens the store in `dir`; made there if missing when `create`, otherwise a

@@ -36,6 +36,14 @@ pub enum ConfigError {
         /// Why.
         cause: std::io::Error,
     },
+    /// The settings file (`events.toml`) cannot be read.
+    #[error("cannot read the settings file {file} ({}); {}", io_words(.cause), settings_advice(.cause))]
+    Settings {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        cause: std::io::Error,
+    },
     /// A field is missing, unknown or wrong.
     #[error("{file}:{line}: field `{field}`: {message}")]
     Field {
@@ -85,6 +93,15 @@ fn dir_words(dir: &Path, cause: &std::io::Error) -> String {
 }
 
 /// What to do about a source file that cannot be read.
+fn settings_advice(cause: &std::io::Error) -> &'static str {
+    match cause.kind() {
+        std::io::ErrorKind::PermissionDenied => "give the user running events read access to it",
+        std::io::ErrorKind::InvalidData => "save it as UTF-8 text",
+        std::io::ErrorKind::NotFound => "check the --config path, or leave --config out",
+        _ => "check it, or leave it out",
+    }
+}
+
 fn read_advice(cause: &std::io::Error) -> &'static str {
     match cause.kind() {
         std::io::ErrorKind::PermissionDenied => {
@@ -353,23 +370,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<SourceConfig>, ConfigError> {
 
 /// Parses one source file's text; `file` is only used in messages.
 pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError> {
-    let mut table: toml::Table = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(1);
-        let message = e.message().trim().to_string();
-        match field_in_message(&message) {
-            Some(field) => ConfigError::Field {
-                file: file.to_path_buf(),
-                line,
-                field,
-                message,
-            },
-            None => ConfigError::Syntax {
-                file: file.to_path_buf(),
-                line,
-                message: syntax_words(&message, text, line),
-            },
-        }
-    })?;
+    let mut table = parse_table(file, text)?;
     let err = |field: &str, message: String| field_err(file, text, field, message);
     let mut common = toml::Table::new();
     for name in COMMON_FIELDS {
@@ -525,6 +526,28 @@ pub fn parse_url(s: &str) -> Result<Url, String> {
 /// What the TOML reader found malformed, in plain words with what to do;
 /// the reader's own words end the sentence in brackets when they are not
 /// one of the usual mistakes.
+/// `text` read as one TOML table, or the sentence for where it is not TOML
+/// (or, for a value of the wrong shape the reader names, which field).
+pub fn parse_table(file: &Path, text: &str) -> Result<toml::Table, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(1);
+        let message = e.message().trim().to_string();
+        match field_in_message(&message) {
+            Some(field) => ConfigError::Field {
+                file: file.to_path_buf(),
+                line,
+                field,
+                message,
+            },
+            None => ConfigError::Syntax {
+                file: file.to_path_buf(),
+                line,
+                message: syntax_words(&message, text, line),
+            },
+        }
+    })
+}
+
 fn syntax_words(message: &str, text: &str, line: usize) -> String {
     let line_text = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
     let of_key = key_on_line(text, line)
@@ -585,7 +608,8 @@ fn unclosed_quote(line: &str) -> bool {
     open.is_some()
 }
 
-fn field_err(file: &Path, text: &str, field: &str, message: String) -> ConfigError {
+/// A one-sentence error about `field` of the TOML file `file`, at its line.
+pub fn field_err(file: &Path, text: &str, field: &str, message: String) -> ConfigError {
     ConfigError::Field {
         file: file.to_path_buf(),
         line: line_of_field(text, field),

@@ -76,7 +76,10 @@ pub fn export(state: &AppState, dir: &Path) -> Result<Vec<PathBuf>, ExportError>
     put(
         "index.html".into(),
         state
-            .page_html(Filter::default(), crate::page::Links::Static)?
+            .page_html(
+                Filter::default(),
+                crate::page::Links::Static(state.site().public_url.as_deref()),
+            )?
             .as_bytes(),
     )?;
     put("changes.atom".into(), &state.changes_body("")?)?;

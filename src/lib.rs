@@ -30,5 +30,6 @@ pub mod remote;
 pub mod replica;
 pub mod scaled_replica;
 pub mod server;
+pub mod site;
 pub mod source_status;
 pub mod store;

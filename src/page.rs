@@ -21,6 +21,7 @@ use crate::feed;
 use crate::model::{Status, StoredSession};
 use crate::present;
 use crate::query::{slug, Filter, MAX_Q_CHARS};
+use crate::site::Site;
 use crate::source_status::SourceStatus;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -50,6 +51,8 @@ pub struct PageData<'a> {
     pub links: Links<'a>,
     /// The time the page is made at, for "2 hours ago" and the like.
     pub now: DateTime<Utc>,
+    /// The deployment's own title, description and contact (`events.toml`).
+    pub site: &'a Site,
 }
 
 /// Where the page's feed and API links point. A request's `Host` header is
@@ -67,8 +70,11 @@ pub enum Links<'a> {
     /// address (`webcal://` and the address to paste).
     Root,
     /// A static copy (`events export`): relative to the page (`calendar.ics`,
-    /// `sessions.json`), made absolute by the same script.
-    Static,
+    /// `sessions.json`). The subscribe links are absolute when the copy's
+    /// public origin is known (`Some`, from `events.toml`'s `public_url`),
+    /// else made absolute by the same script. Controls that need a server
+    /// (the filter form and chips) are left out.
+    Static(Option<&'a str>),
 }
 
 /// The feed URL of a view, for pasting into Google Calendar or Outlook:
@@ -78,8 +84,14 @@ pub fn feed_url(links: Links<'_>, f: &Filter) -> String {
     match links {
         Links::Absolute(origin) => format!("{origin}{}", f.to_url("/calendar.ics")),
         Links::Root => f.to_url("/calendar.ics"),
-        Links::Static => f.to_url("calendar.ics"),
+        Links::Static(Some(origin)) => format!("{origin}/{}", f.to_url("calendar.ics")),
+        Links::Static(None) => f.to_url("calendar.ics"),
     }
+}
+
+/// True when the subscribe links can be written absolute by the server.
+fn absolute(links: Links<'_>) -> bool {
+    matches!(links, Links::Absolute(_) | Links::Static(Some(_)))
 }
 
 /// The same URL with the `webcal` scheme, which makes desktop and phone calendar
@@ -88,7 +100,7 @@ pub fn feed_url(links: Links<'_>, f: &Filter) -> String {
 /// script writes it in the browser).
 pub fn webcal_url(links: Links<'_>, f: &Filter) -> String {
     let http = feed_url(links, f);
-    if !matches!(links, Links::Absolute(_)) {
+    if !absolute(links) {
         return http;
     }
     let rest = http
@@ -196,10 +208,14 @@ footer{color:#4a4a4a;font-size:.9rem}
 
 /// The whole page.
 pub fn render(d: &PageData) -> String {
-    let described = d.filter.describe();
-    let title = match &described {
-        Some(x) => format!("Safeguarding training — {x}"),
-        None => "Safeguarding training sessions".to_string(),
+    let heading = d
+        .site
+        .title
+        .clone()
+        .unwrap_or_else(|| "Safeguarding training sessions".into());
+    let title = match d.filter.describe() {
+        Some(x) => format!("{heading} — {x}"),
+        None => heading.clone(),
     };
     let page = html! {
         (DOCTYPE)
@@ -211,13 +227,14 @@ pub fn render(d: &PageData) -> String {
                 link rel="alternate" type="text/calendar" title="Calendar feed of this view"
                     href=(feed_path(d));
                 link rel="alternate" type="application/atom+xml" title="Changes to this view"
-                    href=(d.filter.to_url("/changes.atom"));
+                    href=(atom_path(d));
                 style { (PreEscaped(CSS)) }
             }
             body {
                 a.skip href="#sessions" { "Skip to the sessions" }
                 header {
-                    h1 { (title) }
+                    h1 { (heading) }
+                    @if let Some(about) = &d.site.description { p { (about) } }
                     p {
                         "Upcoming safeguarding training from "
                         (source_names(d.sources))
@@ -227,7 +244,7 @@ pub fn render(d: &PageData) -> String {
                     }
                 }
                 main {
-                    (filters(d))
+                    @if let Links::Static(_) = d.links { (calendars(d)) } @else { (filters(d)) }
                     (sessions(d))
                     (changes(d))
                     (subscribe(d))
@@ -241,6 +258,12 @@ pub fn render(d: &PageData) -> String {
                         a href=(feed_path(d)) { "iCalendar file" }
                         ". Places are as the booking sites showed them at the last crawl; the booking page has the final word."
                     }
+                    @if let Some(contact) = &d.site.contact {
+                        p {
+                            "Questions about this calendar: "
+                            @if let Some(href) = d.site.contact_href() { a href=(href) { (contact) } } @else { (contact) }
+                        }
+                    }
                 }
             }
         }
@@ -252,15 +275,24 @@ pub fn render(d: &PageData) -> String {
 /// `calendar.ics` in a static copy.
 fn feed_path(d: &PageData) -> String {
     match d.links {
-        Links::Static => feed_url(Links::Static, d.filter),
+        Links::Static(_) => feed_url(Links::Static(None), d.filter),
         _ => d.filter.to_url("/calendar.ics"),
+    }
+}
+
+/// The view's changes feed: `/changes.atom?…` when served, `changes.atom`
+/// in a static copy.
+fn atom_path(d: &PageData) -> String {
+    match d.links {
+        Links::Static(_) => "changes.atom".into(),
+        _ => d.filter.to_url("/changes.atom"),
     }
 }
 
 /// The view's JSON: `/api/sessions?…` when served, `sessions.json` in a static copy.
 fn json_path(d: &PageData) -> String {
     match d.links {
-        Links::Static => "sessions.json".into(),
+        Links::Static(_) => "sessions.json".into(),
         _ => d.filter.to_url("/api/sessions"),
     }
 }
@@ -273,6 +305,39 @@ fn source_names(sources: &[SourceStatus]) -> String {
     match names.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => names.join(""),
+    }
+}
+
+/// In a static copy, in place of the filters (which need a server): the
+/// calendar of each source and each category, files `events export` writes.
+fn calendars(d: &PageData) -> Markup {
+    let file = |name: String| -> String {
+        match d.links {
+            Links::Static(Some(origin)) => format!("{origin}/{name}"),
+            _ => name,
+        }
+    };
+    html! {
+        section.box.filters aria-labelledby="calendars-h" {
+            h2 #calendars-h { "Calendars by source and by category" }
+            p { "Subscribe to part of this calendar: copy a link's address into your calendar app." }
+            @if !d.sources.is_empty() {
+                h3 { "By source" }
+                ul {
+                    @for s in d.sources {
+                        li { a href=(file(format!("calendar/{}.ics", slug(&s.id)))) { (s.name) } }
+                    }
+                }
+            }
+            @if !d.categories.is_empty() {
+                h3 { "By category" }
+                ul {
+                    @for c in d.categories {
+                        li { a href=(file(format!("calendar/category/{}.ics", slug(c)))) { (c) } }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -379,7 +444,7 @@ const SUBSCRIBE_SCRIPT: &str = r##"(function(){var a=document.querySelector("#su
 fn subscribe(d: &PageData) -> Markup {
     let http = feed_url(d.links, d.filter);
     let webcal = webcal_url(d.links, d.filter);
-    let script = !matches!(d.links, Links::Absolute(_));
+    let script = !absolute(d.links);
     html! {
         section.box #subscribe aria-labelledby="subscribe-h" {
             h2 #subscribe-h { "Subscribe to this view" }
@@ -389,7 +454,7 @@ fn subscribe(d: &PageData) -> Markup {
             }
             p.actions {
                 a.webcal href=(webcal) { "Subscribe in your calendar app" }
-                a href=(d.filter.to_url("/changes.atom")) { "Get changes by feed reader" }
+                a href=(atom_path(d)) { "Get changes by feed reader" }
             }
             p {
                 label for="feed-url" { "Calendar address, to paste into Google Calendar or Outlook" }
@@ -447,17 +512,22 @@ fn sessions(d: &PageData) -> Markup {
             @if count == 0 && none_succeeded(d.sources) {
                 // An empty list would blame the filters for what the crawls did.
                 p.empty { "No crawl has succeeded yet, so there are no sessions to show; " a href="#health-h" { "Where this comes from" } " below (or " code { "events sources" } " on the server) says why." }
+            } @else if count == 0 && d.filter.to_query().is_empty() {
+                p.empty { "No upcoming sessions are listed at the moment." }
             } @else if count == 0 {
                 p.empty { "No upcoming sessions match these filters. " a href="/" { "Show all sessions" } "." }
             }
-            // One link that toggles the places filter (the form has the checkbox).
+            // One link that toggles the places filter (the form has the
+            // checkbox); a static copy has one view, and no such link.
             @if count > 0 || d.filter.available {
                 p.summary {
                     @if count > 0 {
                         span { (count) @if count == 1 { " session" } @else { " sessions" } " to come." }
                     }
-                    a href=(toggled_places.to_url("/")) {
-                        @if d.filter.available { "Show full and closed sessions too" } @else { "Only sessions with places" }
+                    @if !matches!(d.links, Links::Static(_)) {
+                        a href=(toggled_places.to_url("/")) {
+                            @if d.filter.available { "Show full and closed sessions too" } @else { "Only sessions with places" }
+                        }
                     }
                 }
             }
@@ -504,7 +574,7 @@ fn changes(d: &PageData) -> Markup {
             }
             p.meta {
                 "Newest changes first. "
-                a href=(d.filter.to_url("/changes.atom")) { "All changes of this view as a feed" }
+                a href=(atom_path(d)) { "All changes of this view as a feed" }
                 " (Atom), for a feed reader."
             }
         }
@@ -692,6 +762,7 @@ mod tests {
             filter: &Filter::default(),
             links: Links::Absolute("http://h"),
             now,
+            site: &Site::default(),
         });
         assert!(!html.contains("<script>alert"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -717,23 +788,32 @@ mod tests {
                 ..SourceHealth::default()
             },
         };
-        let page = |sources: &[SourceStatus]| {
+        let page_of = |sources: &[SourceStatus], filter: &Filter| {
             render(&PageData {
                 sessions: &[],
                 categories: &[],
                 sources,
                 changes: &[],
-                filter: &Filter::default(),
+                filter,
                 links: Links::Root,
                 now,
+                site: &Site::default(),
             })
         };
+        let page = |sources: &[SourceStatus]| page_of(sources, &Filter::default());
         let failed = page(&[status(None)]);
         assert!(failed.contains(r##"<p class="empty">No crawl has succeeded yet, so there are no sessions to show; <a href="#health-h">Where this comes from</a> below (or <code>events sources</code> on the server) says why.</p>"##), "{failed}");
         assert!(!failed.contains("match these filters"));
+        // Without a filter, there is no filter to blame.
         let crawled = page(&[status(Some(now))]);
-        assert!(crawled.contains("No upcoming sessions match these filters."));
-        assert!(!crawled.contains("No crawl has succeeded"));
+        assert!(crawled.contains("No upcoming sessions are listed at the moment."));
+        assert!(!crawled.contains("No crawl has succeeded") && !crawled.contains("filters."));
+        let online = Filter {
+            online: Some(true),
+            ..Filter::default()
+        };
+        let filtered = page_of(&[status(Some(now))], &online);
+        assert!(filtered.contains("No upcoming sessions match these filters."));
     }
 
     #[test]
@@ -756,6 +836,7 @@ mod tests {
             filter: &Filter::default(),
             links: Links::Absolute("http://h"),
             now,
+            site: &Site::default(),
         });
         assert!(!html.contains("Online: Online"));
         assert!(html.contains("</span>Online (Zoom)</p>"));
@@ -795,6 +876,7 @@ mod tests {
                 filter: &f,
                 links: Links::Absolute("http://h"),
                 now,
+                site: &Site::default(),
             })
         };
         let html = page(&[c]);
@@ -837,7 +919,10 @@ mod tests {
             webcal_url(x, &f),
             format!("webcal://x.org/calendar.ics?{query}")
         );
-        assert_eq!(feed_url(Links::Static, &f), format!("calendar.ics?{query}"));
+        assert_eq!(
+            feed_url(Links::Static(None), &f),
+            format!("calendar.ics?{query}")
+        );
         assert_eq!(feed_url(Links::Root, &f), format!("/calendar.ics?{query}"));
         assert_eq!(
             webcal_url(Links::Root, &f),

@@ -8,6 +8,7 @@ use crate::config::SourceConfig;
 use crate::feed::{self, FeedOptions};
 use crate::model::{PlacesPublished, Session, Status, StoredSession};
 use crate::query::Filter;
+use crate::site::Site;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -189,41 +190,34 @@ pub const FEED_REFRESH: std::time::Duration = std::time::Duration::from_secs(360
 pub const FEED_DESCRIPTION: &str =
     "Safeguarding training sessions and the places left on each as the booking sites last showed them.";
 
-/// A feed's name and refresh, the one place they are decided: the configured
-/// sources' ids in alphabetical order (then those only the store still knows
-/// of), or the one source the filter names, and the rest of the filter in
-/// words, e.g. `VRP & WSP training — Child Neglect`.
+/// Most sources named in a calendar's name; past this it says how many.
+pub const MAX_NAMED_SOURCES: usize = 3;
+
+/// A feed's name, description and refresh, the one place they are decided.
 ///
-/// The name depends on the configuration and the filter only, never on how
-/// many sessions each source has today: a name that changes renames the
-/// subscription in people's calendars and changes the feed's ETag. It holds no
-/// `,`, `;` or `\\` (see [`FEED_DESCRIPTION`]): the filter's parts are joined
-/// with ` · ` and such characters in a category or search become spaces.
-pub fn feed_options(
-    sources: &[SourceConfig],
-    all: &[StoredSession],
-    filter: &Filter,
-) -> FeedOptions {
-    let mut ids: Vec<String> = sources.iter().map(|s| s.id.clone()).collect();
-    ids.sort();
-    let mut extra: Vec<String> = all
-        .iter()
-        .map(|s| s.session.source.clone())
-        .filter(|id| !ids.contains(id))
-        .collect();
-    extra.sort();
-    extra.dedup();
-    ids.extend(extra);
-    if let Some(only) = &filter.source {
-        ids = vec![only.clone()];
-    }
-    let who = if ids.is_empty() {
-        "Safeguarding".to_string()
-    } else {
-        ids.iter()
-            .map(|i| i.to_uppercase())
-            .collect::<Vec<_>>()
-            .join(" & ")
+/// The name is `events.toml`'s `title`, else built from the configured
+/// sources' names (never their ids), e.g. `Walsall Safeguarding Partnership
+/// & West Midlands VRP training`, or `Safeguarding training from 5 sources`
+/// past [`MAX_NAMED_SOURCES`]. A view of one source is named for it; the rest
+/// of the filter follows in words, e.g. `… training — Child Neglect`.
+///
+/// The name depends on the configuration and the filter only, never on the
+/// store: a name that changes renames the subscription in people's calendars
+/// and changes the feed's ETag. It holds no `,`, `;` or `\\` (see
+/// [`FEED_DESCRIPTION`]): the filter's parts are joined with ` · ` and such
+/// characters in a title, category or search become spaces.
+pub fn feed_options(sources: &[SourceConfig], site: &Site, filter: &Filter) -> FeedOptions {
+    let one = filter.source.as_deref().map(|id| {
+        sources
+            .iter()
+            .find(|s| s.id == id)
+            .map_or("one source", |s| s.name.as_str())
+    });
+    let who = match (&site.title, one) {
+        (Some(title), Some(name)) => format!("{title} — {name}"),
+        (Some(title), None) => title.clone(),
+        (None, Some(name)) => format!("{name} training"),
+        (None, None) => sources_title(sources),
     };
     // A category's own commas must not read as the separator.
     let rest = Filter {
@@ -232,13 +226,30 @@ pub fn feed_options(
         ..filter.clone()
     };
     let name = match rest.describe() {
-        Some(d) => format!("{who} training — {}", plain_words(&d.replace(", ", " · "))),
-        None => format!("{who} training"),
+        Some(d) => format!("{who} — {}", plain_words(&d.replace(", ", " · "))),
+        None => who,
     };
     FeedOptions {
         name: plain_words(&name),
-        description: Some(FEED_DESCRIPTION.into()),
+        description: Some(
+            site.description
+                .clone()
+                .unwrap_or_else(|| FEED_DESCRIPTION.into()),
+        ),
         refresh: FEED_REFRESH,
+    }
+}
+
+/// The whole calendar's name from its sources' names, sorted so the order
+/// of the source files does not matter.
+fn sources_title(sources: &[SourceConfig]) -> String {
+    let mut names: Vec<&str> = sources.iter().map(|s| s.name.trim()).collect();
+    names.sort_unstable();
+    names.dedup();
+    match names.len() {
+        0 => "Safeguarding training".into(),
+        n if n <= MAX_NAMED_SOURCES => format!("{} training", names.join(" & ")),
+        n => format!("Safeguarding training from {n} sources"),
     }
 }
 
@@ -608,25 +619,53 @@ mod tests {
 
     #[test]
     fn feed_name_is_stable_and_needs_no_escaping() {
-        let cfg = |id: &str| {
+        let cfg = |id: &str, name: &str| {
             crate::config::parse_source(
                 std::path::Path::new("x.toml"),
-                &format!("id = \"{id}\"\nname = \"X\"\nkind = \"event-booking\"\nbase_url = \"https://x.example\"\n"),
+                &format!("id = \"{id}\"\nname = \"{name}\"\nkind = \"event-booking\"\nbase_url = \"https://x.example\"\n"),
             )
             .unwrap()
         };
-        let sources = vec![cfg("wsp"), cfg("vrp")];
-        let more_wsp = vec![stored("wsp", "1"), stored("wsp", "2"), stored("vrp", "3")];
-        let more_vrp = vec![stored("vrp", "1"), stored("vrp", "2"), stored("wsp", "3")];
+        let sources = vec![
+            cfg("wsp", "Walsall Safeguarding Partnership"),
+            cfg("vrp", "West Midlands VRP"),
+        ];
+        let none = Site::default();
         let f = Filter::default();
-        let a = feed_options(&sources, &more_wsp, &f);
-        assert_eq!(a.name, "VRP & WSP training");
-        assert_eq!(a, feed_options(&sources, &more_vrp, &f));
-        assert_eq!(a, feed_options(&sources, &[], &f));
-        // A source only the store knows of comes after the configured ones.
+        let a = feed_options(&sources, &none, &f);
         assert_eq!(
-            feed_options(&sources, &[stored("abc", "1")], &f).name,
-            "VRP & WSP & ABC training"
+            a.name,
+            "Walsall Safeguarding Partnership & West Midlands VRP training"
+        );
+        let reversed: Vec<_> = sources.iter().rev().cloned().collect();
+        assert_eq!(a, feed_options(&reversed, &none, &f));
+        assert_eq!(feed_options(&[], &none, &f).name, "Safeguarding training");
+        let many: Vec<_> = ["a", "b", "c", "d"].map(|i| cfg(i, i)).into();
+        assert_eq!(
+            feed_options(&many, &none, &f).name,
+            "Safeguarding training from 4 sources"
+        );
+        let one = Filter {
+            source: Some("vrp".into()),
+            ..Filter::default()
+        };
+        assert_eq!(
+            feed_options(&sources, &none, &one).name,
+            "West Midlands VRP training"
+        );
+        let site = Site {
+            title: Some("Walsall, training".into()),
+            description: Some("Courses in Walsall.".into()),
+            ..Site::default()
+        };
+        assert_eq!(feed_options(&sources, &site, &f).name, "Walsall training");
+        assert_eq!(
+            feed_options(&sources, &site, &one).name,
+            "Walsall training — West Midlands VRP"
+        );
+        assert_eq!(
+            feed_options(&sources, &site, &f).description.as_deref(),
+            Some("Courses in Walsall.")
         );
         let f = Filter {
             categories: vec!["Drugs, Alcohol; and more".into(), "Neglect".into()],
@@ -634,10 +673,10 @@ mod tests {
             available: true,
             ..Filter::default()
         };
-        let named = feed_options(&sources, &more_wsp, &f);
+        let named = feed_options(&sources, &none, &f);
         assert_eq!(
             named.name,
-            "VRP & WSP training — Drugs Alcohol and more · Neglect · “level 2” · with places"
+            "Walsall Safeguarding Partnership & West Midlands VRP training — Drugs Alcohol and more · Neglect · “level 2” · with places"
         );
         for text in [named.name.as_str(), FEED_DESCRIPTION] {
             assert!(!text.contains([',', ';', '\\']), "{text}");

@@ -38,6 +38,7 @@ use crate::model::{Course, StoredSession};
 use crate::page::{self, Links, PageData};
 use crate::present::{self, SessionJson};
 use crate::query::{slug, Filter, FilterError, MAX_VALUE_CHARS};
+use crate::site::Site;
 use crate::source_status::{self, SourceStatus};
 use crate::store::{Store, StoreError};
 use axum::body::{Body, Bytes};
@@ -163,6 +164,8 @@ pub struct AppState {
     /// The secret `/backup` asks for (`remote::Serving`); `None` serves no
     /// backups.
     backup_token: Option<Arc<str>>,
+    /// The deployment's title, description and contact (`events.toml`).
+    site: Arc<Site>,
 }
 
 /// Where the absolute links the server writes point (the page's subscribe
@@ -186,33 +189,12 @@ pub enum PublicOrigin {
     Relative,
 }
 
-/// Why a `--public-url` is refused, in one sentence.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PublicUrlError {
-    /// Not an absolute http(s) URL with a host.
-    #[error("the public URL must be an http or https address with a host, e.g. https://training.example.org")]
-    NotWeb,
-    /// It has a path, query, fragment or credentials.
-    #[error("the public URL must be the site's origin only (scheme, host and port, e.g. https://training.example.org); serving under a path is not supported")]
-    NotOrigin,
-}
+pub use crate::site::PublicUrlError;
 
 impl PublicOrigin {
     /// A `--public-url` as the origin links are built on: `https://host[:port]`.
     pub fn configured(url: &str) -> Result<PublicOrigin, PublicUrlError> {
-        let u = url::Url::parse(url.trim()).map_err(|_| PublicUrlError::NotWeb)?;
-        if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
-            return Err(PublicUrlError::NotWeb);
-        }
-        if u.path() != "/"
-            || u.query().is_some()
-            || u.fragment().is_some()
-            || !u.username().is_empty()
-            || u.password().is_some()
-        {
-            return Err(PublicUrlError::NotOrigin);
-        }
-        Ok(PublicOrigin::Configured(u.origin().ascii_serialization()))
+        crate::site::origin(url).map(PublicOrigin::Configured)
     }
 
     /// The origin of a request's links, or `None` for relative links.
@@ -293,6 +275,7 @@ impl AppState {
             sources,
             clock,
             backup_token: None,
+            site: Arc::new(Site::default()),
             cache: Arc::new(Cache::new(
                 DEFAULT_FEED_CACHE_BYTES,
                 feed::DEFAULT_EVENT_BLOCK_BYTES,
@@ -342,6 +325,21 @@ impl AppState {
             backup_token: Some(token.into()),
             ..self
         }
+    }
+
+    /// The same state named and described as `site` says (its
+    /// `public_url` is taken up by `with_public_origin`'s caller).
+    #[must_use]
+    pub fn with_site(self, site: Site) -> Self {
+        AppState {
+            site: Arc::new(site),
+            ..self
+        }
+    }
+
+    /// What `events.toml` says of this deployment.
+    pub fn site(&self) -> &Site {
+        &self.site
     }
 
     /// How many feed bodies have been rendered since start (cache misses).
@@ -905,7 +903,7 @@ impl AppState {
         // (same bytes), which is cheaper than making every request wait.
         let at = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now);
         let list = present::feed_window(&all, &key.filter, at);
-        let opts = present::feed_options(&self.sources, &all, &key.filter);
+        let opts = present::feed_options(&self.sources, &self.site, &key.filter);
         let body = feed::render_with_blocks(&list, &opts, &self.cache.events, generation);
         drop(list);
         // Newest change anywhere in the store, not only in this view: a session
@@ -970,9 +968,14 @@ impl AppState {
             .map(|c| c.at)
             .or(last_modified)
             .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        let heading = self
+            .site
+            .title
+            .as_deref()
+            .unwrap_or("Safeguarding training");
         let title = match filter.describe() {
-            Some(d) => format!("Safeguarding training: what changed — {d}"),
-            None => "Safeguarding training: what changed".to_string(),
+            Some(d) => format!("{heading}: what changed — {d}"),
+            None => format!("{heading}: what changed"),
         };
         let feed_query = changes_query(filter, kinds);
         let page_query = filter.to_query();
@@ -1360,6 +1363,7 @@ impl AppState {
             filter: &filter,
             links,
             now,
+            site: &self.site,
         }))
     }
 

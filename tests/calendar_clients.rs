@@ -282,7 +282,7 @@ async fn every_parser_reads_the_same_calendar() {
         return;
     }
 
-    let name = "VRP & WSP training";
+    let name = "vrp partnership & wsp partnership training";
     let mut want_events: Vec<Value> = sessions
         .iter()
         .map(|s| {

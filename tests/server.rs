@@ -337,7 +337,10 @@ async fn calendar_feed_headers_and_content() {
     let lm = httpdate::parse_http_date(h[header::LAST_MODIFIED].to_str().unwrap()).unwrap();
     assert_eq!(DateTime::<Utc>::from(lm), now() - Duration::hours(2));
     let body = r.text().await.unwrap();
-    assert_eq!(calname(&body), "VRP & WSP training");
+    assert_eq!(
+        calname(&body),
+        "Walsall Safeguarding Partnership & West Midlands Violence Reduction Partnership training"
+    );
     // Every session in the window, past one and cancelled one included.
     assert_eq!(events(&body).len(), 7);
     s.stop().await;
@@ -369,7 +372,7 @@ async fn calendar_filters_and_pretty_paths() {
     assert_eq!(st, StatusCode::OK);
     assert!(uids(&body).iter().all(|u| u.starts_with("wsp-")));
     assert_eq!(uids(&body).len(), 5);
-    assert_eq!(calname(&body), "WSP training");
+    assert_eq!(calname(&body), "Walsall Safeguarding Partnership training");
 
     let (_, pretty) = s.text("/calendar/wsp.ics").await;
     assert_eq!(pretty, body, "the pretty path is the same feed");
@@ -382,7 +385,10 @@ async fn calendar_filters_and_pretty_paths() {
         uids(&neglect),
         vec![uid("wsp", "101"), uid("wsp", "103"), uid("wsp", "105")]
     );
-    assert_eq!(calname(&neglect), "VRP & WSP training — Child Neglect");
+    assert_eq!(
+        calname(&neglect),
+        "Walsall Safeguarding Partnership & West Midlands Violence Reduction Partnership training — Child Neglect"
+    );
     let (_, by_param) = s.text("/calendar.ics?category=Child%20Neglect").await;
     assert_eq!(by_param, neglect, "slug and name give the same view");
 
