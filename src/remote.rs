@@ -33,6 +33,10 @@ pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(600);
 /// well under this.
 pub const MAX_ANSWER_BYTES: u64 = 512 * 1024 * 1024;
 
+/// The largest backup `events backup` takes from a server: far above any
+/// real store (a national-scale one backs up to tens of megabytes).
+pub const MAX_BACKUP_BYTES: u64 = 64 * 1024 * 1024 * 1024;
+
 /// The longest part of a server's error answer quoted in a sentence.
 const MAX_QUOTED_CHARS: usize = 300;
 
@@ -229,13 +233,18 @@ impl Remote {
         self.bytes("calendar.ics", query, None).await
     }
 
-    /// A backup taken by the server, written to `to`.
+    /// A backup taken by the server, streamed into the file `to` (never
+    /// held in memory whole).
     pub async fn backup(&self, token: &str, to: &Path) -> Result<(), RemoteError> {
-        let body = self.bytes("backup", "", Some(token)).await?;
-        std::fs::write(to, body).map_err(|e| RemoteError::Write {
+        let write = |e: std::io::Error| RemoteError::Write {
             path: to.to_path_buf(),
             message: crate::config::io_words(&e),
-        })
+        };
+        let mut file = std::io::BufWriter::new(std::fs::File::create(to).map_err(write)?);
+        self.fetch("backup", "", Some(token), &mut file, MAX_BACKUP_BYTES)
+            .await?;
+        std::io::Write::flush(&mut file).map_err(write)?;
+        Ok(())
     }
 
     async fn json<T: serde::de::DeserializeOwned>(
@@ -262,6 +271,23 @@ impl Remote {
         query: &str,
         token: Option<&str>,
     ) -> Result<Vec<u8>, RemoteError> {
+        let mut body = Vec::new();
+        self.fetch(path, query, token, &mut body, MAX_ANSWER_BYTES)
+            .await?;
+        Ok(body)
+    }
+
+    /// Asks for `path?query` and writes a successful answer's body into
+    /// `sink`, at most `limit` bytes; any other answer is an error quoting
+    /// the server's sentence.
+    async fn fetch(
+        &self,
+        path: &str,
+        query: &str,
+        token: Option<&str>,
+        sink: &mut dyn std::io::Write,
+        limit: u64,
+    ) -> Result<(), RemoteError> {
         let url = self.address(path, query);
         let mut req = self.client.get(url.clone());
         if let Some(t) = token {
@@ -273,30 +299,45 @@ impl Remote {
         };
         let mut resp = req.send().await.map_err(unreachable)?;
         let status = resp.status();
-        let mut body = Vec::new();
+        if !status.is_success() {
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
+                let room = (MAX_QUOTED_CHARS * 4).saturating_sub(body.len());
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            return Err(refusal(&url, status, &body));
+        }
+        let mut written = 0u64;
         while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
-            if body.len() as u64 + chunk.len() as u64 > MAX_ANSWER_BYTES {
+            written += chunk.len() as u64;
+            if written > limit {
                 return Err(RemoteError::TooLarge {
                     url: url.to_string(),
                 });
             }
-            body.extend_from_slice(&chunk);
+            sink.write_all(&chunk).map_err(|e| RemoteError::Write {
+                path: PathBuf::from(url.path()),
+                message: crate::config::io_words(&e),
+            })?;
         }
-        if status.is_success() {
-            return Ok(body);
-        }
-        let message = present::terminal_safe(&present::clip(
-            String::from_utf8_lossy(&body).trim(),
-            MAX_QUOTED_CHARS,
-        ));
-        if status == reqwest::StatusCode::BAD_REQUEST {
-            return Err(RemoteError::Refused { message });
-        }
-        Err(RemoteError::Failed {
-            url: url.to_string(),
-            status: status.as_u16(),
-            message,
-        })
+        Ok(())
+    }
+}
+
+/// The error for a server's answer other than success: its `400` sentence
+/// as the error, or the status and what it said.
+fn refusal(url: &Url, status: reqwest::StatusCode, body: &[u8]) -> RemoteError {
+    let message = present::terminal_safe(&present::clip(
+        String::from_utf8_lossy(body).trim(),
+        MAX_QUOTED_CHARS,
+    ));
+    if status == reqwest::StatusCode::BAD_REQUEST {
+        return RemoteError::Refused { message };
+    }
+    RemoteError::Failed {
+        url: url.to_string(),
+        status: status.as_u16(),
+        message,
     }
 }
 
