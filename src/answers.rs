@@ -7,9 +7,10 @@
 //! Owns the questions' query strings (`to_query` / `from_query`) too. Knows
 //! the store, the filter and the links rule; not HTTP, not the terminal.
 
-use crate::changes::{self, ChangeJson, ChangeKind};
+use crate::changes::{self, ChangeKind};
 use crate::links::LinkPolicy;
 use crate::model::{Course, StoredSession};
+use crate::present::change::ChangeJson;
 use crate::present::{self, SessionJson};
 use crate::query::{query_pairs, slug, Filter, FilterError};
 use crate::store::{Store, StoreError};

@@ -12,6 +12,7 @@
 //! (`changes`).
 
 use crate::changes::Change;
+use crate::present::change::ChangeWords;
 use atom_syndication::{Category, Content, Entry, Feed, FixedDateTime, Link, Person, Text};
 use chrono::{DateTime, SecondsFormat, Utc};
 use maud::html;

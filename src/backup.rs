@@ -150,7 +150,7 @@ pub fn write_file(store: &Store, now: DateTime<Utc>, path: &Path) -> Result<Summ
     let io = |e: std::io::Error| BackupError::Io {
         doing: "writing the backup",
         path: path.to_path_buf(),
-        message: crate::config::io_words(&e),
+        message: crate::errors::io_words(&e),
     };
     let dir = parent_dir(path);
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
@@ -215,7 +215,7 @@ fn refuse_non_empty(dir: &Path) -> Result<(), BackupError> {
         Err(e) => Err(BackupError::Io {
             doing: "reading the data directory",
             path: dir.to_path_buf(),
-            message: crate::config::io_words(&e),
+            message: crate::errors::io_words(&e),
         }),
         Ok(mut entries) => match entries.next() {
             None => Ok(()),
@@ -239,7 +239,7 @@ fn read(
     let file = std::fs::File::open(path).map_err(|e| BackupError::Io {
         doing: "reading the backup",
         path: path.to_path_buf(),
-        message: crate::config::io_words(&e),
+        message: crate::errors::io_words(&e),
     })?;
     let mut r = Reader {
         inner: BufReader::new(GzDecoder::new(BufReader::new(file))),
@@ -266,7 +266,7 @@ fn read(
 fn words(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::UnexpectedEof => "it ends early".into(),
-        _ => crate::config::io_words(e),
+        _ => crate::errors::io_words(e),
     }
 }
 

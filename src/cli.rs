@@ -5,12 +5,12 @@
 
 use crate::answers::{ChangesQuery, SessionsQuery};
 use crate::backup;
-use crate::changes::ChangeJson;
 use crate::config::{self, SourceConfig};
-use crate::crawl::schedule;
+use crate::crawl::schedule::{self, CRAWL_LOG};
 use crate::crawl::{self, CrawlReport};
 use crate::fetch::{FetchConfig, Fetcher};
 use crate::model::Course;
+use crate::present::change::ChangeJson;
 use crate::present::{self, SessionJson};
 use crate::query::Filter;
 use crate::remote::{Remote, Serving};
@@ -630,10 +630,10 @@ async fn changes(cli: &Cli, now: DateTime<Utc>, args: &ChangesArgs) -> Result<()
     } else if list.is_empty() {
         println!(
             "No changes in the last {} match.",
-            crate::changes::since_words(args.since)
+            crate::present::change::since_words(args.since)
         );
     } else {
-        print!("{}", crate::changes::table(&list));
+        print!("{}", crate::present::change::table(&list));
     }
     Ok(())
 }
@@ -938,10 +938,6 @@ fn fetch_config(cli: &Cli) -> FetchConfig {
         None => FetchConfig::default(),
     }
 }
-
-/// The log target of each crawl's one-line summary in `watch` and `serve`,
-/// shown at the default log level (`EVENTS_LOG` unset).
-pub const CRAWL_LOG: &str = "events::crawl_summary";
 
 /// For long-running commands: one log line per finished crawl, a warning when
 /// it failed.

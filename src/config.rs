@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
+pub use crate::errors::io_words;
+
 /// A source file that cannot be used, with where it went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -109,15 +111,6 @@ fn read_advice(cause: &std::io::Error) -> &'static str {
         }
         std::io::ErrorKind::InvalidData => "save it as UTF-8 text",
         _ => "check it, or move it out of the sources directory",
-    }
-}
-
-/// An I/O error in plain words, without Rust's "(os error N)".
-pub fn io_words(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.rsplit_once(" (os error ") {
-        Some((words, _)) => words.to_lowercase(),
-        None => text,
     }
 }
 

@@ -14,6 +14,7 @@ pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod crawl;
+pub mod errors;
 pub mod export;
 pub mod feed;
 pub mod feed_cache;

@@ -17,9 +17,10 @@ fn main() {
         .value_source("data")
         .is_some_and(|s| s != ValueSource::DefaultValue);
     // By default: warnings, and each crawl's one-line summary from `watch`
-    // and `serve` (see `cli::CRAWL_LOG`).
-    let filter = EnvFilter::try_from_env("EVENTS_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("warn,{}=info", cli::CRAWL_LOG)));
+    // and `serve` (see `crawl::schedule::CRAWL_LOG`).
+    let filter = EnvFilter::try_from_env("EVENTS_LOG").unwrap_or_else(|_| {
+        EnvFilter::new(format!("warn,{}=info", events::crawl::schedule::CRAWL_LOG))
+    });
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()

@@ -20,6 +20,7 @@ use crate::changes::Change;
 use crate::feed;
 use crate::model::{Status, StoredSession};
 use crate::present;
+use crate::present::change::ChangeWords;
 use crate::query::{slug, Filter, MAX_Q_CHARS};
 use crate::site::Site;
 use crate::source_status::SourceStatus;

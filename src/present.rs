@@ -4,6 +4,8 @@
 //!
 //! Knows the model and the filter; not HTML, not iCalendar, not the store's layout.
 
+pub mod change;
+
 use crate::config::SourceConfig;
 use crate::feed::{self, FeedOptions};
 use crate::model::{PlacesPublished, Session, Status, StoredSession};

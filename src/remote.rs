@@ -8,8 +8,8 @@
 //! they are printed, and nothing of the store.
 
 use crate::answers::{ChangesQuery, SessionsQuery};
-use crate::changes::ChangeJson;
 use crate::model::Course;
+use crate::present::change::ChangeJson;
 use crate::present::{self, SessionJson};
 use crate::source_status::SourceStatus;
 use rand::RngCore;
@@ -238,7 +238,7 @@ impl Remote {
     pub async fn backup(&self, token: &str, to: &Path) -> Result<(), RemoteError> {
         let write = |e: std::io::Error| RemoteError::Write {
             path: to.to_path_buf(),
-            message: crate::config::io_words(&e),
+            message: crate::errors::io_words(&e),
         };
         let mut file = std::io::BufWriter::new(std::fs::File::create(to).map_err(write)?);
         self.fetch("backup", "", Some(token), &mut file, MAX_BACKUP_BYTES)
@@ -317,7 +317,7 @@ impl Remote {
             }
             sink.write_all(&chunk).map_err(|e| RemoteError::Write {
                 path: PathBuf::from(url.path()),
-                message: crate::config::io_words(&e),
+                message: crate::errors::io_words(&e),
             })?;
         }
         Ok(())

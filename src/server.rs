@@ -28,7 +28,7 @@
 
 use crate::answers::{self, ChangesQuery, QueryError, SessionsQuery};
 use crate::atom::{self, AtomOptions};
-use crate::changes::{self, Change, ChangeJson, ChangeKind};
+use crate::changes::{self, Change, ChangeKind};
 use crate::config::SourceConfig;
 use crate::feed;
 use crate::feed_cache::{Class, FeedCache, Inserted, Weighed};
@@ -36,6 +36,7 @@ use crate::links::LinkPolicy;
 use crate::metrics::{Metrics, Route};
 use crate::model::{Course, StoredSession};
 use crate::page::{self, Links, PageData};
+use crate::present::change::ChangeJson;
 use crate::present::{self, SessionJson};
 use crate::query::{slug, Filter, FilterError, MAX_VALUE_CHARS};
 use crate::site::Site;

@@ -536,7 +536,7 @@ impl Store {
             std::io::ErrorKind::NotADirectory => StoreError::NotADirectory { path },
             _ => StoreError::Open {
                 path,
-                message: crate::config::io_words(e),
+                message: crate::errors::io_words(e),
             },
         }
     }

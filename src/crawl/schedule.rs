@@ -16,6 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// The log target of each crawl's one-line summary in `watch` and `serve`,
+/// shown at the default log level (`EVENTS_LOG` unset).
+pub const CRAWL_LOG: &str = "events::crawl_summary";
+
 /// Stops the scheduler when set to `true`.
 pub type StopSignal = watch::Receiver<bool>;
 
@@ -76,7 +80,7 @@ pub async fn run_with_clock(
                 let last = store.health(&cfg.id).ok().and_then(|h| h.last_success);
                 if let Some(wait) = first_wait(last, cfg.poll_interval, clock()) {
                     tracing::info!(
-                        target: crate::cli::CRAWL_LOG,
+                        target: CRAWL_LOG,
                         "{}: crawled successfully {} ago; next crawl in {}",
                         cfg.id,
                         humantime::format_duration(round_secs(cfg.poll_interval.saturating_sub(wait))),
