@@ -64,13 +64,10 @@ impl FieldMiss {
     }
 }
 
+/// `text` on one line, terminal-safe, at most [`LOOKED_AT_CHARS`] characters.
 fn clip(text: &str) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut out: String = one_line.chars().take(LOOKED_AT_CHARS).collect();
-    if one_line.chars().count() > LOOKED_AT_CHARS {
-        out.push('…');
-    }
-    out
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::present::clip(&one_line, LOOKED_AT_CHARS)
 }
 
 /// One page (or API call) as a check saw it.
