@@ -121,8 +121,9 @@ impl Replica {
     }
 
     /// Serve the WSP pages as a site whose markup has changed since the
-    /// source file was written: the Places label and wording say "Seats"
-    /// instead, and the description's class is `course-summary`, so
+    /// source file was written: the Places label says "Capacity" and the
+    /// places are worded without "places" ("Remaining: 12", "Only 2 left"),
+    /// and the description's class is `course-summary`, so
     /// `labels.places` and `selectors.description` find nothing (what
     /// `events check` must name).
     pub fn change_markup(&self) {
@@ -250,12 +251,12 @@ fn changed_markup(bytes: &[u8]) -> Cow<'_, [u8]> {
 /// What the changed WSP site says differently: labels and wording, then the
 /// description's class.
 const CHANGED_MARKUP: &[(&str, &str)] = &[
-    ("<dt>Places</dt>", "<dt>Seats</dt>"),
-    ("Places available", "Seats remaining"),
-    ("places available", "seats remaining"),
-    ("places left", "seats left"),
-    ("place left", "seat left"),
-    ("Places:", "Seats:"),
+    ("<dt>Places</dt>", "<dt>Capacity</dt>"),
+    ("Places available:", "Remaining:"),
+    ("places available", "remaining"),
+    ("places left", "left"),
+    ("place left", "left"),
+    ("Places:", "Capacity:"),
     ("class=\"description\"", "class=\"course-summary\""),
     ("class=\"event-description\"", "class=\"course-summary\""),
     ("id=\"description\"", "id=\"course-summary\""),

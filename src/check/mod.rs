@@ -241,7 +241,8 @@ pub async fn run(
     let probe = Probe::on();
     let walked = crawl::dry_walk(&cfg, &fetcher, now, probe.clone()).await;
     let heard = probe.pages();
-    let page_reports: Vec<PageReport> = heard.iter().map(|p| page_report(p, cfg.timezone)).collect();
+    let page_reports: Vec<PageReport> =
+        heard.iter().map(|p| page_report(p, cfg.timezone)).collect();
     let (sessions, stopped) = match &walked {
         Ok(g) => (
             g.sessions.len(),
@@ -296,11 +297,7 @@ fn bounded(cfg: &SourceConfig, pages: usize) -> SourceConfig {
 }
 
 fn page_report(p: &PageProbe, tz: Tz) -> PageReport {
-    let role = if p.role.is_empty() {
-        "unread"
-    } else {
-        p.role
-    };
+    let role = if p.role.is_empty() { "unread" } else { p.role };
     PageReport {
         url: crate::present::terminal_safe(&p.url),
         role: role.into(),

@@ -9,7 +9,13 @@ use std::path::Path;
 /// What happened to one key over the pages of one role, in one sentence:
 /// "`selectors.description` matched nothing on 5 of 5 detail pages".
 pub fn finding_sentence(f: &Finding) -> String {
-    let pages = format!("{} of {} {} page{}", f.missed_on, f.of, f.role, plural(f.of));
+    let pages = format!(
+        "{} of {} {} page{}",
+        f.missed_on,
+        f.of,
+        f.role,
+        plural(f.of)
+    );
     match f.key.as_deref() {
         Some(k) if k.starts_with("selectors.") => format!("`{k}` matched nothing on {pages}"),
         Some(k) => format!("`{k}` found nothing on {pages}"),

@@ -37,7 +37,11 @@ pub fn file_name(url: &str, body: &[u8]) -> String {
     let Ok(u) = url::Url::parse(url) else {
         return format!("page.{}", extension(body));
     };
-    let mut stem = u.path().trim_start_matches('/').trim_end_matches('/').replace('/', "_");
+    let mut stem = u
+        .path()
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .replace('/', "_");
     for (k, v) in u.query_pairs() {
         let _ = write!(stem, "_{k}-{v}");
     }
@@ -101,7 +105,9 @@ fn readme(r: &CheckReport) -> String {
         r.timezone,
         r.checked_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     );
-    out.push_str("## URL → file\n\n| request | file | status | what was read |\n|---|---|---|---|\n");
+    out.push_str(
+        "## URL → file\n\n| request | file | status | what was read |\n|---|---|---|---|\n",
+    );
     for p in &r.pages {
         let _ = writeln!(
             out,
@@ -110,7 +116,8 @@ fn readme(r: &CheckReport) -> String {
             p.saved_as
                 .as_deref()
                 .map_or_else(|| "–".to_string(), |f| format!("`{f}`")),
-            p.status.map_or_else(|| "no answer".into(), |s| s.to_string()),
+            p.status
+                .map_or_else(|| "no answer".into(), |s| s.to_string()),
             cell(&what_was_read(p)),
         );
     }

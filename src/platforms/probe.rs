@@ -172,7 +172,13 @@ impl Probe {
 
     /// What the reader made of `url`, a page of this `role`: the entries it
     /// found (when the kind counts them) and the sessions it produced.
-    pub fn read(&self, url: &Url, role: &'static str, entries: Option<usize>, sessions: &[Session]) {
+    pub fn read(
+        &self,
+        url: &Url,
+        role: &'static str,
+        entries: Option<usize>,
+        sessions: &[Session],
+    ) {
         self.with_page(url, |pg| {
             pg.role = role;
             if entries.is_some() {

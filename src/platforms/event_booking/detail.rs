@@ -76,7 +76,7 @@ pub fn parse_detail(
     if ctx.probe.is_on() {
         let found = Found {
             description: description.is_some(),
-            places_said: !(status == Status::Scheduled && availability.unpublished),
+            places_said: status != Status::Scheduled || availability.spaces_left.is_some(),
         };
         report_misses(&doc, page_url, cfg, ctx, &fields, found);
     }
@@ -158,7 +158,7 @@ pub fn parse_detail(
 /// What a detail page gave of the fields a check asks about.
 struct Found {
     description: bool,
-    /// Anything about places (the Places field or a phrase), or a status
+    /// A number of places (from the Places field or a phrase), or a status
     /// that needs none.
     places_said: bool,
 }
@@ -205,7 +205,11 @@ fn report_misses(
         }
     }
     if !found.places_said {
-        let miss = FieldMiss::new("places", Some("labels.places"), &l.places, &labels_seen);
+        // A Places field whose wording could not be read is not the label's fault.
+        let miss = match &fields.places {
+            Some(value) => FieldMiss::new("number of places", None, "", value),
+            None => FieldMiss::new("places", Some("labels.places"), &l.places, &labels_seen),
+        };
         probe.missed(page_url, miss.required());
     }
 }
