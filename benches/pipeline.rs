@@ -47,6 +47,7 @@ fn ctx(source_id: &str) -> SourceContext {
         source_id: source_id.into(),
         timezone: chrono_tz::Europe::London,
         now: now(),
+        probe: Default::default(),
     }
 }
 

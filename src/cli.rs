@@ -225,6 +225,10 @@ pub enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
+    /// Walk one source without writing the store: what every page yielded,
+    /// what the readers missed and which setting to change; --save keeps the
+    /// pages as fixtures.
+    Check(crate::check::CheckArgs),
     /// Serve a generated booking site of N events until stopped (for `bench/run`).
     #[command(hide = true)]
     Replica(ReplicaArgs),
@@ -472,6 +476,7 @@ pub async fn run(mut cli: Cli) -> Result<(), Exit> {
             Ok(())
         }
         Command::Courses { json } => courses(cli, now, *json).await,
+        Command::Check(args) => crate::check::command(cli, now, args).await,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod answers;
 pub mod atom;
 pub mod backup;
 pub mod changes;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod crawl;

@@ -68,6 +68,7 @@ pub const EVENTBRITE_TOKEN: &str = "demo-token";
 struct ReplicaState {
     site: Site,
     second: AtomicBool,
+    changed: AtomicBool,
     requests: AtomicU64,
     not_modified: AtomicU64,
     log: Mutex<Vec<String>>,
@@ -88,6 +89,7 @@ impl Replica {
         let state = Arc::new(ReplicaState {
             site,
             second: AtomicBool::new(false),
+            changed: AtomicBool::new(false),
             requests: AtomicU64::new(0),
             not_modified: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
@@ -116,6 +118,16 @@ impl Replica {
     /// Serve the "second crawl" fixtures from now on (sessions moved, cancelled, vanished).
     pub fn second_crawl(&self) {
         self.state.second.store(true, Ordering::SeqCst);
+    }
+
+    /// Serve the WSP pages as a site whose markup has changed since the
+    /// source file was written: the Places label says "Capacity" and the
+    /// places are worded without "places" ("Remaining: 12", "Only 2 left"),
+    /// and the description's class is `course-summary`, so
+    /// `labels.places` and `selectors.description` find nothing (what
+    /// `events check` must name).
+    pub fn change_markup(&self) {
+        self.state.changed.store(true, Ordering::SeqCst);
     }
 
     /// How many requests it has answered so far, of any kind.
@@ -173,6 +185,7 @@ async fn handle(State(st): State<Arc<ReplicaState>>, req: Request) -> Response {
     let bytes = match st.site {
         Site::Eventbrite => filter_by_status(&path, &query, bytes),
         Site::SchemaOrg => rebase_links(bytes, req.headers()),
+        Site::Wsp if st.changed.load(Ordering::SeqCst) => changed_markup(bytes),
         _ => Cow::Borrowed(bytes),
     };
     let bytes = bytes.as_ref();
@@ -222,6 +235,32 @@ async fn handle(State(st): State<Arc<ReplicaState>>, req: Request) -> Response {
     }
     r
 }
+
+/// A WSP page as the changed site serves it (see `Replica::change_markup`).
+fn changed_markup(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Cow::Borrowed(bytes);
+    };
+    let mut t = text.to_string();
+    for (from, to) in CHANGED_MARKUP {
+        t = t.replace(from, to);
+    }
+    Cow::Owned(t.into_bytes())
+}
+
+/// What the changed WSP site says differently: labels and wording, then the
+/// description's class.
+const CHANGED_MARKUP: &[(&str, &str)] = &[
+    ("<dt>Places</dt>", "<dt>Capacity</dt>"),
+    ("Places available:", "Remaining:"),
+    ("places available", "remaining"),
+    ("places left", "left"),
+    ("place left", "left"),
+    ("Places:", "Capacity:"),
+    ("class=\"description\"", "class=\"course-summary\""),
+    ("class=\"event-description\"", "class=\"course-summary\""),
+    ("id=\"description\"", "id=\"course-summary\""),
+];
 
 fn file_ends(file: Option<&str>, ext: &str) -> bool {
     file.is_some_and(|f| f.ends_with(ext))

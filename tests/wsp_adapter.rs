@@ -22,6 +22,7 @@ fn ctx() -> SourceContext {
         source_id: "wsp".into(),
         timezone: chrono_tz::Europe::London,
         now: Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
+        probe: Default::default(),
     }
 }
 

@@ -14,6 +14,7 @@ fn ctx() -> SourceContext {
         now: chrono::DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
             .unwrap()
             .with_timezone(&chrono::Utc),
+        probe: Default::default(),
     }
 }
 

@@ -151,7 +151,9 @@ pub struct Walker<'a> {
     pub ctx: SourceContext,
     http: SourceFetcher,
     observer: &'a dyn Observer,
-    store: &'a Store,
+    /// `None` in a dry run (`events check`): nothing is read from or
+    /// written to a store, and the walk sees a source never crawled.
+    store: Option<&'a Store>,
     /// Responses refused for passing `limits.max_body_bytes`.
     oversized: std::sync::atomic::AtomicU64,
 }
@@ -160,7 +162,9 @@ impl Walker<'_> {
     /// GET a page of the site (conditional when a body is kept).
     pub async fn get(&self, url: &url::Url) -> Result<Fetched, FetchError> {
         self.observer.page(&self.source.id, url);
-        self.counted(self.http.get(url).await)
+        let r = self.counted(self.http.get(url).await);
+        self.ctx.probe.fetched(url, &r);
+        r
     }
 
     /// GET an authenticated API resource with these headers (not subject to
@@ -171,7 +175,9 @@ impl Walker<'_> {
         headers: &[(&str, String)],
     ) -> Result<Fetched, FetchError> {
         self.observer.page(&self.source.id, url);
-        self.counted(self.http.get_api(url, headers).await)
+        let r = self.counted(self.http.get_api(url, headers).await);
+        self.ctx.probe.fetched(url, &r);
+        r
     }
 
     /// `r`, counted when it is a body over `limits.max_body_bytes`.
@@ -189,8 +195,10 @@ impl Walker<'_> {
 
     /// Every session the store holds for this source, withdrawn ones too.
     pub fn stored_sessions(&self) -> Result<Vec<Session>, StoreError> {
-        Ok(self
-            .store
+        let Some(store) = self.store else {
+            return Ok(Vec::new());
+        };
+        Ok(store
             .source_sessions(&self.source.id)?
             .into_iter()
             .map(|s| s.session)
@@ -199,18 +207,27 @@ impl Walker<'_> {
 
     /// The walk's own note under `key` (e.g. when a page was last fetched).
     pub fn note(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.store.note(&self.source.id, key)
+        match self.store {
+            Some(store) => store.note(&self.source.id, key),
+            None => Ok(None),
+        }
     }
 
     /// Keeps a note under `key` for the next crawl.
     pub fn set_note(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.store.set_note(&self.source.id, key, value)
+        match self.store {
+            Some(store) => store.set_note(&self.source.id, key, value),
+            None => Ok(()),
+        }
     }
 
     /// When a crawl of this source was last merged: notes written after it
     /// belong to a crawl that stopped before its merge.
     pub fn last_merged(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(self.store.health(&self.source.id)?.last_success)
+        match self.store {
+            Some(store) => Ok(store.health(&self.source.id)?.last_success),
+            None => Ok(None),
+        }
     }
 
     /// Runs `f` (a reader) on a blocking thread, once one of the
@@ -461,12 +478,13 @@ async fn crawl_and_merge(
             source_id: cfg.id.clone(),
             timezone: cfg.timezone,
             now,
+            probe: Default::default(),
         },
         http: fetcher
             .for_source(cfg.requests_per_second)
             .with_max_body(max_body),
         observer,
-        store,
+        store: Some(store),
         oversized: std::sync::atomic::AtomicU64::new(0),
     };
     let counter = Arc::new(AtomicUsize::new(0));
@@ -553,6 +571,46 @@ async fn crawl_and_merge(
                 Err(e) => report(Outcome::Failed(e.to_string()), warnings),
             }
         }
+    }
+}
+
+/// Walks `cfg` once as a crawl does (the same fetcher, robots.txt,
+/// politeness, limits and deadline) without a store: nothing is read from or
+/// written to one, and every page is reported to `probe`. `events check`'s walk.
+pub async fn dry_walk(
+    cfg: &SourceConfig,
+    fetcher: &Arc<Fetcher>,
+    now: DateTime<Utc>,
+    probe: crate::platforms::Probe,
+) -> Result<Gathered, WalkError> {
+    let max_body = usize::try_from(cfg.limits.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
+    let walker = Walker {
+        source: cfg,
+        ctx: SourceContext {
+            source_id: cfg.id.clone(),
+            timezone: cfg.timezone,
+            now,
+            probe,
+        },
+        http: fetcher
+            .for_source(cfg.requests_per_second)
+            .with_max_body(max_body),
+        observer: &Quiet,
+        store: None,
+        oversized: std::sync::atomic::AtomicU64::new(0),
+    };
+    let deadline = cfg.limits.max_crawl_time;
+    let walk = WARNINGS.scope(Arc::new(AtomicUsize::new(0)), cfg.kind.walk(&walker));
+    match tokio::time::timeout(deadline, walk).await {
+        Ok(w) => w,
+        Err(_) => Err(WalkError::Fail(
+            cfg.limit_hit(
+                "max_crawl_time",
+                usize::try_from(deadline.as_secs()).unwrap_or(usize::MAX),
+                "seconds of crawling",
+            )
+            .to_string(),
+        )),
     }
 }
 

@@ -12,9 +12,11 @@
 //! and know nothing of the store or the feed.
 
 pub mod html;
+pub mod probe;
 pub mod text;
 
 pub use html::{parse_html, MAX_UNCLOSED_TAGS};
+pub use probe::{FieldMiss, PageProbe, Probe};
 
 use crate::config::{ConfigError, KindFields};
 use crate::crawl::{Gathered, WalkError, Walker};
@@ -87,6 +89,9 @@ pub struct SourceContext {
     pub timezone: Tz,
     /// The crawl's clock, passed in so tests can freeze it.
     pub now: DateTime<Utc>,
+    /// Where readers report what they could not find (off in a crawl; on
+    /// in `events check`).
+    pub probe: Probe,
 }
 
 /// A page that cannot be used at all (a single bad entry is a warning instead).

@@ -150,6 +150,7 @@ pub fn reader_context(source_id: &str) -> events::platforms::SourceContext {
         source_id: source_id.into(),
         timezone: chrono_tz::Europe::London,
         now: utc(READ_AT),
+        probe: Default::default(),
     }
 }
 

@@ -31,9 +31,21 @@ pub fn parse_detail(
     let title_el = doc
         .select(&sel.detail_title)
         .find(|e| !normalise_text(*e).is_empty());
-    let title = title_el.map(normalise_text).ok_or_else(|| {
-        ParseError::new(page_url, "no title (detail_title selector matched nothing)")
-    })?;
+    let Some(title) = title_el.map(normalise_text) else {
+        if ctx.probe.is_on() {
+            let miss = FieldMiss::new(
+                "title",
+                Some("selectors.detail_title"),
+                &cfg.selectors.detail_title,
+                &page_text(&doc),
+            );
+            ctx.probe.missed(page_url, miss.required());
+        }
+        return Err(ParseError::new(
+            page_url,
+            "no title (detail_title selector matched nothing)",
+        ));
+    };
 
     let description_el = doc
         .select(&sel.description)
@@ -61,6 +73,13 @@ pub fn parse_detail(
         }
     }
     let (status, availability) = avail.result();
+    if ctx.probe.is_on() {
+        let found = Found {
+            description: description.is_some(),
+            places_said: status != Status::Scheduled || availability.spaces_left.is_some(),
+        };
+        report_misses(&doc, page_url, cfg, ctx, &fields, found);
+    }
 
     let page_venue = fields.venue.as_deref().and_then(text::parse_venue);
     let base = SessionBase {
@@ -107,6 +126,15 @@ pub fn parse_detail(
             }
             _ => {
                 tracing::warn!(url = %page_url, "detail page has no sessions table and no date and time");
+                if ctx.probe.is_on() {
+                    let miss = FieldMiss::new(
+                        "sessions",
+                        Some("selectors.sessions_table"),
+                        &cfg.selectors.sessions_table,
+                        &page_text(&doc),
+                    );
+                    ctx.probe.missed(page_url, miss.required());
+                }
             }
         }
     } else {
@@ -127,9 +155,92 @@ pub fn parse_detail(
 // ---------------------------------------------------------------------------
 // Detail page fields and sessions
 
+/// What a detail page gave of the fields a check asks about.
+struct Found {
+    description: bool,
+    /// A number of places (from the Places field or a phrase), or a status
+    /// that needs none.
+    places_said: bool,
+}
+
+/// Tells the probe which selectors and label patterns found nothing on
+/// this page, with what they looked at.
+fn report_misses(
+    doc: &Html,
+    page_url: &Url,
+    cfg: &EventBookingConfig,
+    ctx: &SourceContext,
+    fields: &Fields,
+    found: Found,
+) {
+    let labels_seen = if fields.labels.is_empty() {
+        "no labelled fields on the page".to_string()
+    } else {
+        format!("labels on the page: {}", fields.labels.join(", "))
+    };
+    let probe = &ctx.probe;
+    if !found.description {
+        let miss = FieldMiss::new(
+            "description",
+            Some("selectors.description"),
+            &cfg.selectors.description,
+            &format!("classes on the page: {}", page_classes(doc)),
+        );
+        probe.missed(page_url, miss);
+    }
+    let l = &cfg.labels;
+    let optional = [
+        ("category", "labels.category", &l.category, &fields.category),
+        ("level", "labels.level", &l.level, &fields.level),
+        (
+            "prerequisites",
+            "labels.prerequisites",
+            &l.prerequisites,
+            &fields.prerequisites,
+        ),
+    ];
+    for (field, key, pattern, value) in optional {
+        if value.is_none() {
+            probe.missed(page_url, FieldMiss::new(field, Some(key), pattern, &labels_seen));
+        }
+    }
+    if !found.places_said {
+        // A Places field whose wording could not be read is not the label's fault.
+        let miss = match &fields.places {
+            Some(value) => FieldMiss::new("number of places", None, "", value),
+            None => FieldMiss::new("places", Some("labels.places"), &l.places, &labels_seen),
+        };
+        probe.missed(page_url, miss.required());
+    }
+}
+
+/// The page's text on one line, for a miss that found nothing at all.
+fn page_text(doc: &Html) -> String {
+    text_lines(doc.root_element(), &[]).join(" / ")
+}
+
+/// The distinct class names in the page's `<body>`, in page order.
+fn page_classes(doc: &Html) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for el in doc.root_element().descendants().filter_map(ElementRef::wrap) {
+        for c in el.value().classes() {
+            if !seen.contains(&c) {
+                seen.push(c);
+            }
+        }
+    }
+    if seen.is_empty() {
+        "none".into()
+    } else {
+        seen.join(", ")
+    }
+}
+
 /// The labelled fields of a detail page.
 #[derive(Debug, Default)]
 pub(super) struct Fields {
+    /// Every label read, in page order (for a check's report).
+    labels: Vec<String>,
     category: Option<String>,
     level: Option<String>,
     prerequisites: Option<String>,
@@ -165,6 +276,9 @@ impl Fields {
         for (label, value) in pairs {
             if value.is_empty() {
                 continue;
+            }
+            if !f.labels.contains(&label) {
+                f.labels.push(label.clone());
             }
             let slot = if labels.category.is_match(&label) {
                 &mut f.category
@@ -326,6 +440,8 @@ impl SessionBase<'_> {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(url = %page_url, event_id = %self.event_id, row = row.index, text = %row.date, error = %e, "session date unreadable; row skipped");
+                let miss = FieldMiss::new("session date", None, "", &row.date);
+                self.ctx.probe.missed(page_url, miss);
                 return None;
             }
         };
@@ -342,7 +458,10 @@ impl SessionBase<'_> {
                 })
             });
         let Some(time) = time else {
-            tracing::warn!(url = %page_url, event_id = %self.event_id, row = row.index, text = %format!("{} {} {}", row.date, row.start, row.end), "session times unreadable; row skipped");
+            let looked_at = format!("{} {} {}", row.date, row.start, row.end);
+            tracing::warn!(url = %page_url, event_id = %self.event_id, row = row.index, text = %looked_at, "session times unreadable; row skipped");
+            let miss = FieldMiss::new("session times", None, "", &looked_at);
+            self.ctx.probe.missed(page_url, miss);
             return None;
         };
         self.build(row.index, date, time, venue, page_url)

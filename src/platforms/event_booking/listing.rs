@@ -70,6 +70,13 @@ pub fn parse_listing(
         let body = text_lines(doc.root_element(), &[]).join(" ");
         if !NO_EVENTS.is_match(&body) {
             tracing::warn!(url = %page_url, "listing page has no event entries and does not say it is empty; has the markup changed?");
+            let miss = FieldMiss::new(
+                "entries",
+                Some("selectors.listing_entry"),
+                &cfg.selectors.listing_entry,
+                &body,
+            );
+            ctx.probe.missed(page_url, miss.required());
         }
     }
     Ok(ListingPage {

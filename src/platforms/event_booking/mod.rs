@@ -32,7 +32,7 @@ use listing::*;
 use markup::*;
 
 use super::text::{self, TimeRange, Venue};
-use super::{Configured, Kind, ParseError, Platform, SourceContext};
+use super::{Configured, FieldMiss, Kind, ParseError, Platform, SourceContext};
 use crate::config::{ConfigError, KindFields};
 use crate::model::{Availability, Course, Session, SessionKey, Status};
 use chrono::{DateTime, NaiveDate, Utc};

@@ -54,6 +54,9 @@ pub(super) async fn walk(eb: &EventBookingConfig, w: &Walker<'_>) -> Result<Gath
             let listing = w
                 .blocking(move || parse_listing(&page.text(), &page_url, &conf, &page_ctx))
                 .await??;
+            w.ctx
+                .probe
+                .read(&url, "listing", Some(listing.entries.len()), &[]);
             for e in listing.entries {
                 if !entries.contains_key(&e.event_id) {
                     order.push(e.event_id.clone());
@@ -140,15 +143,15 @@ pub(super) async fn walk(eb: &EventBookingConfig, w: &Walker<'_>) -> Result<Gath
                 parsing.push_back((entry, parse));
                 while parsing.len() > PARSES_IN_FLIGHT {
                     if let Some((entry, parse)) = parsing.pop_front() {
-                        settle(source, entry, Some(parse.await), &known, &mut sessions);
+                        settle(w, entry, Some(parse.await), &known, &mut sessions);
                     }
                 }
             }
-            None => settle(source, entry, None, &known, &mut sessions),
+            None => settle(w, entry, None, &known, &mut sessions),
         }
     }
     while let Some((entry, parse)) = parsing.pop_front() {
-        settle(source, entry, Some(parse.await), &known, &mut sessions);
+        settle(w, entry, Some(parse.await), &known, &mut sessions);
     }
 
     let courses = if eb.elearning.is_empty() {
@@ -180,12 +183,16 @@ const PARSES_IN_FLIGHT: usize = 2;
 /// Adds an event's sessions: those its detail page gave, else what the store
 /// knows of it, else what its listing entry says.
 fn settle(
-    source: &str,
+    w: &Walker<'_>,
     entry: &ListingEntry,
     parsed: Option<Result<Result<Vec<Session>, ParseError>, tokio::task::JoinError>>,
     known: &HashMap<&str, Vec<&Session>>,
     sessions: &mut Vec<Session>,
 ) {
+    let source = &w.source.id;
+    if let Some(Ok(Ok(s))) = &parsed {
+        w.ctx.probe.read(&entry.url, "detail", None, s);
+    }
     let parsed = match parsed {
         None => None,
         Some(Ok(Ok(s))) if !s.is_empty() => Some(s),
@@ -243,6 +250,9 @@ async fn walk_elearning(
         let page = w.get(&url).await.map_err(|e| e.to_string())?;
         let (mut courses, next) =
             parse_elearning(&page.text(), &url, eb, &w.ctx).map_err(|e| e.to_string())?;
+        w.ctx
+            .probe
+            .read(&url, "catalogue", Some(courses.len()), &[]);
         out.append(&mut courses);
         match next {
             Some(n) => url = n,

@@ -9,6 +9,7 @@ fn ctx() -> SourceContext {
         now: DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
             .map(|d| d.with_timezone(&Utc))
             .unwrap_or_default(),
+        probe: Default::default(),
     }
 }
 

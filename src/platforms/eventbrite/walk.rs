@@ -11,6 +11,7 @@ use super::{
     showmore_url, ApiErrorKind, EventRecord, EventbriteConfig, PageCursor, TicketTotals,
 };
 use crate::crawl::{Gathered, LimitHit, WalkError, Walker};
+use crate::platforms::FieldMiss;
 use crate::fetch::FetchError;
 use crate::model::{Session, Status};
 use std::collections::{HashMap, HashSet};
@@ -79,6 +80,7 @@ async fn from_api(
         };
         let parsed = parse_api_events(&page.body, &url, &w.ctx)?;
         let empty = parsed.events.is_empty();
+        listed(w, &url, "API event list", &parsed.events, org);
         records.extend(parsed.events);
         match parsed.next {
             Some(next) if !empty && seen_cursors.insert(format!("{next:?}")) => cursor = next,
@@ -109,6 +111,7 @@ async fn from_api(
             };
             match parse_ticket_classes(&body, &url) {
                 Ok(p) => {
+                    w.ctx.probe.read(&url, "ticket classes", None, &[]);
                     totals = totals.merge(p.totals);
                     match p.next {
                         Some(n) => cursor = n,
@@ -190,6 +193,7 @@ async fn from_public_site(
             .blocking(move || parse_showmore(&body.body, &page_url, &ctx))
             .await??;
         let before = records.len();
+        listed(w, &url, "organiser's events", &parsed.events, org);
         for r in parsed.events {
             if ids.insert(r.event_id.clone()) {
                 records.push(r);
@@ -232,7 +236,10 @@ async fn from_public_site(
         };
         match fetched {
             Ok(parsed) => match parsed {
-                Ok(facts) => apply_page_facts(rec, &facts),
+                Ok(facts) => {
+                    apply_page_facts(rec, &facts);
+                    read_event_page(w, &url, rec, &facts);
+                }
                 Err(e) => {
                     tracing::warn!(source = %w.source.id, error = %e, "event page unreadable; keeping the places last known");
                     keep_known_places(rec, &known);
@@ -245,6 +252,53 @@ async fn from_public_site(
         }
     }
     Ok((records, limit))
+}
+
+/// Tells the probe what a list page (of the API or the public site) held:
+/// its events, as the list alone gives them; none is a miss of the organiser.
+fn listed(w: &Walker<'_>, url: &url::Url, role: &'static str, events: &[EventRecord], org: &str) {
+    let probe = &w.ctx.probe;
+    if !probe.is_on() {
+        return;
+    }
+    let sessions: Vec<Session> = events
+        .iter()
+        .map(|r| r.clone().into_session(&w.ctx))
+        .collect();
+    probe.read(url, role, Some(events.len()), &sessions);
+    if events.is_empty() {
+        let miss = FieldMiss::new(
+            "events",
+            Some("organizer_id"),
+            org,
+            "the organiser's list held no public upcoming event",
+        );
+        probe.missed(url, miss.required());
+    }
+}
+
+/// Tells the probe what an event page added to its event; no ticket counts
+/// is a miss no setting changes (the page's shape).
+fn read_event_page(
+    w: &Walker<'_>,
+    url: &url::Url,
+    rec: &EventRecord,
+    facts: &super::PageFacts,
+) {
+    let probe = &w.ctx.probe;
+    if !probe.is_on() {
+        return;
+    }
+    probe.read(url, "event page", None, &[rec.clone().into_session(&w.ctx)]);
+    if facts.availability.is_none() && !facts.sold_out && facts.status.is_none() {
+        let miss = FieldMiss::new(
+            "places",
+            None,
+            "window.__SERVER_DATA__ ticket classes",
+            "the page has no ticket classes the reader knows",
+        );
+        probe.missed(url, miss);
+    }
 }
 
 /// A page that could not be read says nothing new: keep the places (and a

@@ -78,6 +78,16 @@ async fn walk(ic: &IcalConfig, w: &Walker<'_>) -> Result<Gathered, WalkError> {
         .blocking(move || parse_feed_within(&page.text(), &url, &ctx, max))
         .await??;
     tracing::debug!(source = %w.source.id, calendar = ?feed.name, sessions = feed.sessions.len(), "feed read");
+    w.ctx.probe.read(&ic.url, "feed", None, &feed.sessions);
+    if feed.sessions.is_empty() {
+        let miss = super::FieldMiss::new(
+            "events",
+            Some("url"),
+            ic.url.as_str(),
+            "the feed held no event in the reader's window",
+        );
+        w.ctx.probe.missed(&ic.url, miss.required());
+    }
     Ok(Gathered {
         sessions: feed.sessions,
         courses: None,

@@ -12,6 +12,7 @@
 use super::{parse_event_page_within, parse_listing_within, Budget, Over, SchemaOrgConfig};
 use crate::crawl::{Gathered, LimitHit, WalkError, Walker};
 use crate::model::{Session, Status};
+use crate::platforms::FieldMiss;
 use std::collections::{HashMap, HashSet};
 use url::Url;
 
@@ -79,6 +80,7 @@ async fn walk_listing(
                 parse_listing_within(&page.text(), &page_url, pattern.as_ref(), &ctx, budget)
             })
             .await??;
+        listing_read(w, so, &url, &listing);
         sessions.extend(listing.sessions);
         for u in listing.event_urls {
             if seen_urls.insert(u.clone()) {
@@ -110,6 +112,31 @@ async fn walk_listing(
     let embedded: HashSet<&str> = sessions.iter().map(|s| s.url.as_str()).collect();
     event_urls.retain(|u| !embedded.contains(u.as_str()));
     Ok((event_urls, limit))
+}
+
+/// Tells the probe what a listing page named or embedded; nothing at all is
+/// a miss of `event_path` (or of `listing`, without one).
+fn listing_read(w: &Walker<'_>, so: &SchemaOrgConfig, url: &Url, listing: &super::Listing) {
+    let probe = &w.ctx.probe;
+    let named = listing.event_urls.len() + listing.sessions.len();
+    probe.read(url, "listing", Some(named), &listing.sessions);
+    if named == 0 {
+        let miss = match &so.event_path {
+            Some(p) => FieldMiss::new(
+                "events",
+                Some("event_path"),
+                p.as_str(),
+                "no Event JSON-LD and no same-site link whose path matches",
+            ),
+            None => FieldMiss::new(
+                "events",
+                Some("listing"),
+                &so.listing,
+                "no Event JSON-LD and no same-site event link",
+            ),
+        };
+        probe.missed(url, miss.required());
+    }
 }
 
 /// Reads each event page into `sessions`, at most `limits.max_event_pages`
@@ -162,7 +189,15 @@ async fn walk_event_pages(
             .await?;
         match parsed {
             Ok(found) => {
+                w.ctx.probe.read(&u, "event page", None, &found.sessions);
                 if found.sessions.is_empty() {
+                    let miss = FieldMiss::new(
+                        "event",
+                        None,
+                        "schema.org Event JSON-LD",
+                        "no Event with a start date in the page's JSON-LD",
+                    );
+                    w.ctx.probe.missed(&u, miss.required());
                     tracing::warn!(source = %cfg.id, url = %u, "event page has no readable event; keeping what is known of it");
                     keep_known(sessions);
                 } else {
