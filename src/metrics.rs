@@ -187,6 +187,12 @@ struct LimitLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ErrorLabels {
+    source: String,
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RequestLabels {
     route: Route,
     status: u16,
@@ -207,6 +213,7 @@ pub struct Metrics {
     crawl_bytes: Family<SourceLabel, Counter>,
     crawl_not_modified: Family<SourceLabel, Counter>,
     limit_hits: Family<LimitLabels, Counter>,
+    crawl_errors: Family<ErrorLabels, Counter>,
     last_success: Family<SourceLabel, Gauge>,
     sessions: Family<SourceLabel, Gauge>,
     requests: Family<RequestLabels, Counter>,
@@ -228,6 +235,7 @@ impl Metrics {
             crawl_bytes: Family::default(),
             crawl_not_modified: Family::default(),
             limit_hits: Family::default(),
+            crawl_errors: Family::default(),
             last_success: Family::default(),
             sessions: Family::default(),
             requests: Family::default(),
@@ -263,6 +271,11 @@ impl Metrics {
             "crawl_not_modified",
             "Of the crawls' requests, those the site answered 304 Not Modified",
             m.crawl_not_modified.clone(),
+        );
+        registry.register(
+            "crawl_errors",
+            "Crawls that failed, were refused or stopped at a limit since the server started, by source and kind of error (error_kind in /api/sources)",
+            m.crawl_errors.clone(),
         );
         registry.register(
             "crawl_limit_hits",
@@ -354,6 +367,14 @@ impl Metrics {
         }
         if report.oversized_bodies > 0 {
             limit("max_body_bytes").inc_by(report.oversized_bodies);
+        }
+        if let Some(kind) = report.outcome.error_kind() {
+            self.crawl_errors
+                .get_or_create(&ErrorLabels {
+                    source: id.to_string(),
+                    kind: kind.as_str(),
+                })
+                .inc();
         }
     }
 
@@ -493,7 +514,13 @@ mod tests {
             Outcome::Partial(MergeReport::default(), limit),
             Some("max_pages"),
         ));
-        m.record_crawl(&report(Outcome::Failed("x".into()), Some("not_a_setting")));
+        m.record_crawl(&report(
+            Outcome::Failed(crate::crawl::CrawlError::new(
+                crate::errors::ErrorKind::Other,
+                "x",
+            )),
+            Some("not_a_setting"),
+        ));
         let text = m.encode(0, &BTreeMap::new()).unwrap();
         for line in [
             "events_crawls_total{source=\"wsp\",outcome=\"partial\"} 1",

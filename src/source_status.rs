@@ -15,6 +15,7 @@
 //! (`page`) or in the terminal (`cli`), nor the source files (`config`).
 
 use crate::config::SourceConfig;
+use crate::errors::ErrorKind;
 use crate::model::StoredSession;
 use crate::store::{SourceHealth, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -59,6 +60,7 @@ impl SourceStatus {
 /// The JSON object: `id`, `name`, `kind` (`null` when not configured),
 /// `timezone` (an IANA name), `healthy`, then the health's `last_attempt`,
 /// `last_success` (RFC 3339 or `null`), `last_error` (`null` when none),
+/// `error_kind` (`last_error`'s kind, e.g. `timeout`; `null` with it),
 /// `consecutive_failures`, `sessions_found`, `requests`, `bytes` and
 /// `not_modified`. Written out field by field, so a field added to the
 /// store's health does not reach the API unnoticed.
@@ -74,6 +76,7 @@ impl Serialize for SourceStatus {
             last_attempt: Option<DateTime<Utc>>,
             last_success: Option<DateTime<Utc>>,
             last_error: Option<&'a str>,
+            error_kind: Option<ErrorKind>,
             consecutive_failures: u32,
             sessions_found: usize,
             requests: u64,
@@ -90,6 +93,7 @@ impl Serialize for SourceStatus {
             last_attempt: h.last_attempt,
             last_success: h.last_success,
             last_error: h.last_error.as_deref(),
+            error_kind: h.last_error_kind,
             consecutive_failures: h.consecutive_failures,
             sessions_found: h.sessions_found,
             requests: h.requests,
@@ -114,6 +118,8 @@ impl<'de> Deserialize<'de> for SourceStatus {
             last_attempt: Option<DateTime<Utc>>,
             last_success: Option<DateTime<Utc>>,
             last_error: Option<String>,
+            #[serde(default)]
+            error_kind: Option<ErrorKind>,
             consecutive_failures: u32,
             sessions_found: usize,
             requests: u64,
@@ -130,6 +136,7 @@ impl<'de> Deserialize<'de> for SourceStatus {
                 last_attempt: s.last_attempt,
                 last_success: s.last_success,
                 last_error: s.last_error,
+                last_error_kind: s.error_kind,
                 consecutive_failures: s.consecutive_failures,
                 sessions_found: s.sessions_found,
                 requests: s.requests,
@@ -273,6 +280,7 @@ mod tests {
             "last_attempt",
             "last_success",
             "last_error",
+            "error_kind",
             "consecutive_failures",
             "sessions_found",
             "requests",
@@ -283,6 +291,6 @@ mod tests {
             assert!(found.is_some(), "{key} after byte {at} of {text}");
             at += found.unwrap_or(0);
         }
-        assert_eq!(v[3].as_object().map(|o| o.len()), Some(13));
+        assert_eq!(v[3].as_object().map(|o| o.len()), Some(14));
     }
 }

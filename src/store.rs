@@ -9,6 +9,7 @@
 //! HTML, HTTP clients, iCalendar or Atom.
 
 use crate::changes::{Change, KEEP_CHANGES};
+use crate::errors::ErrorKind;
 use crate::model::{Course, Session, Status, StoredSession, Uid};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -169,6 +170,10 @@ pub struct SourceHealth {
     pub last_success: Option<DateTime<Utc>>,
     /// One sentence; `None` after a successful crawl.
     pub last_error: Option<String>,
+    /// What kind of failure `last_error` is (`None` with it, and in
+    /// records written before kinds were kept).
+    #[serde(default)]
+    pub last_error_kind: Option<ErrorKind>,
     /// Crawls in a row that failed or were refused; 0 after a success.
     pub consecutive_failures: u32,
     /// Sessions the last successful crawl found.
@@ -811,12 +816,14 @@ impl Store {
         &self,
         source: &str,
         now: DateTime<Utc>,
+        kind: ErrorKind,
         error: &str,
         stats: CrawlStats,
     ) -> Result<SourceHealth, StoreError> {
         let mut h = self.health(source)?;
         h.last_attempt = Some(now);
         h.last_error = Some(error.to_string());
+        h.last_error_kind = Some(kind);
         h.consecutive_failures = h.consecutive_failures.saturating_add(1);
         h.requests = stats.requests;
         h.bytes = stats.bytes;
@@ -885,7 +892,7 @@ impl Store {
         let previous = previous_health.sessions_found;
         if previous > 0 && found == 0 {
             let r = Refusal::Empty { previous };
-            self.record_failure(source, now, &r.to_string(), stats)?;
+            self.record_failure(source, now, ErrorKind::Refused, &r.to_string(), stats)?;
             return Ok(Err(r));
         }
         // A partial crawl is expected to find fewer; it withdraws nothing anyway.
@@ -895,7 +902,7 @@ impl Store {
                 previous,
                 min_fraction,
             };
-            self.record_failure(source, now, &r.to_string(), stats)?;
+            self.record_failure(source, now, ErrorKind::Refused, &r.to_string(), stats)?;
             return Ok(Err(r));
         }
 
@@ -981,11 +988,13 @@ impl Store {
             None => {
                 health.last_success = Some(now);
                 health.last_error = None;
+                health.last_error_kind = None;
                 health.consecutive_failures = 0;
                 health.sessions_found = found;
             }
             Some(error) => {
                 health.last_error = Some(error.to_string());
+                health.last_error_kind = Some(ErrorKind::Limit);
                 health.consecutive_failures = health.consecutive_failures.saturating_add(1);
             }
         }

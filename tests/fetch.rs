@@ -650,7 +650,8 @@ async fn a_second_crawl_of_a_source_obeys_a_rule_added_since_the_first() {
     let Outcome::Failed(why) = &second.outcome else {
         panic!("the second crawl went ahead: {}", second.line());
     };
-    assert!(why.contains("robots.txt"), "{why}");
+    assert!(why.to_string().contains("robots.txt"), "{why}");
+    assert_eq!(why.kind(), events::errors::ErrorKind::Robots, "{why}");
     let asked = robots_requests(&server).await;
     assert_eq!(asked.len(), 2, "read at the start of each crawl");
     assert!(asked[1].headers.get("if-none-match").is_some());

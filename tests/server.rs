@@ -211,6 +211,7 @@ impl Server {
             .record_failure(
                 "vrp",
                 now() - Duration::minutes(30),
+                events::errors::ErrorKind::HttpStatus,
                 "the listing answered 503 Service Unavailable",
                 CrawlStats::default(),
             )
@@ -884,6 +885,7 @@ async fn sources_read_the_same_in_the_terminal_the_api_and_the_page() {
             .record_failure(
                 "nyc",
                 long_ago,
+                events::errors::ErrorKind::HttpStatus,
                 "the feed answered 404",
                 CrawlStats::default(),
             )

@@ -493,7 +493,13 @@ fn health_is_written_when_it_matters() {
     // A failure is written at once, and so is the recovery.
     let t3 = t2 + Duration::hours(1);
     store
-        .record_failure("wsp", t3, "the site is down", CrawlStats::default())
+        .record_failure(
+            "wsp",
+            t3,
+            events::errors::ErrorKind::Network,
+            "the site is down",
+            CrawlStats::default(),
+        )
         .unwrap();
     assert_eq!(stored().consecutive_failures, 1);
     assert_eq!(stored().last_error.as_deref(), Some("the site is down"));

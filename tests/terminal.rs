@@ -77,6 +77,7 @@ async fn tables_print_site_text_without_terminal_controls() {
             .record_failure(
                 "wsp",
                 now,
+                events::errors::ErrorKind::HttpStatus,
                 &format!("http://127.0.0.1:9/events-list answered HTTP 500: {HOSTILE}"),
                 CrawlStats::default(),
             )

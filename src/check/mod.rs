@@ -257,7 +257,10 @@ pub async fn run(
             }),
         ),
         Err(WalkError::Skip(m)) => (0, Some(format!("skipped: {m}"))),
-        Err(WalkError::Fail(m)) => (0, Some(format!("failed: {}", crawl::plain_error(m)))),
+        Err(WalkError::Fail(m)) => (
+            0,
+            Some(format!("failed: {}", crawl::plain_error(&m.to_string()))),
+        ),
     };
     let summary = summarise(&cfg, &page_reports, sessions, stopped);
     let report = CheckReport {

@@ -11,9 +11,13 @@
 //! store merge go to blocking threads, at most [`MAX_BLOCKING_WORK`] at once,
 //! so the async workers stay free to answer `serve`'s requests.
 
+pub mod error;
 pub mod schedule;
 
+pub use error::CrawlError;
+
 use crate::config::SourceConfig;
+use crate::errors::ErrorKind;
 use crate::fetch::{FetchError, Fetched, Fetcher, SourceFetcher};
 use crate::model::{Course, Session};
 use crate::platforms::{ParseError, SourceContext};
@@ -31,12 +35,25 @@ pub enum Outcome {
     /// The crawl worked but its result looked broken; nothing was changed.
     Refused(Refusal),
     /// The crawl failed; nothing was changed.
-    Failed(String),
+    Failed(CrawlError),
     /// The source is not ready to crawl (e.g. an id is missing); not a failure.
     Skipped(String),
     /// The crawl stopped at one of the source's limits: what it read was
     /// merged, nothing was withdrawn, and the limit is this crawl's error.
     Partial(MergeReport, LimitHit),
+}
+
+impl Outcome {
+    /// The kind of error this crawl ended with (kept in health as
+    /// `last_error_kind`); `None` when it merged whole or was skipped.
+    pub fn error_kind(&self) -> Option<ErrorKind> {
+        match self {
+            Outcome::Merged(_) | Outcome::Skipped(_) => None,
+            Outcome::Refused(_) => Some(ErrorKind::Refused),
+            Outcome::Failed(e) => Some(e.kind()),
+            Outcome::Partial(..) => Some(ErrorKind::Limit),
+        }
+    }
 }
 
 /// A crawl reached one of its source's `[limits]`, so it saw only part of the site.
@@ -248,9 +265,12 @@ impl Walker<'_> {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, WalkError> {
-        self.off_thread(f)
-            .await
-            .map_err(|e| WalkError::Fail(format!("reading a page stopped abnormally: {e}")))
+        self.off_thread(f).await.map_err(|e| {
+            WalkError::fail(
+                ErrorKind::Other,
+                format!("reading a page stopped abnormally: {e}"),
+            )
+        })
     }
 
     /// The error of a walk that reached `limits.<setting>`.
@@ -368,32 +388,40 @@ pub enum WalkError {
     /// The source is not ready to crawl (e.g. an id is missing); not a failure.
     Skip(String),
     /// The crawl failed; nothing is changed but health.
-    Fail(String),
+    Fail(CrawlError),
+}
+
+impl WalkError {
+    /// A failure of `kind`, in the words of `message`.
+    pub fn fail(kind: ErrorKind, message: impl Into<String>) -> WalkError {
+        WalkError::Fail(CrawlError::new(kind, message))
+    }
 }
 
 impl std::fmt::Display for WalkError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WalkError::Skip(m) | WalkError::Fail(m) => f.write_str(m),
+            WalkError::Skip(m) => f.write_str(m),
+            WalkError::Fail(e) => e.fmt(f),
         }
     }
 }
 
 impl From<FetchError> for WalkError {
     fn from(e: FetchError) -> Self {
-        WalkError::Fail(e.to_string())
+        WalkError::Fail(e.into())
     }
 }
 
 impl From<ParseError> for WalkError {
     fn from(e: ParseError) -> Self {
-        WalkError::Fail(e.to_string())
+        WalkError::Fail(e.into())
     }
 }
 
 impl From<StoreError> for WalkError {
     fn from(e: StoreError) -> Self {
-        WalkError::Fail(e.to_string())
+        WalkError::Fail(e.into())
     }
 }
 
@@ -469,7 +497,7 @@ async fn crawl_and_merge(
     // sled can wait forever on a write the disk cannot take.
     if let Err(e) = store.check_disk() {
         tracing::error!(source = %cfg.id, error = %e, "crawl not started");
-        return report(Outcome::Failed(e.to_string()), 0);
+        return report(Outcome::Failed(e.into()), 0);
     }
     let max_body = usize::try_from(cfg.limits.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
     let walker = Walker {
@@ -501,7 +529,7 @@ async fn crawl_and_merge(
                 "seconds of crawling",
             );
             // Nothing the walk gathered is kept: it is merged all at once.
-            Err(WalkError::Fail(limit.to_string()))
+            Err(WalkError::fail(ErrorKind::Timeout, limit.to_string()))
         }
     };
     let warnings = counter.load(Ordering::Relaxed);
@@ -515,17 +543,17 @@ async fn crawl_and_merge(
     };
     if let Err(e) = store.check_disk() {
         tracing::error!(source = %cfg.id, error = %e, "crawl not merged");
-        return report(Outcome::Failed(e.to_string()), warnings);
+        return report(Outcome::Failed(e.into()), warnings);
     }
     match walked {
         Err(WalkError::Skip(why)) => report(Outcome::Skipped(why), 0),
-        Err(WalkError::Fail(msg)) => {
-            let msg = plain_error(&msg);
-            tracing::warn!(source = %cfg.id, error = %msg, "crawl failed; previous data kept");
-            if let Err(e) = store.record_failure(&cfg.id, now, &msg, stats) {
-                tracing::error!(source = %cfg.id, error = %e, "could not record the failure");
+        Err(WalkError::Fail(e)) => {
+            let msg = plain_error(&e.to_string());
+            tracing::warn!(source = %cfg.id, error = %msg, kind = %e.kind(), "crawl failed; previous data kept");
+            if let Err(se) = store.record_failure(&cfg.id, now, e.kind(), &msg, stats) {
+                tracing::error!(source = %cfg.id, error = %se, "could not record the failure");
             }
-            report(Outcome::Failed(msg), 0)
+            report(Outcome::Failed(e), 0)
         }
         Ok(mut g) => {
             let max = cfg.limits.max_sessions;
@@ -554,7 +582,7 @@ async fn crawl_and_merge(
                         tracing::warn!(source = %cfg.id, reason = %refusal, "crawl result refused");
                         report(Outcome::Refused(refusal), warnings)
                     }
-                    Err(e) => report(Outcome::Failed(e.to_string()), warnings),
+                    Err(e) => report(Outcome::Failed(e.into()), warnings),
                 };
             }
             let (store, id, min_fraction) = (store.clone(), cfg.id.clone(), cfg.min_fraction);
@@ -568,7 +596,7 @@ async fn crawl_and_merge(
                     tracing::warn!(source = %cfg.id, reason = %refusal, "crawl result refused");
                     report(Outcome::Refused(refusal), warnings)
                 }
-                Err(e) => report(Outcome::Failed(e.to_string()), warnings),
+                Err(e) => report(Outcome::Failed(e.into()), warnings),
             }
         }
     }
@@ -603,7 +631,8 @@ pub async fn dry_walk(
     let walk = WARNINGS.scope(Arc::new(AtomicUsize::new(0)), cfg.kind.walk(&walker));
     match tokio::time::timeout(deadline, walk).await {
         Ok(w) => w,
-        Err(_) => Err(WalkError::Fail(
+        Err(_) => Err(WalkError::fail(
+            ErrorKind::Timeout,
             cfg.limit_hit(
                 "max_crawl_time",
                 usize::try_from(deadline.as_secs()).unwrap_or(usize::MAX),

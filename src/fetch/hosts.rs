@@ -226,6 +226,7 @@ impl Fetcher {
                                 return Err(FetchError::RobotsUnavailable {
                                     url: robots_url.to_string(),
                                     message: e.to_string(),
+                                    status: None,
                                 })
                             }
                             Err(_) => {
@@ -262,6 +263,7 @@ impl Fetcher {
                         return Err(FetchError::RobotsUnavailable {
                             url: robots_url.to_string(),
                             message: format!("HTTP {}", status.as_u16()),
+                            status: Some(status.as_u16()),
                         });
                     }
                 }
@@ -270,6 +272,7 @@ impl Fetcher {
                         return Err(FetchError::RobotsUnavailable {
                             url: robots_url.to_string(),
                             message: describe_reqwest(&e),
+                            status: None,
                         });
                     }
                 }

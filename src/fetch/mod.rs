@@ -99,6 +99,8 @@ pub enum FetchError {
         url: String,
         /// The last status (`HTTP 503`) or connection error.
         message: String,
+        /// The last HTTP status, when the server answered at all.
+        status: Option<u16>,
     },
 }
 

@@ -11,6 +11,7 @@ use super::{
     showmore_url, ApiErrorKind, EventRecord, EventbriteConfig, PageCursor, TicketTotals,
 };
 use crate::crawl::{Gathered, LimitHit, WalkError, Walker};
+use crate::errors::ErrorKind;
 use crate::platforms::FieldMiss;
 use crate::fetch::FetchError;
 use crate::model::{Session, Status};
@@ -155,18 +156,21 @@ impl ApiCall {
 
     fn into_walk(self, token_env: &str) -> WalkError {
         match self {
-            ApiCall::Budget => WalkError::Fail("out of API calls for this crawl".into()),
+            ApiCall::Budget => WalkError::fail(ErrorKind::Limit, "out of API calls for this crawl"),
             ApiCall::Fetch(FetchError::Status {
                 url, status, body, ..
             }) => {
                 let api = parse_api_error(status, &body);
                 if api.kind == ApiErrorKind::Auth {
-                    WalkError::Fail(format!("the token in {token_env} was refused ({api})"))
+                    WalkError::fail(
+                        ErrorKind::HttpStatus,
+                        format!("the token in {token_env} was refused ({api})"),
+                    )
                 } else {
-                    WalkError::Fail(format!("{url}: {api}"))
+                    WalkError::fail(ErrorKind::HttpStatus, format!("{url}: {api}"))
                 }
             }
-            ApiCall::Fetch(e) => WalkError::Fail(e.to_string()),
+            ApiCall::Fetch(e) => WalkError::from(e),
         }
     }
 }

@@ -11,6 +11,7 @@
 
 use super::{parse_event_page_within, parse_listing_within, Budget, Over, SchemaOrgConfig};
 use crate::crawl::{Gathered, LimitHit, WalkError, Walker};
+use crate::errors::ErrorKind;
 use crate::model::{Session, Status};
 use crate::platforms::FieldMiss;
 use std::collections::{HashMap, HashSet};
@@ -52,7 +53,7 @@ async fn walk_listing(
         .source
         .base_url
         .join(&so.listing)
-        .map_err(|e| WalkError::Fail(format!("listing `{}`: {e}", so.listing)))?;
+        .map_err(|e| WalkError::fail(ErrorKind::Other, format!("listing `{}`: {e}", so.listing)))?;
     let mut event_urls = Vec::new();
     let mut seen_urls = HashSet::new();
     let mut visited = HashSet::new();
