@@ -317,6 +317,10 @@ async fn an_outage_keeps_the_calendar_and_exits_1() {
     .unwrap();
     assert_eq!(health[0]["healthy"], false);
     assert_eq!(health[0]["consecutive_failures"], 1);
+    assert_eq!(
+        health[0]["error_kind"], "refused",
+        "the outage guard's kind"
+    );
 
     // A site that cannot be reached at all is a failure too, with the same guarantee.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -329,6 +333,11 @@ async fn an_outage_keeps_the_calendar_and_exits_1() {
     let crawl = env3.run(LATER, &["crawl"]).await;
     assert_eq!(crawl.status.code(), Some(1));
     assert_eq!(common::stdout(&env3.run(NOW, &["ics"]).await), ics_before);
+    let health: Value = serde_json::from_str(&common::stdout(
+        &env3.run(LATER, &["sources", "--json"]).await,
+    ))
+    .unwrap();
+    assert_eq!(health[0]["error_kind"], "network", "{health}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

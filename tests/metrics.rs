@@ -338,6 +338,17 @@ async fn metrics_count_crawls_and_requests_with_bounded_labels() {
         total(&samples, "events_crawl_limit_hits_total"),
         1.0 + oversized
     );
+    // Failures by kind: the one over its body limit, the one at max_pages.
+    let errors = |id: &str, kind: &str| {
+        value(
+            &samples,
+            "events_crawl_errors_total",
+            &[("source", id), ("kind", kind)],
+        )
+    };
+    assert_eq!(errors("small", "body-limit"), Some(1.0), "{text}");
+    assert_eq!(errors("tight", "limit"), Some(1.0), "{text}");
+    assert_eq!(total(&samples, "events_crawl_errors_total"), 2.0);
     assert_eq!(
         value(
             &samples,
@@ -414,6 +425,12 @@ async fn metrics_count_crawls_and_requests_with_bounded_labels() {
                     "source {v:?}"
                 ),
                 "status" => assert!(v.parse::<u16>().is_ok(), "status {v:?}"),
+                "kind" => assert!(
+                    events::errors::ErrorKind::ALL
+                        .iter()
+                        .any(|k| k.as_str() == v.as_str()),
+                    "kind {v:?}"
+                ),
                 "setting" => assert!(
                     events::metrics::LIMIT_SETTINGS.contains(&v.as_str()),
                     "setting {v:?}"

@@ -1,0 +1,120 @@
+//! Every failed crawl keeps its kind beside its sentence: `events sources
+//! --json` (and so `/api/sources`) says `error_kind`, one stable word an
+//! operator and a script can act on. Real binary, real store, sites on
+//! loopback (wiremock) that fail in each way.
+
+mod common;
+
+use serde_json::Value;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const NOW: &str = "2027-03-01T09:00:00Z";
+
+/// Crawls an `ical` source whose feed is at `/feed.ics` of `site`, with
+/// `extra` lines in its source file; returns (exit code, crawl line, the
+/// source's health object).
+async fn crawl(site: &MockServer, extra: &str) -> (Option<i32>, String, Value) {
+    let sources = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(
+        sources.path().join("cal.toml"),
+        format!(
+            "id = \"cal\"\nname = \"A partnership calendar\"\nkind = \"ical\"\nurl = \"{}/feed.ics\"\nrequests_per_second = 50\n{extra}",
+            site.uri()
+        ),
+    )
+    .unwrap();
+    let o = common::events(sources.path(), data.path(), NOW, None, &["crawl"]).await;
+    let line = common::stdout(&o);
+    let health = common::events(
+        sources.path(),
+        data.path(),
+        NOW,
+        None,
+        &["sources", "--json"],
+    )
+    .await;
+    let list: Value = serde_json::from_slice(&health.stdout).unwrap();
+    (o.status.code(), line, list[0].clone())
+}
+
+async fn site(robots: ResponseTemplate, feed: ResponseTemplate) -> MockServer {
+    let site = MockServer::start().await;
+    Mock::given(path("/robots.txt"))
+        .respond_with(robots)
+        .mount(&site)
+        .await;
+    Mock::given(path("/feed.ics"))
+        .respond_with(feed)
+        .mount(&site)
+        .await;
+    site
+}
+
+fn feed() -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "text/calendar")
+        .set_body_string(common::fixture_text("ical", "events.ics"))
+}
+
+#[tokio::test]
+async fn each_failure_is_named_by_its_kind() {
+    let no_robots = || ResponseTemplate::new(404);
+    let cases = [
+        (
+            site(
+                ResponseTemplate::new(200).set_body_string("User-agent: *\nDisallow: /\n"),
+                feed(),
+            )
+            .await,
+            "",
+            "robots",
+        ),
+        (
+            site(
+                no_robots(),
+                ResponseTemplate::new(410).set_body_string("gone"),
+            )
+            .await,
+            "",
+            "http-status",
+        ),
+        (
+            site(no_robots(), feed()).await,
+            "[limits]\nmax_body_bytes = \"1 KiB\"\n",
+            "body-limit",
+        ),
+        (
+            site(
+                no_robots(),
+                ResponseTemplate::new(200)
+                    .set_body_string("<html><body>Not a calendar</body></html>"),
+            )
+            .await,
+            "",
+            "parse",
+        ),
+    ];
+    for (site, extra, kind) in cases {
+        let (code, line, health) = crawl(&site, extra).await;
+        assert_eq!(code, Some(1), "{kind}: {line}");
+        assert!(line.starts_with("cal: FAILED: "), "{kind}: {line}");
+        assert_eq!(health["error_kind"], kind, "{line}\n{health}");
+        assert_eq!(health["healthy"], false);
+        // The sentence is the crawl line's, as before.
+        assert_eq!(
+            format!("cal: FAILED: {}", health["last_error"].as_str().unwrap()),
+            line.trim_end(),
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_good_crawl_has_no_error_kind() {
+    let site = site(ResponseTemplate::new(404), feed()).await;
+    let (code, line, health) = crawl(&site, "").await;
+    assert_eq!(code, Some(0), "{line}");
+    assert_eq!(health["error_kind"], Value::Null);
+    assert_eq!(health["last_error"], Value::Null);
+}
