@@ -153,7 +153,7 @@ const CSS: &str = r#"
 *{box-sizing:border-box}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1a1a1a;background:#f7f7f5}
 a{color:#0b4f9c}
-a:focus,button:focus,input:focus,select:focus{outline:3px solid #f5b700;outline-offset:2px}
+a:focus,button:focus,input:focus,select:focus,summary:focus{outline:3px solid #0b0c0c;outline-offset:2px;box-shadow:0 0 0 6px #ffdd00}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 header,main,footer{max-width:60rem;margin:0 auto;padding:1rem}
@@ -165,7 +165,8 @@ h3{font-size:1.1rem;margin:1.25rem 0 .5rem}
 h4{font-size:1.05rem;margin:.25rem 0}
 .box{background:#fff;border:1px solid #d0d0cc;border-radius:.5rem;padding:1rem;margin:1rem 0}
 .filters{padding:.75rem 1rem}
-.filters h2{font-size:1.1rem;margin-bottom:.25rem}
+.filters h2{font-size:1.1rem;margin:0;display:inline}
+.filters summary{cursor:pointer;color:#0b4f9c}
 form .row{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}
 form label{display:block;font-weight:600}
 .field{flex:1 1 9rem;min-width:0}
@@ -204,7 +205,7 @@ button{font:inherit;padding:.45rem 1rem;border:0;border-radius:.3rem;background:
 .steps ol{padding-left:1.25rem;margin:.25rem 0}
 footer{color:#4a4a4a;font-size:.9rem}
 @media (max-width:30rem){body{font-size:15px}header,main,footer{padding:.75rem}h1{font-size:1.35rem}.box,.filters{padding:.75rem}.session{padding:.6rem .75rem}
-.chips{flex-wrap:nowrap;overflow-x:auto;padding-bottom:.2rem}}
+}
 "#;
 
 /// The whole page.
@@ -220,7 +221,7 @@ pub fn render(d: &PageData) -> String {
     };
     let page = html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang="en-GB" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -363,8 +364,10 @@ fn filters(d: &PageData) -> Markup {
     };
     let filtered = !f.to_query().is_empty();
     html! {
-        section.box.filters aria-labelledby="filters-h" {
-            h2 #filters-h { "Find a session" }
+        // Folded on a phone, so the first session shows in the first screen;
+        // open when a filter is set, and on a wide screen (FILTERS_SCRIPT).
+        details.box.filters #filters open[filtered] {
+            summary { h2 #filters-h { "Find a session" } }
             form method="get" action="/" {
                 div.row {
                     div.field.wide {
@@ -415,26 +418,31 @@ fn filters(d: &PageData) -> Markup {
             div.chiprow {
                 span.label #chips-source { "Source:" }
                 ul.chips aria-labelledby="chips-source" {
-                    li { a href=(all_sources.to_url("/")) aria-current=[f.source.is_none().then_some("page")] { "All" } }
+                    li { a href=(all_sources.to_url("/")) aria-current=[f.source.is_none().then_some("true")] { "All" } }
                     @for s in d.sources {
                         @let g = Filter { source: Some(s.id.clone()), ..f.clone() };
-                        li { a href=(g.to_url("/")) aria-current=[(f.source.as_deref() == Some(s.id.as_str())).then_some("page")] { (s.name) } }
+                        li { a href=(g.to_url("/")) aria-current=[(f.source.as_deref() == Some(s.id.as_str())).then_some("true")] { (s.name) } }
                     }
                 }
             }
             div.chiprow {
                 span.label #chips-category { "Category:" }
                 ul.chips aria-labelledby="chips-category" {
-                    li { a href=(all_cats.to_url("/")) aria-current=[f.categories.is_empty().then_some("page")] { "All" } }
+                    li { a href=(all_cats.to_url("/")) aria-current=[f.categories.is_empty().then_some("true")] { "All" } }
                     @for c in d.categories {
                         @let g = Filter { categories: vec![c.clone()], ..f.clone() };
-                        li { a href=(g.to_url("/")) aria-current=[(f.categories.len() == 1 && selected_cat(c)).then_some("page")] { (c) } }
+                        li { a href=(g.to_url("/")) aria-current=[(f.categories.len() == 1 && selected_cat(c)).then_some("true")] { (c) } }
                     }
                 }
             }
         }
+        script { (PreEscaped(FILTERS_SCRIPT)) }
     }
 }
+
+/// Opens the filters on a screen wide enough to show them beside the first
+/// sessions. Fixed text: nothing of the request or the store goes into it.
+const FILTERS_SCRIPT: &str = r#"(function(){var d=document.getElementById("filters");if(d&&window.matchMedia&&window.matchMedia("(min-width: 48rem)").matches)d.open=true;})();"#;
 
 /// Makes the subscribe links absolute from the browser's own address when
 /// the page could not (`Links::Root`, `Links::Static`): `webcal://` for the
@@ -771,6 +779,43 @@ mod tests {
         assert!(html.contains("Week of Monday 4 January 2027"));
         assert!(html.contains(r#"<span class="badge badge-full">FULL</span>"#));
         assert!(html.contains("Tuesday 5 January 2027, 09:30–12:30 GMT"));
+    }
+
+    #[test]
+    fn the_filters_fold_until_used_and_each_chip_row_has_one_current() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let page = |filter: &Filter| {
+            render(&PageData {
+                sessions: &[],
+                categories: &["Child Neglect".into(), "Exploitation".into()],
+                sources: &[],
+                changes: &[],
+                filter,
+                links: Links::Root,
+                now,
+                site: &Site::default(),
+            })
+        };
+        let plain = page(&Filter::default());
+        assert!(plain.starts_with("<!DOCTYPE html><html lang=\"en-GB\">"));
+        assert!(plain.contains(r#"<details class="box filters" id="filters"><summary><h2 id="filters-h">Find a session</h2></summary>"#), "{plain}");
+        assert!(!plain.contains(r#"aria-current="page""#));
+        // The focus ring is near-black, with a yellow halo: over 3:1 on any
+        // of the page's backgrounds.
+        assert!(plain.contains("outline:3px solid #0b0c0c") && !plain.contains("#f5b700"));
+        let neglect = Filter {
+            categories: vec!["Child Neglect".into()],
+            ..Filter::default()
+        };
+        let filtered = page(&neglect);
+        assert!(filtered.contains(r#"<details class="box filters" id="filters" open>"#));
+        for row in ["chips-source", "chips-category"] {
+            let at = filtered
+                .find(&format!(r#"aria-labelledby="{row}""#))
+                .unwrap();
+            let list = &filtered[at..at + filtered[at..].find("</ul>").unwrap()];
+            assert_eq!(list.matches(r#"aria-current="true""#).count(), 1, "{list}");
+        }
     }
 
     #[test]

@@ -14,6 +14,12 @@
 //! `tests/icaljs/validate.mjs` (ical.js, the parser Thunderbird and Nextcloud
 //! use) and parses with the `ical` crate with sessions from both sources.
 //!
+//! `page_meets_wcag_22_aa_in_axe_core_at_desktop_and_phone_sizes`: axe-core
+//! (from `tests/icaljs/node_modules`) runs its WCAG 2.2 A and AA rules on the
+//! page, unfiltered and filtered, in a 1280×900 and a 390×844 window, inside
+//! chromium; any violation fails. On the phone the first session starts
+//! within the first screen.
+//!
 //! Without chromium (or without `tests/icaljs/node_modules`) a test prints that
 //! it did not run and passes, except when `CI` is set, where it fails.
 
@@ -584,4 +590,97 @@ fn feed_in_icaljs_and_ical_crate() {
         uids.iter().any(|u| u.starts_with("vrp-")),
         "no Eventbrite (vrp) event in the feed: {uids:?}"
     );
+}
+
+/// The WCAG 2.2 A and AA rules of axe-core (its tags for them).
+const WCAG_22_AA: &str = r#"["wcag2a","wcag2aa","wcag21a","wcag21aa","wcag22a","wcag22aa"]"#;
+
+/// Runs axe-core with [`WCAG_22_AA`] once the page has loaded, and writes
+/// what it found (and where the first session is on screen) into
+/// `<pre id="axe-result">` for `--dump-dom` to read.
+fn axe_runner() -> String {
+    format!(
+        r#"window.addEventListener("load",function(){{axe.run(document,{{runOnly:{{type:"tag",values:{WCAG_22_AA}}}}}).then(function(r){{var s=document.querySelector("li.session");var p=document.createElement("pre");p.id="axe-result";p.textContent=JSON.stringify({{violations:r.violations.map(function(v){{return {{id:v.id,impact:v.impact,help:v.help,nodes:v.nodes.map(function(n){{return n.target.join(" ")}})}}}}),passes:r.passes.length,first_session_top:s?s.getBoundingClientRect().top:null,viewport:window.innerHeight}});document.body.appendChild(p);}},function(e){{var p=document.createElement("pre");p.id="axe-result";p.textContent=JSON.stringify({{error:String(e)}});document.body.appendChild(p);}});}});"#
+    )
+}
+
+/// The served page `html` as a local file that loads axe-core from `axe`
+/// and runs it: `<base>` keeps its links pointing at the demo.
+fn page_with_axe(html: &str, base: &str, axe: &Path, file: &Path) {
+    let head = format!(
+        r#"<head><base href="{base}/"><script src="file://{}"></script><script>{}</script>"#,
+        axe.display(),
+        axe_runner()
+    );
+    assert!(html.contains("<head>"), "the page has a <head>");
+    std::fs::write(file, html.replacen("<head>", &head, 1)).expect("writing the page to check");
+}
+
+/// What axe-core found on `url` in a `size` window.
+fn axe_findings(bin: &Path, axe: &Path, demo: &Demo, path: &str, size: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().expect("a temp dir for the page");
+    let file = dir.path().join("page.html");
+    page_with_axe(&http_get(&demo.url(path)), &demo.base, axe, &file);
+    let extra = [
+        "--dump-dom".to_string(),
+        "--allow-file-access-from-files".to_string(),
+        "--virtual-time-budget=30000".to_string(),
+        format!("--window-size={size}"),
+    ];
+    let url = format!("file://{}", file.display());
+    let (status, out, err) = chromium(bin, &extra, &url);
+    assert!(status.success(), "chromium {url} failed ({status}): {err}");
+    let doc = Html::parse_document(&out);
+    let result = doc
+        .select(&sel("pre#axe-result"))
+        .next()
+        .map(text_of)
+        .unwrap_or_else(|| panic!("axe-core wrote no result for {path} at {size}; stderr:\n{err}"));
+    serde_json::from_str(&result).expect("axe's result is JSON")
+}
+
+#[test]
+fn page_meets_wcag_22_aa_in_axe_core_at_desktop_and_phone_sizes() {
+    let Some(bin) = required(find_chromium(), "chromium (/usr/bin/chromium or on PATH)") else {
+        println!("accessibility test not run: chromium not installed");
+        return;
+    };
+    let axe =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/icaljs/node_modules/axe-core/axe.min.js");
+    let Some(axe) = required(
+        axe.is_file().then_some(axe),
+        "tests/icaljs/node_modules/axe-core (run `npm ci` in tests/icaljs)",
+    ) else {
+        println!("accessibility test not run: axe-core not installed (npm ci)");
+        return;
+    };
+    let demo = Demo::start();
+    for path in ["/", "/?source=vrp&available=1"] {
+        for (size, phone) in [("1280,900", false), ("390,844", true)] {
+            let found = axe_findings(&bin, &axe, &demo, path, size);
+            assert!(found.get("error").is_none(), "axe-core failed: {found}");
+            assert!(
+                found["passes"].as_u64().unwrap_or(0) > 10,
+                "axe-core checked little on {path} at {size}: {found}"
+            );
+            assert_eq!(
+                found["violations"],
+                serde_json::json!([]),
+                "WCAG 2.2 A/AA violations on {path} at {size}"
+            );
+            // On a phone the first session shows without scrolling: the
+            // filters are folded.
+            if phone && path == "/" {
+                let top = found["first_session_top"]
+                    .as_f64()
+                    .expect("a session is listed");
+                let height = found["viewport"].as_f64().unwrap();
+                assert!(
+                    top < height,
+                    "the first session starts at {top} px of a {height} px screen"
+                );
+            }
+        }
+    }
+    drop(demo);
 }

@@ -637,7 +637,7 @@ async fn the_page_shows_sessions_escaped_grouped_and_subscribable() {
     );
     let html = r.text().await.unwrap();
 
-    assert!(html.starts_with("<!DOCTYPE html><html lang=\"en\">"));
+    assert!(html.starts_with("<!DOCTYPE html><html lang=\"en-GB\">"));
     assert!(html.contains("name=\"viewport\""));
     // Scraped text is text.
     assert!(!html.contains(XSS));
