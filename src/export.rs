@@ -2,7 +2,7 @@
 //! partnership to publish on any static web host with no server of its own.
 //!
 //! Writes, for the store as it is and the clock's hour, exactly the bytes
-//! `serve` would answer (it asks the server's own rendering, `AppState`):
+//! `serve` would answer (from the same views of the store, `views::AppState`):
 //!
 //! | file | what `serve` answers it for |
 //! |---|---|
@@ -19,8 +19,8 @@
 //! gone from the store) are left as they are: a subscription to one stays valid.
 
 use crate::query::{slug, Filter};
-use crate::server::AppState;
 use crate::store::StoreError;
+use crate::views::AppState;
 use std::path::{Path, PathBuf};
 
 /// What went wrong exporting.

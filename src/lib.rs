@@ -35,3 +35,4 @@ pub mod server;
 pub mod site;
 pub mod source_status;
 pub mod store;
+pub mod views;

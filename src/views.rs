@@ -1,0 +1,586 @@
+//! What every view of the store looks like when answered: the calendar
+//! feeds, the page, the JSON answers and the Atom changes feed, rendered from
+//! one snapshot of the store per generation and kept, gzipped, in one byte
+//! budget. `serve` answers HTTP requests from it and `events export` writes
+//! the same bytes to files; neither uses the other.
+//!
+//! Owns `AppState` (the store, the sources, the clock, the site's settings
+//! and the caches), the render cache and its keys, and where absolute links
+//! point (`PublicOrigin`, as configured). Does not own HTTP: routes, headers,
+//! conditional requests and limits are `server`'s; nor the wording of any
+//! view (`feed`, `page`, `atom`, `present`).
+//!
+//! Caching: a feed body is rendered once per (filter, store generation, hour)
+//! and kept in memory with its gzip form and its validators, so a calendar
+//! client polling every few minutes costs a hash-map lookup. The hour is in the
+//! key because the feed's window (`present::feed_window`) moves with the clock;
+//! rendering uses the start of that hour as "now", so a body is a pure function
+//! of its key.
+
+use crate::answers::{self, ChangesQuery, SessionsQuery};
+use crate::atom::{self, AtomOptions};
+use crate::changes::{self, Change, ChangeKind};
+use crate::config::SourceConfig;
+use crate::feed;
+use crate::feed_cache::{Class, FeedCache, Inserted, Weighed};
+use crate::links::LinkPolicy;
+use crate::metrics::Metrics;
+use crate::model::{Course, StoredSession};
+use crate::page::{self, Links, PageData};
+use crate::present::change::ChangeJson;
+use crate::present::{self, SessionJson};
+use crate::query::{slug, Filter};
+use crate::site::{PublicUrlError, Site};
+use crate::source_status::{self, SourceStatus};
+use crate::store::{Store, StoreError};
+use bytes::Bytes;
+use chrono::{DateTime, TimeZone, Utc};
+use sha2::{Digest, Sha256};
+use std::io::{Read as _, Write as _};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Bytes of rendered feeds kept in memory (gzipped) unless told otherwise
+/// (`events serve --feed-cache`). Filters come from anyone, so the cache is
+/// bounded in bytes; about ten full feeds of 10,000 sessions fit.
+pub const DEFAULT_FEED_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Feeds rendered at once. Each render briefly holds its whole body; more at
+/// once than there are cores only adds memory, not speed.
+const CONCURRENT_RENDERS: usize = 2;
+
+/// The current time; injectable so tests can freeze it.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The real clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// A clock stopped at `t`, for tests and reproducible runs (`EVENTS_NOW`).
+pub fn fixed_clock(t: DateTime<Utc>) -> Clock {
+    Arc::new(move || t)
+}
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where every page, feed and API answer reads its sessions from.
+    pub(crate) store: Store,
+    /// The configured sources, for names and kinds; may be empty (then names
+    /// come from the store).
+    pub sources: Vec<SourceConfig>,
+    /// "Now" for every answer: which sessions are upcoming, the feed's
+    /// window, how long ago a source was crawled.
+    pub(crate) clock: Clock,
+    pub(crate) cache: Arc<Cache>,
+    /// Which links may be shown, by source (see `links`).
+    pub(crate) links: Arc<LinkPolicy>,
+    /// Where absolute links to this server point.
+    pub(crate) origin: PublicOrigin,
+    /// What `/metrics` serves; shared with the crawls' observer.
+    pub(crate) metrics: Arc<Metrics>,
+    /// The secret `/backup` asks for (`remote::Serving`); `None` serves no
+    /// backups.
+    pub(crate) backup_token: Option<Arc<str>>,
+    /// The deployment's title, description and contact (`events.toml`).
+    pub(crate) site: Arc<Site>,
+}
+
+/// Where the absolute links the server writes point (the page's subscribe
+/// box, the Atom feed's `self` and `alternate`). A request's `Host` header is
+/// the client's word, and a page or feed built from it can be cached by a
+/// shared cache for everyone, so it is never used on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PublicOrigin {
+    /// `serve --public-url`: always this origin (`https://host[:port]`, no
+    /// trailing slash), whatever a request says.
+    Configured(String),
+    /// `serve --trust-proxy`: the origin a reverse proxy in front says the
+    /// client used: the last element of `Forwarded` (RFC 7239, `proto` and
+    /// `host`), else the last values of `X-Forwarded-Proto` and
+    /// `X-Forwarded-Host`, the host falling back to `Host` (which the proxy
+    /// passes on). Only for a server that no client can reach but through
+    /// that proxy.
+    TrustedProxy,
+    /// Neither: links are relative to the server (`/calendar.ics`).
+    #[default]
+    Relative,
+}
+
+impl PublicOrigin {
+    /// A `--public-url` as the origin links are built on: `https://host[:port]`.
+    pub fn configured(url: &str) -> Result<PublicOrigin, PublicUrlError> {
+        crate::site::origin(url).map(PublicOrigin::Configured)
+    }
+}
+
+impl AppState {
+    /// The state of a server over `store`, with the default feed cache
+    /// (`DEFAULT_FEED_CACHE_BYTES`) and relative links (`PublicOrigin::Relative`).
+    pub fn new(store: Store, sources: Vec<SourceConfig>, clock: Clock) -> Self {
+        AppState {
+            store,
+            links: Arc::new(LinkPolicy::new(&sources)),
+            origin: PublicOrigin::Relative,
+            metrics: Arc::new(Metrics::new(sources.iter().map(|s| s.id.as_str()))),
+            sources,
+            clock,
+            backup_token: None,
+            site: Arc::new(Site::default()),
+            cache: Arc::new(Cache::new(
+                DEFAULT_FEED_CACHE_BYTES,
+                feed::DEFAULT_EVENT_BLOCK_BYTES,
+            )),
+        }
+    }
+
+    /// The same state with a feed cache of `bytes` (see `DEFAULT_FEED_CACHE_BYTES`).
+    #[must_use]
+    pub fn with_feed_cache_bytes(self, bytes: usize) -> Self {
+        let blocks = self.cache.events.budget();
+        AppState {
+            cache: Arc::new(Cache::new(bytes, blocks)),
+            ..self
+        }
+    }
+
+    /// The same state keeping at most `bytes` of rendered events (see
+    /// `feed::DEFAULT_EVENT_BLOCK_BYTES`).
+    #[must_use]
+    pub fn with_event_block_bytes(self, bytes: usize) -> Self {
+        let feeds = self.feed_cache_budget();
+        AppState {
+            cache: Arc::new(Cache::new(feeds, bytes)),
+            ..self
+        }
+    }
+
+    /// The same state building absolute links as `origin` says.
+    #[must_use]
+    pub fn with_public_origin(self, origin: PublicOrigin) -> Self {
+        AppState { origin, ..self }
+    }
+
+    /// The same state counting into `metrics` (shared with the crawls'
+    /// observer, see `Metrics::observer`).
+    #[must_use]
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
+        AppState { metrics, ..self }
+    }
+
+    /// The same state serving backups at `/backup` to whoever sends `token`
+    /// as a bearer token.
+    #[must_use]
+    pub fn with_backup_token(self, token: &str) -> Self {
+        AppState {
+            backup_token: Some(token.into()),
+            ..self
+        }
+    }
+
+    /// The same state named and described as `site` says (its
+    /// `public_url` is taken up by `with_public_origin`'s caller).
+    #[must_use]
+    pub fn with_site(self, site: Site) -> Self {
+        AppState {
+            site: Arc::new(site),
+            ..self
+        }
+    }
+
+    /// What `events.toml` says of this deployment.
+    pub fn site(&self) -> &Site {
+        &self.site
+    }
+
+    /// How many feed bodies have been rendered since start (cache misses).
+    pub fn feed_renders(&self) -> u64 {
+        self.cache.renders.load(Ordering::Relaxed)
+    }
+
+    /// Bytes the feed cache holds now, as its budget counts them.
+    pub fn feed_cache_bytes(&self) -> usize {
+        lock(&self.cache.feeds).bytes()
+    }
+
+    /// The feed cache's budget in bytes.
+    pub fn feed_cache_budget(&self) -> usize {
+        lock(&self.cache.feeds).budget()
+    }
+}
+
+pub(crate) struct Cache {
+    /// The store's sessions, read once per generation and shared by every request.
+    pub(crate) snapshot: Mutex<Option<(u64, Arc<Vec<StoredSession>>)>>,
+    pub(crate) feeds: Mutex<FeedCache<FeedKey, Arc<RenderedFeed>>>,
+    /// Each session's rendered VEVENT, for feeds not in `feeds`.
+    pub(crate) events: feed::EventBlocks,
+    pub(crate) renders: AtomicU64,
+    /// Renders under way, at most `CONCURRENT_RENDERS`.
+    pub(crate) rendering: tokio::sync::Semaphore,
+    /// Set once a feed too large for the cache has been reported, so the log
+    /// says it once, not on every request.
+    pub(crate) too_large_reported: AtomicBool,
+}
+
+impl Cache {
+    fn new(feed_bytes: usize, block_bytes: usize) -> Self {
+        Cache {
+            snapshot: Mutex::new(None),
+            feeds: Mutex::new(FeedCache::new(feed_bytes)),
+            events: feed::EventBlocks::new(block_bytes),
+            renders: AtomicU64::new(0),
+            rendering: tokio::sync::Semaphore::new(CONCURRENT_RENDERS),
+            too_large_reported: AtomicBool::new(false),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct FeedKey {
+    filter: Filter,
+    generation: u64,
+    hour: i64,
+}
+
+/// A rendered feed as the cache keeps it: gzip only. Calendar clients ask for
+/// gzip, and a full national feed is several times smaller so; the rare client
+/// that does not is sent the body decompressed as it goes out, a chunk at a
+/// time, so it costs CPU but never a second copy of the feed in memory.
+pub(crate) struct RenderedFeed {
+    /// The body, gzipped.
+    pub(crate) gzip: Bytes,
+    /// Length of the body before compression.
+    pub(crate) plain_len: usize,
+    /// Hex digest of the body before compression, unquoted.
+    pub(crate) hash: String,
+    /// What `Last-Modified` says.
+    pub(crate) last_modified: Option<DateTime<Utc>>,
+}
+
+impl Weighed for Arc<RenderedFeed> {
+    fn bytes(&self) -> usize {
+        self.gzip.len() + self.hash.len()
+    }
+}
+
+/// The feeds people subscribe to, kept hot in the cache: the whole calendar,
+/// one source, one category (or one category of one source).
+fn cache_class(f: &Filter) -> Class {
+    let plain = f.search.is_none() && !f.available && f.online.is_none() && f.days.is_none();
+    if plain && f.categories.len() <= 1 {
+        Class::Subscribed
+    } else {
+        Class::Other
+    }
+}
+
+/// A poisoned lock only means another request panicked mid-update of a cache;
+/// the data is still a valid cache, so carry on rather than fail every request.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl AppState {
+    /// The sessions as of the current generation, read from sled only when it moved.
+    pub(crate) fn snapshot(&self) -> Result<(u64, Arc<Vec<StoredSession>>), StoreError> {
+        // Generation first: if a crawl lands between the two reads, newer data is
+        // filed under the older generation and re-read on the next request, never
+        // the other way round (old data kept under a new generation for good).
+        let generation = self.store.generation();
+        if let Some((g, s)) = lock(&self.cache.snapshot).as_ref() {
+            if *g == generation {
+                return Ok((generation, s.clone()));
+            }
+        }
+        // Links that may not be shown are dropped once per generation, so
+        // every answer (feed, page, JSON) is without them.
+        let sessions = Arc::new(self.links.scrub_stored(self.store.sessions()?));
+        *lock(&self.cache.snapshot) = Some((generation, sessions.clone()));
+        Ok((generation, sessions))
+    }
+
+    /// Every source worth listing (see `source_status::source_statuses`).
+    pub(crate) fn source_statuses(
+        &self,
+        sessions: &[StoredSession],
+    ) -> Result<Vec<SourceStatus>, StoreError> {
+        source_status::source_statuses(&self.sources, &self.store, sessions)
+    }
+
+    /// The rendered feed of a view, from the cache when it can be.
+    pub(crate) fn feed(&self, filter: Filter) -> Result<Arc<RenderedFeed>, StoreError> {
+        let now = (self.clock)();
+        let (generation, all) = self.snapshot()?;
+        let filter = answers::canonical_categories(filter, &all);
+        let hour = now.timestamp().div_euclid(3600);
+        let key = FeedKey {
+            filter,
+            generation,
+            hour,
+        };
+        if let Some(hit) = lock(&self.cache.feeds).get(&key) {
+            self.metrics.feed_cache_hit();
+            return Ok(hit);
+        }
+        self.metrics.feed_cache_miss();
+        // Rendered outside the lock: two identical misses at once both render
+        // (same bytes), which is cheaper than making every request wait.
+        let at = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now);
+        let list = present::feed_window(&all, &key.filter, at);
+        let opts = present::feed_options(&self.sources, &self.site, &key.filter);
+        let body = feed::render_with_blocks(&list, &opts, &self.cache.events, generation);
+        drop(list);
+        // Newest change anywhere in the store, not only in this view: a session
+        // that left the view (e.g. became full under `available=1`) changed it
+        // too, and an If-Modified-Since client must not get a 304 for that.
+        let last_modified = self.or_last_success(all.iter().map(|s| s.last_changed).max())?;
+        let class = cache_class(&key.filter);
+        // A subscribed feed is served many times: worth smaller bytes. An odd
+        // filter is usually asked for once: worth a quick answer.
+        let level = match class {
+            Class::Subscribed => flate2::Compression::default(),
+            Class::Other => flate2::Compression::fast(),
+        };
+        let rendered = Arc::new(RenderedFeed {
+            hash: feed::body_hash(body.as_bytes()),
+            gzip: Bytes::from(gzip(body.as_bytes(), level)),
+            plain_len: body.len(),
+            last_modified,
+        });
+        self.cache.renders.fetch_add(1, Ordering::Relaxed);
+        self.metrics.feed_rendered();
+        let mut feeds = lock(&self.cache.feeds);
+        // Past generations and hours are never asked for again.
+        feeds.retain(|k| k.generation == generation && k.hour == hour);
+        if feeds.insert(key, rendered.clone(), class) == Inserted::TooLarge
+            && !self.cache.too_large_reported.swap(true, Ordering::Relaxed)
+        {
+            tracing::error!(
+                bytes = rendered.bytes(),
+                budget = feeds.budget(),
+                "a feed is larger than the whole feed cache, so it is rendered again for every request; raise --feed-cache"
+            );
+        }
+        Ok(rendered)
+    }
+
+    /// The Atom feed of a view's changes, newest first, at most
+    /// `atom::MAX_ENTRIES`. Its `updated` and `Last-Modified` come from the
+    /// store (the newest change, else the last successful crawl), never from
+    /// the clock, so an unchanged store answers with the same bytes and ETag.
+    pub(crate) fn changes_feed(
+        &self,
+        filter: &Filter,
+        kinds: &[ChangeKind],
+        base_url: &str,
+    ) -> Result<RenderedFeed, StoreError> {
+        let now = (self.clock)();
+        let mut list: Vec<Change> = Vec::new();
+        let m = filter.matcher();
+        for c in self.store.changes_since(now - changes::KEEP_CHANGES) {
+            let c = c?;
+            if (kinds.is_empty() || kinds.contains(&c.kind)) && c.matches_with(&m, now) {
+                list.push(self.links.scrub_change(c));
+                if list.len() >= atom::MAX_ENTRIES {
+                    break;
+                }
+            }
+        }
+        let last_modified = self.or_last_success(self.store.last_change_at()?)?;
+        let updated = list
+            .first()
+            .map(|c| c.at)
+            .or(last_modified)
+            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        let heading = self
+            .site
+            .title
+            .as_deref()
+            .unwrap_or("Safeguarding training");
+        let title = match filter.describe() {
+            Some(d) => format!("{heading}: what changed — {d}"),
+            None => format!("{heading}: what changed"),
+        };
+        let feed_query = answers::changes_query(filter, kinds);
+        let page_query = filter.to_query();
+        let body = atom::render(
+            &list,
+            &AtomOptions {
+                title,
+                base_url,
+                feed_query: &feed_query,
+                page_query: &page_query,
+                updated,
+            },
+        );
+        Ok(RenderedFeed {
+            hash: hex(&Sha256::digest(body.as_bytes())[..16]),
+            gzip: Bytes::from(gzip(body.as_bytes(), flate2::Compression::default())),
+            plain_len: body.len(),
+            last_modified,
+        })
+    }
+
+    /// `t`, or, for a store with nothing in it yet, the newest successful
+    /// crawl: what a feed's `Last-Modified` says.
+    fn or_last_success(
+        &self,
+        t: Option<DateTime<Utc>>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        match t {
+            Some(t) => Ok(Some(t)),
+            None => Ok(self
+                .store
+                .all_health()?
+                .values()
+                .filter_map(|h| h.last_success)
+                .max()),
+        }
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// `b` gzipped at `level` (never `best`: several times slower on a large feed
+/// for a few percent fewer bytes).
+fn gzip(b: &[u8], level: flate2::Compression) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(b.len() / 6), level);
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(b);
+    enc.finish().unwrap_or_default()
+}
+
+/// What the routes serve, for `events export` to write the same bytes to files.
+impl AppState {
+    /// The body `/calendar.ics` serves for `filter` (the per-source and
+    /// per-category paths are the same with `source` or `categories` set).
+    pub fn feed_body(&self, filter: Filter) -> Result<Bytes, StoreError> {
+        let r = self.feed(filter)?;
+        let mut plain = Vec::with_capacity(r.plain_len);
+        flate2::read::GzDecoder::new(&r.gzip[..])
+            .read_to_end(&mut plain)
+            .map_err(|e| StoreError::Corrupt(format!("a cached feed does not decompress: {e}")))?;
+        Ok(Bytes::from(plain))
+    }
+
+    /// The body `/changes.atom` serves (every kind, no filter), its links
+    /// under `base_url` (empty for links relative to the host's root).
+    pub fn changes_body(&self, base_url: &str) -> Result<Bytes, StoreError> {
+        let r = self.changes_feed(&Filter::default(), &[], base_url)?;
+        let mut plain = Vec::with_capacity(r.plain_len);
+        flate2::read::GzDecoder::new(&r.gzip[..])
+            .read_to_end(&mut plain)
+            .map_err(|e| StoreError::Corrupt(format!("a changes feed does not decompress: {e}")))?;
+        Ok(Bytes::from(plain))
+    }
+
+    /// The page `/` serves for `filter`, its feed links as `links` says.
+    pub fn page_html(&self, filter: Filter, links: Links<'_>) -> Result<String, StoreError> {
+        let now = (self.clock)();
+        let (_, all) = self.snapshot()?;
+        let filter = answers::canonical_categories(filter, &all);
+        // Every category among upcoming sessions, soonest first; borrowed, not
+        // copied: the page is asked for often and the store may be large.
+        let mut everything: Vec<&StoredSession> = all
+            .iter()
+            .filter(|s| s.session.end > now && s.session.status != crate::model::Status::Withdrawn)
+            .collect();
+        everything.sort_by(|a, b| (a.session.start, &a.uid).cmp(&(b.session.start, &b.uid)));
+        let mut categories: Vec<String> = Vec::new();
+        let mut slugs = std::collections::HashSet::new();
+        for c in everything
+            .iter()
+            .filter_map(|s| s.session.category.as_deref())
+        {
+            if slugs.insert(slug(c)) {
+                categories.push(c.to_string());
+            }
+        }
+        categories.sort_by_key(|c| c.to_lowercase());
+        let sessions = present::upcoming(&all, &filter, now);
+        let sources = self.source_statuses(&all)?;
+        let since = now - chrono::TimeDelta::days(page::PAGE_CHANGES_DAYS);
+        let mut recent: Vec<Change> = Vec::new();
+        let m = filter.matcher();
+        for c in self.store.changes_since(since) {
+            let c = c?;
+            if c.matches_with(&m, now) {
+                recent.push(self.links.scrub_change(c));
+                if recent.len() >= page::MAX_PAGE_CHANGES {
+                    break;
+                }
+            }
+        }
+        Ok(page::render(&PageData {
+            sessions: &sessions,
+            categories: &categories,
+            sources: &sources,
+            changes: &recent,
+            filter: &filter,
+            links,
+            now,
+            site: &self.site,
+        }))
+    }
+
+    /// The body `/api/sessions` serves for `filter`.
+    pub fn sessions_json(&self, filter: Filter) -> Result<Vec<u8>, StoreError> {
+        let now = (self.clock)();
+        let (_, all) = self.snapshot()?;
+        let filter = answers::canonical_categories(filter, &all);
+        let v: Vec<SessionJson> = present::upcoming(&all, &filter, now)
+            .iter()
+            .map(|s| self.links.session_json(s))
+            .collect();
+        serde_json::to_vec_pretty(&v).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// The sessions `/api/sessions` lists for `q` (see `answers::sessions`).
+    pub fn sessions_answer(&self, q: &SessionsQuery) -> Result<Vec<SessionJson>, StoreError> {
+        let (_, all) = self.snapshot()?;
+        Ok(answers::sessions(&all, &self.links, q, (self.clock)()))
+    }
+
+    /// The changes `/api/changes` lists for `q` (see `answers::changes`).
+    pub fn changes_answer(&self, q: &ChangesQuery) -> Result<Vec<ChangeJson>, StoreError> {
+        let (_, all) = self.snapshot()?;
+        answers::changes(&self.store, &all, &self.links, q, (self.clock)())
+    }
+
+    /// The courses `/api/courses` lists.
+    pub fn courses_answer(&self) -> Result<Vec<Course>, StoreError> {
+        answers::courses(&self.store, &self.links)
+    }
+
+    /// Every source and its health, as `/api/sources` lists them.
+    pub fn sources_answer(&self) -> Result<Vec<SourceStatus>, StoreError> {
+        let (_, all) = self.snapshot()?;
+        self.source_statuses(&all)
+    }
+
+    /// Every category among the stored sessions, as the store spells it, one
+    /// per slug, sorted by slug: the per-category feeds worth publishing.
+    pub fn categories(&self) -> Result<Vec<String>, StoreError> {
+        let (_, all) = self.snapshot()?;
+        let mut by_slug: std::collections::BTreeMap<String, String> = Default::default();
+        for c in all.iter().filter_map(|s| s.session.category.as_deref()) {
+            by_slug.entry(slug(c)).or_insert_with(|| c.to_string());
+        }
+        by_slug.remove("");
+        Ok(by_slug.into_values().collect())
+    }
+
+    /// The ids of the configured sources, then of those only the store knows.
+    pub fn source_ids(&self) -> Result<Vec<String>, StoreError> {
+        let (_, all) = self.snapshot()?;
+        Ok(self
+            .source_statuses(&all)?
+            .into_iter()
+            .map(|s| s.id)
+            .collect())
+    }
+}
