@@ -476,7 +476,7 @@ pub async fn run(mut cli: Cli) -> Result<(), Exit> {
             Ok(())
         }
         Command::Courses { json } => courses(cli, now, *json).await,
-        Command::Check(args) => crate::check::command(cli, now, args).await,
+        Command::Check(args) => check(cli, now, args).await,
     }
 }
 
@@ -714,6 +714,45 @@ async fn export(cli: &Cli, now: DateTime<Utc>, dir: &Path) -> Result<(), Exit> {
         .with_context(|| format!("exporting to {}", dir.display()))?;
     eprintln!("wrote {} files to {}", files.len(), dir.display());
     Ok(())
+}
+
+/// Runs `events check` for the command line: a usage error is exit 2, a
+/// check that read no session or missed something required exit 1.
+async fn check(cli: &Cli, now: DateTime<Utc>, args: &crate::check::CheckArgs) -> Result<(), Exit> {
+    let sources = load_sources(&cli.sources)?;
+    let fetch = fetch_config(cli);
+    let pages = usize::try_from(args.pages).unwrap_or(usize::MAX);
+    let mut report = match crate::check::run(&sources, &args.source, fetch, now, pages).await {
+        Ok(r) => r,
+        Err(
+            e @ (crate::check::CheckError::UnknownSource { .. }
+            | crate::check::CheckError::NoSources { .. }),
+        ) => {
+            return Err(Exit {
+                code: 2,
+                error: Some(e.into()),
+            })
+        }
+        Err(e) => return Err(anyhow::Error::from(e).into()),
+    };
+    if let Some(dir) = &args.save {
+        crate::check::save::save(&mut report.0, &report.1, dir)?;
+    }
+    let report = report.0;
+    if args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?;
+        println!("{text}");
+    } else {
+        print!("{}", crate::check::render::text(&report));
+    }
+    if report.summary.ok {
+        Ok(())
+    } else {
+        Err(Exit {
+            code: 1,
+            error: None,
+        })
+    }
 }
 
 /// `events backup FILE`: from the store, or from the local `serve` that

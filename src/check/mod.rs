@@ -10,7 +10,6 @@
 pub mod render;
 pub mod save;
 
-use crate::cli::{Cli, Exit};
 use crate::config::SourceConfig;
 use crate::crawl::{self, WalkError};
 use crate::fetch::{FetchConfig, Fetcher};
@@ -183,45 +182,6 @@ pub struct Finding {
     pub sentence: String,
     /// What to change, and in which file.
     pub advice: String,
-}
-
-/// Runs `events check` for the command line: a usage error is exit 2, a
-/// check that read no session or missed something required exit 1.
-pub async fn command(cli: &Cli, now: DateTime<Utc>, args: &CheckArgs) -> Result<(), Exit> {
-    let sources = crate::cli::load_sources(&cli.sources)?;
-    let fetch = match &cli.contact {
-        Some(c) => FetchConfig::with_contact(c),
-        None => FetchConfig::default(),
-    };
-    let pages = usize::try_from(args.pages).unwrap_or(usize::MAX);
-    let mut report = match run(&sources, &args.source, fetch, now, pages).await {
-        Ok(r) => r,
-        Err(e @ (CheckError::UnknownSource { .. } | CheckError::NoSources { .. })) => {
-            return Err(Exit {
-                code: 2,
-                error: Some(e.into()),
-            })
-        }
-        Err(e) => return Err(anyhow::Error::from(e).into()),
-    };
-    if let Some(dir) = &args.save {
-        save::save(&mut report.0, &report.1, dir)?;
-    }
-    let report = report.0;
-    if args.json {
-        let text = serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?;
-        println!("{text}");
-    } else {
-        print!("{}", render::text(&report));
-    }
-    if report.summary.ok {
-        Ok(())
-    } else {
-        Err(Exit {
-            code: 1,
-            error: None,
-        })
-    }
 }
 
 /// Checks source `id` of `sources`: walks it once with the crawl's fetcher
