@@ -187,7 +187,7 @@ pub fn sessions(
     } else {
         present::upcoming(all, &filter, now)
     };
-    list.iter().map(|s| links.session_json(s)).collect()
+    list.iter().map(|s| SessionJson::linked(s, links)).collect()
 }
 
 /// The changes a question selects, newest first, in their JSON shape.

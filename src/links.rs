@@ -34,7 +34,6 @@
 use crate::changes::Change;
 use crate::config::SourceConfig;
 use crate::model::{Session, StoredSession};
-use crate::present::SessionJson;
 use std::collections::HashMap;
 use url::{Host, Url};
 
@@ -212,19 +211,6 @@ impl LinkPolicy {
             None => c.url.clear(),
         }
         c
-    }
-
-    /// The JSON of a session (`/api/sessions`, `sessions.json`, `events
-    /// upcoming --json`): its `url` is the link as it may be emitted, or
-    /// empty when there is none.
-    #[must_use]
-    pub fn session_json(&self, s: &StoredSession) -> SessionJson {
-        let mut j = SessionJson::from_stored(s);
-        match self.link(&s.session.source, &s.session.url) {
-            Some(u) => j.url = u.into(),
-            None => j.url.clear(),
-        }
-        j
     }
 }
 

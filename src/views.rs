@@ -534,7 +534,7 @@ impl AppState {
         let filter = answers::canonical_categories(filter, &all);
         let v: Vec<SessionJson> = present::upcoming(&all, &filter, now)
             .iter()
-            .map(|s| self.links.session_json(s))
+            .map(|s| SessionJson::linked(s, &self.links))
             .collect();
         serde_json::to_vec_pretty(&v).map_err(|e| StoreError::Corrupt(e.to_string()))
     }

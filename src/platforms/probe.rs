@@ -67,7 +67,7 @@ impl FieldMiss {
 /// `text` on one line, terminal-safe, at most [`LOOKED_AT_CHARS`] characters.
 fn clip(text: &str) -> String {
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    crate::present::clip(&one_line, LOOKED_AT_CHARS)
+    crate::terminal::clip(&one_line, LOOKED_AT_CHARS)
 }
 
 /// One page (or API call) as a check saw it.
