@@ -1,9 +1,25 @@
 //! events: gathers safeguarding training sessions from their booking sites into an
 //! embedded store and serves one subscribable calendar with places left.
 //!
-//! Data flows one way: `config` (common fields, then each kind's own through
-//! `platforms`) → `crawl` (the kind's walk through `fetch`, the platform's
-//! readers) → `store` → `feed` / `server` / `cli`.
+//! Data flows one way. From the bottom up (a module uses only those below
+//! it; `tests/layers.rs` holds the code to this):
+//!
+//! - `model`, `errors`, `terminal`, `query`: sessions, error words, text made
+//!   safe for a terminal, a view's filters;
+//! - `changes` (what changed, as data) and `store` (sled, with change
+//!   tracking, health and backups' parts); `fetch` (HTTP with politeness);
+//! - `config` ↔ `platforms` ↔ `crawl`, with `links`: the source files, each
+//!   kind's walk and readers, and the crawl that merges into the store. This
+//!   is the one cycle left: the registry and the walk interface are to move
+//!   apart so that `config` and `crawl` both stand on the interface;
+//! - `feed` (iCalendar), `present` (JSON shapes, words, tables), `page`
+//!   (HTML), `atom`, `source_status`, `answers` (the read commands'
+//!   questions), `backup`, `site` (`events.toml`);
+//! - `views`: every view of the store, rendered and cached, which `server`
+//!   answers HTTP from and `export` writes to files;
+//! - `server`, `export`, `remote` (a server asked over HTTP), `check`
+//!   (`events check`), `metrics`;
+//! - `cli`, and `main` on top.
 
 #![warn(missing_docs)]
 
@@ -35,4 +51,5 @@ pub mod server;
 pub mod site;
 pub mod source_status;
 pub mod store;
+pub mod terminal;
 pub mod views;
