@@ -342,142 +342,168 @@ pub async fn run(mut cli: Cli) -> Result<(), Exit> {
     }
     let cli = &cli;
     match &cli.command {
-        Command::Crawl => {
-            let sources = load_sources(&cli.sources)?;
-            let store = open_store(&cli.data, true)?;
-            let reports = crawl_once(cli, &sources, &store, now).await?;
-            for r in &reports {
-                println!("{}", present::terminal_safe(&r.line()));
-            }
-            if reports.iter().any(CrawlReport::failed) {
-                return Err(Exit {
-                    code: 1,
-                    error: None,
-                });
-            }
-            Ok(())
-        }
+        Command::Crawl => crawl(cli, now).await,
         Command::Upcoming { filter, json } => upcoming(cli, now, filter, *json).await,
         Command::Changes(args) => changes(cli, now, args).await,
         Command::Ics { filter } => ics(cli, now, filter).await,
         Command::Sources { json } => sources(cli, now, *json).await,
-        Command::Watch => {
-            let sources = load_sources(&cli.sources)?;
-            let store = open_store(&cli.data, true)?;
-            let fetcher = Fetcher::new(fetch_config(cli), Some(store.clone()))
-                .context("starting the HTTP client")?;
-            let (_tx, stop) = schedule::on_signals();
-            eprintln!("watching {} source(s); Ctrl-C to stop", sources.len());
-            schedule::run(
-                sources,
-                fetcher,
-                store.clone(),
-                Arc::new(LogLines),
-                stop,
-                true,
-            )
-            .await;
-            store.flush().context("flushing the store")?;
-            Ok(())
-        }
+        Command::Watch => watch(cli).await,
         Command::Export { dir } => export(cli, now, dir).await,
         Command::Backup { file } => backup(cli, now, file).await,
         Command::Restore { file } => restore(cli, file),
-        Command::Serve { serve } => {
-            let sources = load_sources(&cli.sources)?;
-            let store = open_store(&cli.data, true)?;
-            let listener = bind(serve).await?;
-            serve_until_stopped(cli, sources, store, serve, listener).await
-        }
-        Command::Demo { serve } => {
-            // Bound first, so a taken port is said before anything is crawled.
-            let listener = bind(serve).await?;
-            let wsp = Replica::start(Site::Wsp)
-                .await
-                .context("starting the WSP replica")?;
-            let vrp = Replica::start(Site::Eventbrite)
-                .await
-                .context("starting the Eventbrite replica")?;
-            let site_ical = Replica::start(Site::Ical)
-                .await
-                .context("starting the partnership website's calendar replica")?;
-            let site_pages = Replica::start(Site::SchemaOrg)
-                .await
-                .context("starting the partnership website's event pages replica")?;
-            let dir = tempfile::tempdir().context("making a directory for the demo")?;
-            let sources_dir = dir.path().join("sources");
-            std::fs::create_dir_all(&sources_dir).context("making the demo's sources")?;
-            std::fs::write(
-                sources_dir.join("wsp.toml"),
-                format!(
-                    "id = \"wsp\"\nname = \"Walsall Safeguarding Partnership (replica)\"\nkind = \"event-booking\"\nbase_url = \"{}\"\nrequests_per_second = 20\n",
-                    wsp.base_url()
-                ),
-            )
-            .context("writing the demo's sources")?;
-            std::fs::write(
-                sources_dir.join("vrp.toml"),
-                format!(
-                    "id = \"vrp\"\nname = \"West Midlands Violence Reduction Partnership (replica)\"\nkind = \"eventbrite\"\nbase_url = \"{}\"\napi_url = \"{}\"\norganizer_id = \"{}\"\ntoken_env = \"EVENTS_DEMO_TOKEN\"\nrequests_per_second = 20\n",
-                    vrp.base_url(),
-                    vrp.api_url(),
-                    replica::EVENTBRITE_ORGANIZER
-                ),
-            )
-            .context("writing the demo's sources")?;
-            std::fs::write(
-                sources_dir.join("site-calendar.toml"),
-                format!(
-                    "id = \"site-calendar\"\nname = \"Partnership website calendar (replica)\"\nkind = \"ical\"\nurl = \"{}\"\nrequests_per_second = 20\n",
-                    site_ical.base_url().join(replica::ICAL_FEED_PATH).context("the feed's address")?
-                ),
-            )
-            .context("writing the demo's sources")?;
-            std::fs::write(
-                sources_dir.join("site-events.toml"),
-                format!(
-                    "id = \"site-events\"\nname = \"Partnership website events (replica)\"\nkind = \"schema-org\"\nbase_url = \"{}\"\nlisting = \"/events/\"\nevent_path = \"^/event/[^/]+/?$\"\nrequests_per_second = 20\n",
-                    site_pages.base_url()
-                ),
-            )
-            .context("writing the demo's sources")?;
-            let sources = load_sources(&sources_dir)?;
-            // Kept where --data says when it is given; else thrown away at exit.
-            let data = if cli.data_given {
-                cli.data.clone()
-            } else {
-                dir.path().join("data")
-            };
-            let store = open_store(&data, true)?;
-            eprintln!(
-                "demo: replicas of the WSP site at {}, of Eventbrite at {}, and of a partnership website's calendar at {} and event pages at {}",
-                wsp.base_url(),
-                vrp.base_url(),
-                site_ical.base_url(),
-                site_pages.base_url()
-            );
-            for r in crawl_once(cli, &sources, &store, now).await? {
-                eprintln!("demo: {}", present::terminal_safe(&r.line()));
-            }
-            serve_until_stopped(cli, sources, store, serve, listener).await
-        }
-        Command::Replica(r) => {
-            // The first sessions are tomorrow (UK), so none is past when crawled.
-            let first_day = now.with_timezone(&chrono_tz::Europe::London).date_naive()
-                + chrono::Duration::days(1);
-            let cfg = crate::scaled_replica::ScaledConfig {
-                events: r.events,
-                seed: r.seed,
-                first_day,
-            };
-            crate::scaled_replica::serve_until_stopped(cfg, r.listen)
-                .await
-                .context("serving the generated replica")?;
-            Ok(())
-        }
+        Command::Serve { serve: args } => serve(cli, args).await,
+        Command::Demo { serve } => demo(cli, now, serve).await,
+        Command::Replica(r) => replica(now, r).await,
         Command::Courses { json } => courses(cli, now, *json).await,
         Command::Check(args) => check(cli, now, args).await,
     }
+}
+
+/// `events crawl`: every source once; exit 1 when any failed.
+async fn crawl(cli: &Cli, now: DateTime<Utc>) -> Result<(), Exit> {
+    let sources = load_sources(&cli.sources)?;
+    let store = open_store(&cli.data, true)?;
+    let reports = crawl_once(cli, &sources, &store, now).await?;
+    for r in &reports {
+        println!("{}", present::terminal_safe(&r.line()));
+    }
+    if reports.iter().any(CrawlReport::failed) {
+        return Err(Exit {
+            code: 1,
+            error: None,
+        });
+    }
+    Ok(())
+}
+
+/// `events watch`: crawls on schedule until stopped.
+async fn watch(cli: &Cli) -> Result<(), Exit> {
+    let sources = load_sources(&cli.sources)?;
+    let store = open_store(&cli.data, true)?;
+    let fetcher =
+        Fetcher::new(fetch_config(cli), Some(store.clone())).context("starting the HTTP client")?;
+    let (_tx, stop) = schedule::on_signals();
+    eprintln!("watching {} source(s); Ctrl-C to stop", sources.len());
+    schedule::run(
+        sources,
+        fetcher,
+        store.clone(),
+        Arc::new(LogLines),
+        stop,
+        true,
+    )
+    .await;
+    store.flush().context("flushing the store")?;
+    Ok(())
+}
+
+/// `events serve`: crawls on schedule and serves until stopped.
+async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Exit> {
+    let sources = load_sources(&cli.sources)?;
+    let store = open_store(&cli.data, true)?;
+    let listener = bind(args).await?;
+    serve_until_stopped(cli, sources, store, args, listener).await
+}
+
+/// The replicas `events demo` crawls, one of each kind of site.
+struct DemoSites {
+    wsp: Replica,
+    vrp: Replica,
+    calendar: Replica,
+    pages: Replica,
+}
+
+impl DemoSites {
+    async fn start() -> Result<DemoSites> {
+        Ok(DemoSites {
+            wsp: Replica::start(Site::Wsp)
+                .await
+                .context("starting the WSP replica")?,
+            vrp: Replica::start(Site::Eventbrite)
+                .await
+                .context("starting the Eventbrite replica")?,
+            calendar: Replica::start(Site::Ical)
+                .await
+                .context("starting the partnership website's calendar replica")?,
+            pages: Replica::start(Site::SchemaOrg)
+                .await
+                .context("starting the partnership website's event pages replica")?,
+        })
+    }
+
+    /// A source file for each replica, written into `dir`.
+    fn write_sources(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).context("making the demo's sources")?;
+        let files = [
+            ("wsp.toml", format!(
+                "id = \"wsp\"\nname = \"Walsall Safeguarding Partnership (replica)\"\nkind = \"event-booking\"\nbase_url = \"{}\"\nrequests_per_second = 20\n",
+                self.wsp.base_url()
+            )),
+            ("vrp.toml", format!(
+                "id = \"vrp\"\nname = \"West Midlands Violence Reduction Partnership (replica)\"\nkind = \"eventbrite\"\nbase_url = \"{}\"\napi_url = \"{}\"\norganizer_id = \"{}\"\ntoken_env = \"EVENTS_DEMO_TOKEN\"\nrequests_per_second = 20\n",
+                self.vrp.base_url(),
+                self.vrp.api_url(),
+                replica::EVENTBRITE_ORGANIZER
+            )),
+            ("site-calendar.toml", format!(
+                "id = \"site-calendar\"\nname = \"Partnership website calendar (replica)\"\nkind = \"ical\"\nurl = \"{}\"\nrequests_per_second = 20\n",
+                self.calendar.base_url().join(replica::ICAL_FEED_PATH).context("the feed's address")?
+            )),
+            ("site-events.toml", format!(
+                "id = \"site-events\"\nname = \"Partnership website events (replica)\"\nkind = \"schema-org\"\nbase_url = \"{}\"\nlisting = \"/events/\"\nevent_path = \"^/event/[^/]+/?$\"\nrequests_per_second = 20\n",
+                self.pages.base_url()
+            )),
+        ];
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).context("writing the demo's sources")?;
+        }
+        Ok(())
+    }
+}
+
+/// `events demo`: the replicas of every kind of site, crawled and served.
+async fn demo(cli: &Cli, now: DateTime<Utc>, serve: &ServeArgs) -> Result<(), Exit> {
+    // Bound first, so a taken port is said before anything is crawled.
+    let listener = bind(serve).await?;
+    let sites = DemoSites::start().await?;
+    let dir = tempfile::tempdir().context("making a directory for the demo")?;
+    let sources_dir = dir.path().join("sources");
+    sites.write_sources(&sources_dir)?;
+    let sources = load_sources(&sources_dir)?;
+    // Kept where --data says when it is given; else thrown away at exit.
+    let data = if cli.data_given {
+        cli.data.clone()
+    } else {
+        dir.path().join("data")
+    };
+    let store = open_store(&data, true)?;
+    eprintln!(
+        "demo: replicas of the WSP site at {}, of Eventbrite at {}, and of a partnership website's calendar at {} and event pages at {}",
+        sites.wsp.base_url(),
+        sites.vrp.base_url(),
+        sites.calendar.base_url(),
+        sites.pages.base_url()
+    );
+    for r in crawl_once(cli, &sources, &store, now).await? {
+        eprintln!("demo: {}", present::terminal_safe(&r.line()));
+    }
+    serve_until_stopped(cli, sources, store, serve, listener).await
+}
+
+/// `events replica`: a generated booking site, served until stopped.
+async fn replica(now: DateTime<Utc>, r: &ReplicaArgs) -> Result<(), Exit> {
+    // The first sessions are tomorrow (UK), so none is past when crawled.
+    let first_day =
+        now.with_timezone(&chrono_tz::Europe::London).date_naive() + chrono::Duration::days(1);
+    let cfg = crate::scaled_replica::ScaledConfig {
+        events: r.events,
+        seed: r.seed,
+        first_day,
+    };
+    crate::scaled_replica::serve_until_stopped(cfg, r.listen)
+        .await
+        .context("serving the generated replica")?;
+    Ok(())
 }
 
 /// Where the read commands get their answers: the store itself, or a

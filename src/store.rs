@@ -882,162 +882,90 @@ impl Store {
         partial: Option<&str>,
     ) -> Result<Result<MergeReport, Refusal>, StoreError> {
         let previous_health = self.health(source)?;
-        // One session per UID: the same event can appear under two categories.
-        let mut seen = HashSet::new();
-        let crawled: Vec<Session> = crawled
-            .into_iter()
-            .filter(|s| s.source == source && seen.insert(s.uid()))
-            .collect();
-        let found = crawled.len();
+        let crawled = one_per_uid(source, crawled);
         let previous = previous_health.sessions_found;
-        if previous > 0 && found == 0 {
-            let r = Refusal::Empty { previous };
+        if let Some(r) = outage_guard(previous, crawled.len(), min_fraction, partial) {
             self.record_failure(source, now, ErrorKind::Refused, &r.to_string(), stats)?;
             return Ok(Err(r));
         }
-        // A partial crawl is expected to find fewer; it withdraws nothing anyway.
-        if partial.is_none() && previous > 0 && (found as f64) < (previous as f64) * min_fraction {
-            let r = Refusal::TooFew {
-                found,
-                previous,
-                min_fraction,
-            };
-            self.record_failure(source, now, ErrorKind::Refused, &r.to_string(), stats)?;
-            return Ok(Err(r));
+        let existing = self.existing_by_uid(source)?;
+        // A source's first crawl makes what it finds known, not news.
+        let news = previous_health.last_success.is_some() || !existing.is_empty();
+        let mut diff = SessionDiff::new(crawled.len());
+        diff.crawled(source, crawled, &existing, now, news);
+        // Only a crawl that saw the whole site withdraws.
+        if partial.is_none() {
+            diff.withdrawn(source, &existing, now);
         }
+        let health = health_after(previous_health, now, partial, diff.report.found, stats);
+        let courses = self.course_writes(source, courses)?;
+        self.write_merge(source, diff, courses, health, now)
+    }
 
-        let existing: BTreeMap<Uid, StoredSession> = self
+    /// The source's stored sessions by UID.
+    fn existing_by_uid(&self, source: &str) -> Result<BTreeMap<Uid, StoredSession>, StoreError> {
+        Ok(self
             .source_sessions(source)?
             .into_iter()
             .map(|s| (s.uid.clone(), s))
+            .collect())
+    }
+
+    /// The catalogue's writes, when `courses` differs from the stored one (a
+    /// source with eLearning courses sends them on every crawl): the keys to
+    /// remove and the records to write.
+    fn course_writes(
+        &self,
+        source: &str,
+        courses: Option<Vec<Course>>,
+    ) -> Result<Option<CourseWrites>, StoreError> {
+        let Some(cs) = courses else {
+            return Ok(None);
+        };
+        // Later duplicates win, as inserting them in turn would.
+        let new: BTreeMap<Vec<u8>, Vec<u8>> = cs
+            .iter()
+            .filter(|c| c.source == source)
+            .map(|c| (course_key(source, &c.id), to_json(c)))
             .collect();
-        let mut report = MergeReport {
-            found,
-            ..MergeReport::default()
-        };
-        // A source's first crawl makes what it finds known, not news.
-        let record = previous_health.last_success.is_some() || !existing.is_empty();
-        let mut changes: Vec<Change> = Vec::new();
-        let mut writes: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        let mut present = HashSet::new();
-        for s in crawled {
-            let uid = s.uid();
-            present.insert(uid.clone());
-            let record = match existing.get(&uid) {
-                None => {
-                    report.new += 1;
-                    if record {
-                        changes.extend(Change::between(now, None, &s));
-                    }
-                    StoredSession {
-                        uid: uid.clone(),
-                        session: s,
-                        first_seen: now,
-                        last_seen: now,
-                        last_changed: now,
-                        sequence: 0,
-                    }
-                }
-                Some(old) => {
-                    let changed = old.session.shown_fields_differ(&s);
-                    // Unchanged and seen recently: nothing worth a write.
-                    if !changed && old.session == s && now - old.last_seen < TOUCH_EVERY {
-                        report.unchanged += 1;
-                        continue;
-                    }
-                    let mut rec = old.clone();
-                    rec.last_seen = now;
-                    if changed {
-                        report.changed += 1;
-                        rec.sequence = rec.sequence.saturating_add(1);
-                        rec.last_changed = now;
-                        if record {
-                            changes.extend(Change::between(now, Some(&old.session), &s));
-                        }
-                    } else {
-                        report.unchanged += 1;
-                    }
-                    rec.session = s;
-                    rec
-                }
-            };
-            writes.push((session_key(source, &uid), to_json(&record)));
+        let mut old = BTreeMap::new();
+        for kv in self.courses.scan_prefix(source_prefix(source)) {
+            let (k, v) = kv?;
+            old.insert(k.to_vec(), v.to_vec());
         }
-        for (uid, old) in &existing {
-            // Past sessions drop off listings naturally; only upcoming ones are
-            // withdrawn, and only by a crawl that saw the whole site.
-            if partial.is_some()
-                || present.contains(uid)
-                || old.session.status == Status::Withdrawn
-                || old.session.start <= now
-            {
-                continue;
-            }
-            let mut rec = old.clone();
-            rec.session.status = Status::Withdrawn;
-            rec.sequence = rec.sequence.saturating_add(1);
-            rec.last_changed = now;
-            report.withdrawn += 1;
-            changes.extend(Change::between(now, Some(&old.session), &rec.session));
-            writes.push((session_key(source, uid), to_json(&rec)));
+        if old == new {
+            return Ok(None);
         }
+        Ok(Some(CourseWrites {
+            remove: old.into_keys().collect(),
+            insert: new,
+        }))
+    }
 
-        let mut health = previous_health;
-        health.last_attempt = Some(now);
-        match partial {
-            None => {
-                health.last_success = Some(now);
-                health.last_error = None;
-                health.last_error_kind = None;
-                health.consecutive_failures = 0;
-                health.sessions_found = found;
-            }
-            Some(error) => {
-                health.last_error = Some(error.to_string());
-                health.last_error_kind = Some(ErrorKind::Limit);
-                health.consecutive_failures = health.consecutive_failures.saturating_add(1);
-            }
-        }
-        health.requests = stats.requests;
-        health.bytes = stats.bytes;
-        health.not_modified = stats.not_modified;
-
-        // The catalogue is written only when it differs from the stored one:
-        // a source with eLearning courses sends them on every crawl.
-        let course_writes: Option<BTreeMap<Vec<u8>, Vec<u8>>> = match courses {
-            None => None,
-            Some(cs) => {
-                // Later duplicates win, as inserting them in turn would.
-                let new: BTreeMap<Vec<u8>, Vec<u8>> = cs
-                    .iter()
-                    .filter(|c| c.source == source)
-                    .map(|c| (course_key(source, &c.id), to_json(c)))
-                    .collect();
-                let mut old = BTreeMap::new();
-                for kv in self.courses.scan_prefix(source_prefix(source)) {
-                    let (k, v) = kv?;
-                    old.insert(k.to_vec(), v.to_vec());
-                }
-                (old != new).then_some(new)
-            }
-        };
-        let old_course_keys: Vec<Vec<u8>> = match &course_writes {
-            None => Vec::new(),
-            Some(_) => self
-                .courses
-                .scan_prefix(source_prefix(source))
-                .keys()
-                .filter_map(|k| k.ok().map(|k| k.to_vec()))
-                .collect(),
-        };
-        let touched = !writes.is_empty() || course_writes.is_some();
+    /// Writes a merge worked out by `merge` in one transaction, with the
+    /// changes past their keeping time removed; an unchanged poll writes
+    /// nothing, so the store does not grow.
+    fn write_merge(
+        &self,
+        source: &str,
+        diff: SessionDiff,
+        courses: Option<CourseWrites>,
+        health: SourceHealth,
+        now: DateTime<Utc>,
+    ) -> Result<Result<MergeReport, Refusal>, StoreError> {
+        let SessionDiff {
+            mut report,
+            writes,
+            changes,
+            ..
+        } = diff;
+        let touched = !writes.is_empty() || courses.is_some();
         report.recorded = changes.len();
         let change_writes: Vec<(Vec<u8>, Vec<u8>)> = changes
             .iter()
             .map(|c| (change_key(c), to_json(c)))
             .collect();
-        // Changes past their keeping time go with the same transaction: they
-        // are the oldest keys, so this reads only what is removed.
+        // They are the oldest keys, so this reads only what is removed.
         let expired: Vec<Vec<u8>> = self
             .changes
             .range(..time_key(now - KEEP_CHANGES).to_vec())
@@ -1047,12 +975,10 @@ impl Store {
         let writes_more = touched || !change_writes.is_empty() || !expired.is_empty();
         let save_health = self.health_to_save(source, &health, writes_more)?;
         if !writes_more && !save_health {
-            // An unchanged poll: nothing to write, so the store does not grow.
             self.health_is(source, health, false);
             return Ok(Ok(report));
         }
-        let health_json = to_json(&health);
-
+        let health_json = save_health.then(|| to_json(&health));
         let _writing = self.writing();
         let result: Result<(), TransactionError<()>> = (
             &self.sessions,
@@ -1071,16 +997,16 @@ impl Store {
                 for (k, v) in &change_writes {
                     tx.insert(k.as_slice(), v.as_slice())?;
                 }
-                if let Some(cw) = &course_writes {
-                    for k in &old_course_keys {
+                if let Some(cw) = &courses {
+                    for k in &cw.remove {
                         tc.remove(k.as_slice())?;
                     }
-                    for (k, v) in cw {
+                    for (k, v) in &cw.insert {
                         tc.insert(k.as_slice(), v.as_slice())?;
                     }
                 }
-                if save_health {
-                    th.insert(source.as_bytes(), health_json.as_slice())?;
+                if let Some(h) = &health_json {
+                    th.insert(source.as_bytes(), h.as_slice())?;
                 }
                 if touched {
                     let g = tm.get(GENERATION)?.and_then(|v| u64_from(&v)).unwrap_or(0);
@@ -1328,6 +1254,201 @@ fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
 
 fn u64_from(v: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(v.try_into().ok()?))
+}
+
+/// The catalogue's part of a merge: keys to remove, records to write.
+struct CourseWrites {
+    remove: Vec<Vec<u8>>,
+    insert: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+/// `crawled`'s sessions of `source`, one per UID: the same event can appear
+/// under two categories.
+fn one_per_uid(source: &str, crawled: Vec<Session>) -> Vec<Session> {
+    let mut seen = HashSet::new();
+    crawled
+        .into_iter()
+        .filter(|s| s.source == source && seen.insert(s.uid()))
+        .collect()
+}
+
+/// The outage guard: a crawl that finds nothing, or (unless it stopped at a
+/// limit, when fewer are expected) under `min_fraction` of what the last
+/// successful one found, is refused.
+fn outage_guard(
+    previous: usize,
+    found: usize,
+    min_fraction: f64,
+    partial: Option<&str>,
+) -> Option<Refusal> {
+    if previous > 0 && found == 0 {
+        return Some(Refusal::Empty { previous });
+    }
+    if partial.is_none() && previous > 0 && (found as f64) < (previous as f64) * min_fraction {
+        return Some(Refusal::TooFew {
+            found,
+            previous,
+            min_fraction,
+        });
+    }
+    None
+}
+
+/// A source's health after a merged crawl: a success, or (stopped at a
+/// limit) a failure whose sentence is the limit's.
+fn health_after(
+    mut health: SourceHealth,
+    now: DateTime<Utc>,
+    partial: Option<&str>,
+    found: usize,
+    stats: CrawlStats,
+) -> SourceHealth {
+    health.last_attempt = Some(now);
+    match partial {
+        None => {
+            health.last_success = Some(now);
+            health.last_error = None;
+            health.last_error_kind = None;
+            health.consecutive_failures = 0;
+            health.sessions_found = found;
+        }
+        Some(error) => {
+            health.last_error = Some(error.to_string());
+            health.last_error_kind = Some(ErrorKind::Limit);
+            health.consecutive_failures = health.consecutive_failures.saturating_add(1);
+        }
+    }
+    health.requests = stats.requests;
+    health.bytes = stats.bytes;
+    health.not_modified = stats.not_modified;
+    health
+}
+
+/// What a crawl changes in a source's sessions: the records to write, the
+/// changes to record, and the counts of the crawl's report.
+struct SessionDiff {
+    report: MergeReport,
+    writes: Vec<(Vec<u8>, Vec<u8>)>,
+    changes: Vec<Change>,
+    /// The UIDs the crawl found.
+    present: HashSet<Uid>,
+}
+
+impl SessionDiff {
+    fn new(found: usize) -> SessionDiff {
+        SessionDiff {
+            report: MergeReport {
+                found,
+                ..MergeReport::default()
+            },
+            writes: Vec::new(),
+            changes: Vec::new(),
+            present: HashSet::new(),
+        }
+    }
+
+    /// Each crawled session: new, changed, or unchanged (written only to
+    /// touch it now and then). Changes are recorded when `news`.
+    fn crawled(
+        &mut self,
+        source: &str,
+        crawled: Vec<Session>,
+        existing: &BTreeMap<Uid, StoredSession>,
+        now: DateTime<Utc>,
+        news: bool,
+    ) {
+        for s in crawled {
+            let uid = s.uid();
+            self.present.insert(uid.clone());
+            let record = match existing.get(&uid) {
+                None => self.new_session(uid.clone(), s, now, news),
+                Some(old) => match self.seen_again(old, s, now, news) {
+                    Some(rec) => rec,
+                    None => continue,
+                },
+            };
+            self.writes
+                .push((session_key(source, &uid), to_json(&record)));
+        }
+    }
+
+    fn new_session(
+        &mut self,
+        uid: Uid,
+        s: Session,
+        now: DateTime<Utc>,
+        news: bool,
+    ) -> StoredSession {
+        self.report.new += 1;
+        if news {
+            self.changes.extend(Change::between(now, None, &s));
+        }
+        StoredSession {
+            uid,
+            session: s,
+            first_seen: now,
+            last_seen: now,
+            last_changed: now,
+            sequence: 0,
+        }
+    }
+
+    /// A known session crawled again: its new record, or `None` when it is
+    /// unchanged and was seen recently (nothing worth a write).
+    fn seen_again(
+        &mut self,
+        old: &StoredSession,
+        s: Session,
+        now: DateTime<Utc>,
+        news: bool,
+    ) -> Option<StoredSession> {
+        let changed = old.session.shown_fields_differ(&s);
+        if !changed && old.session == s && now - old.last_seen < TOUCH_EVERY {
+            self.report.unchanged += 1;
+            return None;
+        }
+        let mut rec = old.clone();
+        rec.last_seen = now;
+        if changed {
+            self.report.changed += 1;
+            rec.sequence = rec.sequence.saturating_add(1);
+            rec.last_changed = now;
+            if news {
+                self.changes
+                    .extend(Change::between(now, Some(&old.session), &s));
+            }
+        } else {
+            self.report.unchanged += 1;
+        }
+        rec.session = s;
+        Some(rec)
+    }
+
+    /// Upcoming sessions the crawl no longer found become withdrawn. Past
+    /// sessions drop off listings naturally and are left as they are.
+    fn withdrawn(
+        &mut self,
+        source: &str,
+        existing: &BTreeMap<Uid, StoredSession>,
+        now: DateTime<Utc>,
+    ) {
+        for (uid, old) in existing {
+            if self.present.contains(uid)
+                || old.session.status == Status::Withdrawn
+                || old.session.start <= now
+            {
+                continue;
+            }
+            let mut rec = old.clone();
+            rec.session.status = Status::Withdrawn;
+            rec.sequence = rec.sequence.saturating_add(1);
+            rec.last_changed = now;
+            self.report.withdrawn += 1;
+            self.changes
+                .extend(Change::between(now, Some(&old.session), &rec.session));
+            self.writes.push((session_key(source, uid), to_json(&rec)));
+        }
+    }
 }
 
 #[cfg(test)]
