@@ -8,10 +8,11 @@
 //!   safe for a terminal, a view's filters;
 //! - `changes` (what changed, as data) and `store` (sled, with change
 //!   tracking, health and backups' parts); `fetch` (HTTP with politeness);
-//! - `config` ↔ `platforms` ↔ `crawl`, with `links`: the source files, each
-//!   kind's walk and readers, and the crawl that merges into the store. This
-//!   is the one cycle left: the registry and the walk interface are to move
-//!   apart so that `config` and `crawl` both stand on the interface;
+//! - `source`: the interface every kind of source meets: a source's
+//!   settings, the `Kind` trait, the `Walker`, typed crawl errors;
+//! - `platforms` (one folder per kind, implementing `source`), then `config`
+//!   (the sources directory, through the registry), `links` and `crawl`
+//!   (each kind's walk, merged into the store);
 //! - `feed` (iCalendar), `present` (JSON shapes, words, tables), `page`
 //!   (HTML), `atom`, `source_status`, `answers` (the read commands'
 //!   questions), `backup`, `site` (`events.toml`);
@@ -49,6 +50,7 @@ pub mod replica;
 pub mod scaled_replica;
 pub mod server;
 pub mod site;
+pub mod source;
 pub mod source_status;
 pub mod store;
 pub mod terminal;

@@ -32,8 +32,8 @@
 //! readers) nor how each writer escapes what it writes.
 
 use crate::changes::Change;
-use crate::config::SourceConfig;
 use crate::model::{Session, StoredSession};
+use crate::source::SourceConfig;
 use std::collections::HashMap;
 use url::{Host, Url};
 

@@ -1,5 +1,5 @@
 //! The generic crawl: one crawl of one source walks it through its kind's
-//! `walk` (given a [`Walker`]), then applies the limits, the outage guard and
+//! `walk` (given a `Walker`, from `source`), then applies the limits, the outage guard and
 //! the merge into the store, and records health; plus the schedule `serve`
 //! crawls on (`schedule`).
 //!
@@ -11,16 +11,16 @@
 //! store merge go to blocking threads, at most [`MAX_BLOCKING_WORK`] at once,
 //! so the async workers stay free to answer `serve`'s requests.
 
-pub mod error;
 pub mod schedule;
 
-pub use error::CrawlError;
+use crate::source::walker::{on_blocking_thread, WARNINGS};
+pub use crate::source::walker::{CountWarnings, MAX_BLOCKING_WORK};
+pub use crate::source::{CrawlError, Gathered, LimitHit, WalkError, Walker};
 
-use crate::config::SourceConfig;
 use crate::errors::ErrorKind;
-use crate::fetch::{FetchError, Fetched, Fetcher, SourceFetcher};
-use crate::model::{Course, Session};
-use crate::platforms::{ParseError, SourceContext};
+use crate::fetch::Fetcher;
+use crate::source::SourceConfig;
+use crate::source::SourceContext;
 use crate::store::{CrawlStats, MergeReport, Refusal, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,32 +53,6 @@ impl Outcome {
             Outcome::Failed(e) => Some(e.kind()),
             Outcome::Partial(..) => Some(ErrorKind::Limit),
         }
-    }
-}
-
-/// A crawl reached one of its source's `[limits]`, so it saw only part of the site.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LimitHit {
-    /// The setting's name under `[limits]`, e.g. `max_pages`.
-    pub setting: &'static str,
-    /// Its value in force.
-    pub value: usize,
-    /// What was counted, e.g. `listing pages of /events-list`.
-    pub what: String,
-    /// The source file to raise it in.
-    pub file: std::path::PathBuf,
-}
-
-impl std::fmt::Display for LimitHit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "stopped at {} {} (limits.{} in {}), so part of the site was not read and nothing was withdrawn; raise the limit if the site really is that large",
-            self.value,
-            self.what,
-            self.setting,
-            self.file.display()
-        )
     }
 }
 
@@ -158,190 +132,6 @@ pub trait Observer: Send + Sync {
 pub struct Quiet;
 impl Observer for Quiet {}
 
-/// What a kind's walk reads the source through: the source's fetcher (which
-/// keeps politeness and counts requests, and tells the observer of each), what
-/// the store holds of the source, and the source's settings and limits.
-pub struct Walker<'a> {
-    /// The source's common settings (id, base address, zone, limits, file).
-    pub source: &'a SourceConfig,
-    /// What readers need: the source id, its zone and the crawl's clock.
-    pub ctx: SourceContext,
-    http: SourceFetcher,
-    observer: &'a dyn Observer,
-    /// `None` in a dry run (`events check`): nothing is read from or
-    /// written to a store, and the walk sees a source never crawled.
-    store: Option<&'a Store>,
-    /// Responses refused for passing `limits.max_body_bytes`.
-    oversized: std::sync::atomic::AtomicU64,
-}
-
-impl Walker<'_> {
-    /// GET a page of the site (conditional when a body is kept).
-    pub async fn get(&self, url: &url::Url) -> Result<Fetched, FetchError> {
-        self.observer.page(&self.source.id, url);
-        let r = self.counted(self.http.get(url).await);
-        self.ctx.probe.fetched(url, &r);
-        r
-    }
-
-    /// GET an authenticated API resource with these headers (not subject to
-    /// robots.txt, never cached).
-    pub async fn get_api(
-        &self,
-        url: &url::Url,
-        headers: &[(&str, String)],
-    ) -> Result<Fetched, FetchError> {
-        self.observer.page(&self.source.id, url);
-        let r = self.counted(self.http.get_api(url, headers).await);
-        self.ctx.probe.fetched(url, &r);
-        r
-    }
-
-    /// `r`, counted when it is a body over `limits.max_body_bytes`.
-    fn counted(&self, r: Result<Fetched, FetchError>) -> Result<Fetched, FetchError> {
-        if matches!(r, Err(FetchError::TooLarge { .. })) {
-            self.oversized.fetch_add(1, Ordering::Relaxed);
-        }
-        r
-    }
-
-    /// The body kept from the last fetch of `url`, without a request.
-    pub fn cached(&self, url: &url::Url) -> Option<Vec<u8>> {
-        self.http.cached(url)
-    }
-
-    /// Every session the store holds for this source, withdrawn ones too.
-    pub fn stored_sessions(&self) -> Result<Vec<Session>, StoreError> {
-        let Some(store) = self.store else {
-            return Ok(Vec::new());
-        };
-        Ok(store
-            .source_sessions(&self.source.id)?
-            .into_iter()
-            .map(|s| s.session)
-            .collect())
-    }
-
-    /// The walk's own note under `key` (e.g. when a page was last fetched).
-    pub fn note(&self, key: &str) -> Result<Option<String>, StoreError> {
-        match self.store {
-            Some(store) => store.note(&self.source.id, key),
-            None => Ok(None),
-        }
-    }
-
-    /// Keeps a note under `key` for the next crawl.
-    pub fn set_note(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        match self.store {
-            Some(store) => store.set_note(&self.source.id, key, value),
-            None => Ok(()),
-        }
-    }
-
-    /// When a crawl of this source was last merged: notes written after it
-    /// belong to a crawl that stopped before its merge.
-    pub fn last_merged(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        match self.store {
-            Some(store) => Ok(store.health(&self.source.id)?.last_success),
-            None => Ok(None),
-        }
-    }
-
-    /// Runs `f` (a reader) on a blocking thread, once one of the
-    /// [`MAX_BLOCKING_WORK`] slots is free, while the walk goes on to its next
-    /// request; warnings it logs still count as this crawl's.
-    pub fn off_thread<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> tokio::task::JoinHandle<T> {
-        // The count belongs to this task; the spawned one has none of its own.
-        let counter = WARNINGS.try_with(Arc::clone).ok();
-        tokio::spawn(on_blocking_thread(counter, f))
-    }
-
-    /// Runs `f` (a reader) as [`Walker::off_thread`] does and waits for it:
-    /// the async workers stay free to answer requests meanwhile.
-    pub async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, WalkError> {
-        self.off_thread(f).await.map_err(|e| {
-            WalkError::fail(
-                ErrorKind::Other,
-                format!("reading a page stopped abnormally: {e}"),
-            )
-        })
-    }
-
-    /// The error of a walk that reached `limits.<setting>`.
-    pub fn limit_hit(
-        &self,
-        setting: &'static str,
-        value: usize,
-        what: impl Into<String>,
-    ) -> LimitHit {
-        self.source.limit_hit(setting, value, what)
-    }
-}
-
-/// What a kind's walk found, before merging.
-pub struct Gathered {
-    /// Every session read (or kept from the store where a page failed).
-    pub sessions: Vec<Session>,
-    /// The undated courses, when the kind has a catalogue and it was read whole.
-    pub courses: Option<Vec<Course>>,
-    /// Set when the walk stopped at a limit: `sessions` is only part of the site.
-    pub limit: Option<LimitHit>,
-}
-
-impl SourceConfig {
-    /// The error of a crawl of this source that reached `limits.<setting>`.
-    pub fn limit_hit(
-        &self,
-        setting: &'static str,
-        value: usize,
-        what: impl Into<String>,
-    ) -> LimitHit {
-        LimitHit {
-            setting,
-            value,
-            what: what.into(),
-            file: self.file.clone(),
-        }
-    }
-}
-
-/// Parses and store merges that run at once in the whole process, each on a
-/// blocking thread of its own: enough to keep a crawl's pages flowing, few
-/// enough that a hostile source's parse cannot take every core from `serve`
-/// (the async workers answering requests are never among them).
-pub const MAX_BLOCKING_WORK: usize = 2;
-
-static BLOCKING_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_BLOCKING_WORK);
-
-/// Runs `f` on a blocking thread once a [`MAX_BLOCKING_WORK`] slot is free,
-/// counting its warnings in `counter` (a crawl's). A panic in `f` is resumed
-/// here. The slot is held until `f` returns, even if the caller stops waiting
-/// (a thread cannot be stopped), so abandoned work still counts.
-async fn on_blocking_thread<T: Send + 'static>(
-    counter: Option<Arc<AtomicUsize>>,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let _slot = BLOCKING_WORK.acquire().await;
-    let work = tokio::task::spawn_blocking(move || match counter {
-        Some(c) => WARNINGS.sync_scope(c, f),
-        None => f(),
-    });
-    match work.await {
-        Ok(v) => v,
-        Err(e) => match e.try_into_panic() {
-            Ok(payload) => std::panic::resume_unwind(payload),
-            // Only a runtime shutting down cancels blocking work.
-            Err(e) => panic!("blocking work cancelled: {e}"),
-        },
-    }
-}
-
 /// The longest a store merge may take before the crawl gives up waiting for
 /// it: a merge of 100,000 sessions takes well under a minute, and sled can
 /// wait forever in its log flush when the disk fills mid-merge.
@@ -358,70 +148,6 @@ async fn bounded_merge<T: Send + 'static>(
         Err(_) => Err(StoreError::Stalled {
             secs: MERGE_WAIT.as_secs(),
         }),
-    }
-}
-
-tokio::task_local! {
-    /// Warnings logged by the crawl running in this task (see `CountWarnings`).
-    static WARNINGS: Arc<AtomicUsize>;
-}
-
-/// A tracing layer that counts the warnings each crawl logs (skipped rows,
-/// unreadable pages), so `events crawl` can report them per source. Adapters
-/// just log; the count follows the task that runs the crawl.
-pub struct CountWarnings;
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountWarnings {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        if *event.metadata().level() == tracing::Level::WARN {
-            let _ = WARNINGS.try_with(|c| c.fetch_add(1, Ordering::Relaxed));
-        }
-    }
-}
-
-/// Why a walk gave nothing to merge.
-pub enum WalkError {
-    /// The source is not ready to crawl (e.g. an id is missing); not a failure.
-    Skip(String),
-    /// The crawl failed; nothing is changed but health.
-    Fail(CrawlError),
-}
-
-impl WalkError {
-    /// A failure of `kind`, in the words of `message`.
-    pub fn fail(kind: ErrorKind, message: impl Into<String>) -> WalkError {
-        WalkError::Fail(CrawlError::new(kind, message))
-    }
-}
-
-impl std::fmt::Display for WalkError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WalkError::Skip(m) => f.write_str(m),
-            WalkError::Fail(e) => e.fmt(f),
-        }
-    }
-}
-
-impl From<FetchError> for WalkError {
-    fn from(e: FetchError) -> Self {
-        WalkError::Fail(e.into())
-    }
-}
-
-impl From<ParseError> for WalkError {
-    fn from(e: ParseError) -> Self {
-        WalkError::Fail(e.into())
-    }
-}
-
-impl From<StoreError> for WalkError {
-    fn from(e: StoreError) -> Self {
-        WalkError::Fail(e.into())
     }
 }
 
@@ -500,6 +226,7 @@ async fn crawl_and_merge(
         return report(Outcome::Failed(e.into()), 0);
     }
     let max_body = usize::try_from(cfg.limits.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
+    let page_hook = |source: &str, url: &url::Url| observer.page(source, url);
     let walker = Walker {
         source: cfg,
         ctx: SourceContext {
@@ -511,7 +238,7 @@ async fn crawl_and_merge(
         http: fetcher
             .for_source(cfg.requests_per_second)
             .with_max_body(max_body),
-        observer,
+        page_hook: &page_hook,
         store: Some(store),
         oversized: std::sync::atomic::AtomicU64::new(0),
     };
@@ -609,7 +336,7 @@ pub async fn dry_walk(
     cfg: &SourceConfig,
     fetcher: &Arc<Fetcher>,
     now: DateTime<Utc>,
-    probe: crate::platforms::Probe,
+    probe: crate::source::Probe,
 ) -> Result<Gathered, WalkError> {
     let max_body = usize::try_from(cfg.limits.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
     let walker = Walker {
@@ -623,7 +350,7 @@ pub async fn dry_walk(
         http: fetcher
             .for_source(cfg.requests_per_second)
             .with_max_body(max_body),
-        observer: &Quiet,
+        page_hook: &|_: &str, _: &url::Url| {},
         store: None,
         oversized: std::sync::atomic::AtomicU64::new(0),
     };

@@ -6,9 +6,9 @@
 //! Stopping abandons a crawl in flight: the store only changes in `apply_crawl`'s
 //! single transaction, so an abandoned crawl leaves the previous state intact.
 
-use crate::config::SourceConfig;
 use crate::crawl::{self, Observer};
 use crate::fetch::Fetcher;
+use crate::source::SourceConfig;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use rand::Rng;

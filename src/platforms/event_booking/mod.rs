@@ -33,7 +33,7 @@ use markup::*;
 
 use super::text::{self, TimeRange, Venue};
 use super::{Configured, FieldMiss, Kind, ParseError, Platform, SourceContext};
-use crate::config::{ConfigError, KindFields};
+use crate::source::{ConfigError, KindFields};
 use crate::model::{Availability, Course, Session, SessionKey, Status};
 use chrono::{DateTime, NaiveDate, Utc};
 use regex::Regex;
@@ -168,7 +168,7 @@ impl Kind for EventBookingConfig {
         PLATFORM.kind
     }
 
-    fn walk<'a>(&'a self, w: &'a crate::crawl::Walker<'a>) -> super::WalkFuture<'a> {
+    fn walk<'a>(&'a self, w: &'a crate::source::Walker<'a>) -> super::WalkFuture<'a> {
         Box::pin(walk::walk(self, w))
     }
 }

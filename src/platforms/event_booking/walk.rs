@@ -7,8 +7,8 @@
 //! sessions, and health belong to the generic crawl.
 
 use super::{parse_detail, parse_elearning, parse_listing, EventBookingConfig, ListingEntry};
-use crate::platforms::ParseError;
-use crate::crawl::{Gathered, LimitHit, WalkError, Walker};
+use crate::source::ParseError;
+use crate::source::{Gathered, LimitHit, WalkError, Walker};
 use crate::model::{Course, Session, Status};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};

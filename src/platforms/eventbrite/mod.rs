@@ -52,7 +52,7 @@ use super::schema_org::{
     collect_events as collect_ld_events, offers_sold_out, postponed, status_of,
 };
 use super::{Configured, Kind, ParseError, Platform, SourceContext};
-use crate::config::{ConfigError, KindFields};
+use crate::source::{ConfigError, KindFields};
 use crate::model::{Availability, Session, SessionKey, Status};
 
 /// The registry's entry for this platform.
@@ -117,7 +117,7 @@ fn configure(fields: &KindFields<'_>) -> Result<Configured, ConfigError> {
         }
         _ => None,
     };
-    let api_url = crate::config::parse_url(
+    let api_url = crate::source::settings::parse_url(
         f.api_url
             .as_deref()
             .unwrap_or("https://www.eventbriteapi.com/v3"),
@@ -141,7 +141,7 @@ impl Kind for EventbriteConfig {
         PLATFORM.kind
     }
 
-    fn walk<'a>(&'a self, w: &'a crate::crawl::Walker<'a>) -> super::WalkFuture<'a> {
+    fn walk<'a>(&'a self, w: &'a crate::source::Walker<'a>) -> super::WalkFuture<'a> {
         Box::pin(walk::walk(self, w))
     }
 }

@@ -10,9 +10,9 @@ use super::{
     parse_api_error, parse_api_events, parse_event_page, parse_showmore, parse_ticket_classes,
     showmore_url, ApiErrorKind, EventRecord, EventbriteConfig, PageCursor, TicketTotals,
 };
-use crate::crawl::{Gathered, LimitHit, WalkError, Walker};
+use crate::source::{Gathered, LimitHit, WalkError, Walker};
 use crate::errors::ErrorKind;
-use crate::platforms::FieldMiss;
+use crate::source::FieldMiss;
 use crate::fetch::FetchError;
 use crate::model::{Session, Status};
 use std::collections::{HashMap, HashSet};

@@ -15,8 +15,8 @@ mod zones;
 pub use parse::*;
 
 use super::{Configured, Kind, Platform};
-use crate::config::{ConfigError, KindFields};
-use crate::crawl::{Gathered, WalkError, Walker};
+use crate::source::{ConfigError, KindFields};
+use crate::source::{Gathered, WalkError, Walker};
 use serde::Deserialize;
 use std::sync::Arc;
 use url::Url;
@@ -49,7 +49,7 @@ fn configure(fields: &KindFields<'_>) -> Result<Configured, ConfigError> {
             "is required for an `ical` source (the feed's address)",
         ));
     };
-    let url = crate::config::parse_url(&url).map_err(|m| fields.error("url", m))?;
+    let url = crate::source::settings::parse_url(&url).map_err(|m| fields.error("url", m))?;
     Ok(Configured {
         // The site is the feed's own host unless the file says otherwise.
         default_base_url: Some(url.clone()),

@@ -20,7 +20,8 @@ use super::lines::{self, Component, Prop};
 use super::recur::{self, Budget, Series};
 use super::zones::{self, Zone};
 use crate::model::{Availability, Session, SessionKey, Status};
-use crate::platforms::{text, ParseError, SourceContext};
+use crate::platforms::text;
+use crate::source::{ParseError, SourceContext};
 
 pub use super::recur::MAX_OCCURRENCES;
 pub use super::zones::zone_of_tzid;

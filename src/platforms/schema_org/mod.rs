@@ -11,7 +11,7 @@ mod walk;
 pub use parse::*;
 
 use super::{Configured, Kind, Platform};
-use crate::config::{ConfigError, KindFields};
+use crate::source::{ConfigError, KindFields};
 use regex::Regex;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -83,7 +83,7 @@ impl Kind for SchemaOrgConfig {
         PLATFORM.kind
     }
 
-    fn walk<'a>(&'a self, w: &'a crate::crawl::Walker<'a>) -> super::WalkFuture<'a> {
+    fn walk<'a>(&'a self, w: &'a crate::source::Walker<'a>) -> super::WalkFuture<'a> {
         Box::pin(walk::walk(self, w))
     }
 }

@@ -17,7 +17,8 @@ use serde_json::Value;
 use url::Url;
 
 use crate::model::{Availability, Session, SessionKey, Status};
-use crate::platforms::{text, ParseError, SourceContext};
+use crate::platforms::text;
+use crate::source::{ParseError, SourceContext};
 
 /// Pages larger than this are refused rather than parsed.
 pub const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;

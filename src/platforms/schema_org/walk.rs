@@ -10,10 +10,10 @@
 //! the generic crawl.
 
 use super::{parse_event_page_within, parse_listing_within, Budget, Over, SchemaOrgConfig};
-use crate::crawl::{Gathered, LimitHit, WalkError, Walker};
+use crate::source::{Gathered, LimitHit, WalkError, Walker};
 use crate::errors::ErrorKind;
 use crate::model::{Session, Status};
-use crate::platforms::FieldMiss;
+use crate::source::FieldMiss;
 use std::collections::{HashMap, HashSet};
 use url::Url;
 

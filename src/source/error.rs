@@ -8,7 +8,7 @@
 
 use crate::errors::ErrorKind;
 use crate::fetch::FetchError;
-use crate::platforms::ParseError;
+use crate::source::kind::ParseError;
 use crate::store::StoreError;
 use std::sync::Arc;
 

@@ -1,0 +1,77 @@
+//! The interface between a kind of source and the rest of the program: the
+//! registry's entry (`Platform`), what a platform makes of a source file
+//! (`Configured`, a `Kind`), a walk's future, and what readers are given
+//! (`SourceContext`) and may fail with (`ParseError`).
+
+use crate::source::probe::Probe;
+use crate::source::settings::{ConfigError, KindFields};
+use crate::source::walker::{Gathered, WalkError, Walker};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// One entry of the registry.
+pub struct Platform {
+    /// The `kind = "…"` of its source files.
+    pub kind: &'static str,
+    /// Reads the kind's own fields of a source file (everything but the
+    /// common ones), checking and compiling them once.
+    pub configure: fn(&KindFields<'_>) -> Result<Configured, ConfigError>,
+}
+
+/// What a platform made of a source file's own fields.
+pub struct Configured {
+    /// The kind's settings, which also walk the source.
+    pub kind: Arc<dyn Kind>,
+    /// The `base_url` when the file gives none (`None`: the file must).
+    pub default_base_url: Option<url::Url>,
+}
+
+/// The future of one walk.
+pub type WalkFuture<'a> = Pin<Box<dyn Future<Output = Result<Gathered, WalkError>> + Send + 'a>>;
+
+/// A kind's settings for one source, and how to walk it.
+pub trait Kind: std::fmt::Debug + Send + Sync + std::any::Any {
+    /// The `kind = "…"` name.
+    fn name(&self) -> &'static str;
+    /// Reads the source once through `w` (which counts requests, keeps
+    /// politeness and knows what the store holds) and returns what was found;
+    /// the crawl merges it.
+    fn walk<'a>(&'a self, w: &'a Walker<'a>) -> WalkFuture<'a>;
+}
+
+/// What a reader needs to know about the source it is parsing for.
+#[derive(Debug, Clone)]
+pub struct SourceContext {
+    /// The source file's `id`, copied into every session.
+    pub source_id: String,
+    /// The time zone the site prints local times in.
+    pub timezone: Tz,
+    /// The crawl's clock, passed in so tests can freeze it.
+    pub now: DateTime<Utc>,
+    /// Where readers report what they could not find (off in a crawl; on
+    /// in `events check`).
+    pub probe: Probe,
+}
+
+/// A page that cannot be used at all (a single bad entry is a warning instead).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{url}: {message}")]
+pub struct ParseError {
+    /// The page that could not be used.
+    pub url: String,
+    /// What is wrong with it, in one sentence.
+    pub message: String,
+}
+
+impl ParseError {
+    /// A page that cannot be used, and why.
+    pub fn new(url: impl ToString, message: impl Into<String>) -> Self {
+        Self {
+            url: url.to_string(),
+            message: message.into(),
+        }
+    }
+}
