@@ -225,23 +225,15 @@ async fn crawl_and_merge(
         tracing::error!(source = %cfg.id, error = %e, "crawl not started");
         return report(Outcome::Failed(e.into()), 0);
     }
-    let max_body = usize::try_from(cfg.limits.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
     let page_hook = |source: &str, url: &url::Url| observer.page(source, url);
-    let walker = Walker {
-        source: cfg,
-        ctx: SourceContext {
-            source_id: cfg.id.clone(),
-            timezone: cfg.timezone,
-            now,
-            probe: Default::default(),
-        },
-        http: fetcher
-            .for_source(cfg.requests_per_second)
-            .with_max_body(max_body),
-        page_hook: &page_hook,
-        store: Some(store),
-        oversized: std::sync::atomic::AtomicU64::new(0),
-    };
+    let walker = walker_for(
+        cfg,
+        fetcher,
+        now,
+        Default::default(),
+        &page_hook,
+        Some(store),
+    );
     let counter = Arc::new(AtomicUsize::new(0));
     let deadline = cfg.limits.max_crawl_time;
     let walk = WARNINGS.scope(counter.clone(), cfg.kind.walk(&walker));
@@ -338,22 +330,7 @@ pub async fn dry_walk(
     now: DateTime<Utc>,
     probe: crate::source::Probe,
 ) -> Result<Gathered, WalkError> {
-    let max_body = usize::try_from(cfg.limits.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
-    let walker = Walker {
-        source: cfg,
-        ctx: SourceContext {
-            source_id: cfg.id.clone(),
-            timezone: cfg.timezone,
-            now,
-            probe,
-        },
-        http: fetcher
-            .for_source(cfg.requests_per_second)
-            .with_max_body(max_body),
-        page_hook: &|_: &str, _: &url::Url| {},
-        store: None,
-        oversized: std::sync::atomic::AtomicU64::new(0),
-    };
+    let walker = walker_for(cfg, fetcher, now, probe, &|_: &str, _: &url::Url| {}, None);
     let deadline = cfg.limits.max_crawl_time;
     let walk = WARNINGS.scope(Arc::new(AtomicUsize::new(0)), cfg.kind.walk(&walker));
     match tokio::time::timeout(deadline, walk).await {
@@ -367,6 +344,35 @@ pub async fn dry_walk(
             )
             .to_string(),
         )),
+    }
+}
+
+/// The walker one walk of `cfg` reads the site through: its own fetcher
+/// (its spacing, its `max_body_bytes`), its clock and probe, and the store
+/// (`None` in a dry run).
+fn walker_for<'a>(
+    cfg: &'a SourceConfig,
+    fetcher: &Arc<Fetcher>,
+    now: DateTime<Utc>,
+    probe: crate::source::Probe,
+    page_hook: crate::source::walker::PageHook<'a>,
+    store: Option<&'a Store>,
+) -> Walker<'a> {
+    let max_body = usize::try_from(cfg.limits.max_body_bytes.as_u64()).unwrap_or(usize::MAX);
+    Walker {
+        source: cfg,
+        ctx: SourceContext {
+            source_id: cfg.id.clone(),
+            timezone: cfg.timezone,
+            now,
+            probe,
+        },
+        http: fetcher
+            .for_source(cfg.requests_per_second)
+            .with_max_body(max_body),
+        page_hook,
+        store,
+        oversized: std::sync::atomic::AtomicU64::new(0),
     }
 }
 
