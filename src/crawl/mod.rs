@@ -209,21 +209,21 @@ async fn crawl_and_merge(
     now: DateTime<Utc>,
     observer: &dyn Observer,
 ) -> CrawlReport {
-    let report = |outcome, warnings| CrawlReport {
+    let report = |outcome, warnings, stats, stopped_at, oversized_bodies| CrawlReport {
         source: cfg.id.clone(),
         outcome,
         warnings,
-        stats: CrawlStats::default(),
+        stats,
         elapsed: std::time::Duration::ZERO,
-        stopped_at: None,
-        oversized_bodies: 0,
+        stopped_at,
+        oversized_bodies,
     };
     // A full or read-only disk fails the crawl before anything is fetched
     // (fetching keeps pages in the store) and without writing its health:
     // sled can wait forever on a write the disk cannot take.
     if let Err(e) = store.check_disk() {
         tracing::error!(source = %cfg.id, error = %e, "crawl not started");
-        return report(Outcome::Failed(e.into()), 0);
+        return report(Outcome::Failed(e.into()), 0, CrawlStats::default(), None, 0);
     }
     let page_hook = |source: &str, url: &url::Url| observer.page(source, url);
     let walker = walker_for(
@@ -234,91 +234,123 @@ async fn crawl_and_merge(
         &page_hook,
         Some(store),
     );
+    let (walked, out_of_time, warnings) = walk_within_deadline(cfg, &walker).await;
+    let stats = walker.http.counters().snapshot();
+    let oversized = walker.oversized.load(Ordering::Relaxed);
+    let stopped = out_of_time.then_some("max_crawl_time");
+    if let Err(e) = store.check_disk() {
+        tracing::error!(source = %cfg.id, error = %e, "crawl not merged");
+        return report(
+            Outcome::Failed(e.into()),
+            warnings,
+            stats,
+            stopped,
+            oversized,
+        );
+    }
+    match walked {
+        Err(WalkError::Skip(why)) => report(Outcome::Skipped(why), 0, stats, stopped, oversized),
+        Err(WalkError::Fail(e)) => {
+            let outcome = record_failed(cfg, store, now, e, stats);
+            report(outcome, 0, stats, stopped, oversized)
+        }
+        Ok(g) => {
+            let (outcome, at_limit) = merge_gathered(cfg, store, now, g, stats).await;
+            report(outcome, warnings, stats, at_limit.or(stopped), oversized)
+        }
+    }
+}
+
+/// Runs the kind's walk within `limits.max_crawl_time`, counting the
+/// warnings it logs: what it gathered (nothing when out of time, since it is
+/// merged all at once), whether time ran out, and the warnings.
+async fn walk_within_deadline(
+    cfg: &SourceConfig,
+    walker: &Walker<'_>,
+) -> (Result<Gathered, WalkError>, bool, usize) {
     let counter = Arc::new(AtomicUsize::new(0));
     let deadline = cfg.limits.max_crawl_time;
-    let walk = WARNINGS.scope(counter.clone(), cfg.kind.walk(&walker));
-    let mut out_of_time = false;
-    let walked = match tokio::time::timeout(deadline, walk).await {
-        Ok(w) => w,
+    let walk = WARNINGS.scope(counter.clone(), cfg.kind.walk(walker));
+    let (walked, out_of_time) = match tokio::time::timeout(deadline, walk).await {
+        Ok(w) => (w, false),
         Err(_) => {
-            out_of_time = true;
             let limit = cfg.limit_hit(
                 "max_crawl_time",
                 usize::try_from(deadline.as_secs()).unwrap_or(usize::MAX),
                 "seconds of crawling",
             );
-            // Nothing the walk gathered is kept: it is merged all at once.
-            Err(WalkError::fail(ErrorKind::Timeout, limit.to_string()))
+            (
+                Err(WalkError::fail(ErrorKind::Timeout, limit.to_string())),
+                true,
+            )
         }
     };
-    let warnings = counter.load(Ordering::Relaxed);
-    let stats = walker.http.counters().snapshot();
-    let oversized_bodies = walker.oversized.load(Ordering::Relaxed);
-    let report = |outcome, warnings| CrawlReport {
-        stats,
-        stopped_at: out_of_time.then_some("max_crawl_time"),
-        oversized_bodies,
-        ..report(outcome, warnings)
-    };
-    if let Err(e) = store.check_disk() {
-        tracing::error!(source = %cfg.id, error = %e, "crawl not merged");
-        return report(Outcome::Failed(e.into()), warnings);
+    (walked, out_of_time, counter.load(Ordering::Relaxed))
+}
+
+/// A failed walk: only the source's health changes.
+fn record_failed(
+    cfg: &SourceConfig,
+    store: &Store,
+    now: DateTime<Utc>,
+    e: CrawlError,
+    stats: CrawlStats,
+) -> Outcome {
+    let msg = plain_error(&e.to_string());
+    tracing::warn!(source = %cfg.id, error = %msg, kind = %e.kind(), "crawl failed; previous data kept");
+    if let Err(se) = store.record_failure(&cfg.id, now, e.kind(), &msg, stats) {
+        tracing::error!(source = %cfg.id, error = %se, "could not record the failure");
     }
-    match walked {
-        Err(WalkError::Skip(why)) => report(Outcome::Skipped(why), 0),
-        Err(WalkError::Fail(e)) => {
-            let msg = plain_error(&e.to_string());
-            tracing::warn!(source = %cfg.id, error = %msg, kind = %e.kind(), "crawl failed; previous data kept");
-            if let Err(se) = store.record_failure(&cfg.id, now, e.kind(), &msg, stats) {
-                tracing::error!(source = %cfg.id, error = %se, "could not record the failure");
-            }
-            report(Outcome::Failed(e), 0)
-        }
-        Ok(mut g) => {
-            let max = cfg.limits.max_sessions;
-            if g.sessions.len() > max {
-                g.sessions.truncate(max);
-                g.limit
-                    .get_or_insert_with(|| cfg.limit_hit("max_sessions", max, "sessions"));
-            }
-            crate::links::admit(cfg, &mut g.sessions);
-            if let Some(limit) = g.limit {
-                tracing::error!(source = %cfg.id, error = %limit, "crawl incomplete");
-                let setting = limit.setting;
-                let report = |outcome, warnings| CrawlReport {
-                    stopped_at: Some(setting),
-                    ..report(outcome, warnings)
-                };
-                let msg = limit.to_string();
-                let (store, id) = (store.clone(), cfg.id.clone());
-                let merged = bounded_merge(move || {
-                    store.apply_partial_crawl(&id, g.sessions, now, stats, &msg)
-                })
+    Outcome::Failed(e)
+}
+
+/// Merges what a walk gathered: in part when it stopped at a limit (or has
+/// more than `max_sessions`), whole otherwise. Returns the outcome and the
+/// limit's setting when one was reached.
+async fn merge_gathered(
+    cfg: &SourceConfig,
+    store: &Store,
+    now: DateTime<Utc>,
+    mut g: Gathered,
+    stats: CrawlStats,
+) -> (Outcome, Option<&'static str>) {
+    let max = cfg.limits.max_sessions;
+    if g.sessions.len() > max {
+        g.sessions.truncate(max);
+        g.limit
+            .get_or_insert_with(|| cfg.limit_hit("max_sessions", max, "sessions"));
+    }
+    crate::links::admit(cfg, &mut g.sessions);
+    let refused = |refusal: Refusal| {
+        tracing::warn!(source = %cfg.id, reason = %refusal, "crawl result refused");
+        Outcome::Refused(refusal)
+    };
+    let (store, id) = (store.clone(), cfg.id.clone());
+    if let Some(limit) = g.limit {
+        tracing::error!(source = %cfg.id, error = %limit, "crawl incomplete");
+        let setting = limit.setting;
+        let msg = limit.to_string();
+        let merged =
+            bounded_merge(move || store.apply_partial_crawl(&id, g.sessions, now, stats, &msg))
                 .await;
-                return match merged {
-                    Ok(Ok(m)) => report(Outcome::Partial(m, limit), warnings),
-                    Ok(Err(refusal)) => {
-                        tracing::warn!(source = %cfg.id, reason = %refusal, "crawl result refused");
-                        report(Outcome::Refused(refusal), warnings)
-                    }
-                    Err(e) => report(Outcome::Failed(e.into()), warnings),
-                };
-            }
-            let (store, id, min_fraction) = (store.clone(), cfg.id.clone(), cfg.min_fraction);
-            let merged = bounded_merge(move || {
-                store.apply_crawl(&id, g.sessions, g.courses, now, min_fraction, stats)
-            })
-            .await;
-            match merged {
-                Ok(Ok(m)) => report(Outcome::Merged(m), warnings),
-                Ok(Err(refusal)) => {
-                    tracing::warn!(source = %cfg.id, reason = %refusal, "crawl result refused");
-                    report(Outcome::Refused(refusal), warnings)
-                }
-                Err(e) => report(Outcome::Failed(e.into()), warnings),
-            }
-        }
+        let outcome = match merged {
+            Ok(Ok(m)) => Outcome::Partial(m, limit),
+            Ok(Err(refusal)) => refused(refusal),
+            Err(e) => Outcome::Failed(e.into()),
+        };
+        return (outcome, Some(setting));
     }
+    let min_fraction = cfg.min_fraction;
+    let merged = bounded_merge(move || {
+        store.apply_crawl(&id, g.sessions, g.courses, now, min_fraction, stats)
+    })
+    .await;
+    let outcome = match merged {
+        Ok(Ok(m)) => Outcome::Merged(m),
+        Ok(Err(refusal)) => refused(refusal),
+        Err(e) => Outcome::Failed(e.into()),
+    };
+    (outcome, None)
 }
 
 /// Walks `cfg` once as a crawl does (the same fetcher, robots.txt,
