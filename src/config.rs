@@ -71,66 +71,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<SourceConfig>, ConfigError> {
 pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError> {
     let mut table = parse_table(file, text)?;
     let err = |field: &str, message: String| field_err(file, text, field, message);
-    let mut common = toml::Table::new();
-    for name in COMMON_FIELDS {
-        if let Some(v) = table.remove(*name) {
-            common.insert((*name).to_string(), v);
-        }
-    }
-    let raw: Common = toml::Value::Table(common)
-        .try_into()
-        .map_err(|e: toml::de::Error| {
-            let (message, path) = split_key_path(e.to_string().trim());
-            let field = field_in_message(&message)
-                .or(path)
-                .unwrap_or_else(|| "id".into());
-            err(&field, message)
-        })?;
-
-    if raw.id.is_empty()
-        || !raw
-            .id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err(err(
-            "id",
-            format!(
-                "`{}` must be lowercase letters, digits and `-` only",
-                raw.id
-            ),
-        ));
-    }
-    if raw.name.trim().is_empty() {
-        return Err(err("name", "must not be empty".into()));
-    }
-    let timezone: Tz = match &raw.timezone {
-        None => chrono_tz::Europe::London,
-        Some(tz) => tz.parse().map_err(|_| {
-            err(
-                "timezone",
-                format!("`{tz}` is not an IANA time zone name such as Europe/London"),
-            )
-        })?,
-    };
-    let poll_interval = match &raw.poll_interval {
-        None => Duration::from_secs(30 * 60),
-        Some(s) => {
-            let d = humantime::parse_duration(s).map_err(|e| {
-                err(
-                    "poll_interval",
-                    format!("`{s}` is not a duration such as `30m` or `2h` ({e})"),
-                )
-            })?;
-            if d < Duration::from_secs(60) {
-                return Err(err(
-                    "poll_interval",
-                    format!("`{s}` is too short: poll at most once a minute"),
-                ));
-            }
-            d
-        }
-    };
+    let raw = read_common(&mut table, &err)?;
+    check_id_and_name(&raw, &err)?;
+    let timezone = timezone_of(raw.timezone.as_deref(), &err)?;
+    let poll_interval = poll_interval_of(raw.poll_interval.as_deref(), &err)?;
     let min_fraction = raw.min_fraction.unwrap_or(0.5);
     if !(0.0..=1.0).contains(&min_fraction) {
         return Err(err(
@@ -138,7 +82,6 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
             format!("{min_fraction} must be between 0 and 1"),
         ));
     }
-
     let Some(platform) = platforms::platform(&raw.kind) else {
         let known: Vec<&str> = platforms::PLATFORMS.iter().map(|p| p.kind).collect();
         return Err(err(
@@ -157,19 +100,113 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
         (None, Some(d)) => d,
         (None, None) => return Err(err("base_url", "is required for this kind".into())),
     };
+    let requests_per_second = rate_of(raw.requests_per_second, &base_url, &err)?;
+    let limits = raw.limits.unwrap_or_default();
+    check_limits(&limits, &err)?;
+    Ok(SourceConfig {
+        id: raw.id,
+        name: raw.name.trim().to_string(),
+        base_url,
+        timezone,
+        requests_per_second,
+        poll_interval,
+        min_fraction,
+        limits,
+        kind: configured.kind,
+        file: file.to_path_buf(),
+    })
+}
 
-    let requests_per_second = raw.requests_per_second.unwrap_or(1.0);
-    // Politeness cap for other people's servers; a replica on loopback may go faster.
-    let cap = if is_loopback(&base_url) { 1000.0 } else { 10.0 };
-    if !(requests_per_second.is_finite() && requests_per_second > 0.0 && requests_per_second <= cap)
+/// A one-sentence error about a field of the file being read.
+type FieldErr<'a> = dyn Fn(&str, String) -> ConfigError + 'a;
+
+/// Takes the common fields out of `table` (the rest is the kind's) and reads them.
+fn read_common(table: &mut toml::Table, err: &FieldErr<'_>) -> Result<Common, ConfigError> {
+    let mut common = toml::Table::new();
+    for name in COMMON_FIELDS {
+        if let Some(v) = table.remove(*name) {
+            common.insert((*name).to_string(), v);
+        }
+    }
+    toml::Value::Table(common)
+        .try_into()
+        .map_err(|e: toml::de::Error| {
+            let (message, path) = split_key_path(e.to_string().trim());
+            let field = field_in_message(&message)
+                .or(path)
+                .unwrap_or_else(|| "id".into());
+            err(&field, message)
+        })
+}
+
+fn check_id_and_name(raw: &Common, err: &FieldErr<'_>) -> Result<(), ConfigError> {
+    if raw.id.is_empty()
+        || !raw
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     {
         return Err(err(
-            "requests_per_second",
-            format!("{requests_per_second} must be above 0 and at most {cap}"),
+            "id",
+            format!(
+                "`{}` must be lowercase letters, digits and `-` only",
+                raw.id
+            ),
         ));
     }
+    if raw.name.trim().is_empty() {
+        return Err(err("name", "must not be empty".into()));
+    }
+    Ok(())
+}
 
-    let limits = raw.limits.unwrap_or_default();
+fn timezone_of(tz: Option<&str>, err: &FieldErr<'_>) -> Result<Tz, ConfigError> {
+    match tz {
+        None => Ok(chrono_tz::Europe::London),
+        Some(tz) => tz.parse().map_err(|_| {
+            err(
+                "timezone",
+                format!("`{tz}` is not an IANA time zone name such as Europe/London"),
+            )
+        }),
+    }
+}
+
+fn poll_interval_of(s: Option<&str>, err: &FieldErr<'_>) -> Result<Duration, ConfigError> {
+    let Some(s) = s else {
+        return Ok(Duration::from_secs(30 * 60));
+    };
+    let d = humantime::parse_duration(s).map_err(|e| {
+        err(
+            "poll_interval",
+            format!("`{s}` is not a duration such as `30m` or `2h` ({e})"),
+        )
+    })?;
+    if d < Duration::from_secs(60) {
+        return Err(err(
+            "poll_interval",
+            format!("`{s}` is too short: poll at most once a minute"),
+        ));
+    }
+    Ok(d)
+}
+
+/// Requests a second, held to the politeness cap for other people's
+/// servers; a replica on loopback may go faster.
+fn rate_of(rate: Option<f64>, base_url: &url::Url, err: &FieldErr<'_>) -> Result<f64, ConfigError> {
+    let rate = rate.unwrap_or(1.0);
+    let cap = if is_loopback(base_url) { 1000.0 } else { 10.0 };
+    if !(rate.is_finite() && rate > 0.0 && rate <= cap) {
+        return Err(err(
+            "requests_per_second",
+            format!("{rate} must be above 0 and at most {cap}"),
+        ));
+    }
+    Ok(rate)
+}
+
+/// No limit so small that a crawl could read nothing.
+fn check_limits(limits: &Limits, err: &FieldErr<'_>) -> Result<(), ConfigError> {
     for (name, zero) in [
         ("max_pages", limits.max_pages == 0),
         ("max_api_calls", limits.max_api_calls == 0),
@@ -189,19 +226,7 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
             ));
         }
     }
-
-    Ok(SourceConfig {
-        id: raw.id,
-        name: raw.name.trim().to_string(),
-        base_url,
-        timezone,
-        requests_per_second,
-        poll_interval,
-        min_fraction,
-        limits,
-        kind: configured.kind,
-        file: file.to_path_buf(),
-    })
+    Ok(())
 }
 
 #[cfg(test)]
