@@ -18,4 +18,4 @@ pub use error::CrawlError;
 pub use kind::{Configured, Kind, ParseError, Platform, SourceContext, WalkFuture};
 pub use probe::{FieldMiss, PageProbe, Probe};
 pub use settings::{ConfigError, KindFields, Limits, SourceConfig};
-pub use walker::{Gathered, LimitHit, WalkError, Walker};
+pub use walker::{Gathered, LimitHit, Pager, WalkError, Walker};

@@ -11,7 +11,7 @@ use crate::source::ParseError;
 use crate::source::{Gathered, LimitHit, WalkError, Walker};
 use crate::model::{Course, Session, Status};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// Detail pages whose listing entry is unchanged are re-read from the stored body
 /// and fetched again only this often.
@@ -33,22 +33,9 @@ pub(super) async fn walk(eb: &EventBookingConfig, w: &Walker<'_>) -> Result<Gath
     let mut entries: BTreeMap<String, ListingEntry> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut limit = None;
-    let max_pages = w.source.limits.max_pages;
     for cat in categories {
-        let mut url = super::listing_url(&w.source.base_url, eb, cat);
-        let mut visited = HashSet::new();
-        for pages in 0.. {
-            if !visited.insert(url.clone()) {
-                break;
-            }
-            if pages == max_pages {
-                limit = Some(w.limit_hit(
-                    "max_pages",
-                    max_pages,
-                    format!("listing pages of {}", url.path()),
-                ));
-                break;
-            }
+        let mut pages = w.pages(super::listing_url(&w.source.base_url, eb, cat));
+        while let Some(url) = pages.next_page() {
             let page = w.get(&url).await?;
             let (page_url, conf, page_ctx) = (url.clone(), eb.clone(), ctx.clone());
             let listing = w
@@ -63,10 +50,10 @@ pub(super) async fn walk(eb: &EventBookingConfig, w: &Walker<'_>) -> Result<Gath
                     entries.insert(e.event_id.clone(), e);
                 }
             }
-            match listing.next {
-                Some(next) => url = next,
-                None => break,
-            }
+            pages.go_on(listing.next);
+        }
+        if let Some(hit) = pages.limit_hit(w, |url| format!("listing pages of {}", url.path())) {
+            limit = Some(hit);
         }
     }
 
@@ -229,24 +216,14 @@ async fn walk_elearning(
     eb: &EventBookingConfig,
     w: &Walker<'_>,
 ) -> Result<Result<Vec<Course>, LimitHit>, String> {
-    let mut url = w
+    let first = w
         .source
         .base_url
         .join(&eb.elearning)
         .map_err(|e| e.to_string())?;
-    let mut visited = HashSet::new();
+    let mut pages = w.pages(first);
     let mut out = Vec::new();
-    for pages in 0.. {
-        if !visited.insert(url.clone()) {
-            break;
-        }
-        if pages == w.source.limits.max_pages {
-            return Ok(Err(w.limit_hit(
-                "max_pages",
-                pages,
-                format!("catalogue pages of {}", url.path()),
-            )));
-        }
+    while let Some(url) = pages.next_page() {
         let page = w.get(&url).await.map_err(|e| e.to_string())?;
         let (mut courses, next) =
             parse_elearning(&page.text(), &url, eb, &w.ctx).map_err(|e| e.to_string())?;
@@ -254,12 +231,12 @@ async fn walk_elearning(
             .probe
             .read(&url, "catalogue", Some(courses.len()), &[]);
         out.append(&mut courses);
-        match next {
-            Some(n) => url = n,
-            None => break,
-        }
+        pages.go_on(next);
     }
-    Ok(Ok(out))
+    match pages.limit_hit(w, |url| format!("catalogue pages of {}", url.path())) {
+        Some(hit) => Ok(Err(hit)),
+        None => Ok(Ok(out)),
+    }
 }
 
 /// A detail note: when the page was last fetched, and its entry's fingerprint.

@@ -182,15 +182,9 @@ async fn from_public_site(
 ) -> Result<(Vec<EventRecord>, Option<LimitHit>), WalkError> {
     let mut records: Vec<EventRecord> = Vec::new();
     let mut ids = HashSet::new();
-    let mut limit = None;
-    let max_pages = w.source.limits.max_pages;
     let base = &w.source.base_url;
-    for page in 1.. {
-        if page > max_pages {
-            limit = Some(w.limit_hit("max_pages", max_pages, "pages of the organiser's events"));
-            break;
-        }
-        let url = showmore_url(base, org, u32::try_from(page).unwrap_or(u32::MAX));
+    let mut pages = w.pages(showmore_url(base, org, 1));
+    while let Some(url) = pages.next_page() {
         let body = w.get(&url).await?;
         let (page_url, ctx) = (url.clone(), w.ctx.clone());
         let parsed = w
@@ -204,10 +198,11 @@ async fn from_public_site(
             }
         }
         // A page that adds nothing new ends the walk even if it claims more.
-        if !parsed.has_next_page || records.len() == before {
-            break;
-        }
+        let more = parsed.has_next_page && records.len() > before;
+        let next = u32::try_from(pages.pages_read() + 1).unwrap_or(u32::MAX);
+        pages.go_on(more.then(|| showmore_url(base, org, next)));
     }
+    let mut limit = pages.limit_hit(w, |_| "pages of the organiser's events".to_string());
     // What the store knows, for events whose page cannot be read this time.
     let known: HashMap<String, Session> = w
         .stored_sessions()?

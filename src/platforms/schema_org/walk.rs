@@ -49,27 +49,14 @@ async fn walk_listing(
     sessions: &mut Vec<Session>,
 ) -> Result<(Vec<Url>, Option<LimitHit>), WalkError> {
     let limits = &w.source.limits;
-    let mut url = w
-        .source
-        .base_url
-        .join(&so.listing)
-        .map_err(|e| WalkError::fail(ErrorKind::Other, format!("listing `{}`: {e}", so.listing)))?;
+    let first = w.source.base_url.join(&so.listing).map_err(|e| {
+        WalkError::fail(ErrorKind::Other, format!("listing `{}`: {e}", so.listing))
+    })?;
     let mut event_urls = Vec::new();
     let mut seen_urls = HashSet::new();
-    let mut visited = HashSet::new();
     let mut limit = None;
-    for pages in 0.. {
-        if !visited.insert(url.clone()) {
-            break;
-        }
-        if pages == limits.max_pages {
-            limit = Some(w.limit_hit(
-                "max_pages",
-                limits.max_pages,
-                format!("listing pages of {}", so.listing),
-            ));
-            break;
-        }
+    let mut pages = w.pages(first);
+    while let Some(url) = pages.next_page() {
         let page = w.get(&url).await?;
         let budget = Budget {
             sessions: limits.max_sessions.saturating_sub(sessions.len()),
@@ -91,7 +78,7 @@ async fn walk_listing(
         match listing.over {
             Some(Over::Sessions) => {
                 limit = Some(w.limit_hit("max_sessions", limits.max_sessions, "sessions"));
-                break;
+                pages.go_on(None);
             }
             Some(Over::EventUrls) => {
                 limit = Some(w.limit_hit(
@@ -99,14 +86,13 @@ async fn walk_listing(
                     limits.max_event_pages,
                     format!("event pages named by {}", so.listing),
                 ));
-                break;
+                pages.go_on(None);
             }
-            None => {}
+            None => pages.go_on(listing.next),
         }
-        match listing.next {
-            Some(next) => url = next,
-            None => break,
-        }
+    }
+    if let Some(hit) = pages.limit_hit(w, |_| format!("listing pages of {}", so.listing)) {
+        limit = Some(hit);
     }
     // An event embedded whole on one listing page and linked from another
     // needs no page of its own.
