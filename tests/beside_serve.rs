@@ -1,6 +1,7 @@
 //! The read commands beside a running `events serve`, and against one named
-//! by `--server`: the same bytes as on a free store. And `events backup`
-//! while serving, restored into an empty directory, serving the same bytes.
+//! by `--server`: the same bytes as on a free store; `events export` beside
+//! it writes the same files. And `events backup` while serving, restored
+//! into an empty directory, serving the same bytes.
 //!
 //! Real binary, real store, a generated booking site on loopback. The
 //! crawls run on the real clock and the source polls weekly, so `serve`
@@ -130,7 +131,22 @@ async fn read_commands_print_the_same_bytes_beside_serve_and_through_server() {
     assert!(free[7].1.contains("CHANGE"), "{:?}", free[7]);
     assert_eq!(free[5].0, Some(2), "an unknown source is a usage error");
 
+    let free_export = env.data.with_file_name("export-free");
+    let o = env
+        .run(&env.data, &["export", free_export.to_str().unwrap()])
+        .await;
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
     let (mut server, url) = env.serve(&env.data).await;
+    // export beside serve: from a copy the server takes, the same files.
+    let beside_export = env.data.with_file_name("export-beside");
+    let o = env
+        .run(&env.data, &["export", beside_export.to_str().unwrap()])
+        .await;
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let files = files_under(&free_export);
+    assert!(files.len() > 4, "{files:?}");
+    assert_eq!(files, files_under(&beside_export), "export beside serve");
     let elsewhere = env.data.with_file_name("no-store-here");
     for (args, expected) in READS.iter().zip(&free) {
         let beside = shown(&env.run(&env.data, args).await);
@@ -142,6 +158,25 @@ async fn read_commands_print_the_same_bytes_beside_serve_and_through_server() {
     }
     assert!(!elsewhere.exists(), "--server reads no store");
     server.kill().await.unwrap();
+}
+
+/// Every file under `dir` (relative path and bytes), sorted.
+fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                out.push((p.strip_prefix(dir).unwrap().to_path_buf(), bytes));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 #[tokio::test]
