@@ -230,19 +230,35 @@ fn refuse_non_empty(dir: &Path) -> Result<(), BackupError> {
 /// checks the file's end: its count and hash.
 fn read(
     path: &Path,
+    each: impl FnMut(Part, (Vec<u8>, Vec<u8>)) -> Result<(), BackupError>,
+) -> Result<(Header, Summary), BackupError> {
+    let file = std::fs::File::open(path).map_err(|e| BackupError::Io {
+        doing: "reading the backup",
+        path: path.to_path_buf(),
+        message: crate::errors::io_words(&e),
+    })?;
+    read_from(path, file, each)
+}
+
+/// Checks the backup bytes `r` as [`verify`] checks a file; `path` only
+/// names it in errors (for checking a backup that is not a file, e.g. in a
+/// fuzz target).
+pub fn verify_from(path: &Path, r: impl Read) -> Result<(Header, Summary), BackupError> {
+    read_from(path, r, |_, _| Ok(()))
+}
+
+/// [`read`] of a backup's bytes from `r`.
+fn read_from(
+    path: &Path,
+    r: impl Read,
     mut each: impl FnMut(Part, (Vec<u8>, Vec<u8>)) -> Result<(), BackupError>,
 ) -> Result<(Header, Summary), BackupError> {
     let damaged = |why: String| BackupError::Damaged {
         path: path.to_path_buf(),
         why,
     };
-    let file = std::fs::File::open(path).map_err(|e| BackupError::Io {
-        doing: "reading the backup",
-        path: path.to_path_buf(),
-        message: crate::errors::io_words(&e),
-    })?;
     let mut r = Reader {
-        inner: BufReader::new(GzDecoder::new(BufReader::new(file))),
+        inner: BufReader::new(GzDecoder::new(BufReader::new(r))),
         hash: Sha256::new(),
     };
     let header = r.header().map_err(|e| damaged(e.to_string()))?;

@@ -319,3 +319,36 @@ fn a_source_file_with_every_field_wrong_is_refused_naming_file_line_and_field() 
     let err = config::parse_source(file, "\u{0}\u{202e}[[[\u{1f600}").unwrap_err();
     assert!(err.to_string().starts_with("sources/broken.toml:"), "{err}");
 }
+
+/// The oracles the newer fuzz targets run (schema.org pages, backup files,
+/// settings files) hold on real inputs too, so a broken oracle fails here
+/// before it fails a fuzz run.
+#[test]
+fn the_newer_fuzz_oracles_hold_on_real_inputs() {
+    let fixture = |name: &str| common::fixture_text("schema-org", name);
+    checks::schema_org_listing(&fixture("events.html"));
+    checks::schema_org_listing(&fixture("events_page_2.html"));
+    for page in [
+        "event_neglect-level-2.html",
+        "event_prevent-awareness.html",
+        "event_working-together.html",
+    ] {
+        checks::schema_org_event_page(&fixture(page));
+    }
+    checks::schema_org_event_page("<html><body>no JSON-LD</body></html>");
+
+    // A real backup, then the same cut short and flipped.
+    let dir = tempfile::tempdir().unwrap();
+    let store = events::store::Store::open(&dir.path().join("data")).unwrap();
+    let mut bytes = Vec::new();
+    events::backup::write(&store, checks::now(), &mut bytes).unwrap();
+    let whole = events::backup::verify_from(Path::new(checks::BACKUP_FILE), &bytes[..]);
+    assert!(whole.is_ok(), "{whole:?}");
+    checks::backup_file(&bytes);
+    checks::backup_file(&bytes[..bytes.len() / 2]);
+    checks::backup_file(b"EVENTS-BACKUP 1\n{}");
+
+    checks::settings_file("title = \"Walsall training\"\npublic_url = \"https://x.example\"\n");
+    checks::settings_file("titel = 1\n");
+    checks::settings_file("title = \"unclosed\n");
+}

@@ -18,6 +18,7 @@ use events::platforms::event_booking::{
 use events::platforms::eventbrite::{
     parse_api_error, parse_api_events, parse_event_page, parse_showmore, parse_ticket_classes,
 };
+use events::platforms::schema_org::{parse_event_page_within, parse_listing_within, Budget};
 use events::platforms::{text, SourceContext};
 use events::query::{Filter, FilterError, MAX_CATEGORIES, MAX_QUERY_BYTES};
 use std::path::Path;
@@ -27,6 +28,12 @@ use url::Url;
 pub const BOOKING_BASE: &str = "https://walsall.event-booking.org.uk";
 /// The Eventbrite site and API every Eventbrite check reads as.
 pub const EVENTBRITE_BASE: &str = "https://www.eventbrite.co.uk";
+/// A partnership website every schema.org check reads as.
+pub const SITE_BASE: &str = "https://www.partnership.example";
+/// The file name a backup check reads as; every refusal must name it.
+pub const BACKUP_FILE: &str = "backups/hostile.backup";
+/// The file name a settings check reads as; every refusal must name it.
+pub const SETTINGS_FILE: &str = "events.toml";
 /// The file name a source-file check reads as; every refusal must name it.
 pub const SOURCE_FILE: &str = "sources/hostile.toml";
 
@@ -200,6 +207,81 @@ pub fn eventbrite(body: &[u8]) {
     eventbrite_ticket_classes(body);
     eventbrite_showmore(body);
     eventbrite_event_page(&String::from_utf8_lossy(body));
+}
+
+/// The schema.org listing reader, within a small budget: a refusal names the
+/// page; what it reads keeps to the budget and to the source.
+pub fn schema_org_listing(html: &str) {
+    let page = url(SITE_BASE, "/events/");
+    let budget = Budget {
+        sessions: 20,
+        event_urls: 20,
+    };
+    match parse_listing_within(html, &page, None, &ctx(), budget) {
+        Ok(l) => {
+            assert!(l.sessions.len() <= budget.sessions, "{}", l.sessions.len());
+            assert!(
+                l.event_urls.len() <= budget.event_urls,
+                "{}",
+                l.event_urls.len()
+            );
+            assert!(l.sessions.iter().all(|s| s.source == "wsp"));
+            assert_ne!(l.next.as_ref(), Some(&page), "next page is the page itself");
+        }
+        Err(e) => names_its_source(&e, &page),
+    }
+}
+
+/// The schema.org event page reader, within a small budget.
+pub fn schema_org_event_page(html: &str) {
+    let page = url(SITE_BASE, "/event/neglect/");
+    match parse_event_page_within(html, &page, &ctx(), 20) {
+        Ok(p) => {
+            assert!(p.sessions.len() <= 20, "{}", p.sessions.len());
+            assert!(p.sessions.iter().all(|s| s.source == "wsp"));
+        }
+        Err(e) => names_its_source(&e, &page),
+    }
+}
+
+/// The backup file reader (`events restore` checks a file with it before
+/// writing anything): any bytes are either a whole backup or refused in one
+/// sentence naming the file.
+pub fn backup_file(bytes: &[u8]) {
+    let path = Path::new(BACKUP_FILE);
+    match events::backup::verify_from(path, bytes) {
+        Ok((_, summary)) => assert!(summary.sessions <= summary.records),
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains(BACKUP_FILE),
+                "the refusal does not name the file: {msg}"
+            );
+            assert!(!msg.contains('\n'), "one sentence: {msg}");
+        }
+    }
+}
+
+/// The settings file (`events.toml`): a refusal names the file; accepted
+/// settings are within their limits.
+pub fn settings_file(text: &str) {
+    match events::site::Site::parse(Path::new(SETTINGS_FILE), text) {
+        Ok(site) => {
+            let chars = |s: &Option<String>| s.as_ref().map_or(0, |s| s.chars().count());
+            assert!(chars(&site.title) <= events::site::MAX_TITLE_CHARS);
+            assert!(chars(&site.description) <= events::site::MAX_DESCRIPTION_CHARS);
+            if let Some(u) = &site.public_url {
+                assert!(u.starts_with("http://") || u.starts_with("https://"), "{u}");
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains(SETTINGS_FILE),
+                "the refusal does not name the file: {msg}"
+            );
+        }
+    }
 }
 
 /// The source-file loader: a refusal names the file; an accepted file holds

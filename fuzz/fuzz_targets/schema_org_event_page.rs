@@ -1,0 +1,9 @@
+//! The schema.org event page reader, on any bytes.
+#![no_main]
+
+#[path = "../../tests/checks/mod.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    checks::schema_org_event_page(&String::from_utf8_lossy(data));
+});
