@@ -34,6 +34,10 @@ pub const MAX_RECORD_BYTES: u32 = 16 * 1024 * 1024;
 /// Records written to the store in one batch while restoring.
 const RESTORE_BATCH: usize = 4096;
 
+/// Bytes of keys and values held for one batch while restoring: records can
+/// be up to [`MAX_RECORD_BYTES`], so the count alone does not bound memory.
+const RESTORE_BATCH_BYTES: usize = 64 * 1024 * 1024;
+
 /// Why a backup could not be written or read, in one sentence.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -195,12 +199,16 @@ pub fn restore(path: &Path, dir: &Path) -> Result<Summary, BackupError> {
     let store = Store::open(dir)?;
     let mut batch: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut batch_part = Part::Sessions;
+    let mut batch_bytes = 0usize;
     let (_, summary) = read(path, |part, record| {
-        if part != batch_part || batch.len() >= RESTORE_BATCH {
+        if part != batch_part || batch.len() >= RESTORE_BATCH || batch_bytes >= RESTORE_BATCH_BYTES
+        {
             store.load(batch_part, &batch)?;
             batch.clear();
+            batch_bytes = 0;
             batch_part = part;
         }
+        batch_bytes += record.0.len() + record.1.len();
         batch.push(record);
         Ok(())
     })?;
