@@ -226,7 +226,8 @@ pub fn schema_org_listing(html: &str) {
                 l.event_urls.len()
             );
             assert!(l.sessions.iter().all(|s| s.source == "wsp"));
-            assert_ne!(l.next.as_ref(), Some(&page), "next page is the page itself");
+            // A `next` back to the page itself is possible; the walk's pager
+            // stops at a page already read.
         }
         Err(e) => names_its_source(&e, &page),
     }
