@@ -112,6 +112,7 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
         poll_interval,
         min_fraction,
         limits,
+        kind_name: platform.kind,
         kind: configured.kind,
         file: file.to_path_buf(),
     })

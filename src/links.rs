@@ -104,8 +104,8 @@ impl Site {
         };
         Some(Site {
             host,
-            booking_domains: booking_domains(cfg.kind.name()),
-            feed: (cfg.kind.name() == "ical").then(|| cfg.base_url.clone()),
+            booking_domains: booking_domains(cfg.kind_name),
+            feed: (cfg.kind_name == "ical").then(|| cfg.base_url.clone()),
         })
     }
 

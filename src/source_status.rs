@@ -172,7 +172,7 @@ fn statuses<'a>(
         .map(|c| SourceStatus {
             id: c.id.clone(),
             name: c.name.clone(),
-            kind: Some(c.kind.name().to_string()),
+            kind: Some(c.kind_name.to_string()),
             timezone: c.timezone,
             health: health.remove(&c.id).unwrap_or_default(),
         })

@@ -127,7 +127,7 @@ fn api_pages_follow_continuation_then_page_number() {
     let (u, b) = api_page(1);
     let p1 = parse_api_events(&b, &u, &ctx()).unwrap();
     assert_eq!(
-        ids(&p1.events),
+        ids(&p1.entries),
         ["812345670011", "812345670022", "812345670044"]
     );
     assert_eq!(p1.next, Some(PageCursor::Continuation(CONTINUATION.into())));
@@ -135,7 +135,7 @@ fn api_pages_follow_continuation_then_page_number() {
     let (u, b) = api_page(2);
     let (p2, log) = common::capture_warnings(|| parse_api_events(&b, &u, &ctx()).unwrap());
     // 812345670066 has no end and 812345670077 is malformed: both skipped, named
-    assert_eq!(ids(&p2.events), ["812345670055"]);
+    assert_eq!(ids(&p2.entries), ["812345670055"]);
     assert_eq!(
         p2.next,
         Some(PageCursor::Page(3)),
@@ -148,7 +148,7 @@ fn api_pages_follow_continuation_then_page_number() {
 
     let (u, b) = api_page(3);
     let p3 = parse_api_events(&b, &u, &ctx()).unwrap();
-    assert_eq!(ids(&p3.events), ["812345670033", "812345670088"]);
+    assert_eq!(ids(&p3.entries), ["812345670033", "812345670088"]);
     assert_eq!(p3.next, None);
 }
 
@@ -188,7 +188,7 @@ fn unlisted_invite_only_and_draft_api_events_are_left_out() {
     let (page, log) = common::capture_logs(tracing::Level::INFO, || {
         parse_api_events(&b, &u, &ctx()).unwrap()
     });
-    assert_eq!(ids(&page.events), ["812345670033", "812345670088"]);
+    assert_eq!(ids(&page.entries), ["812345670033", "812345670088"]);
     for (id, why) in [
         ("812345670111", "not listed"),
         ("812345670122", "invite only"),
@@ -219,7 +219,7 @@ fn publication_rules_per_access_path() {
         let body = format!(r#"{{"events":[{}]}}"#, entry(extra));
         parse_api_events(body.as_bytes(), &any_url(), &ctx())
             .unwrap()
-            .events
+            .entries
     };
     let public_ids = |extra: &str| {
         let body = format!(
@@ -286,8 +286,8 @@ fn an_event_created_through_the_api_is_public_on_both_paths() {
     let (page, log) = common::capture_logs(tracing::Level::INFO, || {
         parse_api_events(&fixture("api_events_created_through_api.json"), &u, &ctx()).unwrap()
     });
-    assert_eq!(ids(&page.events), ["812345670144"], "{log}");
-    let api = &page.events[0];
+    assert_eq!(ids(&page.entries), ["812345670144"], "{log}");
+    let api = &page.entries[0];
     assert_eq!(api.title, "Working Together to Safeguard Children Briefing");
     assert_eq!(api.start, utc("2027-10-06T09:00:00Z"));
     assert_eq!(api.status, Status::Scheduled);
@@ -304,7 +304,7 @@ fn all_api_records() -> Vec<EventRecord> {
     (1..=3)
         .flat_map(|n| {
             let (u, b) = api_page(n);
-            parse_api_events(&b, &u, &ctx()).unwrap().events
+            parse_api_events(&b, &u, &ctx()).unwrap().entries
         })
         .collect()
 }
@@ -849,8 +849,8 @@ fn odd_entries_are_skipped_others_kept() {
     ]}"#;
     let (page, log) =
         common::capture_warnings(|| parse_api_events(body, &any_url(), &ctx()).unwrap());
-    assert_eq!(ids(&page.events), ["812345670104"]);
-    let kept = &page.events[0];
+    assert_eq!(ids(&page.entries), ["812345670104"]);
+    let kept = &page.entries[0];
     assert_eq!(kept.title, "Plain name");
     assert_eq!(kept.url, "https://www.eventbrite.com/e/812345670104");
     assert_eq!(kept.venue.as_deref(), Some("Hall, 1 High St, Walsall"));

@@ -235,10 +235,10 @@ fn events_with_wrong_types_or_missing_fields_are_skipped_with_a_warning() {
     ], "pagination": {"has_more_items": "yes", "page_number": -1}}"#;
     let (out, logs) = common::capture_warnings(|| parse_api_events(body, &api, &checks::ctx()));
     let page = out.expect("a list with bad entries still parses");
-    for r in &page.events {
+    for r in &page.entries {
         assert!(r.end >= r.start, "{r:?}");
     }
-    assert!(page.events.len() < 6, "malformed entries were kept");
+    assert!(page.entries.len() < 6, "malformed entries were kept");
     assert_names(&logs, "skipping Eventbrite event");
     assert_names(&logs, api.as_str());
 

@@ -38,7 +38,7 @@ fn every_registered_kind_has_an_example_and_a_description() {
     assert!(PLATFORMS.len() >= 4);
     for p in PLATFORMS {
         assert!(
-            parsed.iter().any(|c| c.kind.name() == p.kind),
+            parsed.iter().any(|c| c.kind_name == p.kind),
             "no source file or example in sources/ is of kind `{}`",
             p.kind
         );

@@ -225,7 +225,7 @@ pub async fn run(
     let summary = summarise(&cfg, &page_reports, sessions, stopped);
     let report = CheckReport {
         source: cfg.id.clone(),
-        kind: cfg.kind.name(),
+        kind: cfg.kind_name,
         file: cfg.file.display().to_string(),
         timezone: cfg.timezone.name().to_string(),
         checked_at: now,

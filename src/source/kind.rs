@@ -34,8 +34,6 @@ pub type WalkFuture<'a> = Pin<Box<dyn Future<Output = Result<Gathered, WalkError
 
 /// A kind's settings for one source, and how to walk it.
 pub trait Kind: std::fmt::Debug + Send + Sync + std::any::Any {
-    /// The `kind = "…"` name.
-    fn name(&self) -> &'static str;
     /// Reads the source once through `w` (which counts requests, keeps
     /// politeness and knows what the store holds) and returns what was found;
     /// the crawl merges it.

@@ -132,6 +132,8 @@ pub struct SourceConfig {
     pub min_fraction: f64,
     /// How far one crawl may go; reaching a limit is a crawl error.
     pub limits: Limits,
+    /// The `kind = "…"` name, as the registry spells it.
+    pub kind_name: &'static str,
     /// The kind's own settings, which also know how to walk the source.
     pub kind: Arc<dyn Kind>,
     /// The file it came from, for messages.
@@ -261,6 +263,32 @@ impl KindFields<'_> {
     /// A one-sentence error about `field` (dotted inside a table), at its line.
     pub fn error(&self, field: &str, message: impl Into<String>) -> ConfigError {
         field_err(self.file, self.text, field, message.into())
+    }
+
+    /// `value` of a field this kind cannot do without, or the error that
+    /// `field` is required, saying what it `holds`.
+    pub fn required<T>(
+        &self,
+        field: &str,
+        value: Option<T>,
+        holds: &str,
+    ) -> Result<T, ConfigError> {
+        value.ok_or_else(|| {
+            let (a, kind) = (article(self.kind), self.kind);
+            self.error(
+                field,
+                format!("is required for {a} `{kind}` source ({holds})"),
+            )
+        })
+    }
+
+    /// Refuses a `field` whose `value` is not a path on the site (starting
+    /// with `/`).
+    pub fn site_path(&self, field: &str, value: &str) -> Result<(), ConfigError> {
+        if value.starts_with('/') {
+            return Ok(());
+        }
+        Err(self.error(field, format!("`{value}` must be a path starting with `/`")))
     }
 }
 

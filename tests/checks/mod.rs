@@ -153,7 +153,7 @@ pub fn eventbrite_api_events(body: &[u8]) {
     );
     match parse_api_events(body, &api, &ctx()) {
         Ok(p) => {
-            for r in &p.events {
+            for r in &p.entries {
                 assert!(!r.event_id.is_empty());
                 assert!(r.end >= r.start, "event ends before it starts");
             }

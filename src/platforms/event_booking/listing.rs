@@ -2,14 +2,9 @@
 
 use super::*;
 
-/// One page of the listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListingPage {
-    /// Events in page order, one per event id.
-    pub entries: Vec<ListingEntry>,
-    /// The pager's next page, on the same host; `None` on the last page.
-    pub next: Option<Url>,
-}
+/// One page of the listing: events in page order, one per event id, and the
+/// pager's next page on the same host.
+pub type ListingPage = crate::source::ListingPage<ListingEntry>;
 
 /// One event as the listing shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

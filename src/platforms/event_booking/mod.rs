@@ -137,12 +137,7 @@ impl EventBookingConfig {
 
 fn configure(fields: &KindFields<'_>) -> Result<Configured, ConfigError> {
     let f: Fields = fields.read()?;
-    if !f.listing.starts_with('/') {
-        return Err(fields.error(
-            "listing",
-            format!("`{}` must be a path starting with `/`", f.listing),
-        ));
-    }
+    fields.site_path("listing", &f.listing)?;
     if !(f.elearning.is_empty() || f.elearning.starts_with('/')) {
         return Err(fields.error(
             "elearning",
@@ -164,10 +159,6 @@ fn configure(fields: &KindFields<'_>) -> Result<Configured, ConfigError> {
 }
 
 impl Kind for EventBookingConfig {
-    fn name(&self) -> &'static str {
-        PLATFORM.kind
-    }
-
     fn walk<'a>(&'a self, w: &'a crate::source::Walker<'a>) -> super::WalkFuture<'a> {
         Box::pin(walk::walk(self, w))
     }

@@ -8,10 +8,10 @@
 
 use super::{parse_detail, parse_elearning, parse_listing, EventBookingConfig, ListingEntry};
 use crate::source::ParseError;
-use crate::source::{Gathered, LimitHit, WalkError, Walker};
-use crate::model::{Course, Session, Status};
+use crate::model::{Course, Session};
+use crate::source::{Gathered, Known, LimitHit, WalkError, Walker};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 /// Detail pages whose listing entry is unchanged are re-read from the stored body
 /// and fetched again only this often.
@@ -23,145 +23,191 @@ fn detail_refresh(w: &Walker<'_>) -> ChronoDuration {
 
 /// Walks the listing pages, then the detail pages, then the catalogue.
 pub(super) async fn walk(eb: &EventBookingConfig, w: &Walker<'_>) -> Result<Gathered, WalkError> {
-    let ctx = &w.ctx;
-    let source = &w.source.id;
+    let (entries, mut limit) = walk_listings(eb, w).await?;
+    let (sessions, detail_limit) = read_details(eb, w, &entries).await?;
+    if let Some(hit) = detail_limit {
+        limit.get_or_insert(hit);
+    }
+    let courses = catalogue(eb, w, &mut limit).await;
+    Ok(Gathered {
+        sessions,
+        courses,
+        limit,
+    })
+}
+
+/// Every category's listing pages, through the pager: each event's entry
+/// once, in the order first listed, with the limit a listing reached.
+async fn walk_listings(
+    eb: &EventBookingConfig,
+    w: &Walker<'_>,
+) -> Result<(Vec<ListingEntry>, Option<LimitHit>), WalkError> {
     let categories: Vec<Option<u32>> = if eb.categories.is_empty() {
         vec![None]
     } else {
         eb.categories.iter().copied().map(Some).collect()
     };
-    let mut entries: BTreeMap<String, ListingEntry> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
+    let mut entries = Vec::new();
+    let mut ids = HashSet::new();
     let mut limit = None;
     for cat in categories {
         let mut pages = w.pages(super::listing_url(&w.source.base_url, eb, cat));
         while let Some(url) = pages.next_page() {
             let page = w.get(&url).await?;
-            let (page_url, conf, page_ctx) = (url.clone(), eb.clone(), ctx.clone());
+            let (page_url, conf, page_ctx) = (url.clone(), eb.clone(), w.ctx.clone());
             let listing = w
                 .blocking(move || parse_listing(&page.text(), &page_url, &conf, &page_ctx))
                 .await??;
-            w.ctx
-                .probe
-                .read(&url, "listing", Some(listing.entries.len()), &[]);
-            for e in listing.entries {
-                if !entries.contains_key(&e.event_id) {
-                    order.push(e.event_id.clone());
-                    entries.insert(e.event_id.clone(), e);
-                }
-            }
+            let listed = listing.entries.len();
+            w.ctx.probe.read(&url, "listing", Some(listed), &[]);
+            entries.extend(
+                (listing.entries.into_iter()).filter(|e| ids.insert(e.event_id.clone())),
+            );
             pages.go_on(listing.next);
         }
         if let Some(hit) = pages.limit_hit(w, |url| format!("listing pages of {}", url.path())) {
             limit = Some(hit);
         }
     }
+    Ok((entries, limit))
+}
 
-    // What the store knows of each event: reused for an unchanged listing
-    // entry, and kept when a detail page cannot be read.
-    let stored = w.stored_sessions()?;
-    let mut known: HashMap<&str, Vec<&Session>> = HashMap::new();
-    for s in &stored {
-        if s.status != Status::Withdrawn {
-            known.entry(s.event_id.as_str()).or_default().push(s);
-        }
-    }
-    let refresh = detail_refresh(w);
-    let merged_until = w.last_merged()?;
+/// Each event's detail page, within `limits.max_event_pages` (fetched, or
+/// re-read from the kept body, or not at all when the store already holds
+/// what it says), parsed on a worker while the next is requested.
+async fn read_details(
+    eb: &EventBookingConfig,
+    w: &Walker<'_>,
+    entries: &[ListingEntry],
+) -> Result<(Vec<Session>, Option<LimitHit>), WalkError> {
+    let known = w.known_by(|s| &s.event_id)?;
+    let since = DetailNotes::of(w)?;
+    let mut budget = w.event_pages("detail pages");
     let mut sessions = Vec::new();
     let mut parsing = VecDeque::new();
-    // Detail pages fetched or re-read from their kept bodies, against
-    // `limits.max_event_pages`.
-    let mut detail_pages = 0usize;
-    let max_event_pages = w.source.limits.max_event_pages;
-    for id in &order {
-        let entry = &entries[id];
-        let note_key = format!("detail:{id}");
-        let note = w.note(&note_key)?;
-        let (old_fp, last_fetch) = parse_note(note.as_deref());
-        let fresh_enough = last_fetch.is_some_and(|t| ctx.now - t < refresh);
-        let unchanged = old_fp.as_deref() == Some(entry.fingerprint.as_str()) && fresh_enough;
-        // Unchanged entry, read by a crawl that was merged: what the store
-        // holds is what the page said, so neither fetch nor parse it again. (A
-        // crawl stopped before its merge leaves notes newer than its last
-        // success; their pages are read from the kept bodies instead.)
-        let merged = last_fetch.is_some_and(|t| merged_until.is_some_and(|m| t <= m));
-        if unchanged && merged {
-            if let Some(k) = known.get(id.as_str()) {
-                sessions.extend(k.iter().map(|s| (*s).clone()));
-                continue;
-            }
+    for entry in entries {
+        let seen = since.seen(w, entry)?;
+        let stored = known.of(&entry.event_id);
+        if seen.same_as_stored() && !stored.is_empty() {
+            sessions.extend_from_slice(stored);
+            continue;
         }
-        if detail_pages == max_event_pages {
-            limit.get_or_insert_with(|| {
-                w.limit_hit("max_event_pages", max_event_pages, "detail pages")
-            });
+        if !budget.take() {
             break;
         }
-        detail_pages += 1;
-        let cached = if unchanged {
-            w.cached(&entry.url)
-        } else {
-            None
+        let Some(body) = detail_body(w, entry, seen.unchanged).await? else {
+            settle(w, entry, None, &known, &mut sessions);
+            continue;
         };
-        let body = if let Some(c) = cached {
-            Some(String::from_utf8_lossy(&c).into_owned())
-        } else {
-            match w.get(&entry.url).await {
-                Ok(f) => {
-                    w.set_note(
-                        &note_key,
-                        &format!("{}\t{}", ctx.now.to_rfc3339(), entry.fingerprint),
-                    )?;
-                    Some(f.text())
-                }
-                Err(e) => {
-                    tracing::warn!(source = %source, url = %entry.url, error = %e, "detail page unavailable; keeping what is known of the event");
-                    None
-                }
+        let (eb, ctx, url) = (eb.clone(), w.ctx.clone(), entry.url.clone());
+        let parse = w.off_thread(move || parse_detail(&body, &url, &eb, &ctx));
+        parsing.push_back((entry, parse));
+        while parsing.len() > PARSES_IN_FLIGHT {
+            if let Some((entry, parse)) = parsing.pop_front() {
+                settle(w, entry, Some(parse.await), &known, &mut sessions);
             }
-        };
-        match body {
-            // Parsed on a worker while the next page is requested, so parsing
-            // stays off the path of one request after another.
-            Some(body) => {
-                let (eb, ctx, url) = (eb.clone(), ctx.clone(), entry.url.clone());
-                let parse = w.off_thread(move || parse_detail(&body, &url, &eb, &ctx));
-                parsing.push_back((entry, parse));
-                while parsing.len() > PARSES_IN_FLIGHT {
-                    if let Some((entry, parse)) = parsing.pop_front() {
-                        settle(w, entry, Some(parse.await), &known, &mut sessions);
-                    }
-                }
-            }
-            None => settle(w, entry, None, &known, &mut sessions),
         }
     }
     while let Some((entry, parse)) = parsing.pop_front() {
         settle(w, entry, Some(parse.await), &known, &mut sessions);
     }
+    Ok((sessions, budget.limit_hit(w)))
+}
 
-    let courses = if eb.elearning.is_empty() {
-        None
-    } else {
-        match walk_elearning(eb, w).await {
-            Ok(Ok(c)) => Some(c),
-            Ok(Err(hit)) => {
-                // Keep the stored catalogue rather than replace it with part of it.
-                limit.get_or_insert(hit);
-                None
-            }
-            Err(e) => {
-                tracing::warn!(source = %source, error = %e, "eLearning catalogue unavailable; keeping the stored one");
-                None
-            }
+/// The eLearning catalogue, if the source has one; `None` keeps the stored
+/// one (a limit it reached goes into `limit`).
+async fn catalogue(
+    eb: &EventBookingConfig,
+    w: &Walker<'_>,
+    limit: &mut Option<LimitHit>,
+) -> Option<Vec<Course>> {
+    if eb.elearning.is_empty() {
+        return None;
+    }
+    match walk_elearning(eb, w).await {
+        Ok(Ok(c)) => Some(c),
+        Ok(Err(hit)) => {
+            // Keep the stored catalogue rather than replace it with part of it.
+            limit.get_or_insert(hit);
+            None
         }
-    };
-    Ok(Gathered {
-        sessions,
-        courses,
-        limit,
-    })
+        Err(e) => {
+            tracing::warn!(source = %w.source.id, error = %e, "eLearning catalogue unavailable; keeping the stored one");
+            None
+        }
+    }
+}
+
+/// What the walk's notes say of the detail pages: how often an unchanged
+/// page is fetched again, and when this source's crawl was last merged.
+struct DetailNotes {
+    refresh: ChronoDuration,
+    merged_until: Option<DateTime<Utc>>,
+}
+
+/// What the notes say of one event's detail page.
+struct Seen {
+    /// Its listing entry is as when the page was last fetched, recently.
+    unchanged: bool,
+    /// That fetch belongs to a crawl that was merged.
+    merged: bool,
+}
+
+impl Seen {
+    /// Unchanged entry, read by a crawl that was merged: what the store
+    /// holds is what the page said, so neither fetch nor parse it again. (A
+    /// crawl stopped before its merge leaves notes newer than its last
+    /// success; their pages are read from the kept bodies instead.)
+    fn same_as_stored(&self) -> bool {
+        self.unchanged && self.merged
+    }
+}
+
+impl DetailNotes {
+    fn of(w: &Walker<'_>) -> Result<DetailNotes, WalkError> {
+        Ok(DetailNotes {
+            refresh: detail_refresh(w),
+            merged_until: w.last_merged()?,
+        })
+    }
+
+    fn seen(&self, w: &Walker<'_>, entry: &ListingEntry) -> Result<Seen, WalkError> {
+        let note = w.note(&note_key(entry))?;
+        let (old_fp, last_fetch) = parse_note(note.as_deref());
+        let fresh_enough = last_fetch.is_some_and(|t| w.ctx.now - t < self.refresh);
+        Ok(Seen {
+            unchanged: old_fp.as_deref() == Some(entry.fingerprint.as_str()) && fresh_enough,
+            merged: last_fetch.is_some_and(|t| self.merged_until.is_some_and(|m| t <= m)),
+        })
+    }
+}
+
+/// The key of an event's detail note.
+fn note_key(entry: &ListingEntry) -> String {
+    format!("detail:{}", entry.event_id)
+}
+
+/// An event's detail page: the kept body when its entry is unchanged, else
+/// fetched (and noted); `None` when it cannot be fetched.
+async fn detail_body(
+    w: &Walker<'_>,
+    entry: &ListingEntry,
+    unchanged: bool,
+) -> Result<Option<String>, WalkError> {
+    if let Some(kept) = unchanged.then(|| w.cached(&entry.url)).flatten() {
+        return Ok(Some(String::from_utf8_lossy(&kept).into_owned()));
+    }
+    match w.get(&entry.url).await {
+        Ok(f) => {
+            let note = format!("{}\t{}", w.ctx.now.to_rfc3339(), entry.fingerprint);
+            w.set_note(&note_key(entry), &note)?;
+            Ok(Some(f.text()))
+        }
+        Err(e) => {
+            tracing::warn!(source = %w.source.id, url = %entry.url, error = %e, "detail page unavailable; keeping what is known of the event");
+            Ok(None)
+        }
+    }
 }
 
 /// Detail pages being parsed while the walk requests the next ones.
@@ -173,7 +219,7 @@ fn settle(
     w: &Walker<'_>,
     entry: &ListingEntry,
     parsed: Option<Result<Result<Vec<Session>, ParseError>, tokio::task::JoinError>>,
-    known: &HashMap<&str, Vec<&Session>>,
+    known: &Known,
     sessions: &mut Vec<Session>,
 ) {
     let source = &w.source.id;
@@ -199,14 +245,14 @@ fn settle(
     match parsed {
         Some(mut s) => sessions.append(&mut s),
         // Keep what the store knows of this event, else what the listing says.
-        None => match known.get(entry.event_id.as_str()) {
-            Some(k) => sessions.extend(k.iter().map(|s| (*s).clone())),
-            None => match &entry.session {
+        None => match known.of(&entry.event_id) {
+            [] => match &entry.session {
                 Some(s) => sessions.push(s.clone()),
                 None => {
                     tracing::warn!(source = %source, url = %entry.url, "no session could be read for this event; left out");
                 }
             },
+            stored => sessions.extend_from_slice(stored),
         },
     }
 }

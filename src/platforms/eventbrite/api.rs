@@ -54,7 +54,7 @@ pub fn parse_api_events(
         .filter_map(|v| record_or_warn(v, page_url, ctx, Access::Api))
         .collect();
     Ok(ApiPage {
-        events: records,
+        entries: records,
         next: next_cursor(root.get("pagination"), page_url),
     })
 }

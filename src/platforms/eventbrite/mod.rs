@@ -137,10 +137,6 @@ fn configure(fields: &KindFields<'_>) -> Result<Configured, ConfigError> {
 }
 
 impl Kind for EventbriteConfig {
-    fn name(&self) -> &'static str {
-        PLATFORM.kind
-    }
-
     fn walk<'a>(&'a self, w: &'a crate::source::Walker<'a>) -> super::WalkFuture<'a> {
         Box::pin(walk::walk(self, w))
     }
@@ -242,15 +238,10 @@ impl EventRecord {
     }
 }
 
-/// One page of the API's organiser event list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiPage {
-    /// The page's events in the API's order; entries that could not be read are
-    /// left out (with a warning).
-    pub events: Vec<EventRecord>,
-    /// `None` on the last page.
-    pub next: Option<PageCursor>,
-}
+/// One page of the API's organiser event list: its events in the API's order
+/// (entries that could not be read are left out, with a warning), and the
+/// cursor of the next page.
+pub type ApiPage = crate::source::ListingPage<EventRecord, PageCursor>;
 
 /// One page of the public `showmore` list.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -88,7 +88,7 @@ fn sold_out_with_waitlist_from_ticket_availability() {
         "end":{"timezone":"Europe/London","local":"2027-01-20T11:00:00","utc":"2027-01-20T11:00:00Z"},
         "status":"live","listed":true,"ticket_availability":{"is_sold_out":true,"waitlist_available":true}}]}"#;
     let page = parse_api_events(body, &url("https://api.test/v3/x"), &ctx()).expect("parses");
-    let e = &page.events[0];
+    let e = &page.entries[0];
     assert_eq!(e.status, Status::Full);
     assert_eq!(
         e.availability,

@@ -10,12 +10,12 @@ use super::{
     parse_api_error, parse_api_events, parse_event_page, parse_showmore, parse_ticket_classes,
     showmore_url, ApiErrorKind, EventRecord, EventbriteConfig, PageCursor, TicketTotals,
 };
-use crate::source::{Gathered, LimitHit, WalkError, Walker};
+use crate::source::{Gathered, Known, LimitHit, WalkError, Walker};
 use crate::errors::ErrorKind;
 use crate::source::FieldMiss;
 use crate::fetch::FetchError;
 use crate::model::{Session, Status};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Reads the organiser's events by whichever path is open.
 pub(super) async fn walk(ebr: &EventbriteConfig, w: &Walker<'_>) -> Result<Gathered, WalkError> {
@@ -43,96 +43,136 @@ pub(super) async fn walk(ebr: &EventbriteConfig, w: &Walker<'_>) -> Result<Gathe
     })
 }
 
-/// The Platform API: the organiser's live events, then each event's ticket classes.
+/// The Platform API: the organiser's live events, then each event's ticket
+/// classes, all within `limits.max_api_calls`.
 async fn from_api(
     ebr: &EventbriteConfig,
     org: &str,
     token: &str,
     w: &Walker<'_>,
 ) -> Result<(Vec<EventRecord>, Option<LimitHit>), WalkError> {
-    let auth = [("Authorization", format!("Bearer {token}"))];
-    let max_calls = w.source.limits.max_api_calls;
-    let budget_hit = || w.limit_hit("max_api_calls", max_calls, "API calls");
-    let mut limit = None;
-    let mut calls = 0usize;
-    let mut call = |url: url::Url| {
-        calls += 1;
-        let over = calls > max_calls;
-        let auth = &auth;
-        async move {
-            if over {
-                return Err(ApiCall::Budget);
-            }
-            w.get_api(&url, auth).await.map_err(ApiCall::Fetch)
-        }
-    };
-    let mut records = Vec::new();
-    let mut cursor = PageCursor::First;
-    let mut seen_cursors = HashSet::new();
-    loop {
-        let url = api_events_url(&ebr.api_url, org, &cursor);
-        let page = match call(url.clone()).await {
-            Ok(page) => page,
-            Err(ApiCall::Budget) => {
-                limit = Some(budget_hit());
-                break;
-            }
-            Err(e) => return Err(e.into_walk(&ebr.token_env)),
-        };
-        let parsed = parse_api_events(&page.body, &url, &w.ctx)?;
-        let empty = parsed.events.is_empty();
-        listed(w, &url, "API event list", &parsed.events, org);
-        records.extend(parsed.events);
-        match parsed.next {
-            Some(next) if !empty && seen_cursors.insert(format!("{next:?}")) => cursor = next,
-            _ => break,
-        }
-    }
+    let mut calls = ApiCalls::new(w, token);
+    let (mut records, mut limit) = api_event_list(ebr, org, w, &mut calls).await?;
     for rec in &mut records {
-        let mut totals = TicketTotals::default();
-        let mut cursor = PageCursor::First;
-        let mut refused = true;
-        for _ in 0..w.source.limits.max_pages {
-            let url = api_ticket_classes_url(&ebr.api_url, &rec.event_id, &cursor);
-            let body = match call(url.clone()).await {
-                Ok(b) => b.body,
-                // Out of calls: this and the remaining events keep the list's
-                // ticket_availability; the crawl reports the limit.
-                Err(ApiCall::Budget) => {
-                    limit.get_or_insert_with(budget_hit);
-                    break;
-                }
-                // Another organiser's ticket classes may be refused: fall back to
-                // the list's ticket_availability. A refused token stops the crawl.
-                Err(e) if !e.is_fatal() => {
-                    tracing::info!(source = %w.source.id, event = %rec.event_id, reason = %e.into_walk(&ebr.token_env), "ticket classes unavailable; using ticket_availability");
-                    break;
-                }
-                Err(e) => return Err(e.into_walk(&ebr.token_env)),
-            };
-            match parse_ticket_classes(&body, &url) {
-                Ok(p) => {
-                    w.ctx.probe.read(&url, "ticket classes", None, &[]);
-                    totals = totals.merge(p.totals);
-                    match p.next {
-                        Some(n) => cursor = n,
-                        None => {
-                            refused = false;
-                            break;
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(source = %w.source.id, error = %e, "unreadable ticket classes; using ticket_availability");
-                    break;
+        match ticket_classes(ebr, &rec.event_id, w, &mut calls).await? {
+            Tickets::Counted(totals) => apply_ticket_totals(rec, &totals),
+            // This event keeps the list's ticket_availability.
+            Tickets::Unread(hit) => {
+                if let Some(hit) = hit {
+                    limit.get_or_insert(hit);
                 }
             }
-        }
-        if !refused {
-            apply_ticket_totals(rec, &totals);
         }
     }
     Ok((records, limit))
+}
+
+/// The pages of the API's list of the organiser's events, through the pager;
+/// an empty page ends the list whatever its cursor says.
+async fn api_event_list(
+    ebr: &EventbriteConfig,
+    org: &str,
+    w: &Walker<'_>,
+    calls: &mut ApiCalls<'_, '_>,
+) -> Result<(Vec<EventRecord>, Option<LimitHit>), WalkError> {
+    let mut records = Vec::new();
+    let mut pages = w.pages(api_events_url(&ebr.api_url, org, &PageCursor::First));
+    while let Some(url) = pages.next_page() {
+        let body = match calls.get(&url).await {
+            Ok(body) => body,
+            Err(ApiCall::Budget) => return Ok((records, Some(calls.budget_hit()))),
+            Err(e) => return Err(e.into_walk(&ebr.token_env)),
+        };
+        let parsed = parse_api_events(&body, &url, &w.ctx)?;
+        listed(w, &url, "API event list", &parsed.entries, org);
+        let next = parsed.next.filter(|_| !parsed.entries.is_empty());
+        records.extend(parsed.entries);
+        pages.go_on(next.map(|c| api_events_url(&ebr.api_url, org, &c)));
+    }
+    let limit = pages.limit_hit(w, |_| "pages of the API's event list".to_string());
+    Ok((records, limit))
+}
+
+/// What an event's ticket classes gave.
+enum Tickets {
+    /// Every page was read: the totals stand for the event.
+    Counted(TicketTotals),
+    /// Not every page could be read (refused, unreadable, or a limit, which
+    /// is given): the list's ticket_availability stands.
+    Unread(Option<LimitHit>),
+}
+
+/// The pages of one event's ticket classes, through the pager.
+async fn ticket_classes(
+    ebr: &EventbriteConfig,
+    event_id: &str,
+    w: &Walker<'_>,
+    calls: &mut ApiCalls<'_, '_>,
+) -> Result<Tickets, WalkError> {
+    let mut totals = TicketTotals::default();
+    let first = api_ticket_classes_url(&ebr.api_url, event_id, &PageCursor::First);
+    let mut pages = w.pages(first);
+    while let Some(url) = pages.next_page() {
+        let body = match calls.get(&url).await {
+            Ok(body) => body,
+            Err(ApiCall::Budget) => return Ok(Tickets::Unread(Some(calls.budget_hit()))),
+            // Another organiser's ticket classes may be refused: fall back to
+            // the list's ticket_availability. A refused token stops the crawl.
+            Err(e) if !e.is_fatal() => {
+                tracing::info!(source = %w.source.id, event = %event_id, reason = %e.into_walk(&ebr.token_env), "ticket classes unavailable; using ticket_availability");
+                return Ok(Tickets::Unread(None));
+            }
+            Err(e) => return Err(e.into_walk(&ebr.token_env)),
+        };
+        match parse_ticket_classes(&body, &url) {
+            Ok(p) => {
+                w.ctx.probe.read(&url, "ticket classes", None, &[]);
+                totals = totals.merge(p.totals);
+                pages.go_on(p.next.map(|n| api_ticket_classes_url(&ebr.api_url, event_id, &n)));
+            }
+            Err(e) => {
+                tracing::warn!(source = %w.source.id, error = %e, "unreadable ticket classes; using ticket_availability");
+                return Ok(Tickets::Unread(None));
+            }
+        }
+    }
+    let what = |_: &url::Url| format!("pages of the ticket classes of event {event_id}");
+    Ok(match pages.limit_hit(w, what) {
+        Some(hit) => Tickets::Unread(Some(hit)),
+        None => Tickets::Counted(totals),
+    })
+}
+
+/// The API calls one crawl may make (`limits.max_api_calls`), with the token.
+struct ApiCalls<'w, 'a> {
+    w: &'w Walker<'a>,
+    auth: [(&'static str, String); 1],
+    made: usize,
+}
+
+impl<'w, 'a> ApiCalls<'w, 'a> {
+    fn new(w: &'w Walker<'a>, token: &str) -> Self {
+        ApiCalls {
+            w,
+            auth: [("Authorization", format!("Bearer {token}"))],
+            made: 0,
+        }
+    }
+
+    /// One call's body; once the budget is spent, every call is refused.
+    async fn get(&mut self, url: &url::Url) -> Result<Vec<u8>, ApiCall> {
+        self.made += 1;
+        if self.made > self.w.source.limits.max_api_calls {
+            return Err(ApiCall::Budget);
+        }
+        let page = self.w.get_api(url, &self.auth).await;
+        page.map(|p| p.body).map_err(ApiCall::Fetch)
+    }
+
+    fn budget_hit(&self) -> LimitHit {
+        let max = self.w.source.limits.max_api_calls;
+        self.w.limit_hit("max_api_calls", max, "API calls")
+    }
 }
 
 /// Why one API call did not give a body.
@@ -180,6 +220,19 @@ async fn from_public_site(
     org: &str,
     w: &Walker<'_>,
 ) -> Result<(Vec<EventRecord>, Option<LimitHit>), WalkError> {
+    let (mut records, mut limit) = showmore_list(org, w).await?;
+    if let Some(hit) = read_event_pages(&mut records, w).await? {
+        limit.get_or_insert(hit);
+    }
+    Ok((records, limit))
+}
+
+/// The organiser's "show more" pages, through the pager; a page that adds
+/// no new event ends the list even if it claims more.
+async fn showmore_list(
+    org: &str,
+    w: &Walker<'_>,
+) -> Result<(Vec<EventRecord>, Option<LimitHit>), WalkError> {
     let mut records: Vec<EventRecord> = Vec::new();
     let mut ids = HashSet::new();
     let base = &w.source.base_url;
@@ -197,60 +250,64 @@ async fn from_public_site(
                 records.push(r);
             }
         }
-        // A page that adds nothing new ends the walk even if it claims more.
         let more = parsed.has_next_page && records.len() > before;
         let next = u32::try_from(pages.pages_read() + 1).unwrap_or(u32::MAX);
         pages.go_on(more.then(|| showmore_url(base, org, next)));
     }
-    let mut limit = pages.limit_hit(w, |_| "pages of the organiser's events".to_string());
-    // What the store knows, for events whose page cannot be read this time.
-    let known: HashMap<String, Session> = w
-        .stored_sessions()?
-        .into_iter()
-        .map(|s| (s.event_id.clone(), s))
-        .collect();
-    let max_event_pages = w.source.limits.max_event_pages;
-    let mut read = 0usize;
-    for rec in &mut records {
-        let Some(url) = event_page_url(base, &rec.url) else {
+    let limit = pages.limit_hit(w, |_| "pages of the organiser's events".to_string());
+    Ok((records, limit))
+}
+
+/// Reads each event's page for its places, within `limits.max_event_pages`;
+/// past the limit an event keeps what the store knew of it.
+async fn read_event_pages(
+    records: &mut [EventRecord],
+    w: &Walker<'_>,
+) -> Result<Option<LimitHit>, WalkError> {
+    let known = w.known_by(|s| &s.event_id)?;
+    let mut budget = w.event_pages("event pages");
+    for rec in records.iter_mut() {
+        let Some(url) = event_page_url(&w.source.base_url, &rec.url) else {
             tracing::warn!(source = %w.source.id, event = %rec.event_id, url = %rec.url, "event has no usable page address; availability unknown");
             continue;
         };
-        if read == max_event_pages {
-            // Past the limit: the list's events stay, with what the store knew.
-            limit.get_or_insert_with(|| {
-                w.limit_hit("max_event_pages", max_event_pages, "event pages")
-            });
+        if budget.take() {
+            read_event_page(w, &url, rec, &known).await?;
+        } else {
             keep_known_places(rec, &known);
-            continue;
-        }
-        read += 1;
-        let fetched = match w.get(&url).await {
-            Ok(page) => {
-                let page_url = url.clone();
-                Ok(w.blocking(move || parse_event_page(&page.text(), &page_url))
-                    .await?)
-            }
-            Err(e) => Err(e),
-        };
-        match fetched {
-            Ok(parsed) => match parsed {
-                Ok(facts) => {
-                    apply_page_facts(rec, &facts);
-                    read_event_page(w, &url, rec, &facts);
-                }
-                Err(e) => {
-                    tracing::warn!(source = %w.source.id, error = %e, "event page unreadable; keeping the places last known");
-                    keep_known_places(rec, &known);
-                }
-            },
-            Err(e) => {
-                tracing::warn!(source = %w.source.id, error = %e, "event page unavailable; keeping the places last known");
-                keep_known_places(rec, &known);
-            }
         }
     }
-    Ok((records, limit))
+    Ok(budget.limit_hit(w))
+}
+
+/// Reads one event page into its record; a page that cannot be fetched or
+/// read keeps the places last known.
+async fn read_event_page(
+    w: &Walker<'_>,
+    url: &url::Url,
+    rec: &mut EventRecord,
+    known: &Known,
+) -> Result<(), WalkError> {
+    let page = match w.get(url).await {
+        Ok(page) => page,
+        Err(e) => {
+            tracing::warn!(source = %w.source.id, error = %e, "event page unavailable; keeping the places last known");
+            keep_known_places(rec, known);
+            return Ok(());
+        }
+    };
+    let page_url = url.clone();
+    match w.blocking(move || parse_event_page(&page.text(), &page_url)).await? {
+        Ok(facts) => {
+            apply_page_facts(rec, &facts);
+            probe_event_page(w, url, rec, &facts);
+        }
+        Err(e) => {
+            tracing::warn!(source = %w.source.id, error = %e, "event page unreadable; keeping the places last known");
+            keep_known_places(rec, known);
+        }
+    }
+    Ok(())
 }
 
 /// Tells the probe what a list page (of the API or the public site) held:
@@ -278,7 +335,7 @@ fn listed(w: &Walker<'_>, url: &url::Url, role: &'static str, events: &[EventRec
 
 /// Tells the probe what an event page added to its event; no ticket counts
 /// is a miss no setting changes (the page's shape).
-fn read_event_page(
+fn probe_event_page(
     w: &Walker<'_>,
     url: &url::Url,
     rec: &EventRecord,
@@ -302,9 +359,9 @@ fn read_event_page(
 
 /// A page that could not be read says nothing new: keep the places (and a
 /// sold-out or cancelled state) the store already has, rather than "unknown".
-fn keep_known_places(rec: &mut EventRecord, known: &HashMap<String, Session>) {
-    if let Some(old) = known.get(&rec.event_id) {
-        if rec.status == Status::Scheduled && old.status != Status::Withdrawn {
+fn keep_known_places(rec: &mut EventRecord, known: &Known) {
+    if let Some(old) = known.of(&rec.event_id).first() {
+        if rec.status == Status::Scheduled {
             rec.status = old.status;
         }
         if rec.availability.spaces_left.is_none() {

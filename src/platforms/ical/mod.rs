@@ -43,12 +43,7 @@ struct Fields {
 
 fn configure(fields: &KindFields<'_>) -> Result<Configured, ConfigError> {
     let f: Fields = fields.read()?;
-    let Some(url) = f.url else {
-        return Err(fields.error(
-            "url",
-            "is required for an `ical` source (the feed's address)",
-        ));
-    };
+    let url = fields.required("url", f.url, "the feed's address")?;
     let url = crate::source::settings::parse_url(&url).map_err(|m| fields.error("url", m))?;
     Ok(Configured {
         // The site is the feed's own host unless the file says otherwise.
@@ -58,10 +53,6 @@ fn configure(fields: &KindFields<'_>) -> Result<Configured, ConfigError> {
 }
 
 impl Kind for IcalConfig {
-    fn name(&self) -> &'static str {
-        PLATFORM.kind
-    }
-
     fn walk<'a>(&'a self, w: &'a Walker<'a>) -> super::WalkFuture<'a> {
         Box::pin(walk(self, w))
     }

@@ -51,18 +51,9 @@ struct Fields {
 
 fn configure(fields: &KindFields<'_>) -> Result<Configured, ConfigError> {
     let f: Fields = fields.read()?;
-    let Some(listing) = f.listing else {
-        return Err(fields.error(
-            "listing",
-            "is required for a `schema-org` source (the path of the page listing events)",
-        ));
-    };
-    if !listing.starts_with('/') {
-        return Err(fields.error(
-            "listing",
-            format!("`{listing}` must be a path starting with `/`"),
-        ));
-    }
+    let holds = "the path of the page listing events";
+    let listing = fields.required("listing", f.listing, holds)?;
+    fields.site_path("listing", &listing)?;
     let event_path = match f.event_path {
         None => None,
         Some(pat) => Some(Regex::new(&pat).map_err(|e| {
@@ -79,10 +70,6 @@ fn configure(fields: &KindFields<'_>) -> Result<Configured, ConfigError> {
 }
 
 impl Kind for SchemaOrgConfig {
-    fn name(&self) -> &'static str {
-        PLATFORM.kind
-    }
-
     fn walk<'a>(&'a self, w: &'a crate::source::Walker<'a>) -> super::WalkFuture<'a> {
         Box::pin(walk::walk(self, w))
     }

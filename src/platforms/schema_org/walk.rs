@@ -12,9 +12,9 @@
 use super::{parse_event_page_within, parse_listing_within, Budget, Over, SchemaOrgConfig};
 use crate::source::{Gathered, LimitHit, WalkError, Walker};
 use crate::errors::ErrorKind;
-use crate::model::{Session, Status};
+use crate::model::Session;
 use crate::source::FieldMiss;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use url::Url;
 
 /// Walks the listing pages, then reads the event pages they name.
@@ -134,71 +134,69 @@ async fn walk_event_pages(
     event_urls: Vec<Url>,
     sessions: &mut Vec<Session>,
 ) -> Result<Option<LimitHit>, WalkError> {
-    let cfg = w.source;
-    let limits = &cfg.limits;
+    let limits = &w.source.limits;
     // What the store knows of each event page, for one that cannot be read.
-    let stored = w.stored_sessions()?;
-    let mut known: HashMap<&str, Vec<&Session>> = HashMap::new();
-    for s in &stored {
-        if s.status != Status::Withdrawn {
-            known.entry(s.url.as_str()).or_default().push(s);
-        }
-    }
+    let known = w.known_by(|s| s.url.as_str())?;
+    let mut budget = w.event_pages("event pages");
     let sessions_hit = || w.limit_hit("max_sessions", limits.max_sessions, "sessions");
-    for (read, u) in event_urls.into_iter().enumerate() {
-        if read == limits.max_event_pages {
-            return Ok(Some(w.limit_hit(
-                "max_event_pages",
-                limits.max_event_pages,
-                "event pages",
-            )));
+    for u in event_urls {
+        if !budget.take() {
+            return Ok(budget.limit_hit(w));
         }
         if sessions.len() >= limits.max_sessions {
             return Ok(Some(sessions_hit()));
         }
-        let keep_known = |sessions: &mut Vec<Session>| {
-            if let Some(k) = known.get(u.as_str()) {
-                sessions.extend(k.iter().map(|s| (*s).clone()));
-            }
-        };
-        let page = match w.get(&u).await {
-            Ok(page) => page,
-            Err(e) => {
-                tracing::warn!(source = %cfg.id, url = %u, error = %e, "event page unavailable; keeping what is known of it");
-                keep_known(sessions);
-                continue;
-            }
-        };
         let room = limits.max_sessions - sessions.len();
-        let (page_url, ctx) = (u.clone(), w.ctx.clone());
-        let parsed = w
-            .blocking(move || parse_event_page_within(&page.text(), &page_url, &ctx, room))
-            .await?;
-        match parsed {
-            Ok(found) => {
-                w.ctx.probe.read(&u, "event page", None, &found.sessions);
-                if found.sessions.is_empty() {
-                    let miss = FieldMiss::new(
-                        "event",
-                        None,
-                        "schema.org Event JSON-LD",
-                        "no Event with a start date in the page's JSON-LD",
-                    );
-                    w.ctx.probe.missed(&u, miss.required());
-                    tracing::warn!(source = %cfg.id, url = %u, "event page has no readable event; keeping what is known of it");
-                    keep_known(sessions);
-                } else {
-                    sessions.extend(found.sessions);
-                }
+        match read_event_page(w, &u, room).await? {
+            Some(found) if !found.sessions.is_empty() => {
+                sessions.extend(found.sessions);
                 if found.over {
                     return Ok(Some(sessions_hit()));
                 }
             }
-            Err(e) => {
-                tracing::warn!(source = %cfg.id, error = %e, "event page unreadable; keeping what is known of it");
-                keep_known(sessions);
-            }
+            // Unavailable, unreadable or empty: keep what is known of it.
+            _ => sessions.extend_from_slice(known.of(u.as_str())),
         }
     }
     Ok(None)
+}
+
+/// One event page's sessions (at most `room`); `None` when it cannot be
+/// fetched or read, each with a warning naming the page.
+async fn read_event_page(
+    w: &Walker<'_>,
+    u: &Url,
+    room: usize,
+) -> Result<Option<super::EventPage>, WalkError> {
+    let source = &w.source.id;
+    let page = match w.get(u).await {
+        Ok(page) => page,
+        Err(e) => {
+            tracing::warn!(source = %source, url = %u, error = %e, "event page unavailable; keeping what is known of it");
+            return Ok(None);
+        }
+    };
+    let (page_url, ctx) = (u.clone(), w.ctx.clone());
+    let parsed = w
+        .blocking(move || parse_event_page_within(&page.text(), &page_url, &ctx, room))
+        .await?;
+    let found = match parsed {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(source = %source, error = %e, "event page unreadable; keeping what is known of it");
+            return Ok(None);
+        }
+    };
+    w.ctx.probe.read(u, "event page", None, &found.sessions);
+    if found.sessions.is_empty() {
+        let miss = FieldMiss::new(
+            "event",
+            None,
+            "schema.org Event JSON-LD",
+            "no Event with a start date in the page's JSON-LD",
+        );
+        w.ctx.probe.missed(u, miss.required());
+        tracing::warn!(source = %source, url = %u, "event page has no readable event; keeping what is known of it");
+    }
+    Ok(Some(found))
 }
