@@ -257,6 +257,35 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_must_be_a_path_on_the_site() {
+        for kind in ["schema-org", "event-booking"] {
+            for bad in ["events/", "//other.example/events", "https://x.org/events"] {
+                let e = parse(&format!(
+                    "id = \"s\"\nname = \"S\"\nkind = \"{kind}\"\nbase_url = \"https://x.org\"\nlisting = \"{bad}\"\n"
+                ))
+                .unwrap_err()
+                .to_string();
+                assert!(
+                    e.contains("must be a path on the site"),
+                    "{kind} {bad}: {e}"
+                );
+                assert!(e.contains("listing"), "{e}");
+            }
+        }
+        let missing = parse(
+            "id = \"s\"\nname = \"S\"\nkind = \"schema-org\"\nbase_url = \"https://x.org\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            missing.contains(
+                "is required for a `schema-org` source (the path of the page listing events)"
+            ),
+            "{missing}"
+        );
+    }
+
+    #[test]
     fn crawl_limits_read_from_the_limits_table() {
         let base =
             "id = \"s\"\nname = \"S\"\nkind = \"event-booking\"\nbase_url = \"https://x.org\"\n";

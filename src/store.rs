@@ -365,6 +365,12 @@ fn disk_space(_dir: &Path) -> Option<DiskSpace> {
 /// full disk, so a crawl that would find less is refused at once instead.
 pub const MIN_FREE_DISK: bytesize::ByteSize = bytesize::ByteSize::mib(64);
 
+/// Free space under which a crawl refused for want of [`MIN_FREE_DISK`] is
+/// not even noted in the source's health (the note is a few hundred bytes,
+/// but a write that meets a full disk can hang); above it the refusal is
+/// recorded, so `events sources` and `/api/sources` say why.
+pub const MIN_FREE_DISK_FOR_HEALTH: bytesize::ByteSize = bytesize::ByteSize::mib(8);
+
 /// Source health this process knows and has not written yet (see
 /// `SourceHealth`). Written when the last handle goes, so a process that ends
 /// normally loses nothing.
@@ -635,6 +641,13 @@ impl Store {
             });
         }
         Ok(())
+    }
+
+    /// The disk is writable and has room for a note of source health
+    /// ([`MIN_FREE_DISK_FOR_HEALTH`]), even if too little for a crawl.
+    pub fn room_for_health(&self) -> bool {
+        disk_space(&self.dir)
+            .is_none_or(|s| !s.read_only && s.free >= MIN_FREE_DISK_FOR_HEALTH.as_u64())
     }
 
     /// Writes what is only in memory (the latest source health, see

@@ -118,3 +118,38 @@ async fn a_good_crawl_has_no_error_kind() {
     assert_eq!(health["error_kind"], Value::Null);
     assert_eq!(health["last_error"], Value::Null);
 }
+
+/// A crawl that outlives `max_crawl_time` is a timeout, and a feed whose
+/// address redirects to itself is a redirect failure.
+#[tokio::test]
+async fn a_slow_site_and_a_redirect_loop_are_named_too() {
+    let cases = [
+        (
+            site(
+                ResponseTemplate::new(404),
+                feed().set_delay(std::time::Duration::from_secs(5)),
+            )
+            .await,
+            "[limits]\nmax_crawl_time = \"1s\"\n",
+            "timeout",
+        ),
+        (
+            site(
+                ResponseTemplate::new(404),
+                ResponseTemplate::new(302).insert_header("location", "/feed.ics"),
+            )
+            .await,
+            "",
+            "redirect",
+        ),
+    ];
+    for (site, extra, kind) in cases {
+        let (code, line, health) = crawl(&site, extra).await;
+        assert_eq!(code, Some(1), "{kind}: {line}");
+        assert_eq!(health["error_kind"], kind, "{line}\n{health}");
+        assert_eq!(
+            format!("cal: FAILED: {}", health["last_error"].as_str().unwrap()),
+            line.trim_end(),
+        );
+    }
+}

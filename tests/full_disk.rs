@@ -181,3 +181,39 @@ async fn a_crawl_on_a_read_only_disk_fails_with_a_sentence_and_loses_nothing() {
     let after = common::events(sources.path(), &data, NOW, None, &["upcoming", "--json"]).await;
     assert_eq!(uids(&after), before);
 }
+
+/// Fills the file system holding `dir` until only about `leave` bytes are
+/// free.
+fn fill_leaving(dir: &Path, leave: u64) {
+    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut st) }, 0);
+    let free = st.f_bavail as u64 * st.f_frsize as u64;
+    let mut f = std::fs::File::create(dir.join("filler")).unwrap();
+    let block = vec![0u8; 64 * 1024];
+    for _ in 0..free.saturating_sub(leave) / block.len() as u64 {
+        f.write_all(&block).unwrap();
+    }
+}
+
+/// With less free than `MIN_FREE_DISK` (but room to note it), the crawl
+/// is refused before it writes, and the source's health says why with the
+/// kind `store`, so an operator's alert can tell a disk from a site.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disk_below_its_floor_is_a_store_failure_in_health() {
+    let (_site, sources) = feed_site().await;
+    let work = tempfile::tempdir().unwrap();
+    let disk = Tmpfs::mount(&work.path().join("disk"), 96);
+    let data = disk.0.join("data");
+    let first = common::events(sources.path(), &data, NOW, None, &["crawl"]).await;
+    assert!(first.status.success(), "{}", common::stdout(&first));
+
+    fill_leaving(&disk.0, events::store::MIN_FREE_DISK.as_u64() / 2);
+    let crawl = common::events(sources.path(), &data, NOW, None, &["crawl"]).await;
+    let out = common::stdout(&crawl);
+    assert_eq!(crawl.status.code(), Some(1), "{out}");
+    let health = common::events(sources.path(), &data, NOW, None, &["sources", "--json"]).await;
+    let list = common::json_list(&health);
+    assert_eq!(list[0]["error_kind"], "store", "{out}\n{:?}", list[0]);
+    assert!(out.contains("no space left on the store's disk"), "{out}");
+}

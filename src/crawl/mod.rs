@@ -219,11 +219,13 @@ async fn crawl_and_merge(
         oversized_bodies,
     };
     // A full or read-only disk fails the crawl before anything is fetched
-    // (fetching keeps pages in the store) and without writing its health:
-    // sled can wait forever on a write the disk cannot take.
+    // (fetching keeps pages in the store); its health is written only when
+    // the disk has room for it: sled can wait forever on a write the disk
+    // cannot take.
     if let Err(e) = store.check_disk() {
         tracing::error!(source = %cfg.id, error = %e, "crawl not started");
-        return report(Outcome::Failed(e.into()), 0, CrawlStats::default(), None, 0);
+        let outcome = disk_refused(cfg, store, now, e, CrawlStats::default());
+        return report(outcome, 0, CrawlStats::default(), None, 0);
     }
     let page_hook = |source: &str, url: &url::Url| observer.page(source, url);
     let walker = walker_for(
@@ -240,13 +242,8 @@ async fn crawl_and_merge(
     let stopped = out_of_time.then_some("max_crawl_time");
     if let Err(e) = store.check_disk() {
         tracing::error!(source = %cfg.id, error = %e, "crawl not merged");
-        return report(
-            Outcome::Failed(e.into()),
-            warnings,
-            stats,
-            stopped,
-            oversized,
-        );
+        let outcome = disk_refused(cfg, store, now, e, stats);
+        return report(outcome, warnings, stats, stopped, oversized);
     }
     match walked {
         Err(WalkError::Skip(why)) => report(Outcome::Skipped(why), 0, stats, stopped, oversized),
@@ -286,6 +283,22 @@ async fn walk_within_deadline(
         }
     };
     (walked, out_of_time, counter.load(Ordering::Relaxed))
+}
+
+/// A crawl the store's disk refused: noted in health only when the disk has
+/// room for the note.
+fn disk_refused(
+    cfg: &SourceConfig,
+    store: &Store,
+    now: DateTime<Utc>,
+    e: StoreError,
+    stats: CrawlStats,
+) -> Outcome {
+    if store.room_for_health() {
+        record_failed(cfg, store, now, e.into(), stats)
+    } else {
+        Outcome::Failed(e.into())
+    }
 }
 
 /// A failed walk: only the source's health changes.

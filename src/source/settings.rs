@@ -282,13 +282,14 @@ impl KindFields<'_> {
         })
     }
 
-    /// Refuses a `field` whose `value` is not a path on the site (starting
-    /// with `/`).
+    /// Refuses a `field` whose `value` is not a path on the site: one
+    /// starting with a single `/` (`//host/…` would name another site).
     pub fn site_path(&self, field: &str, value: &str) -> Result<(), ConfigError> {
-        if value.starts_with('/') {
+        if value.starts_with('/') && !value.starts_with("//") {
             return Ok(());
         }
-        Err(self.error(field, format!("`{value}` must be a path starting with `/`")))
+        let message = format!("`{value}` must be a path on the site, starting with a single `/`");
+        Err(self.error(field, message))
     }
 }
 
