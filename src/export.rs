@@ -73,15 +73,11 @@ pub fn export(state: &AppState, dir: &Path) -> Result<Vec<PathBuf>, ExportError>
         "sessions.json".into(),
         &state.sessions_json(Filter::default())?,
     )?;
-    put(
-        "index.html".into(),
-        state
-            .page_html(
-                Filter::default(),
-                crate::page::Links::Static(state.site().public_url.as_deref()),
-            )?
-            .as_bytes(),
-    )?;
+    // The page in parts (`index.html`, `page-2.html`, …), each linking to
+    // the next, as the server's page is.
+    for (file, html) in state.static_pages(state.site().public_url.as_deref())? {
+        put(file.into(), html.as_bytes())?;
+    }
     put("changes.atom".into(), &state.changes_body("")?)?;
     Ok(written)
 }

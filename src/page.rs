@@ -36,8 +36,11 @@ pub const PAGE_CHANGES_DAYS: i64 = 7;
 
 /// Everything the page shows.
 pub struct PageData<'a> {
-    /// Upcoming sessions matching `filter`, soonest first.
-    pub sessions: &'a [StoredSession],
+    /// The part of the upcoming sessions matching `filter` this page lists,
+    /// soonest first.
+    pub sessions: &'a [&'a StoredSession],
+    /// The whole view's size, and the links to its other parts.
+    pub part: PartInfo,
     /// Every category among upcoming sessions (whatever the filter), for the filter list.
     pub categories: &'a [String],
     /// Every source worth naming, from `source_status::source_statuses`.
@@ -54,6 +57,23 @@ pub struct PageData<'a> {
     pub now: DateTime<Utc>,
     /// The deployment's own title, description and contact (`events.toml`).
     pub site: &'a Site,
+}
+
+/// Which part of the view a page is: the view's totals, and links to its
+/// first part (on a later one) and to the next (`<a rel="next">`, "Later
+/// sessions") while one remains.
+#[derive(Debug, Clone, Default)]
+pub struct PartInfo {
+    /// Sessions in the whole view.
+    pub total: usize,
+    /// Of those, the ones listed in earlier parts.
+    pub before: usize,
+    /// Of those, the ones whose source says places remain.
+    pub with_places: usize,
+    /// The first part, on a later part.
+    pub first_href: Option<String>,
+    /// The next part, while one remains.
+    pub next_href: Option<String>,
 }
 
 /// Where the page's feed and API links point. A request's `Host` header is
@@ -185,6 +205,7 @@ button{font:inherit;padding:.45rem 1rem;border:0;border-radius:.3rem;background:
 .session.nobook{border-left-color:#b36200}
 .session.off{border-left-color:#6b6b6b}.session.off h4{text-decoration:line-through}
 .summary{display:flex;flex-wrap:wrap;gap:.25rem 1rem;margin:.25rem 0}
+.parts{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;margin:1rem 0;font-weight:600}
 .session p{margin:.2rem 0}
 .meta{color:#4a4a4a;font-size:.95rem}
 .prereq{background:#fff4d6;border-radius:.3rem;padding:.2rem .5rem;color:#4d3800}
@@ -208,6 +229,19 @@ footer{color:#4a4a4a;font-size:.9rem}
 }
 "#;
 
+/// `n` with a comma between thousands, as people write it: 13,988.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The whole page.
 pub fn render(d: &PageData) -> String {
     let heading = d
@@ -230,6 +264,7 @@ pub fn render(d: &PageData) -> String {
                     href=(feed_path(d));
                 link rel="alternate" type="application/atom+xml" title="Changes to this view"
                     href=(atom_path(d));
+                @if let Some(next) = &d.part.next_href { link rel="next" href=(next); }
                 style { (PreEscaped(CSS)) }
             }
             body {
@@ -503,14 +538,15 @@ fn subscribe(d: &PageData) -> Markup {
 fn sessions(d: &PageData) -> Markup {
     // Sessions arrive sorted by start, so weeks are consecutive runs.
     let mut weeks: Vec<(NaiveDate, Vec<&StoredSession>)> = Vec::new();
-    for s in d.sessions {
+    for &s in d.sessions {
         let m = monday_of(s);
         match weeks.last_mut() {
             Some((w, v)) if *w == m => v.push(s),
             _ => weeks.push((m, vec![s])),
         }
     }
-    let count = d.sessions.len();
+    let count = d.part.total;
+    let (from, to) = (d.part.before + 1, d.part.before + d.sessions.len());
     let toggled_places = Filter {
         available: !d.filter.available,
         ..d.filter.clone()
@@ -531,7 +567,11 @@ fn sessions(d: &PageData) -> Markup {
             @if count > 0 || d.filter.available {
                 p.summary {
                     @if count > 0 {
-                        span { (count) @if count == 1 { " session" } @else { " sessions" } " to come." }
+                        span {
+                            (thousands(count)) @if count == 1 { " session" } @else { " sessions" } " to come, "
+                            (thousands(d.part.with_places)) " with places."
+                            @if d.sessions.len() < count { " Showing " (thousands(from)) "–" (thousands(to)) "." }
+                        }
                     }
                     @if !matches!(d.links, Links::Static(_)) {
                         a href=(toggled_places.to_url("/")) {
@@ -544,6 +584,12 @@ fn sessions(d: &PageData) -> Markup {
                 h3 { "Week of " (monday.format("%A %-d %B %Y")) }
                 ol.sessions {
                     @for s in list { (session(d, s)) }
+                }
+            }
+            @if d.part.first_href.is_some() || d.part.next_href.is_some() {
+                nav.parts aria-label="More sessions" {
+                    @if let Some(first) = &d.part.first_href { a href=(first) { "Soonest sessions" } }
+                    @if let Some(next) = &d.part.next_href { a rel="next" href=(next) { "Later sessions" } }
                 }
             }
         }
@@ -713,6 +759,18 @@ fn health_words(s: &SourceStatus, now: DateTime<Utc>) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A view of these sessions alone, in one part.
+    fn whole(sessions: &[&StoredSession]) -> PartInfo {
+        PartInfo {
+            total: sessions.len(),
+            with_places: sessions
+                .iter()
+                .filter(|s| s.session.places_remain())
+                .count(),
+            ..PartInfo::default()
+        }
+    }
     use crate::model::{Availability, Session, SessionKey};
     use chrono::TimeZone;
 
@@ -764,7 +822,8 @@ mod tests {
             Some(0),
         );
         let html = render(&PageData {
-            sessions: &[s],
+            sessions: &[&s],
+            part: whole(&[&s]),
             categories: &["Child Neglect".into()],
             sources: &[],
             changes: &[],
@@ -787,6 +846,7 @@ mod tests {
         let page = |filter: &Filter| {
             render(&PageData {
                 sessions: &[],
+                part: PartInfo::default(),
                 categories: &["Child Neglect".into(), "Exploitation".into()],
                 sources: &[],
                 changes: &[],
@@ -837,6 +897,7 @@ mod tests {
         let page_of = |sources: &[SourceStatus], filter: &Filter| {
             render(&PageData {
                 sessions: &[],
+                part: PartInfo::default(),
                 categories: &[],
                 sources,
                 changes: &[],
@@ -875,7 +936,8 @@ mod tests {
         let full = stored("Full", t, Status::Scheduled, Some(0));
         let gone = stored("Gone", t, Status::Cancelled, None);
         let html = render(&PageData {
-            sessions: &[zoom, bare, full, gone],
+            sessions: &[&zoom, &bare, &full, &gone],
+            part: whole(&[&zoom, &bare, &full, &gone]),
             categories: &[],
             sources: &[],
             changes: &[],
@@ -916,6 +978,7 @@ mod tests {
         let page = |changes: &[Change]| {
             render(&PageData {
                 sessions: &[],
+                part: PartInfo::default(),
                 categories: &[],
                 sources: &[],
                 changes,

@@ -12,7 +12,7 @@ use crate::config::SourceConfig;
 use crate::feed::{self, FeedOptions};
 use crate::links::LinkPolicy;
 use crate::model::{PlacesPublished, Session, Status, StoredSession};
-use crate::query::Filter;
+use crate::query::{Cursor, Filter, Part};
 use crate::site::Site;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
@@ -168,6 +168,61 @@ fn upcoming_where(
     v
 }
 
+/// One part of a view (see `query::part`), borrowed from the list it was
+/// taken from, with the size of the whole view.
+#[derive(Debug)]
+pub struct ViewPart<'a> {
+    /// The part's sessions, soonest first.
+    pub sessions: Vec<&'a StoredSession>,
+    /// Where the next part starts; `None` for the last part.
+    pub next: Option<Cursor>,
+    /// Sessions in the whole view, every part.
+    pub total: usize,
+    /// Of those, the ones before this part.
+    pub before: usize,
+    /// Of those, the ones whose source says places remain.
+    pub with_places: usize,
+}
+
+/// One part of the upcoming sessions a view selects (withdrawn ones too
+/// when `withdrawn`), from `sorted`, which must be in the order views list
+/// in (start, then UID), as the server's snapshot is. One pass, counting the
+/// whole view as it goes.
+pub fn part_of<'a>(
+    sorted: &'a [StoredSession],
+    filter: &Filter,
+    now: DateTime<Utc>,
+    withdrawn: bool,
+    part: &Part,
+) -> ViewPart<'a> {
+    let m = filter.matcher();
+    let mut out = ViewPart {
+        sessions: Vec::new(),
+        next: None,
+        total: 0,
+        before: 0,
+        with_places: 0,
+    };
+    let upcoming = sorted
+        .iter()
+        .filter(|s| s.session.end > now && (withdrawn || s.session.status != Status::Withdrawn))
+        .filter(|s| m.matches(s, now));
+    for s in upcoming {
+        out.total += 1;
+        out.with_places += usize::from(s.session.places_remain());
+        if !part.after.as_ref().is_none_or(|c| c.is_before(s)) {
+            out.before += 1;
+            continue;
+        }
+        if out.sessions.len() < part.limit {
+            out.sessions.push(s);
+        } else if out.next.is_none() {
+            out.next = out.sessions.last().map(|l| Cursor::after(l));
+        }
+    }
+    out
+}
+
 /// Sessions a feed holds: from `FEED_PAST_DAYS` ago on, cancelled and withdrawn
 /// ones included (clients show them struck through or drop them). Borrowed from
 /// `all`, in no particular order (the feed sorts): a feed of the whole store
@@ -196,7 +251,12 @@ pub fn feed_window<'a>(
 }
 
 fn sort(v: &mut [StoredSession]) {
-    v.sort_by(|a, b| (a.session.start, &a.uid).cmp(&(b.session.start, &b.uid)));
+    v.sort_by(listing_order);
+}
+
+/// The order every view lists sessions in: by start, then by UID.
+pub fn listing_order(a: &StoredSession, b: &StoredSession) -> std::cmp::Ordering {
+    (a.session.start, &a.uid).cmp(&(b.session.start, &b.uid))
 }
 
 /// How often calendar clients are asked to refresh a feed.

@@ -40,6 +40,10 @@ pub const MAX_BACKUP_BYTES: u64 = 64 * 1024 * 1024 * 1024;
 /// The longest part of a server's error answer quoted in a sentence.
 const MAX_QUOTED_CHARS: usize = 300;
 
+/// Most parts of one paged answer followed (`Link: rel="next"`), each of
+/// up to `query::part::MAX_API_LIMIT` sessions: a million sessions.
+pub const MAX_ANSWER_PARTS: usize = 1000;
+
 /// Why a server could not be asked, in one sentence saying what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
@@ -77,6 +81,13 @@ pub enum RemoteError {
         url: String,
         /// What did not read.
         why: String,
+    },
+    /// A paged answer went on past [`MAX_ANSWER_PARTS`] parts, or its
+    /// next part is on another server.
+    #[error("the answer from {url} went on past {MAX_ANSWER_PARTS} parts or pointed to another server; ask for less (e.g. --source or --days)")]
+    Endless {
+        /// The address of the last part asked.
+        url: String,
     },
     /// The answer is over [`MAX_ANSWER_BYTES`].
     #[error("the answer from {url} is larger than {} MiB, more than events reads; ask for less (e.g. --source or --days)", MAX_ANSWER_BYTES / 1024 / 1024)]
@@ -208,9 +219,34 @@ impl Remote {
         &self.base
     }
 
-    /// `/api/sessions` for `q`.
+    /// `/api/sessions` for `q`: every part, following each answer's
+    /// `Link: <…>; rel="next"` to the last.
     pub async fn sessions(&self, q: &SessionsQuery) -> Result<Vec<SessionJson>, RemoteError> {
-        self.json("api/sessions", &q.to_query()).await
+        let mut query = q.to_query();
+        let limit = format!("limit={}", crate::query::part::MAX_API_LIMIT);
+        query = if query.is_empty() {
+            limit
+        } else {
+            format!("{query}&{limit}")
+        };
+        let mut url = self.address("api/sessions", &query);
+        let mut all = Vec::new();
+        for _ in 0..MAX_ANSWER_PARTS {
+            let mut body = Vec::new();
+            let next = self
+                .fetch_url(url.clone(), None, &mut body, MAX_ANSWER_BYTES)
+                .await?;
+            let part: Vec<SessionJson> = read_json(&url, &body)?;
+            all.extend(part);
+            match next {
+                None => return Ok(all),
+                Some(n) if n.origin() == self.base.origin() => url = n,
+                Some(_) => break,
+            }
+        }
+        Err(RemoteError::Endless {
+            url: url.to_string(),
+        })
     }
 
     /// `/api/changes` for `q`.
@@ -253,10 +289,7 @@ impl Remote {
         query: &str,
     ) -> Result<T, RemoteError> {
         let body = self.bytes(path, query, None).await?;
-        serde_json::from_slice(&body).map_err(|e| RemoteError::Unreadable {
-            url: self.address(path, query).to_string(),
-            why: e.to_string(),
-        })
+        read_json(&self.address(path, query), &body)
     }
 
     fn address(&self, path: &str, query: &str) -> Url {
@@ -289,6 +322,18 @@ impl Remote {
         limit: u64,
     ) -> Result<(), RemoteError> {
         let url = self.address(path, query);
+        self.fetch_url(url, token, sink, limit).await.map(|_| ())
+    }
+
+    /// The same for `url`; returns the answer's next part (RFC 8288
+    /// `Link: <…>; rel="next"`, resolved against `url`), if it names one.
+    async fn fetch_url(
+        &self,
+        url: Url,
+        token: Option<&str>,
+        sink: &mut dyn std::io::Write,
+        limit: u64,
+    ) -> Result<Option<Url>, RemoteError> {
         let mut req = self.client.get(url.clone());
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -307,6 +352,13 @@ impl Remote {
             }
             return Err(refusal(&url, status, &body));
         }
+        let next = resp
+            .headers()
+            .get_all(reqwest::header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(next_link)
+            .and_then(|target| url.join(target).ok());
         let mut written = 0u64;
         while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
             written += chunk.len() as u64;
@@ -320,8 +372,37 @@ impl Remote {
                 message: crate::errors::io_words(&e),
             })?;
         }
-        Ok(())
+        Ok(next)
     }
+}
+
+/// `body` read as JSON, or the error naming `url`.
+fn read_json<T: serde::de::DeserializeOwned>(url: &Url, body: &[u8]) -> Result<T, RemoteError> {
+    serde_json::from_slice(body).map_err(|e| RemoteError::Unreadable {
+        url: url.to_string(),
+        why: e.to_string(),
+    })
+}
+
+/// The target of the `rel="next"` link in one `Link` header value (RFC
+/// 8288: comma-separated `<target>; param=value` links, `rel` a
+/// space-separated list, quoted or not).
+fn next_link(header: &str) -> Option<&str> {
+    header.split(',').find_map(|link| {
+        let (target, params) = link.trim().strip_prefix('<')?.split_once('>')?;
+        let is_next = params.split(';').any(|p| {
+            let Some((name, value)) = p.split_once('=') else {
+                return false;
+            };
+            name.trim().eq_ignore_ascii_case("rel")
+                && value
+                    .trim()
+                    .trim_matches('"')
+                    .split_ascii_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case("next"))
+        });
+        is_next.then_some(target)
+    })
 }
 
 /// The error for a server's answer other than success: its `400` sentence
@@ -351,4 +432,25 @@ fn reqwest_words(e: &reqwest::Error) -> String {
         cause = next;
     }
     cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_link;
+
+    #[test]
+    fn the_next_link_is_found_among_others() {
+        assert_eq!(
+            next_link(r#"</api/sessions?after=20270105T093000Z_a&limit=5>; rel="next""#),
+            Some("/api/sessions?after=20270105T093000Z_a&limit=5")
+        );
+        assert_eq!(
+            next_link(
+                r#"<https://x.example/a>; rel="prev first", <https://x.example/b>; title="b"; REL=next"#
+            ),
+            Some("https://x.example/b")
+        );
+        assert_eq!(next_link(r#"<https://x.example/a>; rel="nextish""#), None);
+        assert_eq!(next_link("garbage"), None);
+    }
 }

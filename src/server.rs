@@ -20,8 +20,8 @@
 use crate::answers::{self, ChangesQuery, QueryError, SessionsQuery};
 use crate::changes::ChangeKind;
 use crate::metrics::Route;
-use crate::page::Links;
-use crate::query::{Filter, FilterError, MAX_VALUE_CHARS};
+use crate::query::part::{DEFAULT_API_LIMIT, MAX_API_LIMIT, PAGE_PART};
+use crate::query::{Filter, FilterError, Part, MAX_VALUE_CHARS};
 use crate::store::StoreError;
 use crate::views::RenderedFeed;
 use axum::body::Body;
@@ -105,6 +105,9 @@ pub const ALLOWED_METHODS: &str = "GET, HEAD";
 const ACCEPT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
 const CACHE_CONTROL_FEED: &str = "public, max-age=300";
+
+/// How long a JSON answer may be reused without asking again.
+const CACHE_CONTROL_API: &str = "public, max-age=60";
 
 /// The origin of a request's links under `origin`, or `None` for relative links.
 fn origin_of(origin: &PublicOrigin, headers: &HeaderMap) -> Option<String> {
@@ -607,6 +610,27 @@ async fn not_found() -> Response {
 }
 
 impl AppState {
+    /// `render` of this state, off the async workers and at most
+    /// `CONCURRENT_RENDERS` at once.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        render: impl FnOnce(&AppState) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _permit =
+            self.cache.rendering.acquire().await.map_err(|_| {
+                ApiError::Store(StoreError::Corrupt("the server is stopping".into()))
+            })?;
+        let st = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let rendered = render(&st);
+            crate::memory::give_back();
+            rendered
+        })
+        .await
+        .map_err(|e| ApiError::Store(StoreError::Corrupt(format!("a render failed: {e}"))))?
+        .map_err(ApiError::from)
+    }
+
     /// `feed`, off the async workers and at most `CONCURRENT_RENDERS` at once.
     async fn feed_blocking(&self, filter: Filter) -> Result<Arc<RenderedFeed>, ApiError> {
         let _permit =
@@ -701,6 +725,16 @@ async fn feed_response(
 /// A rendered feed's response: gzip when accepted, `ETag`, `Last-Modified`,
 /// and a `304` when the client's copy is current.
 fn conditional(r: &RenderedFeed, content_type: &'static str, headers: &HeaderMap) -> Response {
+    conditional_with(r, content_type, CACHE_CONTROL_FEED, headers)
+}
+
+/// The same with this `Cache-Control`.
+fn conditional_with(
+    r: &RenderedFeed,
+    content_type: &'static str,
+    cache_control: &'static str,
+    headers: &HeaderMap,
+) -> Response {
     let gz = accepts_gzip(headers);
     let etag = if gz {
         format!("\"{}-gzip\"", r.hash)
@@ -711,7 +745,7 @@ fn conditional(r: &RenderedFeed, content_type: &'static str, headers: &HeaderMap
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static(CACHE_CONTROL_FEED),
+        HeaderValue::from_static(cache_control),
     );
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if let Ok(v) = HeaderValue::from_str(&etag) {
@@ -856,22 +890,18 @@ async fn index(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let filter = Filter::from_query(q.as_deref().unwrap_or(""))?;
+    let raw = q.as_deref().unwrap_or("");
+    let filter = Filter::from_query(raw)?;
+    let part = Part::from_query(raw, PAGE_PART, PAGE_PART)?;
     let origin = origin_of(&st.origin, &headers);
-    let links = match &origin {
-        Some(o) => Links::Absolute(o),
-        None => Links::Root,
-    };
-    let html = st.page_html(filter, links)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            // Relative times ("2 hours ago") go stale; always revalidate.
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        html,
-    )
-        .into_response())
+    let r = st.blocking(move |st| st.page(filter, part, origin)).await?;
+    // Relative times ("2 hours ago") go stale; always revalidate.
+    Ok(conditional_with(
+        &r,
+        "text/html; charset=utf-8",
+        "no-cache",
+        &headers,
+    ))
 }
 
 fn json<T: Serialize>(v: &T) -> Response {
@@ -891,12 +921,38 @@ fn json<T: Serialize>(v: &T) -> Response {
     }
 }
 
+/// `/api/sessions`: a part of a view's upcoming sessions, at most `limit`
+/// (`DEFAULT_API_LIMIT`, up to `MAX_API_LIMIT`), with an RFC 8288 `Link`
+/// to the next part until the last, and the whole view's size in
+/// `X-Total-Count`. Cached and revalidated as feeds are.
 async fn api_sessions(
     State(st): State<AppState>,
+    headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let q = SessionsQuery::from_query(q.as_deref().unwrap_or(""))?;
-    Ok(json(&st.sessions_answer(&q)?))
+    let raw = q.as_deref().unwrap_or("");
+    let question = SessionsQuery::from_query(raw)?;
+    let part = Part::from_query(raw, DEFAULT_API_LIMIT, MAX_API_LIMIT)?;
+    let next_query = question.to_query();
+    let asked = part.clone();
+    let r = st
+        .blocking(move |st| st.sessions_part(&question, asked))
+        .await?;
+    let mut resp = conditional_with(&r, "application/json", CACHE_CONTROL_API, &headers);
+    let h = resp.headers_mut();
+    if let Some(total) = r.total {
+        h.insert("x-total-count", HeaderValue::from(total));
+    }
+    if let Some(next) = &r.next {
+        let origin = origin_of(&st.origin, &headers).unwrap_or_default();
+        let params = part.next_params(next, DEFAULT_API_LIMIT);
+        let sep = if next_query.is_empty() { "" } else { "&" };
+        let link = format!("<{origin}/api/sessions?{next_query}{sep}{params}>; rel=\"next\"");
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            h.insert(header::LINK, v);
+        }
+    }
+    Ok(resp)
 }
 
 /// `/api/changes`: what `events changes --json` prints for the same

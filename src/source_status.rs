@@ -162,6 +162,16 @@ pub fn source_statuses(
     ))
 }
 
+/// The same from the ids of the sources that have sessions, however the
+/// caller knows them (the server keeps them with its snapshot).
+pub fn statuses_of<'a>(
+    sources: &[SourceConfig],
+    store: &Store,
+    session_sources: impl Iterator<Item = &'a str>,
+) -> Result<Vec<SourceStatus>, StoreError> {
+    Ok(statuses(sources, store.all_health()?, session_sources))
+}
+
 fn statuses<'a>(
     sources: &[SourceConfig],
     mut health: BTreeMap<String, SourceHealth>,

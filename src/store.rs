@@ -376,6 +376,8 @@ pub const MIN_FREE_DISK_FOR_HEALTH: bytesize::ByteSize = bytesize::ByteSize::mib
 /// normally loses nothing.
 struct LiveHealth {
     sources: Mutex<HashMap<String, Live>>,
+    /// Bumped on every change of any source's health.
+    version: std::sync::atomic::AtomicU64,
     tree: sled::Tree,
     db: sled::Db,
 }
@@ -462,6 +464,7 @@ impl Store {
             courses: db.open_tree("courses")?,
             live: Arc::new(LiveHealth {
                 sources: Mutex::new(HashMap::new()),
+                version: Default::default(),
                 tree: health.clone(),
                 db: db.clone(),
             }),
@@ -590,6 +593,13 @@ impl Store {
         }
         self.health.remove(OLD_PRUNE_SOURCE.as_bytes())?;
         Ok(())
+    }
+
+    /// Moves whenever any source's health changes in this process (a crawl
+    /// that failed changes no session, so no generation): what caches of a
+    /// view that shows health are keyed on, beside the generation.
+    pub fn health_version(&self) -> u64 {
+        self.live.version.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Bumped by every change to sessions or courses; renderers cache by it.
@@ -816,6 +826,9 @@ impl Store {
     /// Takes `h` as the source's latest health; `saved`: it is what the store holds.
     fn health_is(&self, source: &str, h: SourceHealth, saved: bool) {
         let mut sources = self.live.lock();
+        self.live
+            .version
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let live = sources.entry(source.to_string()).or_default();
         live.unsaved = !saved;
         if saved {

@@ -29,7 +29,7 @@ use crate::model::{Course, StoredSession};
 use crate::page::{self, Links, PageData};
 use crate::present::change::ChangeJson;
 use crate::present::{self, SessionJson};
-use crate::query::{slug, Filter};
+use crate::query::{self, slug, Cursor, Filter, Part};
 use crate::site::{PublicUrlError, Site};
 use crate::source_status::{self, SourceStatus};
 use crate::store::{Store, StoreError};
@@ -211,9 +211,10 @@ impl AppState {
 }
 
 pub(crate) struct Cache {
-    /// The store's sessions, read once per generation and shared by every request.
-    pub(crate) snapshot: Mutex<Option<(u64, Arc<Vec<StoredSession>>)>>,
-    pub(crate) feeds: Mutex<FeedCache<FeedKey, Arc<RenderedFeed>>>,
+    /// The store as of its generation, read once and shared by every request.
+    pub(crate) snapshot: Mutex<Option<Arc<Snapshot>>>,
+    /// Every rendered view (feeds, page parts, API parts), in one budget.
+    pub(crate) feeds: Mutex<FeedCache<ViewKey, Arc<RenderedFeed>>>,
     /// Each session's rendered VEVENT, for feeds not in `feeds`.
     pub(crate) events: feed::EventBlocks,
     pub(crate) renders: AtomicU64,
@@ -237,11 +238,106 @@ impl Cache {
     }
 }
 
+/// What a rendered view is a pure function of.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct FeedKey {
+pub(crate) struct ViewKey {
+    /// The view's filter, its categories as the store spells them.
     filter: Filter,
     generation: u64,
-    hour: i64,
+    view: View,
+}
+
+/// Which view of a filter, and what else it depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum View {
+    /// A calendar feed, whose window moves with the hour.
+    Feed { hour: i64 },
+    /// A part of the page: its links' origin, the sources' health it shows,
+    /// and the minute its relative times ("5 minutes ago") are true at.
+    Page {
+        part: Part,
+        origin: Option<String>,
+        health: u64,
+        minute: i64,
+    },
+    /// A part of `/api/sessions`, true for the minute (sessions that end
+    /// leave it).
+    Sessions {
+        part: Part,
+        withdrawn: bool,
+        minute: i64,
+    },
+}
+
+impl View {
+    /// Still asked for at this hour, minute and health: entries that are not
+    /// can go.
+    fn current(&self, hour: i64, minute: i64, health_now: u64) -> bool {
+        match self {
+            View::Feed { hour: h } => *h == hour,
+            View::Page {
+                minute: m, health, ..
+            } => *m == minute && *health == health_now,
+            View::Sessions { minute: m, .. } => *m == minute,
+        }
+    }
+}
+
+/// The store as of one generation: its sessions read once (links that may
+/// not be shown already dropped), in the order every view lists them, with
+/// what answers would otherwise scan every session for on every request.
+pub(crate) struct Snapshot {
+    /// The store's generation it was read at.
+    pub(crate) generation: u64,
+    /// Every session, by start and then UID (`present::listing_order`).
+    pub(crate) sessions: Arc<Vec<StoredSession>>,
+    /// Each category's slug, and its first spelling in the store.
+    categories: std::collections::HashMap<String, String>,
+    /// The sources that have sessions.
+    pub(crate) source_ids: std::collections::BTreeSet<String>,
+    /// The newest change to any session.
+    pub(crate) last_changed: Option<DateTime<Utc>>,
+}
+
+impl Snapshot {
+    fn read(generation: u64, store: &Store, links: &LinkPolicy) -> Result<Snapshot, StoreError> {
+        let mut sessions = links.scrub_stored(store.sessions()?);
+        // Each distinct name slugged once, the first spelling of a slug kept.
+        let mut names = std::collections::HashSet::new();
+        let mut categories = std::collections::HashMap::new();
+        for name in sessions
+            .iter()
+            .filter_map(|s| s.session.category.as_deref())
+        {
+            if names.insert(name) {
+                categories
+                    .entry(slug(name))
+                    .or_insert_with(|| name.to_string());
+            }
+        }
+        let source_ids = sessions.iter().map(|s| s.session.source.clone()).collect();
+        let last_changed = sessions.iter().map(|s| s.last_changed).max();
+        sessions.sort_by(present::listing_order);
+        Ok(Snapshot {
+            generation,
+            sessions: Arc::new(sessions),
+            categories,
+            source_ids,
+            last_changed,
+        })
+    }
+
+    /// `f` with each category as the store spells it (a request may say
+    /// `child-neglect` or `CHILD NEGLECT`): a lookup per category, so a
+    /// cache hit does no work that grows with the store.
+    pub(crate) fn canonical(&self, mut f: Filter) -> Filter {
+        for c in &mut f.categories {
+            if let Some(name) = self.categories.get(&slug(c)) {
+                c.clone_from(name);
+            }
+        }
+        f
+    }
 }
 
 /// A rendered feed as the cache keeps it: gzip only. Calendar clients ask for
@@ -257,6 +353,11 @@ pub(crate) struct RenderedFeed {
     pub(crate) hash: String,
     /// What `Last-Modified` says.
     pub(crate) last_modified: Option<DateTime<Utc>>,
+    /// For a part of a view: where the next part starts (`None` for the
+    /// last part, and for a whole view).
+    pub(crate) next: Option<Cursor>,
+    /// For a part of a view: sessions in the whole view.
+    pub(crate) total: Option<usize>,
 }
 
 impl Weighed for Arc<RenderedFeed> {
@@ -285,20 +386,40 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl AppState {
     /// The sessions as of the current generation, read from sled only when it moved.
     pub(crate) fn snapshot(&self) -> Result<(u64, Arc<Vec<StoredSession>>), StoreError> {
+        let snap = self.view_snapshot()?;
+        Ok((snap.generation, snap.sessions.clone()))
+    }
+
+    /// The store as of the current generation, read from sled only when it
+    /// moved.
+    pub(crate) fn view_snapshot(&self) -> Result<Arc<Snapshot>, StoreError> {
         // Generation first: if a crawl lands between the two reads, newer data is
         // filed under the older generation and re-read on the next request, never
         // the other way round (old data kept under a new generation for good).
         let generation = self.store.generation();
-        if let Some((g, s)) = lock(&self.cache.snapshot).as_ref() {
-            if *g == generation {
-                return Ok((generation, s.clone()));
+        if let Some(snap) = lock(&self.cache.snapshot).as_ref() {
+            if snap.generation == generation {
+                return Ok(snap.clone());
             }
         }
         // Links that may not be shown are dropped once per generation, so
         // every answer (feed, page, JSON) is without them.
-        let sessions = Arc::new(self.links.scrub_stored(self.store.sessions()?));
-        *lock(&self.cache.snapshot) = Some((generation, sessions.clone()));
-        Ok((generation, sessions))
+        let snap = Arc::new(Snapshot::read(generation, &self.store, &self.links)?);
+        *lock(&self.cache.snapshot) = Some(snap.clone());
+        Ok(snap)
+    }
+
+    /// Every source worth listing (see `source_status::source_statuses`),
+    /// from the snapshot's list of sources: no scan of the sessions.
+    pub(crate) fn source_statuses_of(
+        &self,
+        snap: &Snapshot,
+    ) -> Result<Vec<SourceStatus>, StoreError> {
+        source_status::statuses_of(
+            &self.sources,
+            &self.store,
+            snap.source_ids.iter().map(String::as_str),
+        )
     }
 
     /// Every source worth listing (see `source_status::source_statuses`).
@@ -312,58 +433,186 @@ impl AppState {
     /// The rendered feed of a view, from the cache when it can be.
     pub(crate) fn feed(&self, filter: Filter) -> Result<Arc<RenderedFeed>, StoreError> {
         let now = (self.clock)();
-        let (generation, all) = self.snapshot()?;
-        let filter = answers::canonical_categories(filter, &all);
+        let snap = self.view_snapshot()?;
         let hour = now.timestamp().div_euclid(3600);
-        let key = FeedKey {
-            filter,
-            generation,
-            hour,
+        let key = ViewKey {
+            filter: snap.canonical(filter),
+            generation: snap.generation,
+            view: View::Feed { hour },
         };
+        let class = cache_class(&key.filter);
+        self.cached(key, class, now, |key| {
+            // Rendered at the start of the hour, so a body is a pure function
+            // of its key.
+            let at = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now);
+            let list = present::feed_window(&snap.sessions, &key.filter, at);
+            let opts = present::feed_options(&self.sources, &self.site, &key.filter);
+            let body = feed::render_with_blocks(&list, &opts, &self.cache.events, snap.generation);
+            drop(list);
+            // Newest change anywhere in the store, not only in this view: a
+            // session that left the view (e.g. became full under
+            // `available=1`) changed it too, and an If-Modified-Since client
+            // must not get a 304 for that.
+            let last_modified = self.or_last_success(snap.last_changed)?;
+            self.metrics.feed_rendered();
+            Ok(Rendered::whole(body.into_bytes(), last_modified))
+        })
+    }
+
+    /// A view from the cache, else rendered by `render` and kept (in
+    /// `class`), with the cache's hit and miss counted.
+    fn cached(
+        &self,
+        key: ViewKey,
+        class: Class,
+        now: DateTime<Utc>,
+        render: impl FnOnce(&ViewKey) -> Result<Rendered, StoreError>,
+    ) -> Result<Arc<RenderedFeed>, StoreError> {
+        let is_feed = matches!(key.view, View::Feed { .. });
         if let Some(hit) = lock(&self.cache.feeds).get(&key) {
-            self.metrics.feed_cache_hit();
+            if is_feed {
+                self.metrics.feed_cache_hit();
+            }
             return Ok(hit);
         }
-        self.metrics.feed_cache_miss();
+        if is_feed {
+            self.metrics.feed_cache_miss();
+        }
         // Rendered outside the lock: two identical misses at once both render
         // (same bytes), which is cheaper than making every request wait.
-        let at = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now);
-        let list = present::feed_window(&all, &key.filter, at);
-        let opts = present::feed_options(&self.sources, &self.site, &key.filter);
-        let body = feed::render_with_blocks(&list, &opts, &self.cache.events, generation);
-        drop(list);
-        // Newest change anywhere in the store, not only in this view: a session
-        // that left the view (e.g. became full under `available=1`) changed it
-        // too, and an If-Modified-Since client must not get a 304 for that.
-        let last_modified = self.or_last_success(all.iter().map(|s| s.last_changed).max())?;
-        let class = cache_class(&key.filter);
-        // A subscribed feed is served many times: worth smaller bytes. An odd
-        // filter is usually asked for once: worth a quick answer.
+        let body = render(&key)?;
+        // A subscribed view is served many times: worth smaller bytes. An
+        // odd filter is usually asked for once: worth a quick answer.
         let level = match class {
             Class::Subscribed => flate2::Compression::default(),
             Class::Other => flate2::Compression::fast(),
         };
         let rendered = Arc::new(RenderedFeed {
-            hash: feed::body_hash(body.as_bytes()),
-            gzip: Bytes::from(gzip(body.as_bytes(), level)),
-            plain_len: body.len(),
-            last_modified,
+            hash: feed::body_hash(&body.plain),
+            gzip: Bytes::from(gzip(&body.plain, level)),
+            plain_len: body.plain.len(),
+            last_modified: body.last_modified,
+            next: body.next,
+            total: body.total,
         });
+        drop(body.plain);
         self.cache.renders.fetch_add(1, Ordering::Relaxed);
-        self.metrics.feed_rendered();
+        let (hour, minute) = (now.timestamp().div_euclid(3600), minute_of(now));
+        let health = self.store.health_version();
+        let generation = key.generation;
         let mut feeds = lock(&self.cache.feeds);
-        // Past generations and hours are never asked for again.
-        feeds.retain(|k| k.generation == generation && k.hour == hour);
+        // Past generations, hours and minutes are never asked for again.
+        feeds.retain(|k| k.generation == generation && k.view.current(hour, minute, health));
         if feeds.insert(key, rendered.clone(), class) == Inserted::TooLarge
             && !self.cache.too_large_reported.swap(true, Ordering::Relaxed)
         {
             tracing::error!(
                 bytes = rendered.bytes(),
                 budget = feeds.budget(),
-                "a feed is larger than the whole feed cache, so it is rendered again for every request; raise --feed-cache"
+                "a view is larger than the whole view cache, so it is rendered again for every request; raise --feed-cache"
             );
         }
         Ok(rendered)
+    }
+
+    /// One part of the page for `filter`, from the cache when it can be;
+    /// its links from `origin` (`None`: from the root).
+    pub(crate) fn page(
+        &self,
+        filter: Filter,
+        part: Part,
+        origin: Option<String>,
+    ) -> Result<Arc<RenderedFeed>, StoreError> {
+        let now = (self.clock)();
+        let snap = self.view_snapshot()?;
+        let minute = minute_of(now);
+        let key = ViewKey {
+            filter: snap.canonical(filter),
+            generation: snap.generation,
+            view: View::Page {
+                part,
+                origin,
+                health: self.store.health_version(),
+                minute,
+            },
+        };
+        let class = page_class(&key);
+        self.cached(key, class, now, |key| {
+            let View::Page { part, origin, .. } = &key.view else {
+                unreachable!("a page's key holds a page")
+            };
+            let links = match origin {
+                Some(o) => Links::Absolute(o),
+                None => Links::Root,
+            };
+            let at = minute_start(minute, now);
+            let next = |c: &Cursor| {
+                let q = key.filter.to_query();
+                let p = part.next_params(c, query::part::PAGE_PART);
+                if q.is_empty() {
+                    format!("/?{p}")
+                } else {
+                    format!("/?{q}&{p}")
+                }
+            };
+            let part_links = PartLinks {
+                first: key.filter.to_url("/"),
+                next: &next,
+            };
+            let (html, next) =
+                self.page_part_html(&snap, &key.filter, part, links, at, &part_links)?;
+            let last_modified = self.or_last_success(snap.last_changed)?;
+            Ok(Rendered {
+                plain: html.into_bytes(),
+                last_modified,
+                next,
+                total: None,
+            })
+        })
+    }
+
+    /// One part of `/api/sessions` for `q`, from the cache when it can be.
+    pub(crate) fn sessions_part(
+        &self,
+        q: &SessionsQuery,
+        part: Part,
+    ) -> Result<Arc<RenderedFeed>, StoreError> {
+        let now = (self.clock)();
+        let snap = self.view_snapshot()?;
+        let minute = minute_of(now);
+        let key = ViewKey {
+            filter: snap.canonical(q.filter.clone()),
+            generation: snap.generation,
+            view: View::Sessions {
+                part,
+                withdrawn: q.withdrawn,
+                minute,
+            },
+        };
+        let class = page_class(&key);
+        self.cached(key, class, now, |key| {
+            let View::Sessions {
+                part, withdrawn, ..
+            } = &key.view
+            else {
+                unreachable!("an API part's key holds one")
+            };
+            let at = minute_start(minute, now);
+            let got = present::part_of(&snap.sessions, &key.filter, at, *withdrawn, part);
+            let v: Vec<SessionJson> = got
+                .sessions
+                .iter()
+                .map(|s| SessionJson::linked(s, &self.links))
+                .collect();
+            let plain =
+                serde_json::to_vec_pretty(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok(Rendered {
+                plain,
+                last_modified: self.or_last_success(snap.last_changed)?,
+                next: got.next,
+                total: Some(got.total),
+            })
+        })
     }
 
     /// The Atom feed of a view's changes, newest first, at most
@@ -416,6 +665,8 @@ impl AppState {
             },
         );
         Ok(RenderedFeed {
+            next: None,
+            total: None,
             hash: hex(&Sha256::digest(body.as_bytes())[..16]),
             gzip: Bytes::from(gzip(body.as_bytes(), flate2::Compression::default())),
             plain_len: body.len(),
@@ -454,6 +705,74 @@ fn gzip(b: &[u8], level: flate2::Compression) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
+/// A view's body before it is kept: what `cached` hashes and compresses.
+struct Rendered {
+    plain: Vec<u8>,
+    last_modified: Option<DateTime<Utc>>,
+    next: Option<Cursor>,
+    total: Option<usize>,
+}
+
+impl Rendered {
+    /// A whole view (a feed): no parts.
+    fn whole(plain: Vec<u8>, last_modified: Option<DateTime<Utc>>) -> Rendered {
+        Rendered {
+            plain,
+            last_modified,
+            next: None,
+            total: None,
+        }
+    }
+}
+
+/// Where a part of the page links to: the first part, and the part after
+/// a cursor.
+struct PartLinks<'a> {
+    first: String,
+    next: &'a dyn Fn(&Cursor) -> String,
+}
+
+/// The minute `t` falls in, as minutes since the epoch.
+fn minute_of(t: DateTime<Utc>) -> i64 {
+    t.timestamp().div_euclid(60)
+}
+
+/// The start of `minute`, else `now`.
+fn minute_start(minute: i64, now: DateTime<Utc>) -> DateTime<Utc> {
+    Utc.timestamp_opt(minute * 60, 0).single().unwrap_or(now)
+}
+
+/// The first part of a view people use (everything, one source, one
+/// category) stays hot; later parts and odd filters give way first.
+fn page_class(key: &ViewKey) -> Class {
+    let first = match &key.view {
+        View::Page { part, .. } | View::Sessions { part, .. } => part.after.is_none(),
+        View::Feed { .. } => true,
+    };
+    if first {
+        cache_class(&key.filter)
+    } else {
+        Class::Other
+    }
+}
+
+/// Every category among upcoming sessions, one spelling per slug (the
+/// first, soonest first), sorted by name: the page's chips.
+fn upcoming_categories(sorted: &[StoredSession], now: DateTime<Utc>) -> Vec<String> {
+    let mut categories: Vec<String> = Vec::new();
+    let mut slugs = std::collections::HashSet::new();
+    let upcoming = sorted
+        .iter()
+        .filter(|s| s.session.end > now && s.session.status != crate::model::Status::Withdrawn);
+    for c in upcoming.filter_map(|s| s.session.category.as_deref()) {
+        if slugs.insert(slug(c)) {
+            categories.push(c.to_string());
+        }
+    }
+    categories.sort_by_key(|c| c.to_lowercase());
+    categories
+}
+
 /// What the routes serve, for `events export` to write the same bytes to files.
 impl AppState {
     /// The body `/calendar.ics` serves for `filter` (the per-source and
@@ -478,31 +797,89 @@ impl AppState {
         Ok(Bytes::from(plain))
     }
 
-    /// The page `/` serves for `filter`, its feed links as `links` says.
-    pub fn page_html(&self, filter: Filter, links: Links<'_>) -> Result<String, StoreError> {
+    /// The static copy's page (`events export`), in parts of
+    /// `query::part::PAGE_PART` sessions: `index.html`, then `page-2.html`
+    /// and on, each linking to the next. Returns (file name, HTML) pairs.
+    pub fn static_pages(
+        &self,
+        public_url: Option<&str>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let now = (self.clock)();
-        let (_, all) = self.snapshot()?;
-        let filter = answers::canonical_categories(filter, &all);
-        // Every category among upcoming sessions, soonest first; borrowed, not
-        // copied: the page is asked for often and the store may be large.
-        let mut everything: Vec<&StoredSession> = all
-            .iter()
-            .filter(|s| s.session.end > now && s.session.status != crate::model::Status::Withdrawn)
-            .collect();
-        everything.sort_by(|a, b| (a.session.start, &a.uid).cmp(&(b.session.start, &b.uid)));
-        let mut categories: Vec<String> = Vec::new();
-        let mut slugs = std::collections::HashSet::new();
-        for c in everything
-            .iter()
-            .filter_map(|s| s.session.category.as_deref())
-        {
-            if slugs.insert(slug(c)) {
-                categories.push(c.to_string());
+        let snap = self.view_snapshot()?;
+        let file = |n: usize| {
+            if n == 1 {
+                "index.html".to_string()
+            } else {
+                format!("page-{n}.html")
+            }
+        };
+        let mut out = Vec::new();
+        let mut part = Part::first(query::part::PAGE_PART);
+        loop {
+            let n = out.len() + 1;
+            let links = PartLinks {
+                first: "index.html".into(),
+                next: &|_: &Cursor| file(n + 1),
+            };
+            let (html, next) = self.page_part_html(
+                &snap,
+                &Filter::default(),
+                &part,
+                Links::Static(public_url),
+                now,
+                &links,
+            )?;
+            out.push((file(n), html));
+            match next {
+                Some(c) => part.after = Some(c),
+                None => return Ok(out),
             }
         }
-        categories.sort_by_key(|c| c.to_lowercase());
-        let sessions = present::upcoming(&all, &filter, now);
-        let sources = self.source_statuses(&all)?;
+    }
+
+    /// One part of the page: the part's sessions with the view's totals, the
+    /// categories of every upcoming session for the chips, the view's recent
+    /// changes and the sources' health; and where the next part starts.
+    fn page_part_html(
+        &self,
+        snap: &Snapshot,
+        filter: &Filter,
+        part: &Part,
+        links: Links<'_>,
+        now: DateTime<Utc>,
+        part_links: &PartLinks<'_>,
+    ) -> Result<(String, Option<Cursor>), StoreError> {
+        let categories = upcoming_categories(&snap.sessions, now);
+        let got = present::part_of(&snap.sessions, filter, now, false, part);
+        let sources = self.source_statuses_of(snap)?;
+        let recent = self.recent_changes(filter, now)?;
+        let html = page::render(&PageData {
+            sessions: &got.sessions,
+            part: page::PartInfo {
+                total: got.total,
+                before: got.before,
+                with_places: got.with_places,
+                first_href: part.after.is_some().then(|| part_links.first.clone()),
+                next_href: got.next.as_ref().map(|c| (part_links.next)(c)),
+            },
+            categories: &categories,
+            sources: &sources,
+            changes: &recent,
+            filter,
+            links,
+            now,
+            site: &self.site,
+        });
+        Ok((html, got.next))
+    }
+
+    /// The view's changes of the last `page::PAGE_CHANGES_DAYS`, newest
+    /// first, at most `page::MAX_PAGE_CHANGES`.
+    fn recent_changes(
+        &self,
+        filter: &Filter,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>, StoreError> {
         let since = now - chrono::TimeDelta::days(page::PAGE_CHANGES_DAYS);
         let mut recent: Vec<Change> = Vec::new();
         let m = filter.matcher();
@@ -515,16 +892,7 @@ impl AppState {
                 }
             }
         }
-        Ok(page::render(&PageData {
-            sessions: &sessions,
-            categories: &categories,
-            sources: &sources,
-            changes: &recent,
-            filter: &filter,
-            links,
-            now,
-            site: &self.site,
-        }))
+        Ok(recent)
     }
 
     /// The body `/api/sessions` serves for `filter`.
@@ -558,27 +926,25 @@ impl AppState {
 
     /// Every source and its health, as `/api/sources` lists them.
     pub fn sources_answer(&self) -> Result<Vec<SourceStatus>, StoreError> {
-        let (_, all) = self.snapshot()?;
-        self.source_statuses(&all)
+        self.source_statuses_of(&*self.view_snapshot()?)
     }
 
     /// Every category among the stored sessions, as the store spells it, one
     /// per slug, sorted by slug: the per-category feeds worth publishing.
     pub fn categories(&self) -> Result<Vec<String>, StoreError> {
-        let (_, all) = self.snapshot()?;
-        let mut by_slug: std::collections::BTreeMap<String, String> = Default::default();
-        for c in all.iter().filter_map(|s| s.session.category.as_deref()) {
-            by_slug.entry(slug(c)).or_insert_with(|| c.to_string());
-        }
-        by_slug.remove("");
-        Ok(by_slug.into_values().collect())
+        let snap = self.view_snapshot()?;
+        let by_slug: std::collections::BTreeMap<&String, &String> = snap
+            .categories
+            .iter()
+            .filter(|(slug, _)| !slug.is_empty())
+            .collect();
+        Ok(by_slug.into_values().cloned().collect())
     }
 
     /// The ids of the configured sources, then of those only the store knows.
     pub fn source_ids(&self) -> Result<Vec<String>, StoreError> {
-        let (_, all) = self.snapshot()?;
         Ok(self
-            .source_statuses(&all)?
+            .source_statuses_of(&*self.view_snapshot()?)?
             .into_iter()
             .map(|s| s.id)
             .collect())

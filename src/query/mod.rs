@@ -4,8 +4,15 @@
 //! `Filter::to_query`) with the limits a filter is held to, whether it comes
 //! from a URL or from the command line (`Filter::checked`).
 //!
+//! Which part of a view one answer holds (`part`: a cursor and a limit) is
+//! read and written here too.
+//!
 //! Knows the model only; not where sessions come from or how they are shown,
 //! nor HTTP (the server turns a [`FilterError`] into its `400`).
+
+pub mod part;
+
+pub use part::{Cursor, Part};
 
 use crate::model::{Session, StoredSession};
 use chrono::{DateTime, Duration, Utc};
@@ -78,6 +85,12 @@ pub enum FilterError {
     /// `days` not a whole number from 1 to `MAX_DAYS`.
     #[error("`days` must be a whole number from 1 to {MAX_DAYS}.")]
     BadDays,
+    /// `after` not a cursor this server wrote (`part::Cursor`).
+    #[error("`after` must be the value of a \"Later sessions\" link, such as 20270105T093000Z_wsp-1001-1.")]
+    BadAfter,
+    /// `limit` not a whole number from 1 to the view's most.
+    #[error("`limit` must be a whole number from 1 to {0}.")]
+    BadLimit(usize),
 }
 
 /// A view's filters. The default shows everything.
