@@ -7,8 +7,11 @@
 //!
 //! Every wait is bounded; nothing here asserts how long anything took.
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use events::model::{Availability, Session, SessionKey, Status};
+use common::sessions::{self, SessionBuilder};
+use events::model::{Availability, Session};
 use events::query;
 use events::server::{self, AppState, Limits};
 use events::store::{CrawlStats, Store};
@@ -43,30 +46,19 @@ fn now() -> DateTime<Utc> {
 
 fn session(source: &str, i: usize) -> Session {
     let start = now() + Duration::hours(7 + 13 * i as i64);
-    Session {
-        source: source.into(),
-        event_id: format!("{}", 1000 + i),
-        key: SessionKey::nth(1),
-        title: format!("Training session word{} part {}", i % 100, i),
-        category: Some(CATEGORIES[i % CATEGORIES.len()].into()),
-        level: None,
-        prerequisites: None,
-        description: Some(format!("About session {i}, topic word{}", i % 100)),
-        start,
-        end: start + Duration::hours(3),
-        timezone: "Europe/London".into(),
-        venue: Some("Council House, Walsall".into()),
-        online: i.is_multiple_of(3),
-        status: Status::Scheduled,
-        availability: Availability {
+    sessions::session(source, &format!("{}", 1000 + i), start)
+        .titled(format!("Training session word{} part {}", i % 100, i))
+        .in_category(CATEGORIES[i % CATEGORIES.len()])
+        .described(format!("About session {i}, topic word{}", i % 100))
+        .at_venue("Council House, Walsall")
+        .held_online(i.is_multiple_of(3))
+        .with_availability(Availability {
             spaces_left: Some((i % 7) as u32),
             capacity: Some(20),
             waitlist: false,
             unpublished: false,
-        },
-        url: format!("https://{source}.example/events/{i}"),
-        all_day: false,
-    }
+        })
+        .booked_at(format!("https://{source}.example/events/{i}"))
 }
 
 struct Server {

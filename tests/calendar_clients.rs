@@ -11,10 +11,13 @@
 //! A reader whose tools are missing is skipped with a message, except when
 //! `CI` is set, where that fails (`.ci/run` installs them all).
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::sessions::{self, SessionBuilder};
 use events::config::{parse_source, SourceConfig};
 use events::feed;
-use events::model::{Availability, Session, SessionKey, Status};
+use events::model::{Availability, Session, Status};
 use events::present::FEED_DESCRIPTION;
 use events::server::{self, AppState};
 use events::store::{CrawlStats, Store};
@@ -45,25 +48,13 @@ fn source(id: &str, kind: &str) -> SourceConfig {
 }
 
 fn session(source: &str, id: &str, title: &str, start: DateTime<Utc>) -> Session {
-    Session {
-        source: source.into(),
-        event_id: id.into(),
-        key: SessionKey::nth(1),
-        title: title.into(),
-        category: Some("Child Neglect".into()),
-        level: None,
-        prerequisites: Some("You MUST complete Level 1 first".into()),
-        description: Some("Bring a pen, please; and a notebook.".into()),
-        start,
-        end: start + Duration::hours(3),
-        timezone: "Europe/London".into(),
-        venue: Some("Civic Centre,\nRoom 2".into()),
-        online: false,
-        status: Status::Scheduled,
-        availability: Availability::spaces(4),
-        url: format!("https://booking.example.org/events/{id}"),
-        all_day: false,
-    }
+    sessions::session(source, id, start)
+        .titled(title)
+        .requiring("You MUST complete Level 1 first")
+        .described("Bring a pen, please; and a notebook.")
+        .at_venue("Civic Centre,\nRoom 2")
+        .with_spaces(4)
+        .booked_at(format!("https://booking.example.org/events/{id}"))
 }
 
 /// Sessions in both seasons, cancelled and full, with hostile text.

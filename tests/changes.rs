@@ -9,8 +9,9 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::sessions::{self, SessionBuilder};
 use events::changes::{ChangeKind, KEEP_CHANGES};
-use events::model::{Availability, Session, SessionKey, Status};
+use events::model::{Session, Status};
 use events::replica::{Replica, Site};
 use events::server::{self, AppState};
 use events::store::{CrawlStats, Store};
@@ -383,25 +384,9 @@ fn at(d: u32, h: u32) -> DateTime<Utc> {
 
 fn session(source: &str, id: &str, spaces: u32) -> Session {
     let start = Utc.with_ymd_and_hms(2027, 3, 4, 10, 0, 0).unwrap();
-    Session {
-        source: source.into(),
-        event_id: id.into(),
-        key: SessionKey::nth(1),
-        title: format!("Course {id}"),
-        category: Some("Child Neglect".into()),
-        level: None,
-        prerequisites: None,
-        description: None,
-        start,
-        end: start + Duration::hours(3),
-        timezone: "Europe/London".into(),
-        venue: None,
-        online: true,
-        status: Status::Scheduled,
-        availability: Availability::spaces(spaces),
-        url: format!("https://{source}.example/events/{id}"),
-        all_day: false,
-    }
+    sessions::session(source, id, start)
+        .held_online(true)
+        .with_spaces(spaces)
 }
 
 fn kinds(store: &Store) -> Vec<(String, ChangeKind)> {

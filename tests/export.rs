@@ -5,8 +5,9 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
+use common::sessions::{self, SessionBuilder};
 use events::config::parse_source;
-use events::model::{Availability, Session, SessionKey, Status};
+use events::model::Session;
 use events::server::{self, AppState};
 use events::store::{CrawlStats, Store};
 use std::path::Path;
@@ -15,25 +16,12 @@ const NOW: &str = "2027-03-01T09:00:00Z";
 
 fn session(source: &str, id: &str, category: &str, day: u32) -> Session {
     let start = Utc.with_ymd_and_hms(2027, 4, day, 9, 0, 0).unwrap();
-    Session {
-        source: source.into(),
-        event_id: id.into(),
-        key: SessionKey::nth(1),
-        title: format!("Course {id}"),
-        category: Some(category.into()),
-        level: None,
-        prerequisites: None,
-        description: None,
-        start,
-        end: start + Duration::hours(2),
-        timezone: "Europe/London".into(),
-        venue: Some("Civic Centre".into()),
-        online: false,
-        status: Status::Scheduled,
-        availability: Availability::spaces(3),
-        url: format!("https://booking.example.org/events/{id}"),
-        all_day: false,
-    }
+    sessions::session(source, id, start)
+        .in_category(category)
+        .lasting(Duration::hours(2))
+        .at_venue("Civic Centre")
+        .with_spaces(3)
+        .booked_at(format!("https://booking.example.org/events/{id}"))
 }
 
 /// The page's weeks of sessions: from the first week's heading to the end

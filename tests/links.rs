@@ -11,7 +11,8 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
-use events::model::{Availability, Session, SessionKey, Status};
+use common::sessions::{self, SessionBuilder};
+use events::model::Session;
 use events::server::{self, AppState};
 use events::store::{CrawlStats, Store};
 use serde_json::Value;
@@ -259,23 +260,16 @@ async fn links_already_in_the_store_are_not_emitted() {
             urls.iter()
                 .enumerate()
                 .map(|(i, url)| Session {
-                    source: "site".into(),
-                    event_id: format!("/e/{i}"),
-                    key: SessionKey::nth(1),
-                    title: format!("Course {i}"),
                     category: None,
-                    level: None,
-                    prerequisites: None,
-                    description: None,
-                    start: start + Duration::days(i as i64),
-                    end: start + Duration::days(i as i64) + Duration::hours(3),
-                    timezone: "Europe/London".into(),
-                    venue: Some("Walsall Town Hall".into()),
-                    online: false,
-                    status: Status::Scheduled,
-                    availability: Availability::spaces(spaces),
-                    url: url.clone(),
-                    all_day: false,
+                    ..sessions::session(
+                        "site",
+                        &format!("/e/{i}"),
+                        start + Duration::days(i as i64),
+                    )
+                    .titled(format!("Course {i}"))
+                    .at_venue("Walsall Town Hall")
+                    .with_spaces(spaces)
+                    .booked_at(url.clone())
                 })
                 .collect()
         };

@@ -7,7 +7,8 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
-use events::model::{Availability, Session, SessionKey, Status};
+use common::sessions::{self, SessionBuilder};
+use events::model::{Availability, Session};
 use events::server::{self, AppState, Limits, PublicOrigin};
 use events::store::{CrawlStats, Store};
 use std::net::SocketAddr;
@@ -28,25 +29,10 @@ struct Server {
 
 fn session(i: usize) -> Session {
     let start = Utc.with_ymd_and_hms(2027, 1, 5, 9, 30, 0).unwrap() + Duration::days(i as i64);
-    Session {
-        source: "wsp".into(),
-        event_id: format!("{}", 100 + i),
-        key: SessionKey::nth(1),
-        title: format!("Course {i}"),
-        category: Some("Child Neglect".into()),
-        level: None,
-        prerequisites: None,
-        description: None,
-        start,
-        end: start + Duration::hours(3),
-        timezone: "Europe/London".into(),
-        venue: Some("Council House".into()),
-        online: false,
-        status: Status::Scheduled,
-        availability: Availability::spaces(5),
-        url: format!("https://wsp.example/events/{}", 100 + i),
-        all_day: false,
-    }
+    sessions::session("wsp", &format!("{}", 100 + i), start)
+        .titled(format!("Course {i}"))
+        .at_venue("Council House")
+        .with_spaces(5)
 }
 
 async fn start(origin: PublicOrigin, limits: Limits) -> Server {

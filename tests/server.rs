@@ -8,8 +8,9 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::sessions::{self, SessionBuilder};
 use events::config::{parse_source, SourceConfig};
-use events::model::{Availability, Session, SessionKey, Status};
+use events::model::{Availability, Session, Status};
 use events::server::{self, AppState};
 use events::store::{CrawlStats, Store};
 use reqwest::header;
@@ -43,33 +44,26 @@ struct S {
 }
 
 fn session(s: S) -> Session {
-    Session {
-        source: s.source.into(),
-        event_id: s.id.into(),
-        key: SessionKey::nth(1),
-        title: s.title.into(),
-        category: Some(s.category.into()),
-        level: None,
-        prerequisites: (s.id == "101").then(|| "You MUST complete Level 1 first".to_string()),
-        description: Some(format!("About {}", s.title)),
-        start: s.start,
-        end: s.start + Duration::hours(3),
-        timezone: "Europe/London".into(),
-        venue: Some(if s.online {
-            "Virtual - MS Teams".to_string()
+    let session = sessions::session(s.source, s.id, s.start)
+        .titled(s.title)
+        .in_category(s.category)
+        .described(format!("About {}", s.title))
+        .at_venue(if s.online {
+            "Virtual - MS Teams"
         } else {
-            "Council House, Walsall".to_string()
-        }),
-        online: s.online,
-        status: s.status,
-        availability: Availability {
+            "Council House, Walsall"
+        })
+        .held_online(s.online)
+        .with_status(s.status)
+        .with_availability(Availability {
             spaces_left: s.spaces,
             capacity: Some(20),
             waitlist: false,
             unpublished: false,
-        },
-        url: format!("https://{}.example/events/{}", s.source, s.id),
-        all_day: false,
+        });
+    Session {
+        prerequisites: (s.id == "101").then(|| "You MUST complete Level 1 first".to_string()),
+        ..session
     }
 }
 

@@ -2,6 +2,8 @@
 //! frozen clock, reading its JSON, and capturing what the code logs.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod sessions;
+
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
