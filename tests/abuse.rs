@@ -10,6 +10,7 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::servers::Served;
 use common::sessions::{self, SessionBuilder};
 use events::model::{Availability, Session};
 use events::query;
@@ -21,8 +22,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// Header read timeout for these servers: short, so the slow-client tests
 /// end soon; the behaviour is the same as with the default.
@@ -61,71 +60,29 @@ fn session(source: &str, i: usize) -> Session {
         .booked_at(format!("https://{source}.example/events/{i}"))
 }
 
-struct Server {
-    addr: SocketAddr,
-    state: AppState,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
-    _dir: tempfile::TempDir,
+/// A store of `SESSIONS` sessions from two sources, served on loopback under
+/// `limits`.
+async fn start(limits: Limits) -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    let before = now() - Duration::hours(2);
+    for (source, range) in [("wsp", 0..SESSIONS / 2), ("vrp", SESSIONS / 2..SESSIONS)] {
+        let sessions = range.map(|i| session(source, i)).collect();
+        store
+            .apply_crawl(source, sessions, None, before, 0.5, CrawlStats::default())
+            .unwrap()
+            .unwrap();
+    }
+    let state = AppState::new(store, Vec::new(), server::fixed_clock(now()));
+    Served::with_limits(state, limits).await.keeping(dir)
 }
 
-impl Server {
-    async fn start(limits: Limits) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("data")).unwrap();
-        let before = now() - Duration::hours(2);
-        for (source, range) in [("wsp", 0..SESSIONS / 2), ("vrp", SESSIONS / 2..SESSIONS)] {
-            let sessions = range.map(|i| session(source, i)).collect();
-            store
-                .apply_crawl(source, sessions, None, before, 0.5, CrawlStats::default())
-                .unwrap()
-                .unwrap();
-        }
-        let state = AppState::new(store, Vec::new(), server::fixed_clock(now()));
-        let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve_with_limits(
-            listener,
-            state.clone(),
-            limits,
-            async move {
-                let _ = rx.await;
-            },
-        ));
-        Server {
-            addr,
-            state,
-            stop: Some(tx),
-            task: Some(task),
-            _dir: dir,
-        }
-    }
-
-    async fn with_short_header_timeout() -> Server {
-        Server::start(Limits {
-            header_read_timeout: HEADER_TIMEOUT,
-            ..Limits::default()
-        })
-        .await
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            tokio::time::timeout(GUARD, t)
-                .await
-                .expect("the server stops on the shutdown signal")
-                .unwrap()
-                .unwrap();
-        }
-    }
+async fn with_short_header_timeout() -> Served {
+    start(Limits {
+        header_read_timeout: HEADER_TIMEOUT,
+        ..Limits::default()
+    })
+    .await
 }
 
 fn client() -> Client {
@@ -162,7 +119,7 @@ fn one_sentence(body: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_header_clients_are_disconnected_while_others_are_served() {
-    let s = Server::with_short_header_timeout().await;
+    let s = with_short_header_timeout().await;
     // One client dribbles its headers a byte at a time, another sends nothing.
     let mut slow = TcpStream::connect(s.addr).await.unwrap();
     slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
@@ -218,7 +175,7 @@ async fn slow_header_clients_are_disconnected_while_others_are_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn excess_connections_wait_for_a_free_one() {
-    let s = Server::start(Limits {
+    let s = start(Limits {
         max_connections: 2,
         header_read_timeout: HEADER_TIMEOUT,
         ..Limits::default()
@@ -235,7 +192,7 @@ async fn excess_connections_wait_for_a_free_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_request_heads_are_refused() {
-    let s = Server::with_short_header_timeout().await;
+    let s = with_short_header_timeout().await;
     let big = format!(
         "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
         "a".repeat(server::MAX_HEADER_BYTES * 2)
@@ -274,7 +231,7 @@ async fn oversized_request_heads_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_query_strings_get_a_400_in_one_sentence() {
-    let s = Server::with_short_header_timeout().await;
+    let s = with_short_header_timeout().await;
     let thousands = (0..2000).map(|_| "a").collect::<Vec<_>>().join("&");
     let too_many = (0..=query::MAX_QUERY_PARAMS)
         .map(|i| format!("p{i}=1"))
@@ -326,7 +283,7 @@ async fn hostile_query_strings_get_a_400_in_one_sentence() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_get_and_head_are_served() {
-    let s = Server::with_short_header_timeout().await;
+    let s = with_short_header_timeout().await;
     let c = client();
     for path in [
         "/",
@@ -367,7 +324,7 @@ async fn a_load_run_has_no_errors_and_keeps_the_cache_in_budget() {
     // The production limits: with the short header timeout of the slow-client
     // tests, a connection the server closes as idle can race a client reusing
     // it on a machine busy with other tests.
-    let s = Server::start(Limits::default()).await;
+    let s = start(Limits::default()).await;
     let first = client().get(s.url("/calendar.ics")).send().await.unwrap();
     assert_eq!(first.status(), StatusCode::OK);
     let etag = first.headers()[header::ETAG].to_str().unwrap().to_string();

@@ -14,6 +14,7 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::servers::Served;
 use common::sessions::{self, SessionBuilder};
 use events::config::{parse_source, SourceConfig};
 use events::feed;
@@ -110,25 +111,19 @@ async fn served_feed() -> (String, Vec<Session>) {
     }
     let sources = vec![source("wsp", "event-booking"), source("vrp", "eventbrite")];
     let state = AppState::new(store.clone(), sources, server::fixed_clock(now()));
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(listener, state, async move {
-        let _ = rx.await;
-    }));
+    let served = Served::start(state).await;
     let body = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .unwrap()
-        .get(format!("http://{addr}/calendar.ics"))
+        .get(served.url("/calendar.ics"))
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    let _ = tx.send(());
-    let _ = task.await;
+    let _ = served.shut_down().await;
     let mut all = wsp_sessions();
     all.extend(vrp_sessions());
     (body, all)

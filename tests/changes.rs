@@ -9,6 +9,7 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::servers::Served;
 use common::sessions::{self, SessionBuilder};
 use events::changes::{ChangeKind, KEEP_CHANGES};
 use events::model::{Session, Status};
@@ -241,12 +242,8 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
     let store = Store::open(env.data.path()).unwrap();
     let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
     let state = AppState::new(store, Vec::new(), server::fixed_clock(now));
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(listener, state, async move {
-        let _ = rx.await;
-    }));
+    let served = Served::start(state).await;
+    let base = served.base.clone();
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(20))
         .build()
@@ -374,8 +371,7 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
     assert_eq!(page.matches("data-kind=").count(), 7, "{page}");
     assert!(page.contains(r#"data-kind="places-freed""#));
 
-    let _ = tx.send(());
-    task.await.unwrap().unwrap();
+    served.stop().await;
 }
 
 fn at(d: u32, h: u32) -> DateTime<Utc> {

@@ -5,6 +5,7 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
+use common::servers::Served;
 use common::sessions::{self, SessionBuilder};
 use events::config::parse_source;
 use events::model::Session;
@@ -82,12 +83,8 @@ async fn export_writes_what_serve_serves() {
         parse_source(Path::new("wsp.toml"), wsp).unwrap(),
     ];
     let state = AppState::new(store, configs, server::fixed_clock(now));
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(listener, state, async move {
-        let _ = rx.await;
-    }));
+    let served = Served::start(state).await;
+    let addr = served.addr;
     let client = reqwest::Client::builder()
         .no_gzip()
         .timeout(std::time::Duration::from_secs(30))
@@ -175,6 +172,5 @@ async fn export_writes_what_serve_serves() {
         .to_string_lossy()
         .ends_with(".part")));
 
-    let _ = tx.send(());
-    let _ = task.await;
+    let _ = served.shut_down().await;
 }

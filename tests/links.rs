@@ -11,6 +11,7 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
+use common::servers::Served;
 use common::sessions::{self, SessionBuilder};
 use events::model::Session;
 use events::server::{self, AppState};
@@ -137,24 +138,19 @@ async fn get(addr: SocketAddr, path: &str) -> String {
 }
 
 /// Serves the store in `data` with the sources in `sources` until the
-/// returned sender is dropped.
-async fn serve(data: &Path, sources: &Path) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+/// returned server is dropped.
+async fn serve(data: &Path, sources: &Path) -> Served {
     let store = Store::open(data).unwrap();
     let configs = events::cli::load_sources(sources).unwrap();
     let state = AppState::new(store, configs, server::fixed_clock(common::utc(NOW)));
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server::serve(listener, state, async move {
-        let _ = rx.await;
-    }));
-    (addr, tx)
+    Served::start(state).await
 }
 
 /// Every output of the store in `data`; `changed`: the store holds changes
 /// of these sessions (the Atom feed and the page list them).
 async fn check_every_output(data: &Path, sources: &Path, good: &str, changed: bool) {
-    let (addr, stop) = serve(data, sources).await;
+    let server = serve(data, sources).await;
+    let addr = server.addr;
     check_feed("/calendar.ics", &get(addr, "/calendar.ics").await, good);
     check_json("/api/sessions", &get(addr, "/api/sessions").await, good);
     let page = get(addr, "/").await;
@@ -175,7 +171,7 @@ async fn check_every_output(data: &Path, sources: &Path, good: &str, changed: bo
         // The page's "What changed" lists them with the one good link.
         assert_eq!(page.matches(">Details<").count(), 1, "{page}");
     }
-    drop(stop);
+    drop(server);
 
     let ics = common::events(sources, data, NOW, None, &["ics"]).await;
     assert!(ics.status.success());

@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::servers::Served;
 use events::model::{SessionKey, Uid};
 use events::server::{self, AppState};
 use events::store::Store;
@@ -220,12 +221,8 @@ async fn places_not_published_and_all_day_sessions_in_every_output() {
     let config = events::config::load_dir(sources.path()).unwrap();
     let now = common::utc(NOW);
     let state = AppState::new(store, config, server::fixed_clock(now));
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(state).await;
+    let base = served.base.clone();
     let get = |p: &str| {
         let url = format!("{base}{p}");
         async move {
@@ -266,10 +263,5 @@ async fn places_not_published_and_all_day_sessions_in_every_output() {
     );
     let api: Vec<Value> = serde_json::from_str(&get("/api/sessions?available=1").await).unwrap();
     assert_eq!(titles(&api), ["Counted Workshop"]);
-    let _ = stop.send(());
-    tokio::time::timeout(std::time::Duration::from_secs(10), serving)
-        .await
-        .expect("the server stopped within 10 s")
-        .unwrap()
-        .unwrap();
+    served.stop().await;
 }

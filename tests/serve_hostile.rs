@@ -7,6 +7,7 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
+use common::servers::Served;
 use common::sessions::{self, SessionBuilder};
 use events::model::{Availability, Session};
 use events::server::{self, AppState, Limits, PublicOrigin};
@@ -21,12 +22,6 @@ const NOW: &str = "2026-12-01T09:00:00Z";
 /// measurement).
 const GUARD: std::time::Duration = std::time::Duration::from_secs(30);
 
-struct Server {
-    addr: SocketAddr,
-    _stop: tokio::sync::oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
-}
-
 fn session(i: usize) -> Session {
     let start = Utc.with_ymd_and_hms(2027, 1, 5, 9, 30, 0).unwrap() + Duration::days(i as i64);
     sessions::session("wsp", &format!("{}", 100 + i), start)
@@ -35,7 +30,7 @@ fn session(i: usize) -> Session {
         .with_spaces(5)
 }
 
-async fn start(origin: PublicOrigin, limits: Limits) -> Server {
+async fn start(origin: PublicOrigin, limits: Limits) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("data")).unwrap();
     // Two crawls, so the Atom feed has entries (with links) too.
@@ -65,22 +60,7 @@ async fn start(origin: PublicOrigin, limits: Limits) -> Server {
     .unwrap()];
     let state = AppState::new(store, sources, server::fixed_clock(common::utc(NOW)))
         .with_public_origin(origin);
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server::serve_with_limits(
-        listener,
-        state,
-        limits,
-        async move {
-            let _ = rx.await;
-        },
-    ));
-    Server {
-        addr,
-        _stop: tx,
-        _dir: dir,
-    }
+    Served::with_limits(state, limits).await.keeping(dir)
 }
 
 /// `GET path` over HTTP/1.0 with exactly these header fields (the `Host`

@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests: running the `events` binary with a
-//! frozen clock, reading its JSON, and capturing what the code logs.
+//! frozen clock, reading its JSON, and capturing what the code logs; servers
+//! on loopback ([`servers`]) and sessions to fill a store with ([`sessions`]).
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod servers;
 pub mod sessions;
 
 use serde_json::Value;
