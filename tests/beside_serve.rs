@@ -76,7 +76,7 @@ impl Env {
     /// `events serve` on the store, until the returned child is dropped;
     /// with the address it serves at.
     async fn serve(&self, data: &Path) -> (tokio::process::Child, String) {
-        common::serve(&self.sources, data, &self.now, &[]).await
+        common::servers::serve(&self.sources, data, &self.now, &[]).await
     }
 }
 
@@ -182,9 +182,7 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 #[tokio::test]
 async fn a_server_that_cannot_be_reached_is_one_sentence() {
     let tmp = tempfile::tempdir().unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", closed.local_addr().unwrap());
-    drop(closed);
+    let url = format!("http://127.0.0.1:{}/", common::servers::closed_port());
     let o = common::events(
         tmp.path(),
         tmp.path(),

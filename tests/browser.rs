@@ -27,10 +27,8 @@ mod common;
 
 use scraper::{ElementRef, Html, Selector};
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Longest wait for the demo to crawl its replicas and start serving.
@@ -81,18 +79,7 @@ impl Demo {
             stderr_path,
             _dir: dir,
         };
-        let stdout = demo.child.stdout.take().expect("the demo's stdout");
-        // Reads every line, so the pipe never fills; the first Serving line is sent.
-        let (tx, rx) = mpsc::channel::<String>();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.starts_with("Serving on ") {
-                    let _ = tx.send(line);
-                }
-            }
-        });
-        let line = match rx.recv_timeout(START_TIMEOUT) {
+        let line = match common::servers::serving_line_blocking(&mut demo.child, START_TIMEOUT) {
             Ok(l) => l,
             Err(e) => panic!(
                 "`events demo` printed no `Serving on` line within {START_TIMEOUT:?} ({e}); \
@@ -101,11 +88,7 @@ impl Demo {
                 demo.stderr()
             ),
         };
-        let url = line
-            .strip_prefix("Serving on ")
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_else(|| panic!("cannot read the address in {line:?}"));
-        demo.base = url.trim_end_matches('/').to_string();
+        demo.base = common::servers::address_in(&line);
         assert!(
             demo.base.starts_with("http://127.0.0.1:"),
             "unexpected address in {line:?}"

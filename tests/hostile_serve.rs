@@ -6,7 +6,8 @@
 //! without waiting for that thread. The binary is run on loopback against a
 //! wiremock site.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
@@ -27,7 +28,7 @@ impl Drop for Serve {
 
 /// Starts `events serve` on a free loopback port; returns it and its address.
 fn start_serve(sources: &std::path::Path, data: &std::path::Path) -> (Serve, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_events"))
+    let child = Command::new(env!("CARGO_BIN_EXE_events"))
         .arg("--sources")
         .arg(sources)
         .arg("--data")
@@ -39,27 +40,12 @@ fn start_serve(sources: &std::path::Path, data: &std::path::Path) -> (Serve, Str
         .stderr(Stdio::null())
         .spawn()
         .expect("starting `events serve`");
-    let stdout = child.stdout.take().expect("serve's stdout");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line.starts_with("Serving on ") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(60))
+    let mut serve = Serve(child);
+    let line = common::servers::serving_line_blocking(&mut serve.0, common::servers::SERVE_START)
         .expect("`events serve` printed its address");
-    let base = line
-        .strip_prefix("Serving on ")
-        .and_then(|r| r.split_whitespace().next())
-        .expect("an address")
-        .trim_end_matches('/')
-        .to_string();
+    let base = common::servers::address_in(&line);
     assert!(base.starts_with("http://127.0.0.1:"), "{line}");
-    (Serve(child), base)
+    (serve, base)
 }
 
 #[tokio::test(flavor = "multi_thread")]

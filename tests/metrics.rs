@@ -19,7 +19,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const NOW: &str = "2026-12-01T09:00:00Z";
 
@@ -145,38 +144,19 @@ fn raw_value(text: &str, series: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
 }
 
+/// `events serve` on the store, killed when dropped; with its address
+/// (`http://127.0.0.1:PORT`).
 struct Serve {
     child: tokio::process::Child,
     base: String,
 }
 
 async fn start_serve(sources: &Path, data: &Path) -> Serve {
-    let mut child = common::events_command(
-        sources,
-        data,
-        NOW,
-        None,
-        &["serve", "--listen", "127.0.0.1:0"],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .kill_on_drop(true)
-    .spawn()
-    .expect("events serve starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(GUARD, lines.next_line())
-        .await
-        .expect("serve says where it listens")
-        .unwrap()
-        .expect("a line on stdout");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("an address in the first line")
-        .trim_end_matches('/')
-        .to_string();
-    Serve { child, base }
+    let (child, url) = common::servers::serve(sources, data, NOW, &[]).await;
+    Serve {
+        child,
+        base: url.trim_end_matches('/').to_string(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -310,29 +310,12 @@ impl Serving {
         )
         .unwrap();
         let data = tempfile::tempdir().unwrap();
-        let mut all = vec!["serve", "--listen", "127.0.0.1:0"];
-        all.extend_from_slice(args);
-        let mut child =
-            common::events_command(sources.path(), &data.path().join("data"), NOW, None, &all)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .unwrap();
-        let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        tokio::time::timeout(
-            GUARD,
-            tokio::io::AsyncBufReadExt::read_line(&mut out, &mut line),
-        )
-        .await
-        .expect("serve says where it listens")
-        .unwrap();
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .unwrap_or_else(|| panic!("{line}"))
+        let (child, url) =
+            common::servers::serve(sources.path(), &data.path().join("data"), NOW, args).await;
+        let addr = url
+            .strip_prefix("http://")
+            .and_then(|r| r.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("{url}"))
             .parse()
             .unwrap();
         (
