@@ -8,10 +8,10 @@
 
 mod common;
 
+use common::web;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 /// One event every second since 1 January 1900: 155 bytes.
 const SECONDLY: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:pin@x.test\r\nDTSTART:19000101T000000Z\r\nRRULE:FREQ=SECONDLY\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
@@ -51,21 +51,16 @@ fn start_serve(sources: &std::path::Path, data: &std::path::Path) -> (Serve, Str
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_answers_and_stops_while_a_secondly_feed_is_read() {
     assert_eq!(SECONDLY.len(), 155);
-    let site = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/robots.txt"))
-        .respond_with(ResponseTemplate::new(404))
-        .mount(&site)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/feed.ics"))
-        .respond_with(
+    let site = web::site([
+        ("/robots.txt", ResponseTemplate::new(404)),
+        (
+            "/feed.ics",
             ResponseTemplate::new(200)
                 .insert_header("content-type", "text/calendar")
                 .set_body_string(SECONDLY),
-        )
-        .mount(&site)
-        .await;
+        ),
+    ])
+    .await;
     let sources = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     std::fs::write(

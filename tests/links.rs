@@ -13,6 +13,7 @@ mod common;
 use chrono::{Duration, TimeZone, Utc};
 use common::servers::Served;
 use common::sessions::{self, SessionBuilder};
+use common::web;
 use events::model::Session;
 use events::server::{self, AppState};
 use events::store::{CrawlStats, Store};
@@ -21,8 +22,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 const NOW: &str = "2026-12-01T09:00:00Z";
 
@@ -57,22 +57,16 @@ fn listing() -> String {
 }
 
 async fn site() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/robots.txt"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("User-agent: *\nAllow: /\n"))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/events/"))
-        .respond_with(
+    web::site([
+        ("/robots.txt", web::text(200, "User-agent: *\nAllow: /\n")),
+        (
+            "/events/",
             ResponseTemplate::new(200)
                 .insert_header("content-type", "text/html; charset=utf-8")
                 .set_body_string(listing()),
-        )
-        .mount(&server)
-        .await;
-    server
+        ),
+    ])
+    .await
 }
 
 fn write_source(dir: &Path, base: &str) {

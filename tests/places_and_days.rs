@@ -8,13 +8,13 @@
 mod common;
 
 use common::servers::Served;
+use common::web;
 use events::model::{SessionKey, Uid};
 use events::server::{self, AppState};
 use events::store::Store;
 use serde_json::Value;
 use std::path::Path;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 const NOW: &str = "2027-03-01T09:00:00Z";
 
@@ -44,23 +44,22 @@ const LISTING: &str = r#"<!doctype html><html><head><title>Events</title>
 ]</script></head><body><h1>Events</h1></body></html>"#;
 
 async fn site() -> MockServer {
-    let server = MockServer::start().await;
-    for (p, body, kind) in [
-        ("/robots.txt", "", "text/plain"),
-        ("/feed.ics", FEED, "text/calendar"),
-        ("/events/", LISTING, "text/html; charset=utf-8"),
-    ] {
-        Mock::given(method("GET"))
-            .and(path(p))
-            .respond_with(
+    web::site(
+        [
+            ("/robots.txt", "", "text/plain"),
+            ("/feed.ics", FEED, "text/calendar"),
+            ("/events/", LISTING, "text/html; charset=utf-8"),
+        ]
+        .map(|(p, body, kind)| {
+            (
+                p,
                 ResponseTemplate::new(200)
                     .insert_header("content-type", kind)
                     .set_body_string(body),
             )
-            .mount(&server)
-            .await;
-    }
-    server
+        }),
+    )
+    .await
 }
 
 fn write_sources(dir: &Path, base: &str) {

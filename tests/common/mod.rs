@@ -1,10 +1,12 @@
 //! Helpers shared by the integration tests: running the `events` binary with a
 //! frozen clock, reading its JSON, and capturing what the code logs; servers
-//! on loopback ([`servers`]) and sessions to fill a store with ([`sessions`]).
+//! on loopback ([`servers`]), sessions to fill a store with ([`sessions`]) and
+//! mock web sites ([`web`]).
 #![allow(dead_code)] // each test file uses its own subset
 
 pub mod servers;
 pub mod sessions;
+pub mod web;
 
 use serde_json::Value;
 use std::io::Write;
