@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::files::files_under;
 use common::stdout;
 use events::scaled_replica::{ScaledConfig, ScaledReplica};
 use std::path::{Path, PathBuf};
@@ -158,25 +159,6 @@ async fn read_commands_print_the_same_bytes_beside_serve_and_through_server() {
     }
     assert!(!elsewhere.exists(), "--server reads no store");
     server.kill().await.unwrap();
-}
-
-/// Every file under `dir` (relative path and bytes), sorted.
-fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                let bytes = std::fs::read(&p).unwrap();
-                out.push((p.strip_prefix(dir).unwrap().to_path_buf(), bytes));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[tokio::test]

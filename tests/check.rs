@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::files::files_under;
 use common::{events, stdout, write_wsp_source, READ_AT};
 use events::replica::{Replica, Site, EVENTBRITE_ORGANIZER, EVENTBRITE_TOKEN, ICAL_FEED_PATH};
 use serde_json::Value;
@@ -16,21 +17,15 @@ use std::path::Path;
 /// Every file under `dir` with its SHA-256, so a test can tell whether
 /// anything was written.
 fn hashes(dir: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("reading the data directory") {
-            let p = e.expect("an entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let bytes = std::fs::read(&p).expect("reading a file");
-                let rel = p.strip_prefix(dir).unwrap().display().to_string();
-                out.insert(rel, format!("{:x}", Sha256::digest(&bytes)));
-            }
-        }
-    }
-    out
+    files_under(dir)
+        .into_iter()
+        .map(|(p, bytes)| {
+            (
+                p.display().to_string(),
+                format!("{:x}", Sha256::digest(&bytes)),
+            )
+        })
+        .collect()
 }
 
 /// A data directory holding a store from a real crawl of `sources`.

@@ -1,9 +1,10 @@
 //! Helpers shared by the integration tests: running the `events` binary with a
 //! frozen clock, reading its JSON, and capturing what the code logs; servers
-//! on loopback ([`servers`]), sessions to fill a store with ([`sessions`]) and
-//! mock web sites ([`web`]).
+//! on loopback ([`servers`]), sessions to fill a store with ([`sessions`]),
+//! mock web sites ([`web`]) and what a directory holds ([`files`]).
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod files;
 pub mod servers;
 pub mod sessions;
 pub mod web;
