@@ -13,6 +13,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::process::Output;
 
 /// Every file under `dir` with its SHA-256, so a test can tell whether
 /// anything was written.
@@ -28,13 +29,21 @@ fn hashes(dir: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// `events check ARGS` on `sources` and `data`, the clock frozen at
+/// `READ_AT`, with the Eventbrite token `token` (or none).
+async fn check(sources: &Path, data: &Path, token: Option<&str>, args: &[&str]) -> Output {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    events(sources, data, READ_AT, token, &all).await
+}
+
 /// A data directory holding a store from a real crawl of `sources`.
 async fn crawled_store(sources: &Path, data: &Path, token: Option<&str>) {
     let o = events(sources, data, READ_AT, token, &["crawl"]).await;
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
-fn json(o: &std::process::Output) -> Value {
+fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not JSON ({e}): {}\n{}",
@@ -68,14 +77,7 @@ async fn the_wsp_replica_checks_clean_with_every_field_and_the_store_is_untouche
     let before = hashes(data.path());
     assert!(!before.is_empty());
 
-    let o = events(
-        sources.path(),
-        data.path(),
-        READ_AT,
-        None,
-        &["check", "wsp"],
-    )
-    .await;
+    let o = check(sources.path(), data.path(), None, &["wsp"]).await;
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(
@@ -101,14 +103,7 @@ async fn the_wsp_replica_checks_clean_with_every_field_and_the_store_is_untouche
         "check wrote to the data directory"
     );
 
-    let o = events(
-        sources.path(),
-        data.path(),
-        READ_AT,
-        None,
-        &["check", "wsp", "--json"],
-    )
-    .await;
+    let o = check(sources.path(), data.path(), None, &["wsp", "--json"]).await;
     assert_eq!(o.status.code(), Some(0));
     let v = json(&o);
     assert_eq!(v["source"], "wsp");
@@ -144,14 +139,7 @@ async fn a_changed_wsp_site_names_the_label_and_selector_that_missed_and_the_key
     write_wsp_source(sources.path(), &site.base_url(), 50);
     let file = sources.path().join("wsp.toml");
 
-    let o = events(
-        sources.path(),
-        data.path(),
-        READ_AT,
-        None,
-        &["check", "wsp", "--json"],
-    )
-    .await;
+    let o = check(sources.path(), data.path(), None, &["wsp", "--json"]).await;
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let v = json(&o);
     assert_eq!(v["summary"]["ok"], false);
@@ -177,14 +165,7 @@ async fn a_changed_wsp_site_names_the_label_and_selector_that_missed_and_the_key
         "{miss}"
     );
 
-    let o = events(
-        sources.path(),
-        data.path(),
-        READ_AT,
-        None,
-        &["check", "wsp"],
-    )
-    .await;
+    let o = check(sources.path(), data.path(), None, &["wsp"]).await;
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{text}");
     assert!(
@@ -200,14 +181,7 @@ async fn a_changed_wsp_site_names_the_label_and_selector_that_missed_and_the_key
     let mut toml = std::fs::read_to_string(&file).unwrap();
     toml.push_str("\n[selectors]\ndescription = \".course-summary, #course-summary\"\n\n[labels]\nplaces = '^\\s*capacity\\b'\n");
     std::fs::write(&file, toml).unwrap();
-    let o = events(
-        sources.path(),
-        data.path(),
-        READ_AT,
-        None,
-        &["check", "wsp", "--json"],
-    )
-    .await;
+    let o = check(sources.path(), data.path(), None, &["wsp", "--json"]).await;
     let v = json(&o);
     assert_eq!(
         findings(&v),
@@ -238,13 +212,11 @@ async fn save_writes_pages_a_reader_loads_as_fixtures() {
     let saved = tempfile::tempdir().unwrap();
     write_wsp_source(sources.path(), &site.base_url(), 50);
     let dir = saved.path().join("wsp-live");
-    let o = events(
+    let o = check(
         sources.path(),
         data.path(),
-        READ_AT,
         None,
         &[
-            "check",
             "wsp",
             "--pages",
             "2",
@@ -326,12 +298,11 @@ async fn eventbrite_checks_clean_through_the_api_and_the_public_site() {
     )
     .unwrap();
     for token in [None, Some(EVENTBRITE_TOKEN)] {
-        let o = events(
+        let o = check(
             sources.path(),
             data.path(),
-            READ_AT,
             token,
-            &["check", "vrp", "--pages", "20", "--json"],
+            &["vrp", "--pages", "20", "--json"],
         )
         .await;
         assert_eq!(o.status.code(), Some(0), "{token:?}: {}", stdout(&o));
@@ -358,12 +329,11 @@ async fn eventbrite_checks_clean_through_the_api_and_the_public_site() {
         toml.replace(EVENTBRITE_ORGANIZER, "11111111111"),
     )
     .unwrap();
-    let o = events(
+    let o = check(
         sources.path(),
         data.path(),
-        READ_AT,
         Some(EVENTBRITE_TOKEN),
-        &["check", "vrp"],
+        &["vrp"],
     )
     .await;
     let text = stdout(&o);
@@ -386,12 +356,11 @@ async fn ical_and_schema_org_check_clean() {
         format!("id = \"site-events\"\nname = \"Site events\"\nkind = \"schema-org\"\nbase_url = \"{}\"\nlisting = \"/events/\"\nevent_path = '^/event/[^/]+/?$'\nrequests_per_second = 50\n", pages.base_url()),
     )
     .unwrap();
-    let o = events(
+    let o = check(
         sources.path(),
         data.path(),
-        READ_AT,
         None,
-        &["check", "site-calendar", "--json"],
+        &["site-calendar", "--json"],
     )
     .await;
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
@@ -399,12 +368,11 @@ async fn ical_and_schema_org_check_clean() {
     assert_eq!(v["pages"][0]["role"], "feed");
     assert!(!v["pages"][0]["sessions"].as_array().unwrap().is_empty());
 
-    let o = events(
+    let o = check(
         sources.path(),
         data.path(),
-        READ_AT,
         None,
-        &["check", "site-events", "--json"],
+        &["site-events", "--json"],
     )
     .await;
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
@@ -416,12 +384,11 @@ async fn ical_and_schema_org_check_clean() {
     let file = sources.path().join("site-events.toml");
     let toml = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, toml.replace("^/event/[^/]+/?$", "^/course/")).unwrap();
-    let o = events(
+    let o = check(
         sources.path(),
         data.path(),
-        READ_AT,
         None,
-        &["check", "site-events", "--json"],
+        &["site-events", "--json"],
     )
     .await;
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
@@ -441,29 +408,15 @@ async fn usage_errors_exit_2_and_name_the_known_sources() {
     let site = Replica::start(Site::Wsp).await.unwrap();
     let (sources, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     write_wsp_source(sources.path(), &site.base_url(), 50);
-    let o = events(
-        sources.path(),
-        data.path(),
-        READ_AT,
-        None,
-        &["check", "nosuch"],
-    )
-    .await;
+    let o = check(sources.path(), data.path(), None, &["nosuch"]).await;
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr).trim(),
         "error: there is no source `nosuch`; the sources are wsp (see `events sources`)"
     );
-    let o = events(
-        sources.path(),
-        data.path(),
-        READ_AT,
-        None,
-        &["check", "wsp", "--pages", "0"],
-    )
-    .await;
+    let o = check(sources.path(), data.path(), None, &["wsp", "--pages", "0"]).await;
     assert_eq!(o.status.code(), Some(2));
-    let o = events(sources.path(), data.path(), READ_AT, None, &["check"]).await;
+    let o = check(sources.path(), data.path(), None, &[]).await;
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(site.requests(), 0, "a usage error fetched something");
 }
