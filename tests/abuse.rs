@@ -15,7 +15,7 @@ use common::sessions::{self, SessionBuilder};
 use events::model::{Availability, Session};
 use events::query;
 use events::server::{self, AppState, Limits};
-use events::store::{CrawlStats, Store};
+use events::store::Store;
 use reqwest::{header, Client, StatusCode};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -68,10 +68,7 @@ async fn start(limits: Limits) -> Served {
     let before = now() - Duration::hours(2);
     for (source, range) in [("wsp", 0..SESSIONS / 2), ("vrp", SESSIONS / 2..SESSIONS)] {
         let sessions = range.map(|i| session(source, i)).collect();
-        store
-            .apply_crawl(source, sessions, None, before, 0.5, CrawlStats::default())
-            .unwrap()
-            .unwrap();
+        sessions::merge_crawl(&store, source, sessions, before);
     }
     let state = AppState::new(store, Vec::new(), server::fixed_clock(now()));
     Served::with_limits(state, limits).await.keeping(dir)

@@ -21,7 +21,7 @@ use events::feed;
 use events::model::{Availability, Session, Status};
 use events::present::FEED_DESCRIPTION;
 use events::server::{self, AppState};
-use events::store::{CrawlStats, Store};
+use events::store::Store;
 use serde_json::Value;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -104,10 +104,7 @@ async fn served_feed() -> (String, Vec<Session>) {
     let store = Store::open(&dir.path().join("data")).unwrap();
     let crawled = now() - Duration::hours(1);
     for (id, sessions) in [("wsp", wsp_sessions()), ("vrp", vrp_sessions())] {
-        store
-            .apply_crawl(id, sessions, None, crawled, 0.5, CrawlStats::default())
-            .unwrap()
-            .unwrap();
+        sessions::merge_crawl(&store, id, sessions, crawled);
     }
     let sources = vec![source("wsp", "event-booking"), source("vrp", "eventbrite")];
     let state = AppState::new(store.clone(), sources, server::fixed_clock(now()));

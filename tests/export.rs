@@ -10,7 +10,7 @@ use common::sessions::{self, SessionBuilder};
 use events::config::parse_source;
 use events::model::Session;
 use events::server::{self, AppState};
-use events::store::{CrawlStats, Store};
+use events::store::Store;
 use std::path::Path;
 
 const NOW: &str = "2027-03-01T09:00:00Z";
@@ -53,10 +53,7 @@ async fn export_writes_what_serve_serves() {
         ];
         let vrp_sessions = vec![session("vrp", "3", "Exploitation", 8)];
         for (id, s) in [("wsp", wsp_sessions), ("vrp", vrp_sessions)] {
-            store
-                .apply_crawl(id, s, None, crawled, 0.5, CrawlStats::default())
-                .unwrap()
-                .unwrap();
+            sessions::merge_crawl(&store, id, s, crawled);
         }
         store.flush().unwrap();
     }

@@ -16,7 +16,7 @@ use common::sessions::{self, SessionBuilder};
 use common::web;
 use events::model::Session;
 use events::server::{self, AppState};
-use events::store::{CrawlStats, Store};
+use events::store::Store;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -265,17 +265,12 @@ async fn links_already_in_the_store_are_not_emitted() {
         };
         // Full, then places again: a change of each, with its link.
         for (spaces, ago) in [(0, 2), (4, 1)] {
-            store
-                .apply_crawl(
-                    "site",
-                    sessions(spaces),
-                    None,
-                    common::utc(NOW) - Duration::hours(ago),
-                    0.5,
-                    CrawlStats::default(),
-                )
-                .unwrap()
-                .unwrap();
+            sessions::merge_crawl(
+                &store,
+                "site",
+                sessions(spaces),
+                common::utc(NOW) - Duration::hours(ago),
+            );
         }
         store.flush().unwrap();
     }

@@ -11,7 +11,7 @@ use common::servers::Served;
 use common::sessions::{self, SessionBuilder};
 use events::model::{Availability, Session};
 use events::server::{self, AppState, Limits, PublicOrigin};
-use events::store::{CrawlStats, Store};
+use events::store::Store;
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -41,17 +41,7 @@ async fn start(origin: PublicOrigin, limits: Limits) -> Served {
                 ..session(i)
             })
             .collect();
-        store
-            .apply_crawl(
-                "wsp",
-                list,
-                None,
-                common::utc(NOW) - Duration::hours(ago),
-                0.5,
-                CrawlStats::default(),
-            )
-            .unwrap()
-            .unwrap();
+        sessions::merge_crawl(&store, "wsp", list, common::utc(NOW) - Duration::hours(ago));
     }
     let sources = vec![events::config::parse_source(
         std::path::Path::new("wsp.toml"),

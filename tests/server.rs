@@ -173,28 +173,8 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("data")).unwrap();
         let before = now() - Duration::hours(2);
-        store
-            .apply_crawl(
-                "wsp",
-                wsp_sessions(),
-                None,
-                before,
-                0.5,
-                CrawlStats::default(),
-            )
-            .unwrap()
-            .unwrap();
-        store
-            .apply_crawl(
-                "vrp",
-                vrp_sessions(),
-                None,
-                before,
-                0.5,
-                CrawlStats::default(),
-            )
-            .unwrap()
-            .unwrap();
+        sessions::merge_crawl(&store, "wsp", wsp_sessions(), before);
+        sessions::merge_crawl(&store, "vrp", vrp_sessions(), before);
         // The latest vrp crawl failed: the page and the API must say so.
         store
             .record_failure(
@@ -845,10 +825,7 @@ async fn sources_read_the_same_in_the_terminal_the_api_and_the_page() {
                     x
                 })
                 .collect();
-            store
-                .apply_crawl(id, list, None, long_ago, 0.5, CrawlStats::default())
-                .unwrap()
-                .unwrap();
+            sessions::merge_crawl(&store, id, list, long_ago);
         }
         store
             .record_failure(
@@ -941,10 +918,7 @@ async fn rendered_feeds_are_cached_until_the_store_changes() {
     let mut fresh = wsp_sessions();
     fresh[0].availability.spaces_left = Some(1);
     fresh[3].status = Status::Full;
-    s.store
-        .apply_crawl("wsp", fresh, None, now(), 0.5, CrawlStats::default())
-        .unwrap()
-        .unwrap();
+    sessions::merge_crawl(&s.store, "wsp", fresh, now());
     let c = s.get("/calendar.ics?source=wsp").await;
     assert_ne!(c.headers()[header::ETAG], etag_a);
     let lm =

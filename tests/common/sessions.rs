@@ -1,9 +1,10 @@
 //! Sessions as a crawl would store them, for tests that fill a store or
 //! render a feed directly: one builder with the defaults most tests share,
-//! and setters for what a test makes different.
+//! setters for what a test makes different, and a crawl's merge.
 
 use chrono::{DateTime, Duration, Utc};
 use events::model::{Availability, Session, SessionKey, Status};
+use events::store::{CrawlStats, MergeReport, Store};
 
 /// The first session of `source`'s event `event_id`, starting at `start`,
 /// with the defaults a test changes with [`SessionBuilder`]'s setters:
@@ -149,4 +150,19 @@ impl SessionBuilder for Session {
             ..self
         }
     }
+}
+
+/// Merges `sessions` into `store` as a complete crawl of `source` made at
+/// `at` (no catalogue, no crawl statistics, refused below half the sessions
+/// the store holds, as the crawler merges), and asserts that it was merged.
+pub fn merge_crawl(
+    store: &Store,
+    source: &str,
+    sessions: Vec<Session>,
+    at: DateTime<Utc>,
+) -> MergeReport {
+    store
+        .apply_crawl(source, sessions, None, at, 0.5, CrawlStats::default())
+        .expect("the store merges the crawl")
+        .expect("the crawl is not refused")
 }
