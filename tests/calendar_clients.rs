@@ -16,6 +16,7 @@ mod common;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::servers::Served;
 use common::sessions::{self, SessionBuilder};
+use common::tools::{on_path, required, run_bounded};
 use events::config::{parse_source, SourceConfig};
 use events::feed;
 use events::model::{Availability, Session, Status};
@@ -23,10 +24,8 @@ use events::present::FEED_DESCRIPTION;
 use events::server::{self, AppState};
 use events::store::Store;
 use serde_json::Value;
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::path::Path;
+use std::process::Command;
 
 /// Longest one reader (or the C compiler) may run.
 const TOOL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -126,55 +125,6 @@ async fn served_feed() -> (String, Vec<Session>) {
     (body, all)
 }
 
-/// `found`, or `None` with a message; under `CI`, a missing tool fails.
-fn required<T>(found: Option<T>, what: &str) -> Option<T> {
-    match found {
-        Some(x) => Some(x),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("{what} is missing, and CI is set: install it before `cargo test`")
-        }
-        None => {
-            println!("calendar_clients: {what} is missing: that reader is not run");
-            None
-        }
-    }
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
-/// Runs `cmd` to the end, killed after `TOOL_TIMEOUT`: (success, stdout, stderr).
-fn run(mut cmd: Command, what: &str) -> (std::process::ExitStatus, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(File::create(&out).unwrap())
-        .stderr(File::create(&err).unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if started.elapsed() > TOOL_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not finish within {TOOL_TIMEOUT:?}; killed it");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    (
-        status,
-        std::fs::read_to_string(out).unwrap_or_default(),
-        std::fs::read_to_string(err).unwrap_or_default(),
-    )
-}
-
 fn json(status: std::process::ExitStatus, out: &str, err: &str, what: &str) -> Value {
     assert!(
         status.success(),
@@ -200,14 +150,14 @@ fn libical(manifest: &Path, feed: &Path, work: &Path) -> Option<Value> {
         .arg("-o")
         .arg(&bin)
         .args(flags.split_whitespace());
-    let (status, out, err) = run(build, "cc tests/libical/dump.c");
+    let (status, out, err) = run_bounded(build, "cc tests/libical/dump.c", TOOL_TIMEOUT);
     assert!(
         status.success(),
         "tests/libical/dump.c does not build:\n{out}{err}"
     );
     let mut cmd = Command::new(&bin);
     cmd.arg(feed);
-    let (status, out, err) = run(cmd, "libical");
+    let (status, out, err) = run_bounded(cmd, "libical", TOOL_TIMEOUT);
     Some(json(status, &out, &err, "libical"))
 }
 
@@ -220,7 +170,7 @@ fn icaljs(manifest: &Path, feed: &Path) -> Option<Value> {
     let node = required(on_path("node"), "node")?;
     let mut cmd = Command::new(node);
     cmd.arg(dir.join("dump.mjs")).arg(feed);
-    let (status, out, err) = run(cmd, "ical.js");
+    let (status, out, err) = run_bounded(cmd, "ical.js", TOOL_TIMEOUT);
     Some(json(status, &out, &err, "ical.js"))
 }
 
@@ -230,7 +180,7 @@ fn python(manifest: &Path, feed: &Path, package: &str) -> Option<Value> {
     cmd.arg(manifest.join("tests/python/dump.py"))
         .arg(package)
         .arg(feed);
-    let (status, out, err) = run(cmd, package);
+    let (status, out, err) = run_bounded(cmd, package, TOOL_TIMEOUT);
     if status.code() == Some(3) {
         required(
             None::<()>,

@@ -13,10 +13,11 @@
 
 mod common;
 
+use common::tools::{on_path, required};
 use events::replica::{Replica, Site};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -44,28 +45,6 @@ const ROUTES: [&str; 10] = [
 ];
 
 const OUTCOMES: [&str; 5] = ["merged", "partial", "refused", "failed", "skipped"];
-
-/// `found`, or `None` with a message; under `CI`, a missing tool fails.
-fn required<T>(found: Option<T>, what: &str) -> Option<T> {
-    match found {
-        Some(x) => Some(x),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("{what} is missing, and CI is set: install it before `cargo test`")
-        }
-        None => {
-            println!("metrics: {what} is missing: the test is not run");
-            None
-        }
-    }
-}
-
-fn python3() -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("python3"))
-            .find(|p| p.is_file())
-    })
-}
 
 /// The samples of an exposition as the Python client parsed them, or `None`
 /// when the package is missing (outside CI).
@@ -161,7 +140,7 @@ async fn start_serve(sources: &Path, data: &Path) -> Serve {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_crawls_and_requests_with_bounded_labels() {
-    let Some(py) = required(python3(), "python3") else {
+    let Some(py) = required(on_path("python3"), "python3") else {
         return;
     };
     let site = Replica::start(Site::Wsp).await.unwrap();

@@ -1,12 +1,14 @@
 //! Helpers shared by the integration tests: running the `events` binary with a
 //! frozen clock, reading its JSON, and capturing what the code logs; servers
 //! on loopback ([`servers`]), sessions to fill a store with ([`sessions`]),
-//! mock web sites ([`web`]) and what a directory holds ([`files`]).
+//! mock web sites ([`web`]), what a directory holds ([`files`]) and the
+//! other programs some tests read output with ([`tools`]).
 #![allow(dead_code)] // each test file uses its own subset
 
 pub mod files;
 pub mod servers;
 pub mod sessions;
+pub mod tools;
 pub mod web;
 
 use serde_json::Value;
