@@ -14,7 +14,7 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::servers::Served;
+use common::servers::{body_text, Served};
 use common::sessions::{self, SessionBuilder};
 use common::tools::{on_path, required, run_bounded};
 use events::config::{parse_source, SourceConfig};
@@ -108,17 +108,11 @@ async fn served_feed() -> (String, Vec<Session>) {
     let sources = vec![source("wsp", "event-booking"), source("vrp", "eventbrite")];
     let state = AppState::new(store.clone(), sources, server::fixed_clock(now()));
     let served = Served::start(state).await;
-    let body = reqwest::Client::builder()
+    let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
-        .unwrap()
-        .get(served.url("/calendar.ics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
+    let body = body_text(client.get(served.url("/calendar.ics"))).await;
     let _ = served.shut_down().await;
     let mut all = wsp_sessions();
     all.extend(vrp_sessions());

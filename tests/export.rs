@@ -5,7 +5,7 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
-use common::servers::Served;
+use common::servers::{body_text, Served};
 use common::sessions::{self, SessionBuilder};
 use events::config::parse_source;
 use events::model::Session;
@@ -125,15 +125,12 @@ async fn export_writes_what_serve_serves() {
     );
 
     // The page: the served one with its absolute feed links made relative.
-    let served_page = client
-        .get(format!("http://{addr}/"))
-        .header("host", "calendar.example.org")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served_page = body_text(
+        client
+            .get(format!("http://{addr}/"))
+            .header("host", "calendar.example.org"),
+    )
+    .await;
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(page.contains("href=\"calendar.ics\""), "{page}");
     assert!(page.contains("value=\"calendar.ics\""));
@@ -151,15 +148,12 @@ async fn export_writes_what_serve_serves() {
         assert!(page.contains(&format!("href=\"{path}\"")), "{path}: {page}");
     }
     // The changes feed: the served one with its links relative to the root.
-    let served_atom = client
-        .get(format!("http://{addr}/changes.atom"))
-        .header("host", "calendar.example.org")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served_atom = body_text(
+        client
+            .get(format!("http://{addr}/changes.atom"))
+            .header("host", "calendar.example.org"),
+    )
+    .await;
     let atom = std::fs::read_to_string(out.join("changes.atom")).unwrap();
     assert!(atom.contains("<feed"), "{atom}");
     assert_eq!(atom, served_atom.replace("http://calendar.example.org", ""));

@@ -92,6 +92,18 @@ impl Served {
     }
 }
 
+/// Sends `request` and returns the text of the answer's body, whatever its
+/// status.
+pub async fn body_text(request: reqwest::RequestBuilder) -> String {
+    request
+        .send()
+        .await
+        .expect("an answer")
+        .text()
+        .await
+        .expect("a body")
+}
+
 /// How long `events serve` may take to print its address.
 pub const SERVE_START: Duration = Duration::from_secs(60);
 
