@@ -1,6 +1,6 @@
 //! Servers on loopback: `events::server` run in the test's own process, and
 //! the `events` binary's `serve` (or `demo`) run as a child, with the address
-//! it prints.
+//! it prints; the text of an answer; a port nothing listens on.
 
 use events::server::{self, AppState, Limits};
 use std::net::SocketAddr;

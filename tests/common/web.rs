@@ -5,8 +5,8 @@ use url::Url;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// Answers every `GET path` on `server` with `response`, for as long as the
-/// server runs.
+/// Answers every `GET p` (`p` a path, matched exactly) on `server` with
+/// `response`, for as long as the server runs.
 pub async fn mount(server: &MockServer, p: &str, response: ResponseTemplate) {
     Mock::given(method("GET"))
         .and(path(p))
