@@ -7,19 +7,21 @@
 //!
 //! Every wait is bounded; nothing here asserts how long anything took.
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use events::model::{Availability, Session, SessionKey, Status};
+use common::servers::Served;
+use common::sessions::{self, SessionBuilder};
+use events::model::{Availability, Session};
 use events::query;
 use events::server::{self, AppState, Limits};
-use events::store::{CrawlStats, Store};
+use events::store::Store;
 use reqwest::{header, Client, StatusCode};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// Header read timeout for these servers: short, so the slow-client tests
 /// end soon; the behaviour is the same as with the default.
@@ -43,97 +45,41 @@ fn now() -> DateTime<Utc> {
 
 fn session(source: &str, i: usize) -> Session {
     let start = now() + Duration::hours(7 + 13 * i as i64);
-    Session {
-        source: source.into(),
-        event_id: format!("{}", 1000 + i),
-        key: SessionKey::nth(1),
-        title: format!("Training session word{} part {}", i % 100, i),
-        category: Some(CATEGORIES[i % CATEGORIES.len()].into()),
-        level: None,
-        prerequisites: None,
-        description: Some(format!("About session {i}, topic word{}", i % 100)),
-        start,
-        end: start + Duration::hours(3),
-        timezone: "Europe/London".into(),
-        venue: Some("Council House, Walsall".into()),
-        online: i.is_multiple_of(3),
-        status: Status::Scheduled,
-        availability: Availability {
+    sessions::session(source, &format!("{}", 1000 + i), start)
+        .titled(format!("Training session word{} part {}", i % 100, i))
+        .in_category(CATEGORIES[i % CATEGORIES.len()])
+        .described(format!("About session {i}, topic word{}", i % 100))
+        .at_venue("Council House, Walsall")
+        .held_online(i.is_multiple_of(3))
+        .with_availability(Availability {
             spaces_left: Some((i % 7) as u32),
             capacity: Some(20),
             waitlist: false,
             unpublished: false,
-        },
-        url: format!("https://{source}.example/events/{i}"),
-        all_day: false,
-    }
-}
-
-struct Server {
-    addr: SocketAddr,
-    state: AppState,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start(limits: Limits) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("data")).unwrap();
-        let before = now() - Duration::hours(2);
-        for (source, range) in [("wsp", 0..SESSIONS / 2), ("vrp", SESSIONS / 2..SESSIONS)] {
-            let sessions = range.map(|i| session(source, i)).collect();
-            store
-                .apply_crawl(source, sessions, None, before, 0.5, CrawlStats::default())
-                .unwrap()
-                .unwrap();
-        }
-        let state = AppState::new(store, Vec::new(), server::fixed_clock(now()));
-        let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve_with_limits(
-            listener,
-            state.clone(),
-            limits,
-            async move {
-                let _ = rx.await;
-            },
-        ));
-        Server {
-            addr,
-            state,
-            stop: Some(tx),
-            task: Some(task),
-            _dir: dir,
-        }
-    }
-
-    async fn with_short_header_timeout() -> Server {
-        Server::start(Limits {
-            header_read_timeout: HEADER_TIMEOUT,
-            ..Limits::default()
         })
-        .await
-    }
+        .booked_at(format!("https://{source}.example/events/{i}"))
+}
 
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+/// A store of `SESSIONS` sessions from two sources, served on loopback under
+/// `limits`.
+async fn start(limits: Limits) -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    let before = now() - Duration::hours(2);
+    for (source, range) in [("wsp", 0..SESSIONS / 2), ("vrp", SESSIONS / 2..SESSIONS)] {
+        let sessions = range.map(|i| session(source, i)).collect();
+        sessions::merge_crawl(&store, source, sessions, before);
     }
+    let state = AppState::new(store, Vec::new(), server::fixed_clock(now()));
+    Served::with_limits(state, limits).await.keeping(dir)
+}
 
-    async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            tokio::time::timeout(GUARD, t)
-                .await
-                .expect("the server stops on the shutdown signal")
-                .unwrap()
-                .unwrap();
-        }
-    }
+async fn with_short_header_timeout() -> Served {
+    start(Limits {
+        header_read_timeout: HEADER_TIMEOUT,
+        ..Limits::default()
+    })
+    .await
 }
 
 fn client() -> Client {
@@ -170,7 +116,7 @@ fn one_sentence(body: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_header_clients_are_disconnected_while_others_are_served() {
-    let s = Server::with_short_header_timeout().await;
+    let s = with_short_header_timeout().await;
     // One client dribbles its headers a byte at a time, another sends nothing.
     let mut slow = TcpStream::connect(s.addr).await.unwrap();
     slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
@@ -226,7 +172,7 @@ async fn slow_header_clients_are_disconnected_while_others_are_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn excess_connections_wait_for_a_free_one() {
-    let s = Server::start(Limits {
+    let s = start(Limits {
         max_connections: 2,
         header_read_timeout: HEADER_TIMEOUT,
         ..Limits::default()
@@ -243,7 +189,7 @@ async fn excess_connections_wait_for_a_free_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_request_heads_are_refused() {
-    let s = Server::with_short_header_timeout().await;
+    let s = with_short_header_timeout().await;
     let big = format!(
         "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
         "a".repeat(server::MAX_HEADER_BYTES * 2)
@@ -282,7 +228,7 @@ async fn oversized_request_heads_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_query_strings_get_a_400_in_one_sentence() {
-    let s = Server::with_short_header_timeout().await;
+    let s = with_short_header_timeout().await;
     let thousands = (0..2000).map(|_| "a").collect::<Vec<_>>().join("&");
     let too_many = (0..=query::MAX_QUERY_PARAMS)
         .map(|i| format!("p{i}=1"))
@@ -334,7 +280,7 @@ async fn hostile_query_strings_get_a_400_in_one_sentence() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_get_and_head_are_served() {
-    let s = Server::with_short_header_timeout().await;
+    let s = with_short_header_timeout().await;
     let c = client();
     for path in [
         "/",
@@ -375,7 +321,7 @@ async fn a_load_run_has_no_errors_and_keeps_the_cache_in_budget() {
     // The production limits: with the short header timeout of the slow-client
     // tests, a connection the server closes as idle can race a client reusing
     // it on a machine busy with other tests.
-    let s = Server::start(Limits::default()).await;
+    let s = start(Limits::default()).await;
     let first = client().get(s.url("/calendar.ics")).send().await.unwrap();
     assert_eq!(first.status(), StatusCode::OK);
     let etag = first.headers()[header::ETAG].to_str().unwrap().to_string();

@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::files::files_under;
 use common::stdout;
 use events::scaled_replica::{ScaledConfig, ScaledReplica};
 use std::path::{Path, PathBuf};
@@ -76,7 +77,7 @@ impl Env {
     /// `events serve` on the store, until the returned child is dropped;
     /// with the address it serves at.
     async fn serve(&self, data: &Path) -> (tokio::process::Child, String) {
-        common::serve(&self.sources, data, &self.now, &[]).await
+        common::servers::serve(&self.sources, data, &self.now, &[]).await
     }
 }
 
@@ -160,31 +161,10 @@ async fn read_commands_print_the_same_bytes_beside_serve_and_through_server() {
     server.kill().await.unwrap();
 }
 
-/// Every file under `dir` (relative path and bytes), sorted.
-fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                let bytes = std::fs::read(&p).unwrap();
-                out.push((p.strip_prefix(dir).unwrap().to_path_buf(), bytes));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[tokio::test]
 async fn a_server_that_cannot_be_reached_is_one_sentence() {
     let tmp = tempfile::tempdir().unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", closed.local_addr().unwrap());
-    drop(closed);
+    let url = format!("http://127.0.0.1:{}/", common::servers::closed_port());
     let o = common::events(
         tmp.path(),
         tmp.path(),

@@ -25,13 +25,12 @@
 
 mod common;
 
+use common::tools::{on_path, required, run_bounded};
 use scraper::{ElementRef, Html, Selector};
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Longest wait for the demo to crawl its replicas and start serving.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -81,18 +80,7 @@ impl Demo {
             stderr_path,
             _dir: dir,
         };
-        let stdout = demo.child.stdout.take().expect("the demo's stdout");
-        // Reads every line, so the pipe never fills; the first Serving line is sent.
-        let (tx, rx) = mpsc::channel::<String>();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.starts_with("Serving on ") {
-                    let _ = tx.send(line);
-                }
-            }
-        });
-        let line = match rx.recv_timeout(START_TIMEOUT) {
+        let line = match common::servers::serving_line_blocking(&mut demo.child, START_TIMEOUT) {
             Ok(l) => l,
             Err(e) => panic!(
                 "`events demo` printed no `Serving on` line within {START_TIMEOUT:?} ({e}); \
@@ -101,11 +89,7 @@ impl Demo {
                 demo.stderr()
             ),
         };
-        let url = line
-            .strip_prefix("Serving on ")
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_else(|| panic!("cannot read the address in {line:?}"));
-        demo.base = url.trim_end_matches('/').to_string();
+        demo.base = common::servers::address_in(&line);
         assert!(
             demo.base.starts_with("http://127.0.0.1:"),
             "unexpected address in {line:?}"
@@ -137,66 +121,12 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
-/// `Some(path)` when a test needing it can run; `None` when it is to be skipped
-/// (not in CI); a panic in CI.
-fn required<T>(found: Option<T>, what: &str) -> Option<T> {
-    match found {
-        Some(x) => Some(x),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("{what} is missing, and CI is set: install it before `cargo test`")
-        }
-        None => None,
-    }
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
 fn find_chromium() -> Option<PathBuf> {
     let fixed = Path::new("/usr/bin/chromium");
     if fixed.is_file() {
         return Some(fixed.to_path_buf());
     }
-    find_on_path("chromium")
-}
-
-/// Waits for `child` at most `limit`, killing it when it takes longer.
-fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
-    let started = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return status,
-            Ok(None) if started.elapsed() < limit => std::thread::sleep(Duration::from_millis(50)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{what} did not finish within {limit:?}; killed it");
-            }
-            Err(e) => panic!("waiting for {what}: {e}"),
-        }
-    }
-}
-
-/// Runs `cmd` with stdout and stderr into files (so no pipe can fill), bounded
-/// by `TOOL_TIMEOUT`; returns the status, stdout and stderr.
-fn run_bounded(mut cmd: Command, what: &str) -> (ExitStatus, String, String) {
-    let dir = tempfile::tempdir().expect("temp dir for a tool's output");
-    let out_path = dir.path().join("stdout");
-    let err_path = dir.path().join("stderr");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(File::create(&out_path).expect("stdout file"))
-        .stderr(File::create(&err_path).expect("stderr file"))
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
-    let status = wait_bounded(&mut child, TOOL_TIMEOUT, what);
-    let out = std::fs::read_to_string(&out_path).unwrap_or_default();
-    let err = std::fs::read_to_string(&err_path).unwrap_or_default();
-    (status, out, err)
+    on_path("chromium")
 }
 
 /// Headless chromium with a fresh profile, no network beyond the URL given.
@@ -217,7 +147,7 @@ fn chromium(bin: &Path, extra: &[String], url: &str) -> (ExitStatus, String, Str
     .args(extra)
     .arg(url);
     let what = format!("chromium {} {url}", extra.join(" "));
-    let result = run_bounded(cmd, &what);
+    let result = run_bounded(cmd, &what, TOOL_TIMEOUT);
     drop(profile);
     result
 }
@@ -547,7 +477,7 @@ fn feed_in_icaljs_and_ical_crate() {
         println!("feed test not run: tests/icaljs/node_modules not installed (npm ci)");
         return;
     };
-    let Some(node) = required(find_on_path("node"), "node") else {
+    let Some(node) = required(on_path("node"), "node") else {
         println!("feed test not run: node not installed");
         return;
     };
@@ -566,7 +496,7 @@ fn feed_in_icaljs_and_ical_crate() {
     std::fs::write(&file, &feed).expect("writing the feed");
     let mut cmd = Command::new(node);
     cmd.arg(icaljs.join("validate.mjs")).arg(&file);
-    let (status, out, err) = run_bounded(cmd, "node tests/icaljs/validate.mjs");
+    let (status, out, err) = run_bounded(cmd, "node tests/icaljs/validate.mjs", TOOL_TIMEOUT);
     assert!(
         status.success() && out.starts_with("ok:"),
         "ical.js rejected /calendar.ics ({status}; found modules at {}):\n{out}{err}",

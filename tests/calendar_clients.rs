@@ -11,18 +11,21 @@
 //! A reader whose tools are missing is skipped with a message, except when
 //! `CI` is set, where that fails (`.ci/run` installs them all).
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::servers::{body_text, Served};
+use common::sessions::{self, SessionBuilder};
+use common::tools::{on_path, required, run_bounded};
 use events::config::{parse_source, SourceConfig};
 use events::feed;
-use events::model::{Availability, Session, SessionKey, Status};
+use events::model::{Availability, Session, Status};
 use events::present::FEED_DESCRIPTION;
 use events::server::{self, AppState};
-use events::store::{CrawlStats, Store};
+use events::store::Store;
 use serde_json::Value;
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::path::Path;
+use std::process::Command;
 
 /// Longest one reader (or the C compiler) may run.
 const TOOL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -45,25 +48,13 @@ fn source(id: &str, kind: &str) -> SourceConfig {
 }
 
 fn session(source: &str, id: &str, title: &str, start: DateTime<Utc>) -> Session {
-    Session {
-        source: source.into(),
-        event_id: id.into(),
-        key: SessionKey::nth(1),
-        title: title.into(),
-        category: Some("Child Neglect".into()),
-        level: None,
-        prerequisites: Some("You MUST complete Level 1 first".into()),
-        description: Some("Bring a pen, please; and a notebook.".into()),
-        start,
-        end: start + Duration::hours(3),
-        timezone: "Europe/London".into(),
-        venue: Some("Civic Centre,\nRoom 2".into()),
-        online: false,
-        status: Status::Scheduled,
-        availability: Availability::spaces(4),
-        url: format!("https://booking.example.org/events/{id}"),
-        all_day: false,
-    }
+    sessions::session(source, id, start)
+        .titled(title)
+        .requiring("You MUST complete Level 1 first")
+        .described("Bring a pen, please; and a notebook.")
+        .at_venue("Civic Centre,\nRoom 2")
+        .with_spaces(4)
+        .booked_at(format!("https://booking.example.org/events/{id}"))
 }
 
 /// Sessions in both seasons, cancelled and full, with hostile text.
@@ -112,84 +103,20 @@ async fn served_feed() -> (String, Vec<Session>) {
     let store = Store::open(&dir.path().join("data")).unwrap();
     let crawled = now() - Duration::hours(1);
     for (id, sessions) in [("wsp", wsp_sessions()), ("vrp", vrp_sessions())] {
-        store
-            .apply_crawl(id, sessions, None, crawled, 0.5, CrawlStats::default())
-            .unwrap()
-            .unwrap();
+        sessions::merge_crawl(&store, id, sessions, crawled);
     }
     let sources = vec![source("wsp", "event-booking"), source("vrp", "eventbrite")];
     let state = AppState::new(store.clone(), sources, server::fixed_clock(now()));
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(listener, state, async move {
-        let _ = rx.await;
-    }));
-    let body = reqwest::Client::builder()
+    let served = Served::start(state).await;
+    let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
-        .unwrap()
-        .get(format!("http://{addr}/calendar.ics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
-    let _ = tx.send(());
-    let _ = task.await;
+    let body = body_text(client.get(served.url("/calendar.ics"))).await;
+    let _ = served.shut_down().await;
     let mut all = wsp_sessions();
     all.extend(vrp_sessions());
     (body, all)
-}
-
-/// `found`, or `None` with a message; under `CI`, a missing tool fails.
-fn required<T>(found: Option<T>, what: &str) -> Option<T> {
-    match found {
-        Some(x) => Some(x),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("{what} is missing, and CI is set: install it before `cargo test`")
-        }
-        None => {
-            println!("calendar_clients: {what} is missing: that reader is not run");
-            None
-        }
-    }
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
-/// Runs `cmd` to the end, killed after `TOOL_TIMEOUT`: (success, stdout, stderr).
-fn run(mut cmd: Command, what: &str) -> (std::process::ExitStatus, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(File::create(&out).unwrap())
-        .stderr(File::create(&err).unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if started.elapsed() > TOOL_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not finish within {TOOL_TIMEOUT:?}; killed it");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    (
-        status,
-        std::fs::read_to_string(out).unwrap_or_default(),
-        std::fs::read_to_string(err).unwrap_or_default(),
-    )
 }
 
 fn json(status: std::process::ExitStatus, out: &str, err: &str, what: &str) -> Value {
@@ -217,14 +144,14 @@ fn libical(manifest: &Path, feed: &Path, work: &Path) -> Option<Value> {
         .arg("-o")
         .arg(&bin)
         .args(flags.split_whitespace());
-    let (status, out, err) = run(build, "cc tests/libical/dump.c");
+    let (status, out, err) = run_bounded(build, "cc tests/libical/dump.c", TOOL_TIMEOUT);
     assert!(
         status.success(),
         "tests/libical/dump.c does not build:\n{out}{err}"
     );
     let mut cmd = Command::new(&bin);
     cmd.arg(feed);
-    let (status, out, err) = run(cmd, "libical");
+    let (status, out, err) = run_bounded(cmd, "libical", TOOL_TIMEOUT);
     Some(json(status, &out, &err, "libical"))
 }
 
@@ -237,7 +164,7 @@ fn icaljs(manifest: &Path, feed: &Path) -> Option<Value> {
     let node = required(on_path("node"), "node")?;
     let mut cmd = Command::new(node);
     cmd.arg(dir.join("dump.mjs")).arg(feed);
-    let (status, out, err) = run(cmd, "ical.js");
+    let (status, out, err) = run_bounded(cmd, "ical.js", TOOL_TIMEOUT);
     Some(json(status, &out, &err, "ical.js"))
 }
 
@@ -247,7 +174,7 @@ fn python(manifest: &Path, feed: &Path, package: &str) -> Option<Value> {
     cmd.arg(manifest.join("tests/python/dump.py"))
         .arg(package)
         .arg(feed);
-    let (status, out, err) = run(cmd, package);
+    let (status, out, err) = run_bounded(cmd, package, TOOL_TIMEOUT);
     if status.code() == Some(3) {
         required(
             None::<()>,

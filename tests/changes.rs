@@ -9,8 +9,10 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::servers::Served;
+use common::sessions::{self, SessionBuilder};
 use events::changes::{ChangeKind, KEEP_CHANGES};
-use events::model::{Availability, Session, SessionKey, Status};
+use events::model::{Session, Status};
 use events::replica::{Replica, Site};
 use events::server::{self, AppState};
 use events::store::{CrawlStats, Store};
@@ -240,12 +242,8 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
     let store = Store::open(env.data.path()).unwrap();
     let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
     let state = AppState::new(store, Vec::new(), server::fixed_clock(now));
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(listener, state, async move {
-        let _ = rx.await;
-    }));
+    let served = Served::start(state).await;
+    let base = served.base.clone();
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(20))
         .build()
@@ -373,8 +371,7 @@ async fn two_crawls_of_the_replica_list_exactly_their_changes() {
     assert_eq!(page.matches("data-kind=").count(), 7, "{page}");
     assert!(page.contains(r#"data-kind="places-freed""#));
 
-    let _ = tx.send(());
-    task.await.unwrap().unwrap();
+    served.stop().await;
 }
 
 fn at(d: u32, h: u32) -> DateTime<Utc> {
@@ -383,25 +380,9 @@ fn at(d: u32, h: u32) -> DateTime<Utc> {
 
 fn session(source: &str, id: &str, spaces: u32) -> Session {
     let start = Utc.with_ymd_and_hms(2027, 3, 4, 10, 0, 0).unwrap();
-    Session {
-        source: source.into(),
-        event_id: id.into(),
-        key: SessionKey::nth(1),
-        title: format!("Course {id}"),
-        category: Some("Child Neglect".into()),
-        level: None,
-        prerequisites: None,
-        description: None,
-        start,
-        end: start + Duration::hours(3),
-        timezone: "Europe/London".into(),
-        venue: None,
-        online: true,
-        status: Status::Scheduled,
-        availability: Availability::spaces(spaces),
-        url: format!("https://{source}.example/events/{id}"),
-        all_day: false,
-    }
+    sessions::session(source, id, start)
+        .held_online(true)
+        .with_spaces(spaces)
 }
 
 fn kinds(store: &Store) -> Vec<(String, ChangeKind)> {
@@ -420,10 +401,7 @@ fn a_partial_crawl_records_what_it_applied_and_withdraws_nothing() {
     let store = Store::open(dir.path()).unwrap();
     let stats = CrawlStats::default();
     let crawl = vec![session("wsp", "1", 10), session("wsp", "2", 10)];
-    store
-        .apply_crawl("wsp", crawl, None, at(1, 9), 0.5, stats)
-        .unwrap()
-        .unwrap();
+    sessions::merge_crawl(&store, "wsp", crawl, at(1, 9));
     assert!(kinds(&store).is_empty(), "the first crawl is not news");
 
     // A crawl that stopped at a limit saw session 1 full and not session 2.
@@ -482,43 +460,17 @@ fn a_partial_crawl_records_what_it_applied_and_withdraws_nothing() {
 fn a_new_source_is_not_news_but_its_later_sessions_are() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let stats = CrawlStats::default();
-    store
-        .apply_crawl(
-            "wsp",
-            vec![session("wsp", "1", 10)],
-            None,
-            at(1, 9),
-            0.5,
-            stats,
-        )
-        .unwrap()
-        .unwrap();
+    sessions::merge_crawl(&store, "wsp", vec![session("wsp", "1", 10)], at(1, 9));
     // Another source's first crawl, with the store already holding data.
-    let r = store
-        .apply_crawl(
-            "vrp",
-            vec![session("vrp", "7", 10)],
-            None,
-            at(1, 10),
-            0.5,
-            stats,
-        )
-        .unwrap()
-        .unwrap();
+    let r = sessions::merge_crawl(&store, "vrp", vec![session("vrp", "7", 10)], at(1, 10));
     assert_eq!((r.new, r.recorded), (1, 0));
     assert!(kinds(&store).is_empty());
-    let r = store
-        .apply_crawl(
-            "vrp",
-            vec![session("vrp", "7", 10), session("vrp", "8", 10)],
-            None,
-            at(1, 11),
-            0.5,
-            stats,
-        )
-        .unwrap()
-        .unwrap();
+    let r = sessions::merge_crawl(
+        &store,
+        "vrp",
+        vec![session("vrp", "7", 10), session("vrp", "8", 10)],
+        at(1, 11),
+    );
     assert_eq!((r.new, r.recorded), (1, 1));
     assert_eq!(kinds(&store), [("Course 8".to_string(), ChangeKind::New)]);
 }
@@ -526,25 +478,11 @@ fn a_new_source_is_not_news_but_its_later_sessions_are() {
 #[test]
 fn changes_are_kept_the_named_time_across_reopening_then_pruned() {
     let dir = tempfile::tempdir().unwrap();
-    let stats = CrawlStats::default();
     let seen = at(1, 9);
     {
         let store = Store::open(dir.path()).unwrap();
-        store
-            .apply_crawl(
-                "wsp",
-                vec![session("wsp", "1", 10)],
-                None,
-                at(1, 8),
-                0.5,
-                stats,
-            )
-            .unwrap()
-            .unwrap();
-        store
-            .apply_crawl("wsp", vec![session("wsp", "1", 2)], None, seen, 0.5, stats)
-            .unwrap()
-            .unwrap();
+        sessions::merge_crawl(&store, "wsp", vec![session("wsp", "1", 10)], at(1, 8));
+        sessions::merge_crawl(&store, "wsp", vec![session("wsp", "1", 2)], seen);
         assert_eq!(store.change_count(), 1);
     }
     let store = Store::open(dir.path()).unwrap();
@@ -554,25 +492,17 @@ fn changes_are_kept_the_named_time_across_reopening_then_pruned() {
     );
     assert_eq!(store.last_change_at().unwrap(), Some(seen));
     // A crawl just inside the keeping time keeps it...
-    store
-        .apply_crawl(
-            "wsp",
-            vec![session("wsp", "1", 2)],
-            None,
-            seen + KEEP_CHANGES,
-            0.5,
-            stats,
-        )
-        .unwrap()
-        .unwrap();
+    sessions::merge_crawl(
+        &store,
+        "wsp",
+        vec![session("wsp", "1", 2)],
+        seen + KEEP_CHANGES,
+    );
     assert_eq!(store.change_count(), 1);
     // ...and the first one after it prunes it, in the same merge that
     // records a new change.
     let later = seen + KEEP_CHANGES + Duration::minutes(1);
-    store
-        .apply_crawl("wsp", vec![session("wsp", "1", 0)], None, later, 0.5, stats)
-        .unwrap()
-        .unwrap();
+    sessions::merge_crawl(&store, "wsp", vec![session("wsp", "1", 0)], later);
     assert_eq!(kinds(&store), [("Course 1".to_string(), ChangeKind::Full)]);
     assert_eq!(store.change_count(), 1);
 }

@@ -6,31 +6,35 @@
 
 mod common;
 
+use common::files::files_under;
 use common::{events, stdout, write_wsp_source, READ_AT};
 use events::replica::{Replica, Site, EVENTBRITE_ORGANIZER, EVENTBRITE_TOKEN, ICAL_FEED_PATH};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::process::Output;
 
 /// Every file under `dir` with its SHA-256, so a test can tell whether
 /// anything was written.
 fn hashes(dir: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("reading the data directory") {
-            let p = e.expect("an entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let bytes = std::fs::read(&p).expect("reading a file");
-                let rel = p.strip_prefix(dir).unwrap().display().to_string();
-                out.insert(rel, format!("{:x}", Sha256::digest(&bytes)));
-            }
-        }
-    }
-    out
+    files_under(dir)
+        .into_iter()
+        .map(|(p, bytes)| {
+            (
+                p.display().to_string(),
+                format!("{:x}", Sha256::digest(&bytes)),
+            )
+        })
+        .collect()
+}
+
+/// `events check ARGS` on `sources` and `data`, the clock frozen at
+/// `READ_AT`, with the Eventbrite token `token` (or none).
+async fn check(sources: &Path, data: &Path, token: Option<&str>, args: &[&str]) -> Output {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    events(sources, data, READ_AT, token, &all).await
 }
 
 /// A data directory holding a store from a real crawl of `sources`.
@@ -39,7 +43,7 @@ async fn crawled_store(sources: &Path, data: &Path, token: Option<&str>) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
-fn json(o: &std::process::Output) -> Value {
+fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not JSON ({e}): {}\n{}",
@@ -73,14 +77,7 @@ async fn the_wsp_replica_checks_clean_with_every_field_and_the_store_is_untouche
     let before = hashes(data.path());
     assert!(!before.is_empty());
 
-    let o = events(
-        sources.path(),
-        data.path(),
-        READ_AT,
-        None,
-        &["check", "wsp"],
-    )
-    .await;
+    let o = check(sources.path(), data.path(), None, &["wsp"]).await;
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(
@@ -106,14 +103,7 @@ async fn the_wsp_replica_checks_clean_with_every_field_and_the_store_is_untouche
         "check wrote to the data directory"
     );
 
-    let o = events(
-        sources.path(),
-        data.path(),
-        READ_AT,
-        None,
-        &["check", "wsp", "--json"],
-    )
-    .await;
+    let o = check(sources.path(), data.path(), None, &["wsp", "--json"]).await;
     assert_eq!(o.status.code(), Some(0));
     let v = json(&o);
     assert_eq!(v["source"], "wsp");
@@ -149,14 +139,7 @@ async fn a_changed_wsp_site_names_the_label_and_selector_that_missed_and_the_key
     write_wsp_source(sources.path(), &site.base_url(), 50);
     let file = sources.path().join("wsp.toml");
 
-    let o = events(
-        sources.path(),
-        data.path(),
-        READ_AT,
-        None,
-        &["check", "wsp", "--json"],
-    )
-    .await;
+    let o = check(sources.path(), data.path(), None, &["wsp", "--json"]).await;
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let v = json(&o);
     assert_eq!(v["summary"]["ok"], false);
@@ -182,14 +165,7 @@ async fn a_changed_wsp_site_names_the_label_and_selector_that_missed_and_the_key
         "{miss}"
     );
 
-    let o = events(
-        sources.path(),
-        data.path(),
-        READ_AT,
-        None,
-        &["check", "wsp"],
-    )
-    .await;
+    let o = check(sources.path(), data.path(), None, &["wsp"]).await;
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{text}");
     assert!(
@@ -205,14 +181,7 @@ async fn a_changed_wsp_site_names_the_label_and_selector_that_missed_and_the_key
     let mut toml = std::fs::read_to_string(&file).unwrap();
     toml.push_str("\n[selectors]\ndescription = \".course-summary, #course-summary\"\n\n[labels]\nplaces = '^\\s*capacity\\b'\n");
     std::fs::write(&file, toml).unwrap();
-    let o = events(
-        sources.path(),
-        data.path(),
-        READ_AT,
-        None,
-        &["check", "wsp", "--json"],
-    )
-    .await;
+    let o = check(sources.path(), data.path(), None, &["wsp", "--json"]).await;
     let v = json(&o);
     assert_eq!(
         findings(&v),
@@ -243,13 +212,11 @@ async fn save_writes_pages_a_reader_loads_as_fixtures() {
     let saved = tempfile::tempdir().unwrap();
     write_wsp_source(sources.path(), &site.base_url(), 50);
     let dir = saved.path().join("wsp-live");
-    let o = events(
+    let o = check(
         sources.path(),
         data.path(),
-        READ_AT,
         None,
         &[
-            "check",
             "wsp",
             "--pages",
             "2",
@@ -331,12 +298,11 @@ async fn eventbrite_checks_clean_through_the_api_and_the_public_site() {
     )
     .unwrap();
     for token in [None, Some(EVENTBRITE_TOKEN)] {
-        let o = events(
+        let o = check(
             sources.path(),
             data.path(),
-            READ_AT,
             token,
-            &["check", "vrp", "--pages", "20", "--json"],
+            &["vrp", "--pages", "20", "--json"],
         )
         .await;
         assert_eq!(o.status.code(), Some(0), "{token:?}: {}", stdout(&o));
@@ -363,12 +329,11 @@ async fn eventbrite_checks_clean_through_the_api_and_the_public_site() {
         toml.replace(EVENTBRITE_ORGANIZER, "11111111111"),
     )
     .unwrap();
-    let o = events(
+    let o = check(
         sources.path(),
         data.path(),
-        READ_AT,
         Some(EVENTBRITE_TOKEN),
-        &["check", "vrp"],
+        &["vrp"],
     )
     .await;
     let text = stdout(&o);
@@ -391,12 +356,11 @@ async fn ical_and_schema_org_check_clean() {
         format!("id = \"site-events\"\nname = \"Site events\"\nkind = \"schema-org\"\nbase_url = \"{}\"\nlisting = \"/events/\"\nevent_path = '^/event/[^/]+/?$'\nrequests_per_second = 50\n", pages.base_url()),
     )
     .unwrap();
-    let o = events(
+    let o = check(
         sources.path(),
         data.path(),
-        READ_AT,
         None,
-        &["check", "site-calendar", "--json"],
+        &["site-calendar", "--json"],
     )
     .await;
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
@@ -404,12 +368,11 @@ async fn ical_and_schema_org_check_clean() {
     assert_eq!(v["pages"][0]["role"], "feed");
     assert!(!v["pages"][0]["sessions"].as_array().unwrap().is_empty());
 
-    let o = events(
+    let o = check(
         sources.path(),
         data.path(),
-        READ_AT,
         None,
-        &["check", "site-events", "--json"],
+        &["site-events", "--json"],
     )
     .await;
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
@@ -421,12 +384,11 @@ async fn ical_and_schema_org_check_clean() {
     let file = sources.path().join("site-events.toml");
     let toml = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, toml.replace("^/event/[^/]+/?$", "^/course/")).unwrap();
-    let o = events(
+    let o = check(
         sources.path(),
         data.path(),
-        READ_AT,
         None,
-        &["check", "site-events", "--json"],
+        &["site-events", "--json"],
     )
     .await;
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
@@ -446,29 +408,15 @@ async fn usage_errors_exit_2_and_name_the_known_sources() {
     let site = Replica::start(Site::Wsp).await.unwrap();
     let (sources, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     write_wsp_source(sources.path(), &site.base_url(), 50);
-    let o = events(
-        sources.path(),
-        data.path(),
-        READ_AT,
-        None,
-        &["check", "nosuch"],
-    )
-    .await;
+    let o = check(sources.path(), data.path(), None, &["nosuch"]).await;
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr).trim(),
         "error: there is no source `nosuch`; the sources are wsp (see `events sources`)"
     );
-    let o = events(
-        sources.path(),
-        data.path(),
-        READ_AT,
-        None,
-        &["check", "wsp", "--pages", "0"],
-    )
-    .await;
+    let o = check(sources.path(), data.path(), None, &["wsp", "--pages", "0"]).await;
     assert_eq!(o.status.code(), Some(2));
-    let o = events(sources.path(), data.path(), READ_AT, None, &["check"]).await;
+    let o = check(sources.path(), data.path(), None, &[]).await;
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(site.requests(), 0, "a usage error fetched something");
 }

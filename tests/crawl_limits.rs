@@ -7,10 +7,11 @@
 
 mod common;
 
+use common::web::mount;
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const NOW: &str = "2026-12-01T09:00:00Z";
@@ -62,14 +63,6 @@ fn page(json_ld: &str) -> ResponseTemplate {
         .set_body_string(format!(
             "<!DOCTYPE html><html><head><script type=\"application/ld+json\">{json_ld}</script></head><body></body></html>"
         ))
-}
-
-async fn mount(server: &MockServer, p: &str, response: ResponseTemplate) {
-    Mock::given(method("GET"))
-        .and(path(p))
-        .respond_with(response)
-        .mount(server)
-        .await;
 }
 
 /// An event page at `/e/<n>` for any `n`: one event on 1 March 2027.

@@ -323,9 +323,7 @@ async fn an_outage_keeps_the_calendar_and_exits_1() {
     );
 
     // A site that cannot be reached at all is a failure too, with the same guarantee.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let dead = format!("http://127.0.0.1:{}", common::servers::closed_port());
     let env3 = Env {
         sources: Env::new(&url::Url::parse(&dead).unwrap()).sources,
         data: env2.data,

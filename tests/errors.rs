@@ -8,7 +8,6 @@ use common::{events, events_command, stdout};
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const NOW: &str = "2026-12-01T09:00:00Z";
 
@@ -22,10 +21,7 @@ fn stderr(o: &Output) -> String {
 /// An `ical` source whose feed is on a loopback port nothing listens on, so
 /// every crawl of it fails.
 fn dead_source(sources: &Path) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port();
+    let port = common::servers::closed_port();
     std::fs::create_dir_all(sources).unwrap();
     std::fs::write(
         sources.join("dead.toml"),
@@ -208,17 +204,7 @@ async fn demo_keeps_its_store_in_data_and_listens_on_a_host_name() {
     .kill_on_drop(true)
     .spawn()
     .expect("starting `events demo`");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let serving = tokio::time::timeout(DEMO_START, async {
-        while let Some(l) = lines.next_line().await.unwrap() {
-            if l.starts_with("Serving on ") {
-                return l;
-            }
-        }
-        panic!("`events demo` ended without serving");
-    })
-    .await
-    .expect("`events demo` serves within DEMO_START");
+    let serving = common::servers::serving_line(&mut child, DEMO_START).await;
     // `localhost` is looked up to the loopback address.
     assert!(
         serving.starts_with("Serving on http://127.0.0.1:"),

@@ -5,35 +5,24 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
+use common::servers::{body_text, Served};
+use common::sessions::{self, SessionBuilder};
 use events::config::parse_source;
-use events::model::{Availability, Session, SessionKey, Status};
+use events::model::Session;
 use events::server::{self, AppState};
-use events::store::{CrawlStats, Store};
+use events::store::Store;
 use std::path::Path;
 
 const NOW: &str = "2027-03-01T09:00:00Z";
 
 fn session(source: &str, id: &str, category: &str, day: u32) -> Session {
     let start = Utc.with_ymd_and_hms(2027, 4, day, 9, 0, 0).unwrap();
-    Session {
-        source: source.into(),
-        event_id: id.into(),
-        key: SessionKey::nth(1),
-        title: format!("Course {id}"),
-        category: Some(category.into()),
-        level: None,
-        prerequisites: None,
-        description: None,
-        start,
-        end: start + Duration::hours(2),
-        timezone: "Europe/London".into(),
-        venue: Some("Civic Centre".into()),
-        online: false,
-        status: Status::Scheduled,
-        availability: Availability::spaces(3),
-        url: format!("https://booking.example.org/events/{id}"),
-        all_day: false,
-    }
+    sessions::session(source, id, start)
+        .in_category(category)
+        .lasting(Duration::hours(2))
+        .at_venue("Civic Centre")
+        .with_spaces(3)
+        .booked_at(format!("https://booking.example.org/events/{id}"))
 }
 
 /// The page's weeks of sessions: from the first week's heading to the end
@@ -64,10 +53,7 @@ async fn export_writes_what_serve_serves() {
         ];
         let vrp_sessions = vec![session("vrp", "3", "Exploitation", 8)];
         for (id, s) in [("wsp", wsp_sessions), ("vrp", vrp_sessions)] {
-            store
-                .apply_crawl(id, s, None, crawled, 0.5, CrawlStats::default())
-                .unwrap()
-                .unwrap();
+            sessions::merge_crawl(&store, id, s, crawled);
         }
         store.flush().unwrap();
     }
@@ -94,12 +80,8 @@ async fn export_writes_what_serve_serves() {
         parse_source(Path::new("wsp.toml"), wsp).unwrap(),
     ];
     let state = AppState::new(store, configs, server::fixed_clock(now));
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(listener, state, async move {
-        let _ = rx.await;
-    }));
+    let served = Served::start(state).await;
+    let addr = served.addr;
     let client = reqwest::Client::builder()
         .no_gzip()
         .timeout(std::time::Duration::from_secs(30))
@@ -143,15 +125,12 @@ async fn export_writes_what_serve_serves() {
     );
 
     // The page: the served one with its absolute feed links made relative.
-    let served_page = client
-        .get(format!("http://{addr}/"))
-        .header("host", "calendar.example.org")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served_page = body_text(
+        client
+            .get(format!("http://{addr}/"))
+            .header("host", "calendar.example.org"),
+    )
+    .await;
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(page.contains("href=\"calendar.ics\""), "{page}");
     assert!(page.contains("value=\"calendar.ics\""));
@@ -169,15 +148,12 @@ async fn export_writes_what_serve_serves() {
         assert!(page.contains(&format!("href=\"{path}\"")), "{path}: {page}");
     }
     // The changes feed: the served one with its links relative to the root.
-    let served_atom = client
-        .get(format!("http://{addr}/changes.atom"))
-        .header("host", "calendar.example.org")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served_atom = body_text(
+        client
+            .get(format!("http://{addr}/changes.atom"))
+            .header("host", "calendar.example.org"),
+    )
+    .await;
     let atom = std::fs::read_to_string(out.join("changes.atom")).unwrap();
     assert!(atom.contains("<feed"), "{atom}");
     assert_eq!(atom, served_atom.replace("http://calendar.example.org", ""));
@@ -187,6 +163,5 @@ async fn export_writes_what_serve_serves() {
         .to_string_lossy()
         .ends_with(".part")));
 
-    let _ = tx.send(());
-    let _ = task.await;
+    let _ = served.shut_down().await;
 }

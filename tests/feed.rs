@@ -2,9 +2,12 @@
 //! `ical` crate (and with ical.js when its node_modules are installed), and
 //! inspected byte by byte for the rules calendar clients depend on.
 
+mod common;
+
 use chrono::{DateTime, TimeZone, Utc};
+use common::sessions::{self, SessionBuilder};
 use events::feed::{self, FeedOptions};
-use events::model::{Availability, Session, SessionKey, Status, StoredSession};
+use events::model::{Availability, Session, Status, StoredSession};
 use ical::parser::ical::component::{IcalCalendar, IcalEvent};
 use ical::property::Property;
 use std::collections::BTreeSet;
@@ -18,25 +21,13 @@ fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
 }
 
 fn session(event_id: &str, title: &str, start: DateTime<Utc>) -> Session {
-    Session {
-        source: "wsp".into(),
-        event_id: event_id.into(),
-        key: SessionKey::nth(1),
-        title: title.into(),
-        category: Some("Child Neglect".into()),
-        level: Some("Level 2".into()),
-        prerequisites: None,
-        description: Some("A half-day course; bring a pen, please.".into()),
-        start,
-        end: start + chrono::Duration::hours(3),
-        timezone: "Europe/London".into(),
-        venue: Some("Civic Centre, Room 2".into()),
-        online: false,
-        status: Status::Scheduled,
-        availability: Availability::spaces(3),
-        url: format!("https://booking.example.org/events/{event_id}"),
-        all_day: false,
-    }
+    sessions::session("wsp", event_id, start)
+        .titled(title)
+        .at_level("Level 2")
+        .described("A half-day course; bring a pen, please.")
+        .at_venue("Civic Centre, Room 2")
+        .with_spaces(3)
+        .booked_at(format!("https://booking.example.org/events/{event_id}"))
 }
 
 fn stored(session: Session, sequence: u32) -> StoredSession {

@@ -8,6 +8,9 @@
 //! the next is let through) is checked against a fake clock in the unit tests
 //! of `fetch::hosts`.
 
+mod common;
+
+use common::web::{mount, paths, redirect, robots, text, url};
 use events::fetch::{FetchConfig, FetchError, Fetcher, SourceFetcher};
 use events::store::Store;
 use std::sync::atomic::Ordering;
@@ -26,35 +29,12 @@ fn fast_config() -> FetchConfig {
     }
 }
 
-async fn robots(server: &MockServer, body: &str) {
-    Mock::given(method("GET"))
-        .and(path("/robots.txt"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(body))
-        .mount(server)
-        .await;
-}
-
 /// Answers every other GET with a short page.
 async fn pages(server: &MockServer) {
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("page"))
+        .respond_with(text(200, "page"))
         .mount(server)
         .await;
-}
-
-fn url(server: &MockServer, p: &str) -> Url {
-    Url::parse(&format!("{}{}", server.uri(), p)).unwrap()
-}
-
-/// The paths `server` was asked for, in the order the requests arrived.
-async fn paths(server: &MockServer) -> Vec<String> {
-    server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .map(|r| r.url.path().to_string())
-        .collect()
 }
 
 /// Requests `http`'s hosts held back because it was not yet their turn.
@@ -214,11 +194,7 @@ async fn limited_once(server: &MockServer, retry_after: &str) {
         .with_priority(1)
         .mount(server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/limited"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("now ok"))
-        .mount(server)
-        .await;
+    mount(server, "/limited", text(200, "now ok")).await;
 }
 
 async fn asked_for(server: &MockServer, p: &str) -> usize {
@@ -307,7 +283,7 @@ async fn server_errors_are_retried_then_succeed() {
         .await;
     Mock::given(method("GET"))
         .and(path("/flaky"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("fine"))
+        .respond_with(text(200, "fine"))
         .expect(1)
         .mount(&server)
         .await;
@@ -326,7 +302,7 @@ async fn client_errors_are_not_retried() {
     robots(&server, "").await;
     Mock::given(method("GET"))
         .and(path("/gone"))
-        .respond_with(ResponseTemplate::new(404).set_body_string("<h1>Not found</h1>"))
+        .respond_with(text(404, "<h1>Not found</h1>"))
         .expect(1)
         .mount(&server)
         .await;
@@ -351,11 +327,7 @@ async fn a_timeout_is_retried() {
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/slow"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("eventually"))
-        .mount(&server)
-        .await;
+    mount(&server, "/slow", text(200, "eventually")).await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
     let got = fetcher
         .for_source(50.0)
@@ -369,11 +341,12 @@ async fn a_timeout_is_retried() {
 async fn an_oversized_body_is_refused() {
     let server = MockServer::start().await;
     robots(&server, "").await;
-    Mock::given(method("GET"))
-        .and(path("/huge"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'x'; 64 * 1024]))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "/huge",
+        ResponseTemplate::new(200).set_body_bytes(vec![b'x'; 64 * 1024]),
+    )
+    .await;
     let cfg = FetchConfig {
         max_body: 16 * 1024,
         ..fast_config()
@@ -391,16 +364,8 @@ async fn an_oversized_body_is_refused() {
 async fn a_redirect_loop_is_stopped() {
     let server = MockServer::start().await;
     robots(&server, "").await;
-    Mock::given(method("GET"))
-        .and(path("/a"))
-        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/b"))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/b"))
-        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/a"))
-        .mount(&server)
-        .await;
+    mount(&server, "/a", redirect(302, "/b")).await;
+    mount(&server, "/b", redirect(302, "/a")).await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
     let err = fetcher
         .for_source(50.0)
@@ -418,23 +383,14 @@ async fn a_redirect_to_another_host_is_not_followed() {
     let elsewhere = MockServer::start().await;
     robots(&site, "").await;
     robots(&elsewhere, "").await;
-    Mock::given(method("GET"))
-        .and(path("/moved"))
-        .respond_with(
-            ResponseTemplate::new(301).insert_header("Location", url(&elsewhere, "/x").as_str()),
-        )
-        .mount(&site)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/here"))
-        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/there"))
-        .mount(&site)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/there"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("same host"))
-        .mount(&site)
-        .await;
+    mount(
+        &site,
+        "/moved",
+        redirect(301, url(&elsewhere, "/x").as_str()),
+    )
+    .await;
+    mount(&site, "/here", redirect(302, "/there")).await;
+    mount(&site, "/there", text(200, "same host")).await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
     let http = fetcher.for_source(50.0);
     let err = http.get(&url(&site, "/moved")).await.unwrap_err();
@@ -525,11 +481,7 @@ async fn robots_requests(server: &MockServer) -> Vec<Request> {
 async fn robots_txt_is_read_again_conditionally_by_each_crawl() {
     let server = MockServer::start().await;
     robots_that_change_after_one_read(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/training/1"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("a course"))
-        .mount(&server)
-        .await;
+    mount(&server, "/training/1", text(200, "a course")).await;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let fetcher = Fetcher::new(fast_config(), Some(store)).unwrap();
@@ -597,11 +549,7 @@ async fn an_unchanged_robots_txt_costs_a_304_and_keeps_its_rules() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/open"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("open"))
-        .mount(&server)
-        .await;
+    mount(&server, "/open", text(200, "open")).await;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let fetcher = Fetcher::new(fast_config(), Some(store)).unwrap();
@@ -622,14 +570,15 @@ async fn a_second_crawl_of_a_source_obeys_a_rule_added_since_the_first() {
     use events::crawl::{crawl_source, Outcome, Quiet};
     let server = MockServer::start().await;
     robots_that_change_after_one_read(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/org/98765432101/showmore/"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_string(r#"{"success":true,"data":{"events":[],"has_next_page":false}}"#),
-        )
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "/org/98765432101/showmore/",
+        text(
+            200,
+            r#"{"success":true,"data":{"events":[],"has_next_page":false}}"#,
+        ),
+    )
+    .await;
     let file = std::path::Path::new("vrp.toml");
     let cfg = events::config::parse_source(
         file,
@@ -697,19 +646,14 @@ async fn a_body_that_stalls_names_the_timeout_it_ran_out_of() {
 /// at a page.
 async fn redirect_chain(server: &MockServer, name: &str, hops: usize) {
     for i in 0..hops {
-        Mock::given(method("GET"))
-            .and(path(format!("/{name}{i}")))
-            .respond_with(
-                ResponseTemplate::new(302).insert_header("Location", format!("/{name}{}", i + 1)),
-            )
-            .mount(server)
-            .await;
-    }
-    Mock::given(method("GET"))
-        .and(path(format!("/{name}{hops}")))
-        .respond_with(ResponseTemplate::new(200).set_body_string("arrived"))
-        .mount(server)
+        mount(
+            server,
+            &format!("/{name}{i}"),
+            redirect(302, format!("/{name}{}", i + 1)),
+        )
         .await;
+    }
+    mount(server, &format!("/{name}{hops}"), text(200, "arrived")).await;
 }
 
 /// `max_redirects` is 5 by default: five redirects are followed, a sixth is not.
@@ -743,41 +687,18 @@ async fn a_robots_txt_redirected_to_another_host_is_followed() {
     let cdn = MockServer::start().await;
     assert_eq!(events::fetch::ROBOTS_MAX_REDIRECTS, 5);
     // site /robots.txt → cdn /r1 → site /r2 → cdn /r3 → site /r4 → cdn /rules.txt
-    let hop = |to: &MockServer, p: &str| {
-        ResponseTemplate::new(301).insert_header("Location", url(to, p).as_str())
-    };
-    Mock::given(method("GET"))
-        .and(path("/robots.txt"))
-        .respond_with(hop(&cdn, "/r1"))
-        .mount(&site)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/r1"))
-        .respond_with(hop(&site, "/r2"))
-        .mount(&cdn)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/r2"))
-        .respond_with(hop(&cdn, "/r3"))
-        .mount(&site)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/r3"))
-        .respond_with(hop(&site, "/r4"))
-        .mount(&cdn)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/r4"))
-        .respond_with(hop(&cdn, "/rules.txt"))
-        .mount(&site)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/rules.txt"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string("User-agent: *\nDisallow: /private\n"),
-        )
-        .mount(&cdn)
-        .await;
+    let hop = |to: &MockServer, p: &str| redirect(301, url(to, p).as_str());
+    mount(&site, "/robots.txt", hop(&cdn, "/r1")).await;
+    mount(&cdn, "/r1", hop(&site, "/r2")).await;
+    mount(&site, "/r2", hop(&cdn, "/r3")).await;
+    mount(&cdn, "/r3", hop(&site, "/r4")).await;
+    mount(&site, "/r4", hop(&cdn, "/rules.txt")).await;
+    mount(
+        &cdn,
+        "/rules.txt",
+        text(200, "User-agent: *\nDisallow: /private\n"),
+    )
+    .await;
     pages(&site).await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
     let http = fetcher.for_source(50.0);
@@ -805,11 +726,12 @@ async fn a_huge_robots_txt_is_read_up_to_the_limit_and_used() {
     }
     body.extend_from_slice(b"Disallow: /late\n");
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/robots.txt"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(body))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "/robots.txt",
+        ResponseTemplate::new(200).set_body_bytes(body),
+    )
+    .await;
     pages(&server).await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
     let http = fetcher.for_source(50.0);
@@ -838,11 +760,7 @@ async fn a_huge_robots_txt_is_read_up_to_the_limit_and_used() {
 async fn a_redirect_to_a_disallowed_path_is_not_followed() {
     let server = MockServer::start().await;
     robots(&server, "User-agent: *\nDisallow: /private\n").await;
-    Mock::given(method("GET"))
-        .and(path("/open"))
-        .respond_with(ResponseTemplate::new(301).insert_header("Location", "/private/page"))
-        .mount(&server)
-        .await;
+    mount(&server, "/open", redirect(301, "/private/page")).await;
     pages(&server).await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
     let http = fetcher.for_source(50.0);
@@ -860,26 +778,17 @@ async fn a_redirect_to_a_disallowed_path_is_not_followed() {
 #[tokio::test]
 async fn a_robots_txt_behind_too_many_redirects_counts_as_none() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/robots.txt"))
-        .respond_with(ResponseTemplate::new(301).insert_header("Location", "/hop0"))
-        .mount(&server)
-        .await;
+    mount(&server, "/robots.txt", redirect(301, "/hop0")).await;
     // /hop0 → … → /hop5 → /hop6, which would say "Disallow: /".
     for i in 0..6 {
-        Mock::given(method("GET"))
-            .and(path(format!("/hop{i}")))
-            .respond_with(
-                ResponseTemplate::new(301).insert_header("Location", format!("/hop{}", i + 1)),
-            )
-            .mount(&server)
-            .await;
-    }
-    Mock::given(method("GET"))
-        .and(path("/hop6"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("User-agent: *\nDisallow: /\n"))
-        .mount(&server)
+        mount(
+            &server,
+            &format!("/hop{i}"),
+            redirect(301, format!("/hop{}", i + 1)),
+        )
         .await;
+    }
+    mount(&server, "/hop6", text(200, "User-agent: *\nDisallow: /\n")).await;
     pages(&server).await;
     let fetcher = Fetcher::new(fast_config(), None).unwrap();
     let http = fetcher.for_source(50.0);

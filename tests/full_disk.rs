@@ -7,11 +7,11 @@
 
 mod common;
 
+use common::web;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 const NOW: &str = "2026-12-01T09:00:00Z";
 
@@ -70,22 +70,20 @@ fn uids(o: &std::process::Output) -> Vec<String> {
 
 /// A site serving a feed of two events, and a sources folder naming it.
 async fn feed_site() -> (MockServer, tempfile::TempDir) {
-    let site = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/robots.txt"))
-        .respond_with(ResponseTemplate::new(404))
-        .mount(&site)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/feed.ics"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(
-            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n\
-             BEGIN:VEVENT\r\nUID:a@x.test\r\nDTSTART:20270105T100000Z\r\nDTEND:20270105T120000Z\r\nSUMMARY:Briefing\r\nEND:VEVENT\r\n\
-             BEGIN:VEVENT\r\nUID:b@x.test\r\nDTSTART:20270112T100000Z\r\nDTEND:20270112T120000Z\r\nSUMMARY:Workshop\r\nEND:VEVENT\r\n\
-             END:VCALENDAR\r\n",
-        ))
-        .mount(&site)
-        .await;
+    let site = web::site([
+        ("/robots.txt", ResponseTemplate::new(404)),
+        (
+            "/feed.ics",
+            web::text(
+                200,
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n\
+                 BEGIN:VEVENT\r\nUID:a@x.test\r\nDTSTART:20270105T100000Z\r\nDTEND:20270105T120000Z\r\nSUMMARY:Briefing\r\nEND:VEVENT\r\n\
+                 BEGIN:VEVENT\r\nUID:b@x.test\r\nDTSTART:20270112T100000Z\r\nDTEND:20270112T120000Z\r\nSUMMARY:Workshop\r\nEND:VEVENT\r\n\
+                 END:VCALENDAR\r\n",
+            ),
+        ),
+    ])
+    .await;
     let sources = tempfile::tempdir().unwrap();
     std::fs::write(
         sources.path().join("feed.toml"),

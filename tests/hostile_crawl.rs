@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::web;
 use serde_json::Value;
 use std::path::Path;
 use wiremock::matchers::{method, path, query_param};
@@ -38,11 +39,7 @@ async fn mount(
     page_2: Vec<u8>,
     detail: impl Fn(u32) -> Vec<u8>,
 ) {
-    Mock::given(method("GET"))
-        .and(path("/robots.txt"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("User-agent: *\nAllow: /\n"))
-        .mount(server)
-        .await;
+    web::robots(server, "User-agent: *\nAllow: /\n").await;
     Mock::given(method("GET"))
         .and(path("/events-list"))
         .and(query_param("page", "2"))
@@ -56,17 +53,14 @@ async fn mount(
         .with_priority(2)
         .mount(server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/elearning-list"))
-        .respond_with(html(b"<p>No courses</p>".to_vec()))
-        .mount(server)
-        .await;
+    web::mount(
+        server,
+        "/elearning-list",
+        html(b"<p>No courses</p>".to_vec()),
+    )
+    .await;
     for id in 1001..=1010 {
-        Mock::given(method("GET"))
-            .and(path(format!("/events/{id}")))
-            .respond_with(html(detail(id)))
-            .mount(server)
-            .await;
+        web::mount(server, &format!("/events/{id}"), html(detail(id))).await;
     }
 }
 

@@ -6,11 +6,12 @@
 //! without waiting for that thread. The binary is run on loopback against a
 //! wiremock site.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
+use common::web;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 /// One event every second since 1 January 1900: 155 bytes.
 const SECONDLY: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:pin@x.test\r\nDTSTART:19000101T000000Z\r\nRRULE:FREQ=SECONDLY\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
@@ -27,7 +28,7 @@ impl Drop for Serve {
 
 /// Starts `events serve` on a free loopback port; returns it and its address.
 fn start_serve(sources: &std::path::Path, data: &std::path::Path) -> (Serve, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_events"))
+    let child = Command::new(env!("CARGO_BIN_EXE_events"))
         .arg("--sources")
         .arg(sources)
         .arg("--data")
@@ -39,47 +40,27 @@ fn start_serve(sources: &std::path::Path, data: &std::path::Path) -> (Serve, Str
         .stderr(Stdio::null())
         .spawn()
         .expect("starting `events serve`");
-    let stdout = child.stdout.take().expect("serve's stdout");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line.starts_with("Serving on ") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(60))
+    let mut serve = Serve(child);
+    let line = common::servers::serving_line_blocking(&mut serve.0, common::servers::SERVE_START)
         .expect("`events serve` printed its address");
-    let base = line
-        .strip_prefix("Serving on ")
-        .and_then(|r| r.split_whitespace().next())
-        .expect("an address")
-        .trim_end_matches('/')
-        .to_string();
+    let base = common::servers::address_in(&line);
     assert!(base.starts_with("http://127.0.0.1:"), "{line}");
-    (Serve(child), base)
+    (serve, base)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_answers_and_stops_while_a_secondly_feed_is_read() {
     assert_eq!(SECONDLY.len(), 155);
-    let site = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/robots.txt"))
-        .respond_with(ResponseTemplate::new(404))
-        .mount(&site)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/feed.ics"))
-        .respond_with(
+    let site = web::site([
+        ("/robots.txt", ResponseTemplate::new(404)),
+        (
+            "/feed.ics",
             ResponseTemplate::new(200)
                 .insert_header("content-type", "text/calendar")
                 .set_body_string(SECONDLY),
-        )
-        .mount(&site)
-        .await;
+        ),
+    ])
+    .await;
     let sources = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -231,11 +231,7 @@ async fn serve_killed_under_load_leaves_a_store_that_opens() {
         .build()
         .unwrap();
     for kill in 0..SERVE_KILLS {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = common::servers::closed_port();
         let listen = format!("127.0.0.1:{port}");
         let mut child = common::events_command(
             sources.path(),

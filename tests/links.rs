@@ -11,16 +11,18 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
-use events::model::{Availability, Session, SessionKey, Status};
+use common::servers::Served;
+use common::sessions::{self, SessionBuilder};
+use common::web;
+use events::model::Session;
 use events::server::{self, AppState};
-use events::store::{CrawlStats, Store};
+use events::store::Store;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::Path;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 const NOW: &str = "2026-12-01T09:00:00Z";
 
@@ -55,22 +57,16 @@ fn listing() -> String {
 }
 
 async fn site() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/robots.txt"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("User-agent: *\nAllow: /\n"))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/events/"))
-        .respond_with(
+    web::site([
+        ("/robots.txt", web::text(200, "User-agent: *\nAllow: /\n")),
+        (
+            "/events/",
             ResponseTemplate::new(200)
                 .insert_header("content-type", "text/html; charset=utf-8")
                 .set_body_string(listing()),
-        )
-        .mount(&server)
-        .await;
-    server
+        ),
+    ])
+    .await
 }
 
 fn write_source(dir: &Path, base: &str) {
@@ -136,24 +132,19 @@ async fn get(addr: SocketAddr, path: &str) -> String {
 }
 
 /// Serves the store in `data` with the sources in `sources` until the
-/// returned sender is dropped.
-async fn serve(data: &Path, sources: &Path) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+/// returned server is dropped.
+async fn serve(data: &Path, sources: &Path) -> Served {
     let store = Store::open(data).unwrap();
     let configs = events::cli::load_sources(sources).unwrap();
     let state = AppState::new(store, configs, server::fixed_clock(common::utc(NOW)));
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server::serve(listener, state, async move {
-        let _ = rx.await;
-    }));
-    (addr, tx)
+    Served::start(state).await
 }
 
 /// Every output of the store in `data`; `changed`: the store holds changes
 /// of these sessions (the Atom feed and the page list them).
 async fn check_every_output(data: &Path, sources: &Path, good: &str, changed: bool) {
-    let (addr, stop) = serve(data, sources).await;
+    let server = serve(data, sources).await;
+    let addr = server.addr;
     check_feed("/calendar.ics", &get(addr, "/calendar.ics").await, good);
     check_json("/api/sessions", &get(addr, "/api/sessions").await, good);
     let page = get(addr, "/").await;
@@ -174,7 +165,7 @@ async fn check_every_output(data: &Path, sources: &Path, good: &str, changed: bo
         // The page's "What changed" lists them with the one good link.
         assert_eq!(page.matches(">Details<").count(), 1, "{page}");
     }
-    drop(stop);
+    drop(server);
 
     let ics = common::events(sources, data, NOW, None, &["ics"]).await;
     assert!(ics.status.success());
@@ -259,39 +250,27 @@ async fn links_already_in_the_store_are_not_emitted() {
             urls.iter()
                 .enumerate()
                 .map(|(i, url)| Session {
-                    source: "site".into(),
-                    event_id: format!("/e/{i}"),
-                    key: SessionKey::nth(1),
-                    title: format!("Course {i}"),
                     category: None,
-                    level: None,
-                    prerequisites: None,
-                    description: None,
-                    start: start + Duration::days(i as i64),
-                    end: start + Duration::days(i as i64) + Duration::hours(3),
-                    timezone: "Europe/London".into(),
-                    venue: Some("Walsall Town Hall".into()),
-                    online: false,
-                    status: Status::Scheduled,
-                    availability: Availability::spaces(spaces),
-                    url: url.clone(),
-                    all_day: false,
+                    ..sessions::session(
+                        "site",
+                        &format!("/e/{i}"),
+                        start + Duration::days(i as i64),
+                    )
+                    .titled(format!("Course {i}"))
+                    .at_venue("Walsall Town Hall")
+                    .with_spaces(spaces)
+                    .booked_at(url.clone())
                 })
                 .collect()
         };
         // Full, then places again: a change of each, with its link.
         for (spaces, ago) in [(0, 2), (4, 1)] {
-            store
-                .apply_crawl(
-                    "site",
-                    sessions(spaces),
-                    None,
-                    common::utc(NOW) - Duration::hours(ago),
-                    0.5,
-                    CrawlStats::default(),
-                )
-                .unwrap()
-                .unwrap();
+            sessions::merge_crawl(
+                &store,
+                "site",
+                sessions(spaces),
+                common::utc(NOW) - Duration::hours(ago),
+            );
         }
         store.flush().unwrap();
     }

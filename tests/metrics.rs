@@ -13,13 +13,13 @@
 
 mod common;
 
+use common::tools::{on_path, required};
 use events::replica::{Replica, Site};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const NOW: &str = "2026-12-01T09:00:00Z";
 
@@ -45,28 +45,6 @@ const ROUTES: [&str; 10] = [
 ];
 
 const OUTCOMES: [&str; 5] = ["merged", "partial", "refused", "failed", "skipped"];
-
-/// `found`, or `None` with a message; under `CI`, a missing tool fails.
-fn required<T>(found: Option<T>, what: &str) -> Option<T> {
-    match found {
-        Some(x) => Some(x),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("{what} is missing, and CI is set: install it before `cargo test`")
-        }
-        None => {
-            println!("metrics: {what} is missing: the test is not run");
-            None
-        }
-    }
-}
-
-fn python3() -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("python3"))
-            .find(|p| p.is_file())
-    })
-}
 
 /// The samples of an exposition as the Python client parsed them, or `None`
 /// when the package is missing (outside CI).
@@ -145,43 +123,24 @@ fn raw_value(text: &str, series: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
 }
 
+/// `events serve` on the store, killed when dropped; with its address
+/// (`http://127.0.0.1:PORT`).
 struct Serve {
     child: tokio::process::Child,
     base: String,
 }
 
 async fn start_serve(sources: &Path, data: &Path) -> Serve {
-    let mut child = common::events_command(
-        sources,
-        data,
-        NOW,
-        None,
-        &["serve", "--listen", "127.0.0.1:0"],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .kill_on_drop(true)
-    .spawn()
-    .expect("events serve starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(GUARD, lines.next_line())
-        .await
-        .expect("serve says where it listens")
-        .unwrap()
-        .expect("a line on stdout");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("an address in the first line")
-        .trim_end_matches('/')
-        .to_string();
-    Serve { child, base }
+    let (child, url) = common::servers::serve(sources, data, NOW, &[]).await;
+    Serve {
+        child,
+        base: url.trim_end_matches('/').to_string(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_crawls_and_requests_with_bounded_labels() {
-    let Some(py) = required(python3(), "python3") else {
+    let Some(py) = required(on_path("python3"), "python3") else {
         return;
     };
     let site = Replica::start(Site::Wsp).await.unwrap();

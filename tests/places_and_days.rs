@@ -7,13 +7,14 @@
 
 mod common;
 
+use common::servers::Served;
+use common::web;
 use events::model::{SessionKey, Uid};
 use events::server::{self, AppState};
 use events::store::Store;
 use serde_json::Value;
 use std::path::Path;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 const NOW: &str = "2027-03-01T09:00:00Z";
 
@@ -43,23 +44,22 @@ const LISTING: &str = r#"<!doctype html><html><head><title>Events</title>
 ]</script></head><body><h1>Events</h1></body></html>"#;
 
 async fn site() -> MockServer {
-    let server = MockServer::start().await;
-    for (p, body, kind) in [
-        ("/robots.txt", "", "text/plain"),
-        ("/feed.ics", FEED, "text/calendar"),
-        ("/events/", LISTING, "text/html; charset=utf-8"),
-    ] {
-        Mock::given(method("GET"))
-            .and(path(p))
-            .respond_with(
+    web::site(
+        [
+            ("/robots.txt", "", "text/plain"),
+            ("/feed.ics", FEED, "text/calendar"),
+            ("/events/", LISTING, "text/html; charset=utf-8"),
+        ]
+        .map(|(p, body, kind)| {
+            (
+                p,
                 ResponseTemplate::new(200)
                     .insert_header("content-type", kind)
                     .set_body_string(body),
             )
-            .mount(&server)
-            .await;
-    }
-    server
+        }),
+    )
+    .await
 }
 
 fn write_sources(dir: &Path, base: &str) {
@@ -220,12 +220,8 @@ async fn places_not_published_and_all_day_sessions_in_every_output() {
     let config = events::config::load_dir(sources.path()).unwrap();
     let now = common::utc(NOW);
     let state = AppState::new(store, config, server::fixed_clock(now));
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(state).await;
+    let base = served.base.clone();
     let get = |p: &str| {
         let url = format!("{base}{p}");
         async move {
@@ -266,10 +262,5 @@ async fn places_not_published_and_all_day_sessions_in_every_output() {
     );
     let api: Vec<Value> = serde_json::from_str(&get("/api/sessions?available=1").await).unwrap();
     assert_eq!(titles(&api), ["Counted Workshop"]);
-    let _ = stop.send(());
-    tokio::time::timeout(std::time::Duration::from_secs(10), serving)
-        .await
-        .expect("the server stopped within 10 s")
-        .unwrap()
-        .unwrap();
+    served.stop().await;
 }

@@ -2,7 +2,10 @@
 //! as `events crawl` does: a real store in a temporary directory, a real feed
 //! on loopback, and the schedule's clock frozen.
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::web;
 use events::config::parse_source;
 use events::crawl::schedule::run_with_clock;
 use events::crawl::{CrawlReport, Observer};
@@ -11,8 +14,7 @@ use events::store::{CachedResponse, Store};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 /// The schedule's frozen clock.
 fn frozen() -> DateTime<Utc> {
@@ -47,22 +49,16 @@ fn kept(last_used: DateTime<Utc>) -> CachedResponse {
 }
 
 async fn feed_server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/robots.txt"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(""))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/feed.ics"))
-        .respond_with(
+    web::site([
+        ("/robots.txt", web::text(200, "")),
+        (
+            "/feed.ics",
             ResponseTemplate::new(200)
                 .insert_header("content-type", "text/calendar")
                 .set_body_string(FEED),
-        )
-        .mount(&server)
-        .await;
-    server
+        ),
+    ])
+    .await
 }
 
 /// A store holding one page no crawl has used for 40 days and one used 2

@@ -7,9 +7,11 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
-use events::model::{Availability, Session, SessionKey, Status};
+use common::servers::Served;
+use common::sessions::{self, SessionBuilder};
+use events::model::{Availability, Session};
 use events::server::{self, AppState, Limits, PublicOrigin};
-use events::store::{CrawlStats, Store};
+use events::store::Store;
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -20,36 +22,15 @@ const NOW: &str = "2026-12-01T09:00:00Z";
 /// measurement).
 const GUARD: std::time::Duration = std::time::Duration::from_secs(30);
 
-struct Server {
-    addr: SocketAddr,
-    _stop: tokio::sync::oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
-}
-
 fn session(i: usize) -> Session {
     let start = Utc.with_ymd_and_hms(2027, 1, 5, 9, 30, 0).unwrap() + Duration::days(i as i64);
-    Session {
-        source: "wsp".into(),
-        event_id: format!("{}", 100 + i),
-        key: SessionKey::nth(1),
-        title: format!("Course {i}"),
-        category: Some("Child Neglect".into()),
-        level: None,
-        prerequisites: None,
-        description: None,
-        start,
-        end: start + Duration::hours(3),
-        timezone: "Europe/London".into(),
-        venue: Some("Council House".into()),
-        online: false,
-        status: Status::Scheduled,
-        availability: Availability::spaces(5),
-        url: format!("https://wsp.example/events/{}", 100 + i),
-        all_day: false,
-    }
+    sessions::session("wsp", &format!("{}", 100 + i), start)
+        .titled(format!("Course {i}"))
+        .at_venue("Council House")
+        .with_spaces(5)
 }
 
-async fn start(origin: PublicOrigin, limits: Limits) -> Server {
+async fn start(origin: PublicOrigin, limits: Limits) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("data")).unwrap();
     // Two crawls, so the Atom feed has entries (with links) too.
@@ -60,17 +41,7 @@ async fn start(origin: PublicOrigin, limits: Limits) -> Server {
                 ..session(i)
             })
             .collect();
-        store
-            .apply_crawl(
-                "wsp",
-                list,
-                None,
-                common::utc(NOW) - Duration::hours(ago),
-                0.5,
-                CrawlStats::default(),
-            )
-            .unwrap()
-            .unwrap();
+        sessions::merge_crawl(&store, "wsp", list, common::utc(NOW) - Duration::hours(ago));
     }
     let sources = vec![events::config::parse_source(
         std::path::Path::new("wsp.toml"),
@@ -79,22 +50,7 @@ async fn start(origin: PublicOrigin, limits: Limits) -> Server {
     .unwrap()];
     let state = AppState::new(store, sources, server::fixed_clock(common::utc(NOW)))
         .with_public_origin(origin);
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server::serve_with_limits(
-        listener,
-        state,
-        limits,
-        async move {
-            let _ = rx.await;
-        },
-    ));
-    Server {
-        addr,
-        _stop: tx,
-        _dir: dir,
-    }
+    Served::with_limits(state, limits).await.keeping(dir)
 }
 
 /// `GET path` over HTTP/1.0 with exactly these header fields (the `Host`
@@ -344,29 +300,12 @@ impl Serving {
         )
         .unwrap();
         let data = tempfile::tempdir().unwrap();
-        let mut all = vec!["serve", "--listen", "127.0.0.1:0"];
-        all.extend_from_slice(args);
-        let mut child =
-            common::events_command(sources.path(), &data.path().join("data"), NOW, None, &all)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .unwrap();
-        let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        tokio::time::timeout(
-            GUARD,
-            tokio::io::AsyncBufReadExt::read_line(&mut out, &mut line),
-        )
-        .await
-        .expect("serve says where it listens")
-        .unwrap();
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .unwrap_or_else(|| panic!("{line}"))
+        let (child, url) =
+            common::servers::serve(sources.path(), &data.path().join("data"), NOW, args).await;
+        let addr = url
+            .strip_prefix("http://")
+            .and_then(|r| r.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("{url}"))
             .parse()
             .unwrap();
         (

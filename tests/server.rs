@@ -8,17 +8,16 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::servers::Served;
+use common::sessions::{self, SessionBuilder};
 use events::config::{parse_source, SourceConfig};
-use events::model::{Availability, Session, SessionKey, Status};
+use events::model::{Availability, Session, Status};
 use events::server::{self, AppState};
 use events::store::{CrawlStats, Store};
 use reqwest::header;
 use reqwest::{Client, StatusCode};
 use std::io::Read as _;
-use std::net::SocketAddr;
 use std::path::Path;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 const INJECTION: &str = "A\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:evil";
 const XSS: &str = "<script>alert(1)</script>";
@@ -43,33 +42,26 @@ struct S {
 }
 
 fn session(s: S) -> Session {
-    Session {
-        source: s.source.into(),
-        event_id: s.id.into(),
-        key: SessionKey::nth(1),
-        title: s.title.into(),
-        category: Some(s.category.into()),
-        level: None,
-        prerequisites: (s.id == "101").then(|| "You MUST complete Level 1 first".to_string()),
-        description: Some(format!("About {}", s.title)),
-        start: s.start,
-        end: s.start + Duration::hours(3),
-        timezone: "Europe/London".into(),
-        venue: Some(if s.online {
-            "Virtual - MS Teams".to_string()
+    let session = sessions::session(s.source, s.id, s.start)
+        .titled(s.title)
+        .in_category(s.category)
+        .described(format!("About {}", s.title))
+        .at_venue(if s.online {
+            "Virtual - MS Teams"
         } else {
-            "Council House, Walsall".to_string()
-        }),
-        online: s.online,
-        status: s.status,
-        availability: Availability {
+            "Council House, Walsall"
+        })
+        .held_online(s.online)
+        .with_status(s.status)
+        .with_availability(Availability {
             spaces_left: s.spaces,
             capacity: Some(20),
             waitlist: false,
             unpublished: false,
-        },
-        url: format!("https://{}.example/events/{}", s.source, s.id),
-        all_day: false,
+        });
+    Session {
+        prerequisites: (s.id == "101").then(|| "You MUST complete Level 1 first".to_string()),
+        ..session
     }
 }
 
@@ -169,14 +161,11 @@ fn sources() -> Vec<SourceConfig> {
     ]
 }
 
+/// The store served on loopback, and the store itself (to change it under
+/// the server).
 struct Server {
-    base: String,
-    addr: SocketAddr,
-    state: AppState,
+    served: Served,
     store: Store,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
-    _dir: tempfile::TempDir,
 }
 
 impl Server {
@@ -184,28 +173,8 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("data")).unwrap();
         let before = now() - Duration::hours(2);
-        store
-            .apply_crawl(
-                "wsp",
-                wsp_sessions(),
-                None,
-                before,
-                0.5,
-                CrawlStats::default(),
-            )
-            .unwrap()
-            .unwrap();
-        store
-            .apply_crawl(
-                "vrp",
-                vrp_sessions(),
-                None,
-                before,
-                0.5,
-                CrawlStats::default(),
-            )
-            .unwrap()
-            .unwrap();
+        sessions::merge_crawl(&store, "wsp", wsp_sessions(), before);
+        sessions::merge_crawl(&store, "vrp", vrp_sessions(), before);
         // The latest vrp crawl failed: the page and the API must say so.
         store
             .record_failure(
@@ -222,25 +191,14 @@ impl Server {
     /// Serves `store` with `sources` on loopback, the clock frozen at `now()`.
     async fn serve(store: Store, sources: Vec<SourceConfig>, dir: tempfile::TempDir) -> Server {
         let state = AppState::new(store.clone(), sources, server::fixed_clock(now()));
-        let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve(listener, state.clone(), async move {
-            let _ = rx.await;
-        }));
         Server {
-            base: format!("http://{addr}"),
-            addr,
-            state,
+            served: Served::start(state).await.keeping(dir),
             store,
-            stop: Some(tx),
-            task: Some(task),
-            _dir: dir,
         }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.served.url(path)
     }
 
     async fn get(&self, path: &str) -> reqwest::Response {
@@ -252,17 +210,8 @@ impl Server {
         (r.status(), r.text().await.unwrap())
     }
 
-    async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            tokio::time::timeout(std::time::Duration::from_secs(10), t)
-                .await
-                .expect("the server stops on the shutdown signal")
-                .unwrap()
-                .unwrap();
-        }
+    async fn stop(self) {
+        self.served.stop().await;
     }
 }
 
@@ -666,7 +615,7 @@ async fn the_page_shows_sessions_escaped_grouped_and_subscribable() {
     // from the request's Host.
     assert!(html.contains("<a class=\"webcal\" href=\"/calendar.ics\">"));
     assert!(html.contains("value=\"/calendar.ics\""));
-    assert!(!html.contains(&s.addr.to_string()));
+    assert!(!html.contains(&s.served.addr.to_string()));
     for step in [
         "Subscribe from web",
         "From URL",
@@ -876,10 +825,7 @@ async fn sources_read_the_same_in_the_terminal_the_api_and_the_page() {
                     x
                 })
                 .collect();
-            store
-                .apply_crawl(id, list, None, long_ago, 0.5, CrawlStats::default())
-                .unwrap()
-                .unwrap();
+            sessions::merge_crawl(&store, id, list, long_ago);
         }
         store
             .record_failure(
@@ -953,7 +899,7 @@ async fn sources_read_the_same_in_the_terminal_the_api_and_the_page() {
 #[tokio::test]
 async fn rendered_feeds_are_cached_until_the_store_changes() {
     let s = Server::start().await;
-    let before = s.state.feed_renders();
+    let before = s.served.state.feed_renders();
     let a = s.get("/calendar.ics?source=wsp").await;
     let etag_a = a.headers()[header::ETAG].clone();
     let body_a = a.text().await.unwrap();
@@ -962,7 +908,7 @@ async fn rendered_feeds_are_cached_until_the_store_changes() {
     assert_eq!(b.text().await.unwrap(), body_a);
     // The pretty path is the same view, so the same cache entry.
     let _ = s.get("/calendar/wsp.ics").await;
-    assert_eq!(s.state.feed_renders(), before + 1, "rendered once");
+    assert_eq!(s.served.state.feed_renders(), before + 1, "rendered once");
     let _ = s.get("/calendar.ics?source=wsp").await;
 
     let avail = s.get("/calendar.ics?available=1").await;
@@ -972,10 +918,7 @@ async fn rendered_feeds_are_cached_until_the_store_changes() {
     let mut fresh = wsp_sessions();
     fresh[0].availability.spaces_left = Some(1);
     fresh[3].status = Status::Full;
-    s.store
-        .apply_crawl("wsp", fresh, None, now(), 0.5, CrawlStats::default())
-        .unwrap()
-        .unwrap();
+    sessions::merge_crawl(&s.store, "wsp", fresh, now());
     let c = s.get("/calendar.ics?source=wsp").await;
     assert_ne!(c.headers()[header::ETAG], etag_a);
     let lm =
@@ -983,7 +926,7 @@ async fn rendered_feeds_are_cached_until_the_store_changes() {
     assert_eq!(DateTime::<Utc>::from(lm), now());
     assert!(c.text().await.unwrap().contains("(1 place)"));
     // Once for the first wsp view, once for `available=1`, once after the crawl.
-    assert_eq!(s.state.feed_renders(), before + 3);
+    assert_eq!(s.served.state.feed_renders(), before + 3);
     // The full session left the `available=1` view: that is a modification.
     let r = raw_client()
         .get(s.url("/calendar.ics?available=1"))
@@ -999,12 +942,12 @@ async fn rendered_feeds_are_cached_until_the_store_changes() {
 #[tokio::test]
 async fn a_taken_port_is_explained() {
     let s = Server::start().await;
-    let err = server::bind(s.addr).await.unwrap_err();
+    let err = server::bind(s.served.addr).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
             "{} is already in use; pass --listen with another port",
-            s.addr
+            s.served.addr
         )
     );
     s.stop().await;
@@ -1017,12 +960,7 @@ async fn a_tiny_event_block_budget_serves_the_same_feeds() {
     let s = Server::start().await;
     let state = AppState::new(s.store.clone(), sources(), server::fixed_clock(now()))
         .with_event_block_bytes(1024);
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(listener, state.clone(), async move {
-        let _ = rx.await;
-    }));
+    let tiny = Served::start(state.clone()).await;
     for path in [
         "/calendar.ics",
         "/calendar.ics?days=400",
@@ -1030,16 +968,14 @@ async fn a_tiny_event_block_budget_serves_the_same_feeds() {
     ] {
         let (status, expected) = s.text(path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
-        let got = raw_client()
-            .get(format!("http://{addr}{path}"))
-            .send()
-            .await
-            .unwrap();
+        let got = raw_client().get(tiny.url(path)).send().await.unwrap();
         assert_eq!(got.status(), StatusCode::OK, "{path}");
         assert_eq!(got.text().await.unwrap(), expected, "{path}");
     }
     // The feed cache's own budget is untouched by the event-block setting.
-    assert_eq!(state.feed_cache_budget(), s.state.feed_cache_budget());
-    let _ = tx.send(());
-    task.await.unwrap().unwrap();
+    assert_eq!(
+        state.feed_cache_budget(),
+        s.served.state.feed_cache_budget()
+    );
+    tiny.stop().await;
 }

@@ -109,7 +109,7 @@ async fn the_settings_name_the_calendar_page_and_changes_feed() {
         [format!("{title} — Walsall Safeguarding Partnership")]
     );
 
-    let (mut server, url) = common::serve(&env.sources(), &env.data(), NOW, &[]).await;
+    let (mut server, url) = common::servers::serve(&env.sources(), &env.data(), NOW, &[]).await;
     let page = get(&url, "/").await;
     assert!(page.contains(&format!("<title>{title}</title>")), "{page}");
     assert!(page.contains(&format!("<h1>{title}</h1>")));
@@ -130,7 +130,7 @@ async fn the_settings_name_the_calendar_page_and_changes_feed() {
     server.kill().await.unwrap();
 
     // The command line's --public-url wins over the file.
-    let (mut server, url) = common::serve(
+    let (mut server, url) = common::servers::serve(
         &env.sources(),
         &env.data(),
         NOW,

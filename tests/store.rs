@@ -1,7 +1,10 @@
 //! The sled store's merge rules on a real store in a temporary directory.
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use events::model::{Availability, Course, Session, SessionKey, Status};
+use common::sessions::{self, SessionBuilder};
+use events::model::{Course, Session, Status};
 use events::store::{CachedResponse, CrawlStats, Refusal, Store, StoreError};
 
 fn now() -> DateTime<Utc> {
@@ -10,25 +13,11 @@ fn now() -> DateTime<Utc> {
 
 fn session(event: &str, key: usize, day: u32) -> Session {
     let start = Utc.with_ymd_and_hms(2027, 1, day, 9, 30, 0).unwrap();
-    Session {
-        source: "wsp".into(),
-        event_id: event.into(),
-        key: SessionKey::nth(key),
-        title: format!("Course {event}"),
-        category: Some("Child Neglect".into()),
-        level: None,
-        prerequisites: None,
-        description: None,
-        start,
-        end: start + Duration::hours(3),
-        timezone: "Europe/London".into(),
-        venue: Some("Virtual - MS Teams".into()),
-        online: true,
-        status: Status::Scheduled,
-        availability: Availability::spaces(10),
-        url: format!("https://example.org/events/{event}"),
-        all_day: false,
-    }
+    sessions::session("wsp", event, start)
+        .nth(key)
+        .at_venue("Virtual - MS Teams")
+        .held_online(true)
+        .booked_at(format!("https://example.org/events/{event}"))
 }
 
 fn apply(

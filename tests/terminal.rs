@@ -5,7 +5,8 @@
 mod common;
 
 use chrono::{DateTime, Duration, Utc};
-use events::model::{Availability, Course, Session, SessionKey, Status};
+use common::sessions::{self, SessionBuilder};
+use events::model::Course;
 use events::store::{CrawlStats, Store};
 
 const NOW: &str = "2026-12-01T09:00:00Z";
@@ -34,25 +35,13 @@ async fn tables_print_site_text_without_terminal_controls() {
     let now: DateTime<Utc> = NOW.parse().unwrap();
     {
         let store = Store::open(&data).unwrap();
-        let session = Session {
-            source: "wsp".into(),
-            event_id: "1001".into(),
-            key: SessionKey::nth(1),
-            title: HOSTILE.into(),
-            category: Some(HOSTILE.into()),
-            level: None,
-            prerequisites: None,
-            description: Some(HOSTILE.into()),
-            start: now + Duration::days(7),
-            end: now + Duration::days(7) + Duration::hours(3),
-            timezone: "Europe/London".into(),
-            venue: Some(format!("Hall, {HOSTILE}")),
-            online: false,
-            status: Status::Scheduled,
-            availability: Availability::spaces(3),
-            url: "http://127.0.0.1:9/events/1001".into(),
-            all_day: false,
-        };
+        let session = sessions::session("wsp", "1001", now + Duration::days(7))
+            .titled(HOSTILE)
+            .in_category(HOSTILE)
+            .described(HOSTILE)
+            .at_venue(format!("Hall, {HOSTILE}"))
+            .with_spaces(3)
+            .booked_at("http://127.0.0.1:9/events/1001");
         let course = Course {
             source: "wsp".into(),
             id: "501".into(),

@@ -1,6 +1,15 @@
 //! Helpers shared by the integration tests: running the `events` binary with a
-//! frozen clock, reading its JSON, and capturing what the code logs.
+//! frozen clock, reading its JSON, and capturing what the code logs; servers
+//! on loopback ([`servers`]), sessions to fill a store with ([`sessions`]),
+//! mock web sites ([`web`]), what a directory holds ([`files`]) and the
+//! other programs some tests read output with ([`tools`]).
 #![allow(dead_code)] // each test file uses its own subset
+
+pub mod files;
+pub mod servers;
+pub mod sessions;
+pub mod tools;
+pub mod web;
 
 use serde_json::Value;
 use std::io::Write;
@@ -166,44 +175,4 @@ pub fn fixture_bytes(dir: &str, name: &str) -> Vec<u8> {
 /// The text of `tests/fixtures/<dir>/<name>`.
 pub fn fixture_text(dir: &str, name: &str) -> String {
     String::from_utf8(fixture_bytes(dir, name)).expect("fixtures are UTF-8")
-}
-
-/// How long `events serve` may take to print its address.
-pub const SERVE_START: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// `events serve --listen 127.0.0.1:0` (and `args`) on the store, killed
-/// when the returned child is dropped; with the address it serves at
-/// (`http://127.0.0.1:PORT/`).
-pub async fn serve(
-    sources: &Path,
-    data: &Path,
-    now: &str,
-    args: &[&str],
-) -> (tokio::process::Child, String) {
-    use tokio::io::AsyncBufReadExt;
-    let mut all = vec!["serve", "--listen", "127.0.0.1:0"];
-    all.extend_from_slice(args);
-    let mut child = events_command(sources, data, now, None, &all)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("starting `events serve`");
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(SERVE_START, async {
-        while let Some(l) = lines.next_line().await.unwrap() {
-            if l.starts_with("Serving on ") {
-                return l;
-            }
-        }
-        panic!("`events serve` ended without serving");
-    })
-    .await
-    .expect("`events serve` serves within SERVE_START");
-    let url = line
-        .strip_prefix("Serving on ")
-        .and_then(|l| l.split(' ').next())
-        .unwrap()
-        .to_string();
-    (child, url)
 }
