@@ -27,7 +27,7 @@ fn sessions(source: &str, n: usize, first_id: usize) -> Vec<Session> {
         .map(|i| {
             let id = first_id + i;
             let start = now() + Duration::days(1) + Duration::hours((id / 2) as i64 * 5);
-            let category = if id % 3 == 0 {
+            let category = if id.is_multiple_of(3) {
                 "Prevent"
             } else {
                 "Child Neglect"
