@@ -769,6 +769,24 @@ fn location(loc: Option<&Value>, attendance_online: bool) -> (Option<String>, bo
     }
 }
 
+/// A `subEvent` with the event it belongs to: what the sub-event does not
+/// say, its event does.
+#[derive(Clone, Copy)]
+struct Inherits<'a> {
+    ev: &'a Value,
+    parent: Option<&'a Value>,
+}
+
+impl<'a> Inherits<'a> {
+    /// The event's own `k`, else its parent's.
+    fn get(self, k: &str) -> Option<&'a Value> {
+        self.ev.get(k).or_else(|| self.parent.and_then(|p| p.get(k)))
+    }
+}
+
+/// One session of an `Event`, or of a `subEvent` of `parent`. `None`, with a
+/// warning naming the page and the event, when it has no name or its dates
+/// cannot be read.
 #[allow(clippy::too_many_arguments)]
 fn read_session(
     ev: &Value,
@@ -779,15 +797,15 @@ fn read_session(
     page_url: &Url,
     ctx: &SourceContext,
 ) -> Option<Session> {
-    // A sub-event says what differs; the rest comes from its event.
-    let get = |k: &str| ev.get(k).or_else(|| parent.and_then(|p| p.get(k)));
-    let label = str_of(ev, "name")
-        .or_else(|| parent.and_then(|p| str_of(p, "name")))
-        .unwrap_or("(no name)");
+    let node = Inherits { ev, parent };
     let warn = |why: &str| {
+        let label = str_of(ev, "name")
+            .or_else(|| parent.and_then(|p| str_of(p, "name")))
+            .unwrap_or("(no name)");
         tracing::warn!(url = %page_url, event = %label, "event skipped: {why}");
     };
-    let Some(title) = get("name")
+    let Some(title) = node
+        .get("name")
         .and_then(Value::as_str)
         .map(plain)
         .filter(|t| !t.is_empty())
@@ -795,61 +813,26 @@ fn read_session(
         warn("no name");
         return None;
     };
-    let Some(start_s) = ev.get("startDate").and_then(Value::as_str) else {
-        warn("no startDate");
-        return None;
-    };
-    let Some(start) = read_date(start_s, ctx.timezone) else {
-        warn(&format!("startDate `{start_s}` is not a date"));
-        return None;
-    };
-    let end = match ev.get("endDate").and_then(Value::as_str) {
-        Some(e) => match read_date(e, ctx.timezone) {
-            Some(w) => Some(w),
-            None => {
-                warn(&format!("endDate `{e}` is not a date"));
-                return None;
-            }
-        },
-        None => None,
-    };
-    let midnight = |d: NaiveDate| {
-        text::local_to_utc(d, chrono::NaiveTime::MIN, ctx.timezone).unwrap_or_else(|_| {
-            DateTime::<Utc>::from_naive_utc_and_offset(d.and_time(chrono::NaiveTime::MIN), Utc)
-        })
-    };
-    let (start, end, all_day) = match (start, end) {
-        (Written::Day(a), Some(Written::Day(b))) => {
-            // schema.org's endDate is the last day; a calendar's end is the day after.
-            (midnight(a), midnight(b.max(a) + Duration::days(1)), true)
+    let (start, end, all_day) = match read_span(ev, ctx.timezone) {
+        Ok(span) => span,
+        Err(why) => {
+            warn(&why);
+            return None;
         }
-        (Written::Day(a), None) => (midnight(a), midnight(a + Duration::days(1)), true),
-        (Written::Instant(a), Some(Written::Instant(b))) => (a, b.max(a), false),
-        (Written::Instant(a), None) => (a, a, false),
-        (Written::Instant(a), Some(Written::Day(b))) => {
-            (a, midnight(b + Duration::days(1)).max(a), false)
-        }
-        (Written::Day(a), Some(Written::Instant(b))) => (midnight(a), b.max(midnight(a)), false),
     };
-
-    let description = get("description")
+    let description = node
+        .get("description")
         .and_then(Value::as_str)
         .map(plain)
         .filter(|d| !d.is_empty());
-    let (mut status, description) = status_of(ev, description);
-    let sold_out = offers_sold_out(get("offers"));
-    let spaces_left = get("remainingAttendeeCapacity")
-        .and_then(count)
-        .or_else(|| inventory(get("offers")));
-    let capacity = get("maximumAttendeeCapacity").and_then(count);
-    if status == Status::Scheduled && (sold_out || spaces_left == Some(0)) {
-        status = Status::Full;
-    }
-    let attendance_online = get("eventAttendanceMode")
+    let (status, description) = status_of(ev, description);
+    let (status, availability) = places(node, status);
+    let attendance_online = node
+        .get("eventAttendanceMode")
         .and_then(Value::as_str)
         .map(schema_name)
         == Some("OnlineEventAttendanceMode");
-    let (venue, online) = location(get("location"), attendance_online);
+    let (venue, online) = location(node.get("location"), attendance_online);
     Some(Session {
         source: ctx.source_id.clone(),
         event_id: event_id.to_string(),
@@ -865,21 +848,87 @@ fn read_session(
         venue,
         online,
         status,
-        availability: Availability {
-            spaces_left: if sold_out && spaces_left.is_none() {
-                Some(0)
-            } else {
-                spaces_left
-            },
-            capacity,
-            waitlist: false,
-            // Offers that say nothing of availability, and no counts: the
-            // page never said whether places remain.
-            unpublished: offer_availabilities(get("offers")).is_empty() && spaces_left.is_none(),
-        },
+        availability,
         url: url.to_string(),
         all_day,
     })
+}
+
+/// The event's `startDate` and `endDate` as instants, and whether it takes
+/// whole days; the error says which date is missing or unreadable.
+fn read_span(
+    ev: &Value,
+    tz: chrono_tz::Tz,
+) -> Result<(DateTime<Utc>, DateTime<Utc>, bool), String> {
+    let start_s = ev
+        .get("startDate")
+        .and_then(Value::as_str)
+        .ok_or("no startDate")?;
+    let start =
+        read_date(start_s, tz).ok_or_else(|| format!("startDate `{start_s}` is not a date"))?;
+    let end = match ev.get("endDate").and_then(Value::as_str) {
+        Some(e) => Some(read_date(e, tz).ok_or_else(|| format!("endDate `{e}` is not a date"))?),
+        None => None,
+    };
+    Ok(span(start, end, tz))
+}
+
+/// A start and end as written, as instants, and whether the event takes whole
+/// days: a day starts at local midnight in `tz`, and an end given as a day
+/// ends when that day does (schema.org's `endDate` is the last day; a
+/// calendar's end is the day after). An end before the start is the start.
+fn span(
+    start: Written,
+    end: Option<Written>,
+    tz: chrono_tz::Tz,
+) -> (DateTime<Utc>, DateTime<Utc>, bool) {
+    let midnight = |d: NaiveDate| {
+        text::local_to_utc(d, chrono::NaiveTime::MIN, tz).unwrap_or_else(|_| {
+            DateTime::<Utc>::from_naive_utc_and_offset(d.and_time(chrono::NaiveTime::MIN), Utc)
+        })
+    };
+    match (start, end) {
+        (Written::Day(a), Some(Written::Day(b))) => {
+            (midnight(a), midnight(b.max(a) + Duration::days(1)), true)
+        }
+        (Written::Day(a), None) => (midnight(a), midnight(a + Duration::days(1)), true),
+        (Written::Instant(a), Some(Written::Instant(b))) => (a, b.max(a), false),
+        (Written::Instant(a), None) => (a, a, false),
+        (Written::Instant(a), Some(Written::Day(b))) => {
+            (a, midnight(b + Duration::days(1)).max(a), false)
+        }
+        (Written::Day(a), Some(Written::Instant(b))) => (midnight(a), b.max(midnight(a)), false),
+    }
+}
+
+/// The places an event's `offers` and attendee counts give, and `status`
+/// made full when a scheduled event has none left.
+fn places(node: Inherits<'_>, status: Status) -> (Status, Availability) {
+    let offers = node.get("offers");
+    let sold_out = offers_sold_out(offers);
+    let spaces_left = node
+        .get("remainingAttendeeCapacity")
+        .and_then(count)
+        .or_else(|| inventory(offers));
+    let capacity = node.get("maximumAttendeeCapacity").and_then(count);
+    let status = if status == Status::Scheduled && (sold_out || spaces_left == Some(0)) {
+        Status::Full
+    } else {
+        status
+    };
+    let availability = Availability {
+        spaces_left: if sold_out && spaces_left.is_none() {
+            Some(0)
+        } else {
+            spaces_left
+        },
+        capacity,
+        waitlist: false,
+        // Offers that say nothing of availability, and no counts: the
+        // page never said whether places remain.
+        unpublished: offer_availabilities(offers).is_empty() && spaces_left.is_none(),
+    };
+    (status, availability)
 }
 
 #[cfg(test)]
