@@ -353,16 +353,14 @@ pub(super) struct Columns {
 }
 
 pub(super) static COL_DATE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*(?:session\s+)?(?:date|day)s?\b").expect("static regex"));
+    LazyLock::new(|| static_regex(r"(?i)^\s*(?:session\s+)?(?:date|day)s?\b"));
 pub(super) static COL_START: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(?:start|from|begins?)\b").expect("static regex"));
+    LazyLock::new(|| static_regex(r"(?i)\b(?:start|from|begins?)\b"));
 pub(super) static COL_END: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(?:end|finish|until|to)\b").expect("static regex"));
-pub(super) static COL_TIME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\btimes?\b").expect("static regex"));
-pub(super) static COL_VENUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:venue|location|where|address)\b").expect("static regex")
-});
+    LazyLock::new(|| static_regex(r"(?i)\b(?:end|finish|until|to)\b"));
+pub(super) static COL_TIME: LazyLock<Regex> = LazyLock::new(|| static_regex(r"(?i)\btimes?\b"));
+pub(super) static COL_VENUE: LazyLock<Regex> =
+    LazyLock::new(|| static_regex(r"(?i)\b(?:venue|location|where|address)\b"));
 
 impl Columns {
     fn from_header(cells: &[String]) -> Option<Self> {
