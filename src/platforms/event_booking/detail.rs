@@ -92,7 +92,14 @@ fn title_element<'a>(
 ) -> Result<ElementRef<'a>, ParseError> {
     first_with_text(doc, &cfg.markup.detail_title).ok_or_else(|| {
         let pattern = &cfg.selectors.detail_title;
-        report_required_miss(doc, page_url, ctx, "title", "selectors.detail_title", pattern);
+        report_required_miss(
+            doc,
+            page_url,
+            ctx,
+            "title",
+            "selectors.detail_title",
+            pattern,
+        );
         ParseError::new(page_url, "no title (detail_title selector matched nothing)")
     })
 }
@@ -104,7 +111,10 @@ fn availability_of(fields: &Fields, page_lines: &[String]) -> (Status, Availabil
     if let Some(places) = &fields.places {
         avail.add_field(places);
     }
-    for found in page_lines.iter().filter_map(|l| text::parse_availability(l)) {
+    for found in page_lines
+        .iter()
+        .filter_map(|l| text::parse_availability(l))
+    {
         avail.add(found);
     }
     avail.result()
@@ -129,7 +139,14 @@ fn rows_of(
     if lone.is_none() {
         tracing::warn!(url = %page_url, "detail page has no sessions table and no date and time");
         let pattern = &cfg.selectors.sessions_table;
-        report_required_miss(doc, page_url, ctx, "sessions", "selectors.sessions_table", pattern);
+        report_required_miss(
+            doc,
+            page_url,
+            ctx,
+            "sessions",
+            "selectors.sessions_table",
+            pattern,
+        );
     }
     lone.into_iter().collect()
 }
@@ -219,7 +236,10 @@ fn report_misses(
     ];
     for (field, key, pattern, value) in optional {
         if value.is_none() {
-            probe.missed(page_url, FieldMiss::new(field, Some(key), pattern, &labels_seen));
+            probe.missed(
+                page_url,
+                FieldMiss::new(field, Some(key), pattern, &labels_seen),
+            );
         }
     }
     if !found.places_said {
@@ -240,7 +260,11 @@ fn page_text(doc: &Html) -> String {
 /// The distinct class names in the page's `<body>`, in page order.
 fn page_classes(doc: &Html) -> String {
     let mut seen: Vec<&str> = Vec::new();
-    for el in doc.root_element().descendants().filter_map(ElementRef::wrap) {
+    for el in doc
+        .root_element()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+    {
         for c in el.value().classes() {
             if !seen.contains(&c) {
                 seen.push(c);

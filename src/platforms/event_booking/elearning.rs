@@ -76,7 +76,10 @@ fn read_course(
 ) -> Option<Course> {
     let title = first_text(el, &HEADING_OR_LINK)?;
     let (id, url) = match course_link(el, page_url) {
-        Some(u) => (last_number(&u).unwrap_or_else(|| u.to_string()), u.to_string()),
+        Some(u) => (
+            last_number(&u).unwrap_or_else(|| u.to_string()),
+            u.to_string(),
+        ),
         None => (title.clone(), page_url.to_string()),
     };
     let category = course_category(el, &sel.labels.category);

@@ -157,7 +157,9 @@ impl PageScripts {
             if is_ld {
                 match serde_json::from_str::<Value>(text.trim()) {
                     Ok(v) => collect_ld_events(v, &mut found.ld_nodes),
-                    Err(e) => tracing::warn!(url = %page_url, "unreadable JSON-LD block skipped: {e}"),
+                    Err(e) => {
+                        tracing::warn!(url = %page_url, "unreadable JSON-LD block skipped: {e}")
+                    }
                 }
             } else if found.server_data.is_none() && text.contains("__SERVER_DATA__") {
                 found.server_data = extract_server_data(&text, page_url);
@@ -173,9 +175,9 @@ impl PageScripts {
             .iter()
             .find(|n| {
                 !event_id.is_empty()
-                    && n.get("url")
-                        .and_then(Value::as_str)
-                        .is_some_and(|u| trailing_digits(u.split('?').next().unwrap_or(u)) == event_id)
+                    && n.get("url").and_then(Value::as_str).is_some_and(|u| {
+                        trailing_digits(u.split('?').next().unwrap_or(u)) == event_id
+                    })
             })
             .or_else(|| self.ld_nodes.first())
     }

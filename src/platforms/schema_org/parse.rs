@@ -406,10 +406,14 @@ impl<'a> ListingReader<'a> {
     /// The page's same-site links whose path matches `pattern` (for a page
     /// whose JSON-LD named no event), the page itself left out.
     fn read_links(&mut self, doc: &Html, pattern: &Regex) -> Result<(), ParseError> {
-        let links =
-            Selector::parse("a[href]").map_err(|e| ParseError::new(self.page_url, e.to_string()))?;
+        let links = Selector::parse("a[href]")
+            .map_err(|e| ParseError::new(self.page_url, e.to_string()))?;
         for a in doc.select(&links) {
-            let Some(u) = a.value().attr("href").and_then(|h| same_site(self.page_url, h)) else {
+            let Some(u) = a
+                .value()
+                .attr("href")
+                .and_then(|h| same_site(self.page_url, h))
+            else {
                 continue;
             };
             if pattern.is_match(u.path()) && u != *self.page_url && self.push_url(u).is_break() {
@@ -422,7 +426,9 @@ impl<'a> ListingReader<'a> {
     /// The listing read, without the addresses of events it holds whole.
     fn finish(self) -> Listing {
         let mut listing = self.listing;
-        listing.event_urls.retain(|u| !self.embedded_urls.contains(u));
+        listing
+            .event_urls
+            .retain(|u| !self.embedded_urls.contains(u));
         listing
     }
 }
@@ -780,7 +786,9 @@ struct Inherits<'a> {
 impl<'a> Inherits<'a> {
     /// The event's own `k`, else its parent's.
     fn get(self, k: &str) -> Option<&'a Value> {
-        self.ev.get(k).or_else(|| self.parent.and_then(|p| p.get(k)))
+        self.ev
+            .get(k)
+            .or_else(|| self.parent.and_then(|p| p.get(k)))
     }
 }
 
