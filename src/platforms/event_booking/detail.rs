@@ -19,60 +19,17 @@ pub fn parse_detail(
     let event_id = event_id_from_url(page_url)
         .ok_or_else(|| ParseError::new(page_url, "URL has no /events/<id>"))?;
     let url = detail_url(page_url).unwrap_or_else(|| page_url.clone());
-    let doc = crate::platforms::parse_html(html, page_url)?;
-    if let Some(depth) = too_deep(&doc) {
-        return Err(ParseError::new(
-            page_url,
-            format!("nested {depth}+ elements deep: not a page of this site"),
-        ));
-    }
-    let root = doc.root_element();
-
-    let title_el = doc
-        .select(&sel.detail_title)
-        .find(|e| !normalise_text(*e).is_empty());
-    let Some(title) = title_el.map(normalise_text) else {
-        if ctx.probe.is_on() {
-            let miss = FieldMiss::new(
-                "title",
-                Some("selectors.detail_title"),
-                &cfg.selectors.detail_title,
-                &page_text(&doc),
-            );
-            ctx.probe.missed(page_url, miss.required());
-        }
-        return Err(ParseError::new(
-            page_url,
-            "no title (detail_title selector matched nothing)",
-        ));
-    };
-
-    let description_el = doc
-        .select(&sel.description)
-        .find(|e| !normalise_text(*e).is_empty());
+    let doc = parse_page(html, page_url)?;
+    let title_el = title_element(&doc, page_url, cfg, ctx)?;
+    let description_el = first_with_text(&doc, &sel.description);
     let description = description_el.map(|e| text_lines(e, &[]).join("\n"));
-
     let fields = Fields::read(&doc, &sel.labels);
-    let category = fields.category.clone();
-    let level = fields.level.clone();
-    let prerequisites = fields.prerequisites.as_deref().map(strip_brackets);
 
     // Status and places: the Places field first, then any phrase on the page
     // outside the description (which may say "if the course is fully booked…").
-    let mut skip: Vec<ElementRef<'_>> = Vec::new();
-    skip.extend(description_el);
-    skip.extend(title_el);
-    let page_lines = text_lines(root, &skip);
-    let mut avail = AvailabilityVote::default();
-    if let Some(places) = &fields.places {
-        avail.add_field(places);
-    }
-    for line in &page_lines {
-        if let Some(found) = text::parse_availability(line) {
-            avail.add(found);
-        }
-    }
-    let (status, availability) = avail.result();
+    let skip: Vec<ElementRef<'_>> = description_el.into_iter().chain([title_el]).collect();
+    let page_lines = text_lines(doc.root_element(), &skip);
+    let (status, availability) = availability_of(&fields, &page_lines);
     if ctx.probe.is_on() {
         let found = Found {
             description: description.is_some(),
@@ -81,75 +38,138 @@ pub fn parse_detail(
         report_misses(&doc, page_url, cfg, ctx, &fields, found);
     }
 
+    let title = normalise_text(title_el);
     let page_venue = fields.venue.as_deref().and_then(text::parse_venue);
     let base = SessionBase {
         ctx,
         event_id: &event_id,
         title: &title,
-        category,
-        level,
-        prerequisites,
+        category: fields.category.clone(),
+        level: fields.level.clone(),
+        prerequisites: fields.prerequisites.as_deref().map(strip_brackets),
         description,
         status,
         availability,
         url: url.as_str(),
     };
+    let rows = rows_of(&doc, page_url, cfg, ctx, &fields, &page_lines);
+    let sessions = rows.iter().filter_map(|row| {
+        // A row without its own venue is held at the page's.
+        let venue = row
+            .venue
+            .as_deref()
+            .and_then(text::parse_venue)
+            .or_else(|| page_venue.clone());
+        base.session(row, venue.as_ref(), page_url)
+    });
+    Ok(sessions.collect())
+}
 
-    let rows = session_rows(&doc, &sel.sessions_table);
-    let mut sessions = Vec::new();
-    if rows.is_empty() {
-        // No sessions table: a single session given as fields or loose lines.
-        let date_text = fields.date.clone().or_else(|| {
-            page_lines
-                .iter()
-                .find(|l| text::parse_date(l).is_ok())
-                .cloned()
-        });
-        let time_text = fields.time.clone().or_else(|| {
-            page_lines
-                .iter()
-                .find(|l| text::parse_time_range(l).is_ok())
-                .cloned()
-        });
-        match (date_text, time_text) {
-            (Some(d), Some(t)) => {
-                let row = Row {
-                    index: 1,
-                    date: d,
-                    start: t,
-                    end: String::new(),
-                    venue: None,
-                };
-                if let Some(s) = base.session(&row, page_venue.as_ref(), page_url) {
-                    sessions.push(s);
-                }
-            }
-            _ => {
-                tracing::warn!(url = %page_url, "detail page has no sessions table and no date and time");
-                if ctx.probe.is_on() {
-                    let miss = FieldMiss::new(
-                        "sessions",
-                        Some("selectors.sessions_table"),
-                        &cfg.selectors.sessions_table,
-                        &page_text(&doc),
-                    );
-                    ctx.probe.missed(page_url, miss.required());
-                }
-            }
-        }
-    } else {
-        for row in rows {
-            let venue = row
-                .venue
-                .as_deref()
-                .and_then(text::parse_venue)
-                .or_else(|| page_venue.clone());
-            if let Some(s) = base.session(&row, venue.as_ref(), page_url) {
-                sessions.push(s);
-            }
-        }
+/// The page's document, refused when it nests deeper than a real page does.
+fn parse_page(html: &str, page_url: &Url) -> Result<Html, ParseError> {
+    let doc = crate::platforms::parse_html(html, page_url)?;
+    if let Some(depth) = too_deep(&doc) {
+        return Err(ParseError::new(
+            page_url,
+            format!("nested {depth}+ elements deep: not a page of this site"),
+        ));
     }
-    Ok(sessions)
+    Ok(doc)
+}
+
+/// The first element `sel` matches that has any text.
+fn first_with_text<'a>(doc: &'a Html, sel: &Selector) -> Option<ElementRef<'a>> {
+    doc.select(sel).find(|e| !normalise_text(*e).is_empty())
+}
+
+/// The title element: a page without one cannot be an event page, which is
+/// an error (and a required miss for the probe).
+fn title_element<'a>(
+    doc: &'a Html,
+    page_url: &Url,
+    cfg: &EventBookingConfig,
+    ctx: &SourceContext,
+) -> Result<ElementRef<'a>, ParseError> {
+    first_with_text(doc, &cfg.markup.detail_title).ok_or_else(|| {
+        let pattern = &cfg.selectors.detail_title;
+        report_required_miss(
+            doc,
+            page_url,
+            ctx,
+            "title",
+            "selectors.detail_title",
+            pattern,
+        );
+        ParseError::new(page_url, "no title (detail_title selector matched nothing)")
+    })
+}
+
+/// Status and places from the Places field, else from the phrases of
+/// `page_lines`.
+fn availability_of(fields: &Fields, page_lines: &[String]) -> (Status, Availability) {
+    let mut avail = AvailabilityVote::default();
+    if let Some(places) = &fields.places {
+        avail.add_field(places);
+    }
+    for found in page_lines
+        .iter()
+        .filter_map(|l| text::parse_availability(l))
+    {
+        avail.add(found);
+    }
+    avail.result()
+}
+
+/// The session rows: the sessions table's, else one session given as fields
+/// or loose lines. None (with a warning, and a required miss for the probe)
+/// when the page has no table and no date and time.
+fn rows_of(
+    doc: &Html,
+    page_url: &Url,
+    cfg: &EventBookingConfig,
+    ctx: &SourceContext,
+    fields: &Fields,
+    page_lines: &[String],
+) -> Vec<Row> {
+    let rows = session_rows(doc, &cfg.markup.sessions_table);
+    if !rows.is_empty() {
+        return rows;
+    }
+    let lone = lone_row(fields, page_lines);
+    if lone.is_none() {
+        tracing::warn!(url = %page_url, "detail page has no sessions table and no date and time");
+        let pattern = &cfg.selectors.sessions_table;
+        report_required_miss(
+            doc,
+            page_url,
+            ctx,
+            "sessions",
+            "selectors.sessions_table",
+            pattern,
+        );
+    }
+    lone.into_iter().collect()
+}
+
+/// The one session of a page without a sessions table: its Date and Time
+/// fields, else the first lines that read as a date and as a time range.
+fn lone_row(fields: &Fields, page_lines: &[String]) -> Option<Row> {
+    let first_line = |reads: fn(&str) -> bool| page_lines.iter().find(|l| reads(l)).cloned();
+    let date = fields
+        .date
+        .clone()
+        .or_else(|| first_line(|l| text::parse_date(l).is_ok()));
+    let time = fields
+        .time
+        .clone()
+        .or_else(|| first_line(|l| text::parse_time_range(l).is_ok()));
+    Some(Row {
+        index: 1,
+        date: date?,
+        start: time?,
+        end: String::new(),
+        venue: None,
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -163,6 +183,21 @@ struct Found {
     places_said: bool,
 }
 
+/// Tells the probe (when on) that a field the calendar needs was not found,
+/// with the page's whole text as what the selector looked at.
+fn report_required_miss(
+    doc: &Html,
+    page_url: &Url,
+    ctx: &SourceContext,
+    field: &'static str,
+    key: &'static str,
+    pattern: &str,
+) {
+    if ctx.probe.is_on() {
+        let miss = FieldMiss::new(field, Some(key), pattern, &page_text(doc));
+        ctx.probe.missed(page_url, miss.required());
+    }
+}
 /// Tells the probe which selectors and label patterns found nothing on
 /// this page, with what they looked at.
 fn report_misses(
@@ -201,7 +236,10 @@ fn report_misses(
     ];
     for (field, key, pattern, value) in optional {
         if value.is_none() {
-            probe.missed(page_url, FieldMiss::new(field, Some(key), pattern, &labels_seen));
+            probe.missed(
+                page_url,
+                FieldMiss::new(field, Some(key), pattern, &labels_seen),
+            );
         }
     }
     if !found.places_said {
@@ -222,7 +260,11 @@ fn page_text(doc: &Html) -> String {
 /// The distinct class names in the page's `<body>`, in page order.
 fn page_classes(doc: &Html) -> String {
     let mut seen: Vec<&str> = Vec::new();
-    for el in doc.root_element().descendants().filter_map(ElementRef::wrap) {
+    for el in doc
+        .root_element()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+    {
         for c in el.value().classes() {
             if !seen.contains(&c) {
                 seen.push(c);
@@ -335,16 +377,14 @@ pub(super) struct Columns {
 }
 
 pub(super) static COL_DATE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*(?:session\s+)?(?:date|day)s?\b").expect("static regex"));
+    LazyLock::new(|| static_regex(r"(?i)^\s*(?:session\s+)?(?:date|day)s?\b"));
 pub(super) static COL_START: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(?:start|from|begins?)\b").expect("static regex"));
+    LazyLock::new(|| static_regex(r"(?i)\b(?:start|from|begins?)\b"));
 pub(super) static COL_END: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(?:end|finish|until|to)\b").expect("static regex"));
-pub(super) static COL_TIME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\btimes?\b").expect("static regex"));
-pub(super) static COL_VENUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:venue|location|where|address)\b").expect("static regex")
-});
+    LazyLock::new(|| static_regex(r"(?i)\b(?:end|finish|until|to)\b"));
+pub(super) static COL_TIME: LazyLock<Regex> = LazyLock::new(|| static_regex(r"(?i)\btimes?\b"));
+pub(super) static COL_VENUE: LazyLock<Regex> =
+    LazyLock::new(|| static_regex(r"(?i)\b(?:venue|location|where|address)\b"));
 
 impl Columns {
     fn from_header(cells: &[String]) -> Option<Self> {

@@ -3,8 +3,16 @@
 
 use super::*;
 
+/// A selector written in this code, not in a source file: one that does
+/// not parse is a bug the first test that reads a page finds.
 pub(super) fn static_selector(s: &str) -> Selector {
     Selector::parse(s).expect("static selector")
+}
+
+/// A pattern written in this code, not in a source file: one that does not
+/// compile is a bug the first test that reads a page finds.
+pub(super) fn static_regex(s: &str) -> Regex {
+    Regex::new(s).expect("static regex")
 }
 
 pub(super) static ANY_LINK: LazyLock<Selector> = LazyLock::new(|| static_selector("a[href]"));
@@ -22,23 +30,21 @@ pub(super) static DT: LazyLock<Selector> = LazyLock::new(|| static_selector("dt"
 
 /// The page says it has nothing to list (so an empty result is not suspicious).
 pub(super) static NO_EVENTS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bno\s+(?:upcoming\s+|matching\s+)?(?:events|courses|results|sessions)\b|\bnothing\s+(?:found|to\s+show)\b|\b0\s+(?:events|courses|results)\b")
-        .expect("static regex")
+    static_regex(
+        r"(?i)\bno\s+(?:upcoming\s+|matching\s+)?(?:events|courses|results|sessions)\b|\bnothing\s+(?:found|to\s+show)\b|\b0\s+(?:events|courses|results)\b",
+    )
 });
 /// `Label: value` on one line (labels are short words).
-pub(super) static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?P<l>[\p{L}][\p{L} /\-]{0,30}?)\s*:\s*(?P<v>.*)$").expect("static regex")
-});
-pub(super) static VENUE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:venue|location|where|address)\b").expect("static regex")
-});
+pub(super) static LABELLED: LazyLock<Regex> =
+    LazyLock::new(|| static_regex(r"^\s*(?P<l>[\p{L}][\p{L} /\-]{0,30}?)\s*:\s*(?P<v>.*)$"));
+pub(super) static VENUE_LABEL: LazyLock<Regex> =
+    LazyLock::new(|| static_regex(r"(?i)^\s*(?:venue|location|where|address)\b"));
 pub(super) static DATE_LABEL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*(?:date|dates|when)\b").expect("static regex"));
+    LazyLock::new(|| static_regex(r"(?i)^\s*(?:date|dates|when)\b"));
 pub(super) static TIME_LABEL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*(?:time|times)\b").expect("static regex"));
-pub(super) static NEXT_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:next(?:\s+page)?\s*[»›>→]*|[›>→])\s*$").expect("static regex")
-});
+    LazyLock::new(|| static_regex(r"(?i)^\s*(?:time|times)\b"));
+pub(super) static NEXT_TEXT: LazyLock<Regex> =
+    LazyLock::new(|| static_regex(r"(?i)^\s*(?:next(?:\s+page)?\s*[»›>→]*|[›>→])\s*$"));
 
 // ---------------------------------------------------------------------------
 // Text of an element, as lines

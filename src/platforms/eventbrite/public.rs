@@ -83,54 +83,12 @@ pub fn parse_showmore(
 /// ticket classes, else JSON-LD `offers.availability`). Fails only when the page
 /// has neither, which means it is not an event page (a login wall, a CDN page).
 pub fn parse_event_page(html: &str, page_url: &Url) -> Result<PageFacts, ParseError> {
-    if html.len() > MAX_BODY_BYTES {
-        return Err(ParseError::new(
-            page_url,
-            format!("page of {} bytes is too large to read", html.len()),
-        ));
-    }
-    // Cheap refusal of pages that cannot hold what we read (CDN and login pages),
-    // before the HTML parse, which is slow on pathological markup.
-    if !html.contains("ld+json") && !html.contains("__SERVER_DATA__") {
-        return Err(ParseError::new(
-            page_url,
-            "neither JSON-LD nor window.__SERVER_DATA__: not an Eventbrite event page?",
-        ));
-    }
+    refuse_unreadable(html, page_url)?;
     let doc = crate::platforms::parse_html(html, page_url)?;
-    let scripts =
-        Selector::parse("script").map_err(|e| ParseError::new(page_url, e.to_string()))?;
-    let mut ld_nodes: Vec<Value> = Vec::new();
-    let mut server_data: Option<Value> = None;
-    for script in doc.select(&scripts) {
-        if script.value().attr("src").is_some() {
-            continue;
-        }
-        let text: String = script.text().collect();
-        let is_ld = script
-            .value()
-            .attr("type")
-            .is_some_and(|t| t.to_ascii_lowercase().contains("ld+json"));
-        if is_ld {
-            match serde_json::from_str::<Value>(text.trim()) {
-                Ok(v) => collect_ld_events(v, &mut ld_nodes),
-                Err(e) => tracing::warn!(url = %page_url, "unreadable JSON-LD block skipped: {e}"),
-            }
-        } else if server_data.is_none() && text.contains("__SERVER_DATA__") {
-            server_data = extract_server_data(&text, page_url);
-        }
-    }
-    let event_id = trailing_digits(page_url.path());
-    let ld_event = ld_nodes
-        .iter()
-        .find(|n| {
-            !event_id.is_empty()
-                && n.get("url")
-                    .and_then(Value::as_str)
-                    .is_some_and(|u| trailing_digits(u.split('?').next().unwrap_or(u)) == event_id)
-        })
-        .or_else(|| ld_nodes.first());
-    let classes = server_data
+    let scripts = PageScripts::read(&doc, page_url)?;
+    let ld_event = scripts.ld_event(page_url);
+    let classes = scripts
+        .server_data
         .as_ref()
         .and_then(|d| d.pointer("/event_listing_response/tickets/ticketClasses"))
         .and_then(Value::as_array);
@@ -140,44 +98,128 @@ pub fn parse_event_page(html: &str, page_url: &Url) -> Result<PageFacts, ParseEr
             "neither a JSON-LD Event nor window.__SERVER_DATA__ ticket classes: not an Eventbrite event page?",
         ));
     }
-
     let mut facts = PageFacts::default();
     if let Some(ev) = ld_event {
-        // The one schema.org reading of a status and of offers, as for
-        // `schema-org` sources.
-        // Only a postponement writes a description where there was none.
-        let (status, note) = status_of(ev, None);
-        if status == Status::Cancelled {
-            facts.status = Some(Status::Cancelled);
-            facts.postponed = note.is_some();
-        }
-        facts.sold_out = offers_sold_out(ev.get("offers"));
+        read_ld_event(ev, &mut facts);
     }
     if let Some(classes) = classes {
-        let mut totals = TicketTotals::default();
-        let mut all_sold_out = true;
-        for class in classes {
-            if flag(class, "hidden") || flag(class, "isHidden") {
-                continue;
-            }
-            totals.add_class(
-                class.get("quantityRemaining").and_then(count),
-                class.get("capacity").and_then(count),
-            );
-            let state = class.get("onSaleStatusEnum").and_then(Value::as_str);
-            all_sold_out &= state == Some("SOLD_OUT");
-        }
-        if totals.counted > 0 {
-            facts.availability = Some(Availability {
-                spaces_left: totals.spaces_left,
-                capacity: totals.capacity,
-                waitlist: false,
-                unpublished: false,
-            });
-            facts.sold_out |= all_sold_out || totals.spaces_left == Some(0);
-        }
+        read_ticket_classes(classes, &mut facts);
     }
     Ok(facts)
+}
+
+/// Refuses, before the HTML parse (which is slow on pathological markup), a
+/// page too large to read or one that cannot hold what is read (CDN and login
+/// pages).
+fn refuse_unreadable(html: &str, page_url: &Url) -> Result<(), ParseError> {
+    if html.len() > MAX_BODY_BYTES {
+        return Err(ParseError::new(
+            page_url,
+            format!("page of {} bytes is too large to read", html.len()),
+        ));
+    }
+    if !html.contains("ld+json") && !html.contains("__SERVER_DATA__") {
+        return Err(ParseError::new(
+            page_url,
+            "neither JSON-LD nor window.__SERVER_DATA__: not an Eventbrite event page?",
+        ));
+    }
+    Ok(())
+}
+
+/// What the inline scripts of an event page hold.
+struct PageScripts {
+    /// The JSON-LD `Event` nodes, in page order.
+    ld_nodes: Vec<Value>,
+    /// The first `window.__SERVER_DATA__` object.
+    server_data: Option<Value>,
+}
+
+impl PageScripts {
+    /// Reads every inline script; an unreadable JSON-LD block is skipped with
+    /// a warning naming the page.
+    fn read(doc: &Html, page_url: &Url) -> Result<Self, ParseError> {
+        let scripts =
+            Selector::parse("script").map_err(|e| ParseError::new(page_url, e.to_string()))?;
+        let mut found = PageScripts {
+            ld_nodes: Vec::new(),
+            server_data: None,
+        };
+        for script in doc.select(&scripts) {
+            if script.value().attr("src").is_some() {
+                continue;
+            }
+            let text: String = script.text().collect();
+            let is_ld = script
+                .value()
+                .attr("type")
+                .is_some_and(|t| t.to_ascii_lowercase().contains("ld+json"));
+            if is_ld {
+                match serde_json::from_str::<Value>(text.trim()) {
+                    Ok(v) => collect_ld_events(v, &mut found.ld_nodes),
+                    Err(e) => {
+                        tracing::warn!(url = %page_url, "unreadable JSON-LD block skipped: {e}")
+                    }
+                }
+            } else if found.server_data.is_none() && text.contains("__SERVER_DATA__") {
+                found.server_data = extract_server_data(&text, page_url);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The JSON-LD event whose `url` ends in the page's event id, else the first.
+    fn ld_event(&self, page_url: &Url) -> Option<&Value> {
+        let event_id = trailing_digits(page_url.path());
+        self.ld_nodes
+            .iter()
+            .find(|n| {
+                !event_id.is_empty()
+                    && n.get("url").and_then(Value::as_str).is_some_and(|u| {
+                        trailing_digits(u.split('?').next().unwrap_or(u)) == event_id
+                    })
+            })
+            .or_else(|| self.ld_nodes.first())
+    }
+}
+
+/// Cancellation and sold-out offers from the page's JSON-LD event, read the
+/// one schema.org way, as for `schema-org` sources.
+fn read_ld_event(ev: &Value, facts: &mut PageFacts) {
+    // Only a postponement writes a description where there was none.
+    let (status, note) = status_of(ev, None);
+    if status == Status::Cancelled {
+        facts.status = Some(Status::Cancelled);
+        facts.postponed = note.is_some();
+    }
+    facts.sold_out = offers_sold_out(ev.get("offers"));
+}
+
+/// Places from the server data's ticket classes (hidden ones left out), when
+/// any class was counted; no places left, or every class sold out, is sold out.
+fn read_ticket_classes(classes: &[Value], facts: &mut PageFacts) {
+    let mut totals = TicketTotals::default();
+    let mut all_sold_out = true;
+    for class in classes {
+        if flag(class, "hidden") || flag(class, "isHidden") {
+            continue;
+        }
+        totals.add_class(
+            class.get("quantityRemaining").and_then(count),
+            class.get("capacity").and_then(count),
+        );
+        let state = class.get("onSaleStatusEnum").and_then(Value::as_str);
+        all_sold_out &= state == Some("SOLD_OUT");
+    }
+    if totals.counted > 0 {
+        facts.availability = Some(Availability {
+            spaces_left: totals.spaces_left,
+            capacity: totals.capacity,
+            waitlist: false,
+            unpublished: false,
+        });
+        facts.sold_out |= all_sold_out || totals.spaces_left == Some(0);
+    }
 }
 
 /// Merges what an event page said into a record from a list (either path).

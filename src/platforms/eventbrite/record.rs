@@ -234,6 +234,8 @@ pub(super) fn label_of(v: &Value) -> String {
     format!("{id} \"{name}\"")
 }
 
+/// The record of one deserialised entry, or why the entry cannot be one: it
+/// needs a numeric id, a name, and start and end times in order.
 pub(super) fn record_from_raw(
     raw: RawEvent,
     page_url: &Url,
@@ -251,56 +253,23 @@ pub(super) fn record_from_raw(
         .map(squash)
         .filter(|s| !s.is_empty())
         .ok_or("no name")?;
-    let start = raw
-        .start
-        .as_ref()
-        .ok_or_else(|| "no start time".to_string())
-        .and_then(|t| to_utc(t, ctx.timezone))
-        .map_err(|e| format!("start: {e}"))?;
-    let end = raw
-        .end
-        .as_ref()
-        .ok_or_else(|| "no end time".to_string())
-        .and_then(|t| to_utc(t, ctx.timezone))
-        .map_err(|e| format!("end: {e}"))?;
+    let start = required_time(raw.start.as_ref(), "start", ctx.timezone)?;
+    let end = required_time(raw.end.as_ref(), "end", ctx.timezone)?;
     if end < start {
         return Err(format!("ends ({end}) before it starts ({start})"));
     }
-    let description = raw
-        .summary
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .or_else(|| {
-            raw.description
-                .as_ref()
-                .and_then(RawText::text)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-        })
-        .map(str::to_string);
     let online = raw.online_event.unwrap_or(false);
-    let venue = venue_text(online, raw.venue.as_ref());
-    let url = clean_event_url(raw.url.as_deref(), page_url, &event_id);
-
-    let cancelled = raw.status.as_deref().is_some_and(|s| {
-        matches!(
-            s.trim().to_ascii_lowercase().as_str(),
-            "canceled" | "cancelled"
-        )
-    });
-    let ta = raw.ticket_availability.unwrap_or_default();
-    let sold_out = ta.is_sold_out == Some(true);
+    let ta = raw.ticket_availability.as_ref();
     let mut record = EventRecord {
+        url: clean_event_url(raw.url.as_deref(), page_url, &event_id),
         event_id,
         title,
-        description,
-        url,
+        description: description_of(&raw),
         start,
         end,
-        venue,
+        venue: venue_text(online, raw.venue.as_ref()),
         online,
-        status: if cancelled {
+        status: if is_cancelled(raw.status.as_deref()) {
             Status::Cancelled
         } else {
             Status::Scheduled
@@ -308,12 +277,39 @@ pub(super) fn record_from_raw(
         availability: Availability {
             spaces_left: None,
             capacity: None,
-            waitlist: ta.waitlist_available == Some(true),
+            waitlist: ta.and_then(|t| t.waitlist_available) == Some(true),
             unpublished: false,
         },
     };
-    settle_full(&mut record, sold_out);
+    settle_full(&mut record, ta.and_then(|t| t.is_sold_out) == Some(true));
     Ok(record)
+}
+
+/// The `start` or `end` time (named by `which`) in UTC; the error names which.
+fn required_time(t: Option<&RawTime>, which: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
+    t.ok_or_else(|| format!("no {which} time"))
+        .and_then(|t| to_utc(t, tz))
+        .map_err(|e| format!("{which}: {e}"))
+}
+
+/// The entry's summary, else its description's text; `None` when both are blank.
+fn description_of(raw: &RawEvent) -> Option<String> {
+    fn unblank(s: Option<&str>) -> Option<&str> {
+        s.map(str::trim).filter(|s| !s.is_empty())
+    }
+    unblank(raw.summary.as_deref())
+        .or_else(|| unblank(raw.description.as_ref().and_then(RawText::text)))
+        .map(str::to_string)
+}
+
+/// True for a `status` of `canceled` or `cancelled`, in any case.
+fn is_cancelled(status: Option<&str>) -> bool {
+    status.is_some_and(|s| {
+        matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "canceled" | "cancelled"
+        )
+    })
 }
 
 /// `{timezone, local, utc}` → UTC. `utc` is used when present; `local` is never

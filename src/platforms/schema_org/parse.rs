@@ -14,6 +14,8 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use regex::Regex;
 use scraper::{Html, Selector};
 use serde_json::Value;
+use std::collections::HashSet;
+use std::ops::ControlFlow;
 use url::Url;
 
 use crate::model::{Availability, Session, SessionKey, Status};
@@ -276,52 +278,92 @@ pub fn parse_listing_within(
     ctx: &SourceContext,
     budget: Budget,
 ) -> Result<Listing, ParseError> {
+    refuse_oversized(html, page_url)?;
+    let doc = crate::platforms::parse_html(html, page_url)?;
+    let mut reader = ListingReader::new(page_url, ctx, budget);
+    for block in json_ld_blocks(&doc, page_url) {
+        if reader.read_block(block).is_break() {
+            break;
+        }
+    }
+    let named_nothing = reader.listing.event_urls.is_empty()
+        && reader.listing.sessions.is_empty()
+        && reader.listing.over.is_none();
+    if let Some(pattern) = event_path.filter(|_| named_nothing) {
+        reader.read_links(&doc, pattern)?;
+    }
+    let mut listing = reader.finish();
+    let next = Selector::parse("link[rel~='next'], a[rel~='next']")
+        .map_err(|e| ParseError::new(page_url, e.to_string()))?;
+    listing.next = doc
+        .select(&next)
+        .filter_map(|a| a.value().attr("href"))
+        .find_map(|h| same_site(page_url, h));
+    Ok(listing)
+}
+
+/// Refuses a page larger than [`MAX_PAGE_BYTES`] before any parsing.
+fn refuse_oversized(html: &str, page_url: &Url) -> Result<(), ParseError> {
     if html.len() > MAX_PAGE_BYTES {
         return Err(ParseError::new(
             page_url,
             format!("page of {} bytes is too large to read", html.len()),
         ));
     }
-    let doc = crate::platforms::parse_html(html, page_url)?;
-    let mut listing = Listing::default();
-    let mut seen_urls = std::collections::HashSet::new();
-    let mut embedded_urls = std::collections::HashSet::new();
-    // Adds an event address unless it is known; false when the budget is
-    // spent (and the listing marked as holding more).
-    let mut push_url = |listing: &mut Listing, u: Url| -> bool {
-        if seen_urls.contains(&u) {
-            return true;
+    Ok(())
+}
+
+/// A listing as it is read, block by block, against its budget. A step
+/// that finds the budget spent marks the listing as holding more and
+/// breaks: the rest of the page is not read.
+struct ListingReader<'a> {
+    page_url: &'a Url,
+    ctx: &'a SourceContext,
+    budget: Budget,
+    listing: Listing,
+    /// Every event address named so far.
+    seen_urls: HashSet<Url>,
+    /// Addresses of events read whole: their pages need no reading.
+    embedded_urls: HashSet<Url>,
+    /// Events and `subEvent`s read so far, against `budget.sessions`.
+    events_read: usize,
+}
+
+impl<'a> ListingReader<'a> {
+    /// A reader that has read nothing yet.
+    fn new(page_url: &'a Url, ctx: &'a SourceContext, budget: Budget) -> Self {
+        Self {
+            page_url,
+            ctx,
+            budget,
+            listing: Listing::default(),
+            seen_urls: HashSet::new(),
+            embedded_urls: HashSet::new(),
+            events_read: 0,
         }
-        if listing.event_urls.len() >= budget.event_urls {
-            listing.over = Some(Over::EventUrls);
-            return false;
+    }
+
+    /// Adds an event address unless it is known.
+    fn push_url(&mut self, u: Url) -> ControlFlow<()> {
+        if self.seen_urls.contains(&u) {
+            return ControlFlow::Continue(());
         }
-        seen_urls.insert(u.clone());
-        listing.event_urls.push(u);
-        true
-    };
-    // Events and `subEvent`s read so far, against `budget.sessions`.
-    let mut events_read = 0usize;
-    'blocks: for block in json_ld_blocks(&doc, page_url) {
-        // ItemList items that are bare addresses.
+        if self.listing.event_urls.len() >= self.budget.event_urls {
+            self.listing.over = Some(Over::EventUrls);
+            return ControlFlow::Break(());
+        }
+        self.seen_urls.insert(u.clone());
+        self.listing.event_urls.push(u);
+        ControlFlow::Continue(())
+    }
+
+    /// One JSON-LD block: the bare addresses of its `ItemList`s, then its events.
+    fn read_block(&mut self, block: Value) -> ControlFlow<()> {
         let mut lists = Vec::new();
         collect_lists(&block, &mut lists, 0);
-        for list in lists {
-            for item in list_items(list) {
-                let u = match item.get("item") {
-                    Some(Value::String(s)) => Some(s.as_str()),
-                    Some(obj @ Value::Object(_)) if !is_event_type(obj.get("@type")) => obj
-                        .get("url")
-                        .or_else(|| obj.get("@id"))
-                        .and_then(Value::as_str),
-                    Some(_) => None,
-                    None => item.get("url").and_then(Value::as_str),
-                };
-                if let Some(u) = u.and_then(|u| same_site(page_url, u)) {
-                    if !push_url(&mut listing, u) {
-                        break 'blocks;
-                    }
-                }
+        for item in lists.into_iter().flat_map(list_items) {
+            if let Some(u) = item_address(item).and_then(|u| same_site(self.page_url, u)) {
+                self.push_url(u)?;
             }
         }
         let mut events = Vec::new();
@@ -330,55 +372,80 @@ pub fn parse_listing_within(
             let url = ev
                 .get("url")
                 .and_then(Value::as_str)
-                .and_then(|u| same_site(page_url, u));
-            if ev.get("startDate").is_some() {
-                let room = budget.sessions.saturating_sub(events_read);
-                let read = event_sessions_within(&ev, page_url, ctx, room);
-                events_read += read.read;
-                let embedded = !read.sessions.is_empty();
-                if embedded {
-                    if let Some(u) = &url {
-                        embedded_urls.insert(u.clone());
-                    }
-                    listing.sessions.extend(read.sessions);
-                }
-                if read.over {
-                    listing.over = Some(Over::Sessions);
-                    break 'blocks;
-                }
-                if embedded {
-                    continue;
-                }
+                .and_then(|u| same_site(self.page_url, u));
+            if ev.get("startDate").is_some() && self.read_embedded(&ev, url.as_ref())? {
+                continue;
             }
             if let Some(u) = url {
-                if !push_url(&mut listing, u) {
-                    break 'blocks;
-                }
+                self.push_url(u)?;
             }
         }
+        ControlFlow::Continue(())
     }
-    if listing.event_urls.is_empty() && listing.sessions.is_empty() && listing.over.is_none() {
-        if let Some(pattern) = event_path {
-            let links =
-                Selector::parse("a[href]").map_err(|e| ParseError::new(page_url, e.to_string()))?;
-            for a in doc.select(&links) {
-                let Some(u) = a.value().attr("href").and_then(|h| same_site(page_url, h)) else {
-                    continue;
-                };
-                if pattern.is_match(u.path()) && u != *page_url && !push_url(&mut listing, u) {
-                    break;
-                }
+
+    /// Reads an event embedded with its dates into the listing; true when it
+    /// gave sessions (so its page, at `url`, need not be read).
+    fn read_embedded(&mut self, ev: &Value, url: Option<&Url>) -> ControlFlow<(), bool> {
+        let room = self.budget.sessions.saturating_sub(self.events_read);
+        let read = event_sessions_within(ev, self.page_url, self.ctx, room);
+        self.events_read += read.read;
+        let embedded = !read.sessions.is_empty();
+        if embedded {
+            if let Some(u) = url {
+                self.embedded_urls.insert(u.clone());
+            }
+            self.listing.sessions.extend(read.sessions);
+        }
+        if read.over {
+            self.listing.over = Some(Over::Sessions);
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(embedded)
+    }
+
+    /// The page's same-site links whose path matches `pattern` (for a page
+    /// whose JSON-LD named no event), the page itself left out.
+    fn read_links(&mut self, doc: &Html, pattern: &Regex) -> Result<(), ParseError> {
+        let links = Selector::parse("a[href]")
+            .map_err(|e| ParseError::new(self.page_url, e.to_string()))?;
+        for a in doc.select(&links) {
+            let Some(u) = a
+                .value()
+                .attr("href")
+                .and_then(|h| same_site(self.page_url, h))
+            else {
+                continue;
+            };
+            if pattern.is_match(u.path()) && u != *self.page_url && self.push_url(u).is_break() {
+                break;
             }
         }
+        Ok(())
     }
-    listing.event_urls.retain(|u| !embedded_urls.contains(u));
-    let next = Selector::parse("link[rel~='next'], a[rel~='next']")
-        .map_err(|e| ParseError::new(page_url, e.to_string()))?;
-    listing.next = doc
-        .select(&next)
-        .filter_map(|a| a.value().attr("href"))
-        .find_map(|h| same_site(page_url, h));
-    Ok(listing)
+
+    /// The listing read, without the addresses of events it holds whole.
+    fn finish(self) -> Listing {
+        let mut listing = self.listing;
+        listing
+            .event_urls
+            .retain(|u| !self.embedded_urls.contains(u));
+        listing
+    }
+}
+
+/// The address an `ItemList` item gives of an event page: the item as a
+/// string, or the `url` (else `@id`) of an item that is not itself an event,
+/// or the entry's own `url`.
+fn item_address(item: &Value) -> Option<&str> {
+    match item.get("item") {
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(obj @ Value::Object(_)) if !is_event_type(obj.get("@type")) => obj
+            .get("url")
+            .or_else(|| obj.get("@id"))
+            .and_then(Value::as_str),
+        Some(_) => None,
+        None => item.get("url").and_then(Value::as_str),
+    }
 }
 
 fn collect_lists<'a>(v: &'a Value, out: &mut Vec<&'a Value>, depth: u8) {
@@ -427,12 +494,7 @@ pub fn parse_event_page_within(
     ctx: &SourceContext,
     max_sessions: usize,
 ) -> Result<EventPage, ParseError> {
-    if html.len() > MAX_PAGE_BYTES {
-        return Err(ParseError::new(
-            page_url,
-            format!("page of {} bytes is too large to read", html.len()),
-        ));
-    }
+    refuse_oversized(html, page_url)?;
     if !html.contains("ld+json") {
         return Err(ParseError::new(page_url, "no JSON-LD: not an event page?"));
     }
@@ -713,6 +775,26 @@ fn location(loc: Option<&Value>, attendance_online: bool) -> (Option<String>, bo
     }
 }
 
+/// A `subEvent` with the event it belongs to: what the sub-event does not
+/// say, its event does.
+#[derive(Clone, Copy)]
+struct Inherits<'a> {
+    ev: &'a Value,
+    parent: Option<&'a Value>,
+}
+
+impl<'a> Inherits<'a> {
+    /// The event's own `k`, else its parent's.
+    fn get(self, k: &str) -> Option<&'a Value> {
+        self.ev
+            .get(k)
+            .or_else(|| self.parent.and_then(|p| p.get(k)))
+    }
+}
+
+/// One session of an `Event`, or of a `subEvent` of `parent`. `None`, with a
+/// warning naming the page and the event, when it has no name or its dates
+/// cannot be read.
 #[allow(clippy::too_many_arguments)]
 fn read_session(
     ev: &Value,
@@ -723,15 +805,15 @@ fn read_session(
     page_url: &Url,
     ctx: &SourceContext,
 ) -> Option<Session> {
-    // A sub-event says what differs; the rest comes from its event.
-    let get = |k: &str| ev.get(k).or_else(|| parent.and_then(|p| p.get(k)));
-    let label = str_of(ev, "name")
-        .or_else(|| parent.and_then(|p| str_of(p, "name")))
-        .unwrap_or("(no name)");
+    let node = Inherits { ev, parent };
     let warn = |why: &str| {
+        let label = str_of(ev, "name")
+            .or_else(|| parent.and_then(|p| str_of(p, "name")))
+            .unwrap_or("(no name)");
         tracing::warn!(url = %page_url, event = %label, "event skipped: {why}");
     };
-    let Some(title) = get("name")
+    let Some(title) = node
+        .get("name")
         .and_then(Value::as_str)
         .map(plain)
         .filter(|t| !t.is_empty())
@@ -739,61 +821,26 @@ fn read_session(
         warn("no name");
         return None;
     };
-    let Some(start_s) = ev.get("startDate").and_then(Value::as_str) else {
-        warn("no startDate");
-        return None;
-    };
-    let Some(start) = read_date(start_s, ctx.timezone) else {
-        warn(&format!("startDate `{start_s}` is not a date"));
-        return None;
-    };
-    let end = match ev.get("endDate").and_then(Value::as_str) {
-        Some(e) => match read_date(e, ctx.timezone) {
-            Some(w) => Some(w),
-            None => {
-                warn(&format!("endDate `{e}` is not a date"));
-                return None;
-            }
-        },
-        None => None,
-    };
-    let midnight = |d: NaiveDate| {
-        text::local_to_utc(d, chrono::NaiveTime::MIN, ctx.timezone).unwrap_or_else(|_| {
-            DateTime::<Utc>::from_naive_utc_and_offset(d.and_time(chrono::NaiveTime::MIN), Utc)
-        })
-    };
-    let (start, end, all_day) = match (start, end) {
-        (Written::Day(a), Some(Written::Day(b))) => {
-            // schema.org's endDate is the last day; a calendar's end is the day after.
-            (midnight(a), midnight(b.max(a) + Duration::days(1)), true)
+    let (start, end, all_day) = match read_span(ev, ctx.timezone) {
+        Ok(span) => span,
+        Err(why) => {
+            warn(&why);
+            return None;
         }
-        (Written::Day(a), None) => (midnight(a), midnight(a + Duration::days(1)), true),
-        (Written::Instant(a), Some(Written::Instant(b))) => (a, b.max(a), false),
-        (Written::Instant(a), None) => (a, a, false),
-        (Written::Instant(a), Some(Written::Day(b))) => {
-            (a, midnight(b + Duration::days(1)).max(a), false)
-        }
-        (Written::Day(a), Some(Written::Instant(b))) => (midnight(a), b.max(midnight(a)), false),
     };
-
-    let description = get("description")
+    let description = node
+        .get("description")
         .and_then(Value::as_str)
         .map(plain)
         .filter(|d| !d.is_empty());
-    let (mut status, description) = status_of(ev, description);
-    let sold_out = offers_sold_out(get("offers"));
-    let spaces_left = get("remainingAttendeeCapacity")
-        .and_then(count)
-        .or_else(|| inventory(get("offers")));
-    let capacity = get("maximumAttendeeCapacity").and_then(count);
-    if status == Status::Scheduled && (sold_out || spaces_left == Some(0)) {
-        status = Status::Full;
-    }
-    let attendance_online = get("eventAttendanceMode")
+    let (status, description) = status_of(ev, description);
+    let (status, availability) = places(node, status);
+    let attendance_online = node
+        .get("eventAttendanceMode")
         .and_then(Value::as_str)
         .map(schema_name)
         == Some("OnlineEventAttendanceMode");
-    let (venue, online) = location(get("location"), attendance_online);
+    let (venue, online) = location(node.get("location"), attendance_online);
     Some(Session {
         source: ctx.source_id.clone(),
         event_id: event_id.to_string(),
@@ -809,21 +856,87 @@ fn read_session(
         venue,
         online,
         status,
-        availability: Availability {
-            spaces_left: if sold_out && spaces_left.is_none() {
-                Some(0)
-            } else {
-                spaces_left
-            },
-            capacity,
-            waitlist: false,
-            // Offers that say nothing of availability, and no counts: the
-            // page never said whether places remain.
-            unpublished: offer_availabilities(get("offers")).is_empty() && spaces_left.is_none(),
-        },
+        availability,
         url: url.to_string(),
         all_day,
     })
+}
+
+/// The event's `startDate` and `endDate` as instants, and whether it takes
+/// whole days; the error says which date is missing or unreadable.
+fn read_span(
+    ev: &Value,
+    tz: chrono_tz::Tz,
+) -> Result<(DateTime<Utc>, DateTime<Utc>, bool), String> {
+    let start_s = ev
+        .get("startDate")
+        .and_then(Value::as_str)
+        .ok_or("no startDate")?;
+    let start =
+        read_date(start_s, tz).ok_or_else(|| format!("startDate `{start_s}` is not a date"))?;
+    let end = match ev.get("endDate").and_then(Value::as_str) {
+        Some(e) => Some(read_date(e, tz).ok_or_else(|| format!("endDate `{e}` is not a date"))?),
+        None => None,
+    };
+    Ok(span(start, end, tz))
+}
+
+/// A start and end as written, as instants, and whether the event takes whole
+/// days: a day starts at local midnight in `tz`, and an end given as a day
+/// ends when that day does (schema.org's `endDate` is the last day; a
+/// calendar's end is the day after). An end before the start is the start.
+fn span(
+    start: Written,
+    end: Option<Written>,
+    tz: chrono_tz::Tz,
+) -> (DateTime<Utc>, DateTime<Utc>, bool) {
+    let midnight = |d: NaiveDate| {
+        text::local_to_utc(d, chrono::NaiveTime::MIN, tz).unwrap_or_else(|_| {
+            DateTime::<Utc>::from_naive_utc_and_offset(d.and_time(chrono::NaiveTime::MIN), Utc)
+        })
+    };
+    match (start, end) {
+        (Written::Day(a), Some(Written::Day(b))) => {
+            (midnight(a), midnight(b.max(a) + Duration::days(1)), true)
+        }
+        (Written::Day(a), None) => (midnight(a), midnight(a + Duration::days(1)), true),
+        (Written::Instant(a), Some(Written::Instant(b))) => (a, b.max(a), false),
+        (Written::Instant(a), None) => (a, a, false),
+        (Written::Instant(a), Some(Written::Day(b))) => {
+            (a, midnight(b + Duration::days(1)).max(a), false)
+        }
+        (Written::Day(a), Some(Written::Instant(b))) => (midnight(a), b.max(midnight(a)), false),
+    }
+}
+
+/// The places an event's `offers` and attendee counts give, and `status`
+/// made full when a scheduled event has none left.
+fn places(node: Inherits<'_>, status: Status) -> (Status, Availability) {
+    let offers = node.get("offers");
+    let sold_out = offers_sold_out(offers);
+    let spaces_left = node
+        .get("remainingAttendeeCapacity")
+        .and_then(count)
+        .or_else(|| inventory(offers));
+    let capacity = node.get("maximumAttendeeCapacity").and_then(count);
+    let status = if status == Status::Scheduled && (sold_out || spaces_left == Some(0)) {
+        Status::Full
+    } else {
+        status
+    };
+    let availability = Availability {
+        spaces_left: if sold_out && spaces_left.is_none() {
+            Some(0)
+        } else {
+            spaces_left
+        },
+        capacity,
+        waitlist: false,
+        // Offers that say nothing of availability, and no counts: the
+        // page never said whether places remain.
+        unpublished: offer_availabilities(offers).is_empty() && spaces_left.is_none(),
+    };
+    (status, availability)
 }
 
 #[cfg(test)]
