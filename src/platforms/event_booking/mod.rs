@@ -33,8 +33,8 @@ use markup::*;
 
 use super::text::{self, TimeRange, Venue};
 use super::{Configured, FieldMiss, Kind, ParseError, Platform, SourceContext};
-use crate::source::{ConfigError, KindFields};
 use crate::model::{Availability, Course, Session, SessionKey, Status};
+use crate::source::{ConfigError, KindFields};
 use chrono::{DateTime, NaiveDate, Utc};
 use regex::Regex;
 use scraper::{ElementRef, Html, Node, Selector};

@@ -7,8 +7,8 @@
 //! sessions, and health belong to the generic crawl.
 
 use super::{parse_detail, parse_elearning, parse_listing, EventBookingConfig, ListingEntry};
-use crate::source::ParseError;
 use crate::model::{Course, Session};
+use crate::source::ParseError;
 use crate::source::{Gathered, Known, LimitHit, WalkError, Walker};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use std::collections::{HashSet, VecDeque};
@@ -60,9 +60,8 @@ async fn walk_listings(
                 .await??;
             let listed = listing.entries.len();
             w.ctx.probe.read(&url, "listing", Some(listed), &[]);
-            entries.extend(
-                (listing.entries.into_iter()).filter(|e| ids.insert(e.event_id.clone())),
-            );
+            entries
+                .extend((listing.entries.into_iter()).filter(|e| ids.insert(e.event_id.clone())));
             pages.go_on(listing.next);
         }
         if let Some(hit) = pages.limit_hit(w, |url| format!("listing pages of {}", url.path())) {

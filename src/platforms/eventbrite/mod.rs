@@ -52,8 +52,8 @@ use super::schema_org::{
     collect_events as collect_ld_events, offers_sold_out, postponed, status_of,
 };
 use super::{Configured, Kind, ParseError, Platform, SourceContext};
-use crate::source::{ConfigError, KindFields};
 use crate::model::{Availability, Session, SessionKey, Status};
+use crate::source::{ConfigError, KindFields};
 
 /// The registry's entry for this platform.
 pub const PLATFORM: Platform = Platform {

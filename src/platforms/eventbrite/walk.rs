@@ -10,11 +10,11 @@ use super::{
     parse_api_error, parse_api_events, parse_event_page, parse_showmore, parse_ticket_classes,
     showmore_url, ApiErrorKind, EventRecord, EventbriteConfig, PageCursor, TicketTotals,
 };
-use crate::source::{Gathered, Known, LimitHit, WalkError, Walker};
 use crate::errors::ErrorKind;
-use crate::source::FieldMiss;
 use crate::fetch::FetchError;
 use crate::model::{Session, Status};
+use crate::source::FieldMiss;
+use crate::source::{Gathered, Known, LimitHit, WalkError, Walker};
 use std::collections::HashSet;
 
 /// Reads the organiser's events by whichever path is open.
@@ -128,7 +128,10 @@ async fn ticket_classes(
             Ok(p) => {
                 w.ctx.probe.read(&url, "ticket classes", None, &[]);
                 totals = totals.merge(p.totals);
-                pages.go_on(p.next.map(|n| api_ticket_classes_url(&ebr.api_url, event_id, &n)));
+                pages.go_on(
+                    p.next
+                        .map(|n| api_ticket_classes_url(&ebr.api_url, event_id, &n)),
+                );
             }
             Err(e) => {
                 tracing::warn!(source = %w.source.id, error = %e, "unreadable ticket classes; using ticket_availability");
@@ -297,7 +300,10 @@ async fn read_event_page(
         }
     };
     let page_url = url.clone();
-    match w.blocking(move || parse_event_page(&page.text(), &page_url)).await? {
+    match w
+        .blocking(move || parse_event_page(&page.text(), &page_url))
+        .await?
+    {
         Ok(facts) => {
             apply_page_facts(rec, &facts);
             probe_event_page(w, url, rec, &facts);
@@ -335,12 +341,7 @@ fn listed(w: &Walker<'_>, url: &url::Url, role: &'static str, events: &[EventRec
 
 /// Tells the probe what an event page added to its event; no ticket counts
 /// is a miss no setting changes (the page's shape).
-fn probe_event_page(
-    w: &Walker<'_>,
-    url: &url::Url,
-    rec: &EventRecord,
-    facts: &super::PageFacts,
-) {
+fn probe_event_page(w: &Walker<'_>, url: &url::Url, rec: &EventRecord, facts: &super::PageFacts) {
     let probe = &w.ctx.probe;
     if !probe.is_on() {
         return;

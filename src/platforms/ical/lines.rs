@@ -236,9 +236,12 @@ fn split_line(text: &str, line: usize) -> Result<Prop, BadLine> {
     let mut rest = &text[name_end..];
     let mut params = Vec::new();
     while let Some(after) = rest.strip_prefix(';') {
-        let eq = after.find('=').ok_or_else(|| bad("a parameter without `=`"))?;
+        let eq = after
+            .find('=')
+            .ok_or_else(|| bad("a parameter without `=`"))?;
         let key = after[..eq].trim().to_ascii_uppercase();
-        let (value, tail) = param_value(&after[eq + 1..]).ok_or_else(|| bad("a parameter's quotes are not closed before the value"))?;
+        let (value, tail) = param_value(&after[eq + 1..])
+            .ok_or_else(|| bad("a parameter's quotes are not closed before the value"))?;
         params.push((key, value));
         rest = tail;
     }
@@ -324,7 +327,11 @@ mod tests {
 
     #[test]
     fn quoted_parameters_keep_colons() {
-        let p = split_line("DTSTART;TZID=\"Europe/London\";X=\"a:b\":20270101T090000", 3).unwrap();
+        let p = split_line(
+            "DTSTART;TZID=\"Europe/London\";X=\"a:b\":20270101T090000",
+            3,
+        )
+        .unwrap();
         assert_eq!(p.name, "DTSTART");
         assert_eq!(p.param("tzid"), Some("Europe/London"));
         assert_eq!(p.param("X"), Some("a:b"));
@@ -333,7 +340,11 @@ mod tests {
 
     #[test]
     fn a_quote_that_swallows_the_colon_is_a_bad_line() {
-        let e = split_line("DTSTART;TZID=\"W. Europe Standard Time:20270114T090000\"", 9).unwrap_err();
+        let e = split_line(
+            "DTSTART;TZID=\"W. Europe Standard Time:20270114T090000\"",
+            9,
+        )
+        .unwrap_err();
         assert_eq!((e.line, e.name.as_str()), (9, "DTSTART"));
     }
 
@@ -351,7 +362,9 @@ mod tests {
 
     #[test]
     fn several_calendars_and_trailing_junk() {
-        let s = read_stream("BEGIN:VCALENDAR\nEND:VCALENDAR\nBEGIN:VCALENDAR\nX-A:1\nEND:VCALENDAR\n\0\0junk\n");
+        let s = read_stream(
+            "BEGIN:VCALENDAR\nEND:VCALENDAR\nBEGIN:VCALENDAR\nX-A:1\nEND:VCALENDAR\n\0\0junk\n",
+        );
         assert_eq!(s.calendars.len(), 2);
         assert_eq!(s.stray_lines, 1);
     }

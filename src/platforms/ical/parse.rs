@@ -172,8 +172,21 @@ fn warn_about_stream(s: &lines::Stream, feed_url: &Url) {
 /// skips the event; other unreadable lines are ignored. `""` is a line whose
 /// name itself cannot be read, which could be any of them.
 const READ: &[&str] = &[
-    "", "UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID",
-    "SUMMARY", "STATUS", "URL", "LOCATION", "DESCRIPTION", "CATEGORIES",
+    "",
+    "UID",
+    "DTSTART",
+    "DTEND",
+    "DURATION",
+    "RRULE",
+    "RDATE",
+    "EXDATE",
+    "RECURRENCE-ID",
+    "SUMMARY",
+    "STATUS",
+    "URL",
+    "LOCATION",
+    "DESCRIPTION",
+    "CATEGORIES",
 ];
 
 struct Reader<'a> {
@@ -214,7 +227,9 @@ impl CalZones {
 
     /// Every value of a date or date-time property (`EXDATE`/`RDATE` may list several).
     fn values(&self, p: &Prop) -> Result<Vec<When>, String> {
-        let is_date = p.param("VALUE").is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
+        let is_date = p
+            .param("VALUE")
+            .is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
         let zone = self.zone(p.param("TZID"))?;
         p.value
             .split(',')
@@ -315,7 +330,9 @@ impl<'a> Reader<'a> {
     }
 
     fn zones(&self, cal: &Component) -> CalZones {
-        let wr = cal.prop("X-WR-TIMEZONE").map(|p| p.value.trim().to_string());
+        let wr = cal
+            .prop("X-WR-TIMEZONE")
+            .map(|p| p.value.trim().to_string());
         let wr_zone = wr.as_deref().and_then(zone_of_tzid);
         if let (Some(name), None) = (&wr, wr_zone) {
             tracing::warn!(feed = %self.feed_url, zone = %name, "X-WR-TIMEZONE not recognised; floating times are read in the source's time zone");
@@ -327,8 +344,10 @@ impl<'a> Reader<'a> {
             let Some(tzid) = vtz.prop("TZID").map(|p| p.value.trim().to_string()) else {
                 continue;
             };
-            let named = zone_of_tzid(&tzid)
-                .or_else(|| vtz.prop("X-LIC-LOCATION").and_then(|p| zone_of_tzid(&p.value)));
+            let named = zone_of_tzid(&tzid).or_else(|| {
+                vtz.prop("X-LIC-LOCATION")
+                    .and_then(|p| zone_of_tzid(&p.value))
+            });
             let zone = match named {
                 Some(tz) => Ok(Zone::Iana(tz)),
                 None => zones::custom_zone(vtz, until_year).map(|z| Zone::Custom(Arc::new(z))),
@@ -349,7 +368,11 @@ impl<'a> Reader<'a> {
     /// The event's UID, or one made from its start and title that stays the
     /// same across crawls (`nouid-` and 16 hex digits of their SHA-256).
     fn uid_of(&mut self, ev: &Component) -> Option<String> {
-        if let Some(uid) = ev.prop("UID").map(|p| p.value.trim().to_string()).filter(|u| !u.is_empty()) {
+        if let Some(uid) = ev
+            .prop("UID")
+            .map(|p| p.value.trim().to_string())
+            .filter(|u| !u.is_empty())
+        {
             return Some(uid);
         }
         let mut h = Sha256::new();
@@ -361,7 +384,12 @@ impl<'a> Reader<'a> {
             }
             h.update(b"\x1e");
         }
-        let hex: String = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let hex: String = h
+            .finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let mut uid = format!("nouid-{hex}");
         let mut n = 1;
         while !self.fallback_uids.insert(uid.clone()) {
@@ -378,7 +406,10 @@ impl<'a> Reader<'a> {
         }
         for bad in &ev.bad_lines {
             if READ.contains(&bad.name.as_str()) {
-                return Some(format!("line {} ({}) is unreadable: {}", bad.line, bad.name, bad.why));
+                return Some(format!(
+                    "line {} ({}) is unreadable: {}",
+                    bad.line, bad.name, bad.why
+                ));
             }
             tracing::warn!(feed = %self.feed_url, line = bad.line, "unreadable line ignored: {}", bad.why);
         }
@@ -448,17 +479,29 @@ impl<'a> Reader<'a> {
         self.apply_overrides(uid, &fields, starts, &overrides, &series, single, z)
     }
 
-    fn read_overrides<'c>(&self, uid: &str, overrides: &[&'c Component], z: &CalZones) -> Vec<Override<'c>> {
+    fn read_overrides<'c>(
+        &self,
+        uid: &str,
+        overrides: &[&'c Component],
+        z: &CalZones,
+    ) -> Vec<Override<'c>> {
         let mut out = Vec::new();
         for ov in overrides {
-            let Some(p) = ov.prop("RECURRENCE-ID") else { continue };
+            let Some(p) = ov.prop("RECURRENCE-ID") else {
+                continue;
+            };
             match z.one(p) {
                 Ok(rid) => out.push(Override {
                     rid,
-                    this_and_future: p.param("RANGE").is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE")),
+                    this_and_future: p
+                        .param("RANGE")
+                        .is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE")),
                     event: ov,
                 }),
-                Err(e) => self.warn(uid, &format!("unreadable RECURRENCE-ID on line {}: {e}", p.line)),
+                Err(e) => self.warn(
+                    uid,
+                    &format!("unreadable RECURRENCE-ID on line {}: {e}", p.line),
+                ),
             }
         }
         out
@@ -537,11 +580,19 @@ impl<'a> Reader<'a> {
             }
         };
         for original in starts {
-            let key = if single { SessionKey::nth(1) } else { occurrence_key(&original) };
+            let key = if single {
+                SessionKey::nth(1)
+            } else {
+                occurrence_key(&original)
+            };
             let exact = overrides
                 .iter()
                 .position(|o| !o.this_and_future && series.matches(&o.rid, &original))
-                .or_else(|| overrides.iter().position(|o| o.this_and_future && series.matches(&o.rid, &original)));
+                .or_else(|| {
+                    overrides
+                        .iter()
+                        .position(|o| o.this_and_future && series.matches(&o.rid, &original))
+                });
             let f = match exact {
                 Some(i) => {
                     used[i] = true;
@@ -564,7 +615,11 @@ impl<'a> Reader<'a> {
         }
         // Overrides of occurrences the rule did not make in the window (moved
         // into it from outside, or of a date the rule does not make).
-        for (o, _) in overrides.iter().zip(&used).filter(|(o, u)| !**u && !o.this_and_future) {
+        for (o, _) in overrides
+            .iter()
+            .zip(&used)
+            .filter(|(o, u)| !**u && !o.this_and_future)
+        {
             if let Some(f) = read(o) {
                 if self.in_window(&f, z) {
                     out.push(self.session(uid, occurrence_key(&o.rid), &f, Some(master), z));
@@ -593,7 +648,14 @@ impl<'a> Reader<'a> {
         s >= self.window.0 && s <= self.window.1
     }
 
-    fn session(&self, uid: &str, key: SessionKey, f: &Fields, master: Option<&Fields>, z: &CalZones) -> Session {
+    fn session(
+        &self,
+        uid: &str,
+        key: SessionKey,
+        f: &Fields,
+        master: Option<&Fields>,
+        z: &CalZones,
+    ) -> Session {
         session(uid, key, f, master, z, self.ctx)
     }
 }
@@ -604,9 +666,10 @@ impl<'a> Reader<'a> {
 fn series_zone(start: &When, z: &CalZones) -> Zone {
     match start {
         When::Date(_) => z.floating.clone(),
-        When::Time { zone: Zone::Iana(tz), .. } if *tz == chrono_tz::UTC => {
-            z.wr_timezone.clone().unwrap_or(Zone::Iana(chrono_tz::UTC))
-        }
+        When::Time {
+            zone: Zone::Iana(tz),
+            ..
+        } if *tz == chrono_tz::UTC => z.wr_timezone.clone().unwrap_or(Zone::Iana(chrono_tz::UTC)),
         When::Time { zone, .. } => zone.clone(),
     }
 }
@@ -670,9 +733,12 @@ fn read_fields(ev: &Component, z: &CalZones) -> Result<Fields, String> {
         title: text_of(ev, "SUMMARY").map(|t| text::normalise_ws(&t)),
         description: text_of(ev, "DESCRIPTION"),
         location: text_of(ev, "LOCATION"),
-        category: ev
-            .prop("CATEGORIES")
-            .and_then(|p| lines::split_list(&p.value).into_iter().map(|c| decode_entities(c.trim())).find(|c| !c.is_empty())),
+        category: ev.prop("CATEGORIES").and_then(|p| {
+            lines::split_list(&p.value)
+                .into_iter()
+                .map(|c| decode_entities(c.trim()))
+                .find(|c| !c.is_empty())
+        }),
         url,
         cancelled: ev
             .prop("STATUS")
@@ -692,7 +758,11 @@ fn text_of(c: &Component, name: &str) -> Option<String> {
 fn decode_entities(s: &str) -> String {
     if s.contains('&') && !s.contains('<') {
         let frag = scraper::Html::parse_fragment(s);
-        frag.root_element().text().collect::<String>().trim().to_string()
+        frag.root_element()
+            .text()
+            .collect::<String>()
+            .trim()
+            .to_string()
     } else {
         s.to_string()
     }
@@ -727,7 +797,11 @@ fn parse_duration(s: &str) -> Option<Duration> {
             }
         }
     }
-    (num.is_empty() && (neg || total >= Duration::zero())).then_some(if neg { -total } else { total })
+    (num.is_empty() && (neg || total >= Duration::zero())).then_some(if neg {
+        -total
+    } else {
+        total
+    })
 }
 
 /// The session key of an occurrence: its original start, so the UID survives
@@ -811,7 +885,10 @@ mod tests {
 
     #[test]
     fn windows_and_prefixed_tzids() {
-        assert_eq!(zone_of_tzid("GMT Standard Time"), Some(chrono_tz::Europe::London));
+        assert_eq!(
+            zone_of_tzid("GMT Standard Time"),
+            Some(chrono_tz::Europe::London)
+        );
         assert_eq!(
             zone_of_tzid("/mozilla.org/20050126_1/Europe/London"),
             Some(chrono_tz::Europe::London)

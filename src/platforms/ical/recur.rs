@@ -18,8 +18,8 @@
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use std::str::FromStr;
 
-use super::zones::Zone;
 use super::parse::When;
+use super::zones::Zone;
 
 /// Steps one rule may take (occurrences the crate yields, in or before the
 /// window) before it is refused as unable to reach the window.
@@ -149,7 +149,9 @@ fn expand_rule(
     if until_of(&rule).is_some_and(|u| u < earliest) {
         return Ok(false);
     }
-    let fake = Utc.from_utc_datetime(&dtstart).with_timezone(&rrule::Tz::UTC);
+    let fake = Utc
+        .from_utc_datetime(&dtstart)
+        .with_timezone(&rrule::Tz::UTC);
     let set = rrule::RRule::<rrule::Unvalidated>::from_str(&rule)
         .map_err(|e| ExpandError::Unreadable(format!("RRULE `{rule}`: {e}")))?
         .build(fake)
@@ -232,7 +234,9 @@ fn until_of(rule: &str) -> Option<NaiveDateTime> {
     rule.split(';')
         .filter_map(|p| p.split_once('='))
         .find(|(k, _)| k.eq_ignore_ascii_case("UNTIL"))
-        .and_then(|(_, v)| NaiveDateTime::parse_from_str(v.trim_end_matches('Z'), "%Y%m%dT%H%M%S").ok())
+        .and_then(|(_, v)| {
+            NaiveDateTime::parse_from_str(v.trim_end_matches('Z'), "%Y%m%dT%H%M%S").ok()
+        })
 }
 
 /// The rule with its `UNTIL` made a wall-clock time in `zone`, written as the
@@ -295,9 +299,20 @@ mod tests {
     fn simple_rules_jump_to_the_window() {
         let ff = fast_forward("FREQ=SECONDLY", t("19000101T000000"), t("20261101T000000"));
         assert!(ff <= t("20261101T000000") && ff > t("20261031T235900"));
-        let weekly = fast_forward("FREQ=WEEKLY;BYDAY=MO,WE", t("20000103T093000"), t("20261101T000000"));
+        let weekly = fast_forward(
+            "FREQ=WEEKLY;BYDAY=MO,WE",
+            t("20000103T093000"),
+            t("20261101T000000"),
+        );
         assert_eq!((weekly - t("20000103T093000")).num_seconds() % 604_800, 0);
-        assert_eq!(fast_forward("FREQ=DAILY;COUNT=5", t("20000103T093000"), t("20261101T000000")), t("20000103T093000"));
+        assert_eq!(
+            fast_forward(
+                "FREQ=DAILY;COUNT=5",
+                t("20000103T093000"),
+                t("20261101T000000")
+            ),
+            t("20000103T093000")
+        );
     }
 
     #[test]

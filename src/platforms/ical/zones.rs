@@ -185,7 +185,11 @@ pub fn custom_zone(vtz: &Component, until_year: i32) -> Result<CustomZone, ZoneE
         .map(|p| p.value.trim().to_string())
         .unwrap_or_default();
     let mut onsets: Vec<(DateTime<Utc>, i32, i32)> = Vec::new();
-    for obs in vtz.children.iter().filter(|c| c.name == "STANDARD" || c.name == "DAYLIGHT") {
+    for obs in vtz
+        .children
+        .iter()
+        .filter(|c| c.name == "STANDARD" || c.name == "DAYLIGHT")
+    {
         onsets.extend(observance_onsets(obs, until_year)?);
         if onsets.len() > MAX_TRANSITIONS {
             return Err(format!("more than {MAX_TRANSITIONS} transitions"));
@@ -211,7 +215,8 @@ fn observance_onsets(
         let p = obs
             .prop(name)
             .ok_or_else(|| format!("{} without {name}", obs.name))?;
-        parse_offset(&p.value).ok_or_else(|| format!("{name} `{}` is not an offset", p.value.trim()))
+        parse_offset(&p.value)
+            .ok_or_else(|| format!("{name} `{}` is not an offset", p.value.trim()))
     };
     let (from, to) = (offset("TZOFFSETFROM")?, offset("TZOFFSETTO")?);
     let start = obs
@@ -228,7 +233,13 @@ fn observance_onsets(
     // An onset is written in the wall-clock time in force before it.
     Ok(locals
         .into_iter()
-        .map(|l| (Utc.from_utc_datetime(&l) - Duration::seconds(i64::from(from)), from, to))
+        .map(|l| {
+            (
+                Utc.from_utc_datetime(&l) - Duration::seconds(i64::from(from)),
+                from,
+                to,
+            )
+        })
         .collect())
 }
 
@@ -245,7 +256,9 @@ fn yearly_onsets(
         .or_else(|| start.with_day(28).and_then(|d| d.with_year(first_year)))
         .unwrap_or(start);
     let rule = super::recur::until_as_wall_clock(rule, &Zone::Iana(chrono_tz::UTC), false)?;
-    let fake = Utc.from_utc_datetime(&anchor).with_timezone(&rrule::Tz::UTC);
+    let fake = Utc
+        .from_utc_datetime(&anchor)
+        .with_timezone(&rrule::Tz::UTC);
     let set = rrule::RRule::<rrule::Unvalidated>::from_str(&rule)
         .map_err(|e| format!("RRULE `{rule}`: {e}"))?
         .build(fake)
@@ -281,7 +294,11 @@ fn naive_time(v: &str) -> Option<NaiveDateTime> {
     let v = v.trim().trim_end_matches(['Z', 'z']);
     NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S")
         .ok()
-        .or_else(|| NaiveDate::parse_from_str(v, "%Y%m%d").ok()?.and_hms_opt(0, 0, 0))
+        .or_else(|| {
+            NaiveDate::parse_from_str(v, "%Y%m%d")
+                .ok()?
+                .and_hms_opt(0, 0, 0)
+        })
 }
 
 #[cfg(test)]
@@ -311,7 +328,12 @@ mod tests {
         .unwrap();
         let z = Zone::Custom(Arc::new(z));
         let sydney = Zone::Iana(chrono_tz::Australia::Sydney);
-        for t in ["2027-01-15T09:30:00", "2027-07-15T09:30:00", "2027-04-04T02:30:00", "2027-10-03T02:30:00"] {
+        for t in [
+            "2027-01-15T09:30:00",
+            "2027-07-15T09:30:00",
+            "2027-04-04T02:30:00",
+            "2027-10-03T02:30:00",
+        ] {
             let n = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").unwrap();
             assert_eq!(z.instant(n), sydney.instant(n), "{t}");
         }

@@ -10,10 +10,10 @@
 //! the generic crawl.
 
 use super::{parse_event_page_within, parse_listing_within, Budget, Over, SchemaOrgConfig};
-use crate::source::{Gathered, LimitHit, WalkError, Walker};
 use crate::errors::ErrorKind;
 use crate::model::Session;
 use crate::source::FieldMiss;
+use crate::source::{Gathered, LimitHit, WalkError, Walker};
 use std::collections::HashSet;
 use url::Url;
 
@@ -49,9 +49,10 @@ async fn walk_listing(
     sessions: &mut Vec<Session>,
 ) -> Result<(Vec<Url>, Option<LimitHit>), WalkError> {
     let limits = &w.source.limits;
-    let first = w.source.base_url.join(&so.listing).map_err(|e| {
-        WalkError::fail(ErrorKind::Other, format!("listing `{}`: {e}", so.listing))
-    })?;
+    let first =
+        w.source.base_url.join(&so.listing).map_err(|e| {
+            WalkError::fail(ErrorKind::Other, format!("listing `{}`: {e}", so.listing))
+        })?;
     let mut event_urls = Vec::new();
     let mut seen_urls = HashSet::new();
     let mut limit = None;
