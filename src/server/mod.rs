@@ -43,6 +43,9 @@ pub use crate::views::{
     fixed_clock, system_clock, AppState, Clock, PublicOrigin, DEFAULT_FEED_CACHE_BYTES,
 };
 
+mod origin;
+use origin::origin_of;
+
 /// Where `events serve` listens unless told otherwise: loopback only, so a
 /// laptop does not publish the server to its network by accident.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -108,71 +111,6 @@ const CACHE_CONTROL_FEED: &str = "public, max-age=300";
 
 /// How long a JSON answer may be reused without asking again.
 const CACHE_CONTROL_API: &str = "public, max-age=60";
-
-/// The origin of a request's links under `origin`, or `None` for relative links.
-fn origin_of(origin: &PublicOrigin, headers: &HeaderMap) -> Option<String> {
-    match origin {
-        PublicOrigin::Configured(o) => Some(o.clone()),
-        PublicOrigin::TrustedProxy => forwarded_origin(headers),
-        PublicOrigin::Relative => None,
-    }
-}
-
-/// The origin a trusted proxy forwarded (see `PublicOrigin::TrustedProxy`),
-/// when its host is a plausible host name.
-fn forwarded_origin(headers: &HeaderMap) -> Option<String> {
-    let all = |name: header::HeaderName| -> Option<String> {
-        let v: Vec<&str> = headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        (!v.is_empty()).then(|| v.join(","))
-    };
-    let last = |s: &str| s.rsplit(',').next().map(|x| x.trim().to_string());
-    let (mut proto, mut host) = (None, None);
-    // RFC 7239: the proxy appends its element, so the last one is the
-    // trusted proxy's own.
-    if let Some(f) = all(header::FORWARDED) {
-        for pair in last(&f).unwrap_or_default().split(';') {
-            let Some((k, v)) = pair.split_once('=') else {
-                continue;
-            };
-            let v = v.trim().trim_matches('"').to_string();
-            match k.trim().to_ascii_lowercase().as_str() {
-                "proto" => proto = Some(v),
-                "host" => host = Some(v),
-                _ => {}
-            }
-        }
-    }
-    if proto.is_none() {
-        proto = all(header::HeaderName::from_static("x-forwarded-proto")).and_then(|v| last(&v));
-    }
-    if host.is_none() {
-        host = all(header::HeaderName::from_static("x-forwarded-host")).and_then(|v| last(&v));
-    }
-    let host = host.or_else(|| {
-        headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    })?;
-    let plausible = !host.is_empty()
-        && host.len() <= 255
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
-    if !plausible {
-        return None;
-    }
-    let scheme = if proto.is_some_and(|p| p.eq_ignore_ascii_case("https")) {
-        "https"
-    } else {
-        "http"
-    };
-    Some(format!("{scheme}://{}", host.to_ascii_lowercase()))
-}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
