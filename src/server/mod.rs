@@ -17,11 +17,11 @@
 //! crawler fills the store, maybe in the same process), how a filter is read
 //! from and written to a query string (`query`), or the HTML (`page`).
 
-use crate::answers::{self, ChangesQuery, QueryError, SessionsQuery};
+use crate::answers::{self, ChangesQuery, SessionsQuery};
 use crate::changes::ChangeKind;
 use crate::metrics::Route;
 use crate::query::part::{DEFAULT_API_LIMIT, MAX_API_LIMIT, PAGE_PART};
-use crate::query::{Filter, FilterError, Part, MAX_VALUE_CHARS};
+use crate::query::{Filter, Part, MAX_VALUE_CHARS};
 use crate::store::StoreError;
 use crate::views::RenderedFeed;
 use axum::body::Body;
@@ -30,7 +30,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::Serialize;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -41,6 +40,10 @@ pub use crate::site::PublicUrlError;
 pub use crate::views::{
     fixed_clock, system_clock, AppState, Clock, PublicOrigin, DEFAULT_FEED_CACHE_BYTES,
 };
+
+mod respond;
+pub use respond::ApiError;
+use respond::{bad, json, text};
 
 mod conditional;
 use conditional::{conditional, conditional_with};
@@ -475,73 +478,6 @@ fn routes(state: AppState) -> Router {
     feeds.merge(others).fallback(not_found).with_state(state)
 }
 
-/// An error as the client sees it: a status and one plain-text sentence.
-#[derive(Debug)]
-pub enum ApiError {
-    /// `400`: the request is malformed (a [`FilterError`] among others).
-    BadRequest(String),
-    /// `404`: nothing at this address.
-    NotFound(String),
-    /// `403`: not for this client.
-    Forbidden(String),
-    /// `500`: the store could not be read.
-    Store(StoreError),
-}
-
-/// A refused question is the client's mistake: a `400` with its sentence.
-impl From<QueryError> for ApiError {
-    fn from(e: QueryError) -> Self {
-        ApiError::BadRequest(e.to_string())
-    }
-}
-
-/// A refused filter is the client's mistake: a `400` with the filter's sentence.
-impl From<FilterError> for ApiError {
-    fn from(e: FilterError) -> Self {
-        ApiError::BadRequest(e.to_string())
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        ApiError::Store(e)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, msg) = match self {
-            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
-            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
-            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
-            ApiError::Store(e) => {
-                tracing::error!("reading the store: {e}");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("The store could not be read ({e})."),
-                )
-            }
-        };
-        text(status, msg)
-    }
-}
-
-fn bad(m: String) -> ApiError {
-    ApiError::BadRequest(m)
-}
-
-fn text(status: StatusCode, msg: String) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        format!("{msg}\n"),
-    )
-        .into_response()
-}
-
 async fn not_found() -> Response {
     ApiError::NotFound("There is nothing at this address; try / or /calendar.ics.".into())
         .into_response()
@@ -724,23 +660,6 @@ async fn index(
         "no-cache",
         &headers,
     ))
-}
-
-fn json<T: Serialize>(v: &T) -> Response {
-    match serde_json::to_vec_pretty(v) {
-        Ok(b) => (
-            [
-                (header::CONTENT_TYPE, "application/json"),
-                (header::CACHE_CONTROL, "public, max-age=60"),
-            ],
-            b,
-        )
-            .into_response(),
-        Err(e) => text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("The answer could not be written as JSON ({e})."),
-        ),
-    }
 }
 
 /// `/api/sessions`: a part of a view's upcoming sessions, at most `limit`
