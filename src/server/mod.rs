@@ -23,20 +23,20 @@ use crate::metrics::Route;
 use crate::query::part::{DEFAULT_API_LIMIT, MAX_API_LIMIT, PAGE_PART};
 use crate::query::{Filter, Part, MAX_VALUE_CHARS};
 use crate::store::StoreError;
-use crate::views::RenderedFeed;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 
 pub use crate::site::PublicUrlError;
 pub use crate::views::{
     fixed_clock, system_clock, AppState, Clock, PublicOrigin, DEFAULT_FEED_CACHE_BYTES,
 };
+
+mod render;
 
 mod listen;
 pub use listen::{bind, serve, serve_with_limits, ServeError, DEFAULT_LISTEN};
@@ -157,48 +157,6 @@ fn routes(state: AppState) -> Router {
 async fn not_found() -> Response {
     ApiError::NotFound("There is nothing at this address; try / or /calendar.ics.".into())
         .into_response()
-}
-
-impl AppState {
-    /// `render` of this state, off the async workers and at most
-    /// `CONCURRENT_RENDERS` at once.
-    async fn blocking<T: Send + 'static>(
-        &self,
-        render: impl FnOnce(&AppState) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let _permit =
-            self.cache.rendering.acquire().await.map_err(|_| {
-                ApiError::Store(StoreError::Corrupt("the server is stopping".into()))
-            })?;
-        let st = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let rendered = render(&st);
-            crate::memory::give_back();
-            rendered
-        })
-        .await
-        .map_err(|e| ApiError::Store(StoreError::Corrupt(format!("a render failed: {e}"))))?
-        .map_err(ApiError::from)
-    }
-
-    /// `feed`, off the async workers and at most `CONCURRENT_RENDERS` at once.
-    async fn feed_blocking(&self, filter: Filter) -> Result<Arc<RenderedFeed>, ApiError> {
-        let _permit =
-            self.cache.rendering.acquire().await.map_err(|_| {
-                ApiError::Store(StoreError::Corrupt("the server is stopping".into()))
-            })?;
-        let st = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let rendered = st.feed(filter);
-            // A render's scratch (several megabytes at national scale) goes
-            // back to the system rather than staying with the allocator.
-            crate::memory::give_back();
-            rendered
-        })
-        .await
-        .map_err(|e| ApiError::Store(StoreError::Corrupt(format!("a feed render failed: {e}"))))?
-        .map_err(ApiError::from)
-    }
 }
 
 async fn feed_response(
