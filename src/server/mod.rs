@@ -17,14 +17,9 @@
 //! crawler fills the store, maybe in the same process), how a filter is read
 //! from and written to a query string (`query`), or the HTML (`page`).
 
-use crate::answers::{ChangesQuery, SessionsQuery};
 use crate::metrics::Route;
-use crate::query::part::{DEFAULT_API_LIMIT, MAX_API_LIMIT, PAGE_PART};
-use crate::query::{Filter, Part};
-use crate::store::StoreError;
-use axum::body::Body;
-use axum::extract::{MatchedPath, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::MatchedPath;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -34,6 +29,15 @@ pub use crate::site::PublicUrlError;
 pub use crate::views::{
     fixed_clock, system_clock, AppState, Clock, PublicOrigin, DEFAULT_FEED_CACHE_BYTES,
 };
+
+mod ops;
+use ops::{backup, healthz, metrics};
+
+mod index;
+use index::index;
+
+mod api;
+use api::{api_changes, api_courses, api_sessions, api_sources};
 
 mod feeds;
 use feeds::{calendar, calendar_category, calendar_source, changes_atom};
@@ -52,20 +56,15 @@ pub use limits::{
 };
 
 mod respond;
+use respond::text;
 pub use respond::ApiError;
-use respond::{json, text};
 
 mod conditional;
-use conditional::conditional_with;
 
 mod origin;
-use origin::origin_of;
 
 /// The only methods served; any other gets a 405 naming them.
 pub const ALLOWED_METHODS: &str = "GET, HEAD";
-
-/// How long a JSON answer may be reused without asking again.
-const CACHE_CONTROL_API: &str = "public, max-age=60";
 
 /// All routes, answering only `ALLOWED_METHODS`, each request bounded by
 /// `timeout` and counted in the metrics (outermost, so 405s and 503s are too).
@@ -160,187 +159,4 @@ fn routes(state: AppState) -> Router {
 async fn not_found() -> Response {
     ApiError::NotFound("There is nothing at this address; try / or /calendar.ics.".into())
         .into_response()
-}
-
-async fn index(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    let raw = q.as_deref().unwrap_or("");
-    let filter = Filter::from_query(raw)?;
-    let part = Part::from_query(raw, PAGE_PART, PAGE_PART)?;
-    let origin = origin_of(&st.origin, &headers);
-    let r = st.blocking(move |st| st.page(filter, part, origin)).await?;
-    // Relative times ("2 hours ago") go stale; always revalidate.
-    Ok(conditional_with(
-        &r,
-        "text/html; charset=utf-8",
-        "no-cache",
-        &headers,
-    ))
-}
-
-/// `/api/sessions`: a part of a view's upcoming sessions, at most `limit`
-/// (`DEFAULT_API_LIMIT`, up to `MAX_API_LIMIT`), with an RFC 8288 `Link`
-/// to the next part until the last, and the whole view's size in
-/// `X-Total-Count`. Cached and revalidated as feeds are.
-async fn api_sessions(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    let raw = q.as_deref().unwrap_or("");
-    let question = SessionsQuery::from_query(raw)?;
-    let part = Part::from_query(raw, DEFAULT_API_LIMIT, MAX_API_LIMIT)?;
-    let next_query = question.to_query();
-    let asked = part.clone();
-    let r = st
-        .blocking(move |st| st.sessions_part(&question, asked))
-        .await?;
-    let mut resp = conditional_with(&r, "application/json", CACHE_CONTROL_API, &headers);
-    let h = resp.headers_mut();
-    if let Some(total) = r.total {
-        h.insert("x-total-count", HeaderValue::from(total));
-    }
-    if let Some(next) = &r.next {
-        let origin = origin_of(&st.origin, &headers).unwrap_or_default();
-        let params = part.next_params(next, DEFAULT_API_LIMIT);
-        let sep = if next_query.is_empty() { "" } else { "&" };
-        let link = format!("<{origin}/api/sessions?{next_query}{sep}{params}>; rel=\"next\"");
-        if let Ok(v) = HeaderValue::from_str(&link) {
-            h.insert(header::LINK, v);
-        }
-    }
-    Ok(resp)
-}
-
-/// `/api/changes`: what `events changes --json` prints for the same
-/// question (`since`, `kind` and the view's filters).
-async fn api_changes(
-    State(st): State<AppState>,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    let q = ChangesQuery::from_query(q.as_deref().unwrap_or(""))?;
-    Ok(json(&st.changes_answer(&q)?))
-}
-
-/// `/api/courses`: the undated eLearning courses, as `events courses
-/// --json` prints them.
-async fn api_courses(State(st): State<AppState>) -> Result<Response, ApiError> {
-    Ok(json(&st.courses_answer()?))
-}
-
-/// `/api/sources`: every source's `SourceStatus`, as `events sources --json`
-/// prints it.
-async fn api_sources(State(st): State<AppState>) -> Result<Response, ApiError> {
-    Ok(json(&st.sources_answer()?))
-}
-
-/// 200 whenever the store can be read, even with failing sources (they are
-/// named in the body): a monitor should page about the server, not about a
-/// booking site being down. 503 only when the store itself fails.
-async fn healthz(State(st): State<AppState>) -> Response {
-    let result = st
-        .snapshot()
-        .and_then(|(g, all)| Ok((g, all.len(), st.source_statuses(&all)?)));
-    match result {
-        Ok((generation, sessions, sources)) => {
-            let unhealthy: Vec<&str> = sources
-                .iter()
-                .filter(|s| !s.healthy())
-                .map(|s| s.id.as_str())
-                .collect();
-            let mut r = json(&serde_json::json!({
-                "status": if unhealthy.is_empty() { "ok" } else { "degraded" },
-                "generation": generation,
-                "sessions": sessions,
-                "unhealthy_sources": unhealthy,
-            }));
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
-        Err(e) => {
-            let mut r = json(&serde_json::json!({
-                "status": "error",
-                "error": e.to_string(),
-            }));
-            *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
-    }
-}
-
-/// `/backup`: a backup file of the store as it is now (`backup::write`), for
-/// `events backup` run beside this server. Only with the token the server
-/// left in its data directory: the store holds nothing secret, but a copy
-/// of it is for those who could copy the directory anyway.
-async fn backup(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let allowed = match (&st.backup_token, given) {
-        (Some(t), Some(g)) => same_secret(t.as_bytes(), g.as_bytes()),
-        _ => false,
-    };
-    if !allowed {
-        return Err(ApiError::Forbidden(
-            "Backups are taken with `events backup` on the server's own machine, by a user who can read its data directory.".into(),
-        ));
-    }
-    let _permit = st
-        .cache
-        .rendering
-        .acquire()
-        .await
-        .map_err(|_| ApiError::Store(StoreError::Corrupt("the server is stopping".into())))?;
-    let (store, now) = (st.store.clone(), (st.clock)());
-    let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-        let mut f = tempfile::tempfile()?;
-        crate::backup::write(&store, now, std::io::BufWriter::new(&mut f))?;
-        std::io::Seek::rewind(&mut f)?;
-        Ok(f)
-    })
-    .await
-    .map_err(|e| ApiError::Store(StoreError::Corrupt(format!("a backup failed: {e}"))))?
-    .map_err(|e| ApiError::Store(StoreError::Corrupt(format!("a backup failed: {e}"))))?;
-    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/gzip"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
-}
-
-/// Compares two secrets in time that depends on their lengths only.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// `/metrics`: the Prometheus text of `metrics::Metrics`, with the feed
-/// cache's bytes and the sources' health as they are now. Never cached; a
-/// store that cannot be read is a 500, as elsewhere.
-async fn metrics(State(st): State<AppState>) -> Result<Response, ApiError> {
-    let health = st.store.all_health()?;
-    match st.metrics.encode(st.feed_cache_bytes(), &health) {
-        Ok(body) => Ok((
-            [
-                (header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            body,
-        )
-            .into_response()),
-        Err(_) => Ok(text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The metrics could not be written.".into(),
-        )),
-    }
 }
