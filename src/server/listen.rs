@@ -8,7 +8,7 @@
 //! what a request is answered (`routes` and the handlers).
 
 use super::limits::{ClientKey, Clients, Limits};
-use super::router_with_timeout;
+use super::routes::router_with_timeout;
 use crate::views::AppState;
 use std::future::Future;
 use std::net::SocketAddr;

@@ -16,147 +16,49 @@
 //! (`views`, which `events export` uses too), crawling or parsing (the
 //! crawler fills the store, maybe in the same process), how a filter is read
 //! from and written to a query string (`query`), or the HTML (`page`).
+//!
+//! One concern a file:
+//! - `listen`: binding the socket, and the accept loop that applies the
+//!   limits to each connection;
+//! - `limits`: `Limits`, the constants they default to, and each client's
+//!   count of connections;
+//! - `routes`: the router and the layers every request goes through
+//!   (metrics, methods, request time), and the `404`;
+//! - `feeds`: `/calendar.ics`, its pretty paths and `/changes.atom`;
+//! - `index`: the page at `/`;
+//! - `api`: `/api/sessions`, `/api/changes`, `/api/courses`, `/api/sources`;
+//! - `ops`: `/healthz`, `/metrics` and `/backup`;
+//! - `render`: rendering off the async workers, a few at a time;
+//! - `conditional`: a cached answer's `ETag`, `Last-Modified`, `304`s and
+//!   gzip;
+//! - `origin`: the origin of a request's absolute links;
+//! - `respond`: `ApiError`, and the plain-text and JSON responses.
+//!
+//! Every public item is re-exported here: its path is `server::…` whichever
+//! file holds it.
 
-use crate::metrics::Route;
-use axum::extract::MatchedPath;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
-use tower_http::compression::CompressionLayer;
+mod api;
+mod conditional;
+mod feeds;
+mod index;
+mod limits;
+mod listen;
+mod ops;
+mod origin;
+mod render;
+mod respond;
+mod routes;
 
 pub use crate::site::PublicUrlError;
 pub use crate::views::{
     fixed_clock, system_clock, AppState, Clock, PublicOrigin, DEFAULT_FEED_CACHE_BYTES,
 };
-
-mod ops;
-use ops::{backup, healthz, metrics};
-
-mod index;
-use index::index;
-
-mod api;
-use api::{api_changes, api_courses, api_sessions, api_sources};
-
-mod feeds;
-use feeds::{calendar, calendar_category, calendar_source, changes_atom};
 pub use feeds::{changes_query, parse_kinds};
-
-mod render;
-
-mod listen;
-pub use listen::{bind, serve, serve_with_limits, ServeError, DEFAULT_LISTEN};
-
-mod limits;
 pub use limits::{
     Limits, CLIENT_WARNING_INTERVAL, HEADER_READ_TIMEOUT, MAX_CONNECTIONS,
     MAX_CONNECTIONS_PER_CLIENT, MAX_HEADERS, MAX_HEADER_BYTES, REQUEST_TIMEOUT,
     RESERVED_FOR_NEW_CLIENTS,
 };
-
-mod respond;
-use respond::text;
+pub use listen::{bind, serve, serve_with_limits, ServeError, DEFAULT_LISTEN};
 pub use respond::ApiError;
-
-mod conditional;
-
-mod origin;
-
-/// The only methods served; any other gets a 405 naming them.
-pub const ALLOWED_METHODS: &str = "GET, HEAD";
-
-/// All routes, answering only `ALLOWED_METHODS`, each request bounded by
-/// `timeout` and counted in the metrics (outermost, so 405s and 503s are too).
-fn router_with_timeout(state: AppState, timeout: std::time::Duration) -> Router {
-    let metrics = state.metrics.clone();
-    routes(state)
-        .layer(axum::middleware::from_fn(
-            move |req: axum::extract::Request, next: axum::middleware::Next| async move {
-                match tokio::time::timeout(timeout, next.run(req)).await {
-                    Ok(r) => r,
-                    Err(_) => {
-                        tracing::warn!(?timeout, "a request took too long and was answered 503");
-                        text(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "The server took too long to answer; try again shortly.".into(),
-                        )
-                    }
-                }
-            },
-        ))
-        .layer(axum::middleware::from_fn(only_get_and_head))
-        .layer(axum::middleware::from_fn(
-            move |req: axum::extract::Request, next: axum::middleware::Next| {
-                let metrics = metrics.clone();
-                async move {
-                    let route = route_of(req.extensions().get::<MatchedPath>());
-                    let response = next.run(req).await;
-                    metrics.record_request(route, response.status().as_u16());
-                    response
-                }
-            },
-        ))
-}
-
-/// The route template a request was routed to, from the router's own
-/// match (never the path asked for); `Route::Other` for the fallback.
-fn route_of(matched: Option<&MatchedPath>) -> Route {
-    match matched.map(MatchedPath::as_str) {
-        Some("/") => Route::Index,
-        Some("/calendar.ics") => Route::Calendar,
-        Some("/calendar/{file}") => Route::CalendarSource,
-        Some("/calendar/category/{file}") => Route::CalendarCategory,
-        Some("/changes.atom") => Route::ChangesAtom,
-        Some("/api/sessions") => Route::ApiSessions,
-        Some("/api/sources") => Route::ApiSources,
-        Some("/api/changes") => Route::ApiChanges,
-        Some("/api/courses") => Route::ApiCourses,
-        Some("/healthz") => Route::Healthz,
-        Some("/metrics") => Route::Metrics,
-        Some("/backup") => Route::Backup,
-        _ => Route::Other,
-    }
-}
-
-/// 405 for every method but `ALLOWED_METHODS`, on every path (the fallback
-/// too), with the `Allow` header and one sentence.
-async fn only_get_and_head(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    use axum::http::Method;
-    if req.method() == Method::GET || req.method() == Method::HEAD {
-        return next.run(req).await;
-    }
-    let mut r = text(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "Only GET and HEAD are served here.".into(),
-    );
-    r.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
-    r
-}
-
-/// Feeds compress themselves (their gzip body is cached, with its own ETag);
-/// the page and the JSON go through tower-http's compression.
-fn routes(state: AppState) -> Router {
-    let feeds = Router::new()
-        .route("/calendar.ics", get(calendar))
-        .route("/calendar/{file}", get(calendar_source))
-        .route("/calendar/category/{file}", get(calendar_category))
-        .route("/changes.atom", get(changes_atom));
-    let others = Router::new()
-        .route("/", get(index))
-        .route("/api/sessions", get(api_sessions))
-        .route("/api/sources", get(api_sources))
-        .route("/api/changes", get(api_changes))
-        .route("/api/courses", get(api_courses))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/backup", get(backup))
-        .layer(CompressionLayer::new().gzip(true));
-    feeds.merge(others).fallback(not_found).with_state(state)
-}
-
-async fn not_found() -> Response {
-    ApiError::NotFound("There is nothing at this address; try / or /calendar.ics.".into())
-        .into_response()
-}
+pub use routes::ALLOWED_METHODS;
