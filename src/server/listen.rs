@@ -10,10 +10,17 @@
 use super::limits::{ClientKey, Clients, Limits};
 use super::routes::router_with_timeout;
 use crate::views::AppState;
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Where `events serve` listens unless told otherwise: loopback only, so a
 /// laptop does not publish the server to its network by accident.
@@ -88,54 +95,24 @@ pub async fn serve_with_limits(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioIo, TokioTimer};
     let app = router_with_timeout(state, limits.request_timeout);
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes.max(8192))
-        .max_header_size(limits.max_header_bytes)
-        .max_headers(limits.max_headers);
-    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let http = http1_under(&limits);
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let clients = Arc::new(Clients::default());
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut saturated = false;
     loop {
         // A place first, then the connection: while all are taken, new
         // connections wait in the listen queue.
-        let permit = match slots.clone().try_acquire_owned() {
-            Ok(p) => {
-                saturated = false;
-                p
-            }
-            Err(_) => {
-                if !saturated {
-                    saturated = true;
-                    tracing::warn!(
-                        limit = limits.max_connections,
-                        "all connections are in use; new ones wait until one closes"
-                    );
-                }
-                tokio::select! {
-                    p = slots.clone().acquire_owned() => match p {
-                        Ok(p) => p,
-                        Err(_) => break,
-                    },
-                    () = &mut shutdown => break,
-                }
-            }
+        let Some(permit) = wait_for_place(&slots, &limits, &mut saturated, &mut shutdown).await
+        else {
+            break;
         };
-        let (stream, peer) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tracing::warn!("accepting a connection failed: {e}");
-                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
+        let (stream, peer) = match next_connection(&listener, &mut shutdown).await {
+            Next::Connection(stream, peer) => (stream, peer),
+            Next::Retry => continue,
+            Next::Stop => break,
         };
         let key = ClientKey::of(peer.ip());
         if !clients.admit(key, slots.available_permits(), &limits) {
@@ -145,19 +122,110 @@ pub async fn serve_with_limits(
             drop(permit);
             continue;
         }
-        let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        let clients = clients.clone();
-        tokio::spawn(async move {
-            // A client that times out or hangs up mid-request is its own
-            // business; nothing to report.
-            let _ = conn.await;
-            clients.release(key);
-            drop(permit);
-        });
+        let served = Served {
+            key,
+            clients: clients.clone(),
+            permit,
+        };
+        spawn_connection(&http, &graceful, app.clone(), stream, served);
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// hyper's HTTP/1 connection settings under `limits`: the header read
+/// timeout, the request head's size and its number of fields.
+fn http1_under(limits: &Limits) -> http1::Builder {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .max_header_size(limits.max_header_bytes)
+        .max_headers(limits.max_headers);
+    http
+}
+
+/// A free place for the next connection. While there is none, waits for one
+/// (warning once each time all become taken), or gives `None` when
+/// `shutdown` completes first.
+async fn wait_for_place<F: Future<Output = ()>>(
+    slots: &Arc<Semaphore>,
+    limits: &Limits,
+    saturated: &mut bool,
+    shutdown: &mut Pin<&mut F>,
+) -> Option<OwnedSemaphorePermit> {
+    if let Ok(p) = slots.clone().try_acquire_owned() {
+        *saturated = false;
+        return Some(p);
+    }
+    if !*saturated {
+        *saturated = true;
+        tracing::warn!(
+            limit = limits.max_connections,
+            "all connections are in use; new ones wait until one closes"
+        );
+    }
+    tokio::select! {
+        p = slots.clone().acquire_owned() => p.ok(),
+        () = shutdown.as_mut() => None,
+    }
+}
+
+/// What waiting for the next connection gave.
+enum Next {
+    /// A connection and its peer's address.
+    Connection(TcpStream, SocketAddr),
+    /// Accepting failed (logged, then paused for `ACCEPT_ERROR_PAUSE`).
+    Retry,
+    /// `shutdown` completed.
+    Stop,
+}
+
+/// The next connection from `listener`, unless `shutdown` completes first.
+async fn next_connection<F: Future<Output = ()>>(
+    listener: &TcpListener,
+    shutdown: &mut Pin<&mut F>,
+) -> Next {
+    tokio::select! {
+        r = listener.accept() => match r {
+            Ok((stream, peer)) => Next::Connection(stream, peer),
+            Err(e) => {
+                tracing::warn!("accepting a connection failed: {e}");
+                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                Next::Retry
+            }
+        },
+        () = shutdown.as_mut() => Next::Stop,
+    }
+}
+
+/// What an admitted connection holds until it ends: its count against its
+/// client, and its place.
+struct Served {
+    key: ClientKey,
+    clients: Arc<Clients>,
+    permit: OwnedSemaphorePermit,
+}
+
+/// Serves one admitted connection on a task of its own, watched by
+/// `graceful`; when it ends, its client's count and its place are given
+/// back.
+fn spawn_connection(
+    http: &http1::Builder,
+    graceful: &GracefulShutdown,
+    app: Router,
+    stream: TcpStream,
+    served: Served,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = TowerToHyperService::new(app);
+    let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+    tokio::spawn(async move {
+        // A client that times out or hangs up mid-request is its own
+        // business; nothing to report.
+        let _ = conn.await;
+        served.clients.release(served.key);
+        drop(served.permit);
+    });
 }
