@@ -424,7 +424,7 @@ impl Fetcher {
         asked: &Url,
         url: &Url,
         attempts: &Attempts,
-    ) -> Attempt {
+    ) -> Attempt<Answer> {
         let err = if e.is_timeout() {
             FetchError::Timeout {
                 url: asked.to_string(),
@@ -453,7 +453,7 @@ impl Fetcher {
         resp: reqwest::Response,
         cached: Option<&CachedResponse>,
         attempts: &Attempts,
-    ) -> Attempt {
+    ) -> Attempt<Answer> {
         let status = resp.status();
         if status == StatusCode::NOT_MODIFIED {
             if let Some(c) = cached {
@@ -493,7 +493,7 @@ impl Fetcher {
         asked: &Url,
         resp: reqwest::Response,
         attempts: &Attempts,
-    ) -> Attempt {
+    ) -> Attempt<Answer> {
         let resp_headers = resp.headers().clone();
         let body = match body::read_capped(resp, src.max_body, asked, self.config.timeout).await {
             Ok(b) => b,
@@ -526,7 +526,7 @@ impl Fetcher {
         url: &Url,
         resp: reqwest::Response,
         attempts: &Attempts,
-    ) -> Attempt {
+    ) -> Attempt<Answer> {
         let status = resp.status();
         let resp_headers = resp.headers().clone();
         let body = body::read_capped(resp, body::ERROR_BODY_LIMIT, asked, self.config.timeout)
@@ -549,11 +549,11 @@ impl Fetcher {
     }
 }
 
-/// What one attempt of a request gave: the end of it (an answer or a final
+/// What one attempt of a request gave: the end of it (a `T` or a final
 /// error), or a retry after the server's `Retry-After` (`None`: after the
 /// backoff).
-enum Attempt {
-    Done(Result<Answer, FetchError>),
+enum Attempt<T> {
+    Done(Result<T, FetchError>),
     Retry(Option<Duration>),
 }
 
