@@ -245,83 +245,101 @@ impl Metrics {
             feed_renders: Counter::default(),
             registry: Registry::default(),
         };
+        m.register_crawl_families(&mut registry);
+        m.register_source_families(&mut registry);
+        m.register_server_families(&mut registry);
+        for id in sources {
+            m.know_source(id);
+        }
+        Metrics { registry, ..m }
+    }
+
+    /// Registers what the crawls count, by source: crawls by outcome, their
+    /// duration, requests, bytes and `304`s, errors by kind, and limits hit.
+    fn register_crawl_families(&self, registry: &mut Registry) {
         registry.register(
             "crawls",
             "Crawls ended since the server started, by source and how they ended",
-            m.crawls.clone(),
+            self.crawls.clone(),
         );
         registry.register_with_unit(
             "crawl_duration",
             "How long each crawl took, from its start to its merge or failure",
             Unit::Seconds,
-            m.crawl_duration.clone(),
+            self.crawl_duration.clone(),
         );
         registry.register(
             "crawl_requests",
             "Requests the crawls made to the source's site since the server started",
-            m.crawl_requests.clone(),
+            self.crawl_requests.clone(),
         );
         registry.register_with_unit(
             "crawl_downloaded",
             "Body bytes the crawls downloaded from the source's site since the server started",
             Unit::Bytes,
-            m.crawl_bytes.clone(),
+            self.crawl_bytes.clone(),
         );
         registry.register(
             "crawl_not_modified",
             "Of the crawls' requests, those the site answered 304 Not Modified",
-            m.crawl_not_modified.clone(),
+            self.crawl_not_modified.clone(),
         );
         registry.register(
             "crawl_errors",
             "Crawls that failed, were refused or stopped at a limit since the server started, by source and kind of error (error_kind in /api/sources)",
-            m.crawl_errors.clone(),
+            self.crawl_errors.clone(),
         );
         registry.register(
             "crawl_limit_hits",
             "Limits of the source's [limits] reached, by setting: crawls stopped at one, and each body over max_body_bytes",
-            m.limit_hits.clone(),
+            self.limit_hits.clone(),
         );
+    }
+
+    /// Registers what is read from the store on each scrape, by source: the
+    /// last success and its session count.
+    fn register_source_families(&self, registry: &mut Registry) {
         registry.register(
             "source_last_success_timestamp_seconds",
             "When the source's last successful crawl was merged (unix seconds), from the store",
-            m.last_success.clone(),
+            self.last_success.clone(),
         );
         registry.register(
             "source_sessions",
             "Sessions the source's last successful crawl found, from the store",
-            m.sessions.clone(),
+            self.sessions.clone(),
         );
+    }
+
+    /// Registers what the server counts: requests by route and status, and
+    /// the feed cache's bytes, hits, misses and renders.
+    fn register_server_families(&self, registry: &mut Registry) {
         registry.register(
             "http_requests",
             "Requests answered, by route template and HTTP status",
-            m.requests.clone(),
+            self.requests.clone(),
         );
         registry.register_with_unit(
             "feed_cache",
             "Bytes the cache of rendered feeds holds, as its budget counts them",
             Unit::Bytes,
-            m.feed_cache_bytes.clone(),
+            self.feed_cache_bytes.clone(),
         );
         registry.register(
             "feed_cache_hits",
             "Feed requests answered from the cache of rendered feeds",
-            m.feed_cache_hits.clone(),
+            self.feed_cache_hits.clone(),
         );
         registry.register(
             "feed_cache_misses",
             "Feed requests not in the cache of rendered feeds",
-            m.feed_cache_misses.clone(),
+            self.feed_cache_misses.clone(),
         );
         registry.register(
             "feed_renders",
             "Calendar feeds rendered (each miss renders one)",
-            m.feed_renders.clone(),
+            self.feed_renders.clone(),
         );
-        for id in sources {
-            m.know_source(id);
-        }
-        Metrics { registry, ..m }
     }
 
     /// Creates every series of source `id` at zero.

@@ -15,8 +15,10 @@
 
 use super::retry::Attempts;
 use super::{
-    body, cache, describe_reqwest, Counters, FetchConfig, FetchError, Fetcher, ROBOTS_AGENT,
+    body, cache, describe_reqwest, Attempt, Counters, FetchConfig, FetchError, Fetcher,
+    ROBOTS_AGENT,
 };
+use crate::store::CachedResponse;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::StatusCode;
 use std::collections::{HashMap, HashSet};
@@ -188,98 +190,131 @@ impl Fetcher {
         robots_url: &Url,
         counters: &Counters,
     ) -> Result<Robot, FetchError> {
-        let allow_all = || Robot::new(ROBOTS_AGENT, b"").expect("empty robots.txt parses");
-        let parse = |body: &[u8]| {
-            Robot::new(ROBOTS_AGENT, body).unwrap_or_else(|e| {
-                tracing::warn!(url = %robots_url, error = %e, "unreadable robots.txt; treating it as allowing everything");
-                allow_all()
-            })
-        };
         let cached = self.kept(robots_url);
         let mut attempts = Attempts::new(&self.config);
         loop {
             counters.requests.fetch_add(1, Ordering::Relaxed);
             let req =
                 cache::conditional(self.robots_client.get(robots_url.clone()), cached.as_ref());
-            let result = req.send().await;
-            match result {
+            let attempt = match req.send().await {
                 Ok(resp) => {
-                    let status = resp.status();
-                    if status == StatusCode::NOT_MODIFIED {
-                        if let Some(c) = &cached {
-                            counters.not_modified.fetch_add(1, Ordering::Relaxed);
-                            return Ok(parse(&c.body));
-                        }
-                    }
-                    if status.is_success() {
-                        let headers = resp.headers().clone();
-                        let read = body::read_prefix(
-                            resp,
-                            ROBOTS_MAX_BYTES,
-                            robots_url,
-                            self.config.timeout,
-                        )
-                        .await;
-                        let body = match read {
-                            Ok(b) => b,
-                            Err(e) if attempts.exhausted() => {
-                                return Err(FetchError::RobotsUnavailable {
-                                    url: robots_url.to_string(),
-                                    message: e.to_string(),
-                                    status: None,
-                                })
-                            }
-                            Err(_) => {
-                                attempts.wait(None).await;
-                                continue;
-                            }
-                        };
-                        counters
-                            .bytes
-                            .fetch_add(body.bytes.len() as u64, Ordering::Relaxed);
-                        let rules = if body.cut {
-                            tracing::warn!(url = %robots_url, limit = ROBOTS_MAX_BYTES, "robots.txt is longer than we read; its first {} KiB are used", ROBOTS_MAX_BYTES / 1024);
-                            whole_lines(&body.bytes)
-                        } else {
-                            &body.bytes[..]
-                        };
-                        self.remember(robots_url, &headers, rules);
-                        return Ok(parse(rules));
-                    }
-                    // Redirects are followed by the robots client; a 3xx here
-                    // is a chain longer than `ROBOTS_MAX_REDIRECTS`, a loop, or
-                    // a target that is not http(s). RFC 9309 lets a crawler
-                    // count that as no robots.txt.
-                    if status.is_redirection() {
-                        tracing::warn!(url = %robots_url, "robots.txt redirects more than {ROBOTS_MAX_REDIRECTS} times or nowhere readable; treating it as allowing everything");
-                        return Ok(allow_all());
-                    }
-                    // No robots.txt (4xx) means no rules; a server error means we
-                    // cannot know the rules, so we stay away this time.
-                    if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS {
-                        return Ok(allow_all());
-                    }
-                    if attempts.exhausted() {
-                        return Err(FetchError::RobotsUnavailable {
-                            url: robots_url.to_string(),
-                            message: format!("HTTP {}", status.as_u16()),
-                            status: Some(status.as_u16()),
-                        });
-                    }
+                    self.read_robots_answer(robots_url, resp, cached.as_ref(), counters, &attempts)
+                        .await
                 }
-                Err(e) => {
-                    if attempts.exhausted() {
-                        return Err(FetchError::RobotsUnavailable {
-                            url: robots_url.to_string(),
-                            message: describe_reqwest(&e),
-                            status: None,
-                        });
-                    }
+                Err(e) if attempts.exhausted() => {
+                    Attempt::Done(Err(FetchError::RobotsUnavailable {
+                        url: robots_url.to_string(),
+                        message: describe_reqwest(&e),
+                        status: None,
+                    }))
                 }
+                Err(_) => Attempt::Retry(None),
+            };
+            match attempt {
+                Attempt::Done(result) => return result,
+                Attempt::Retry(retry_after) => attempts.wait(retry_after).await,
             }
-            attempts.wait(None).await;
         }
     }
+
+    /// The rules an answer for robots.txt gives: the kept ones for a `304`,
+    /// the body's for a success, none (everything allowed) for a redirect
+    /// chain too long or a 4xx other than 429; anything else is asked again
+    /// while `attempts` has retries left, then `RobotsUnavailable`.
+    async fn read_robots_answer(
+        &self,
+        robots_url: &Url,
+        resp: reqwest::Response,
+        cached: Option<&CachedResponse>,
+        counters: &Counters,
+        attempts: &Attempts,
+    ) -> Attempt<Robot> {
+        let status = resp.status();
+        if status == StatusCode::NOT_MODIFIED {
+            if let Some(c) = cached {
+                counters.not_modified.fetch_add(1, Ordering::Relaxed);
+                return Attempt::Done(Ok(parse_robots(robots_url, &c.body)));
+            }
+        }
+        if status.is_success() {
+            return self
+                .read_robots_body(robots_url, resp, counters, attempts)
+                .await;
+        }
+        // Redirects are followed by the robots client; a 3xx here
+        // is a chain longer than `ROBOTS_MAX_REDIRECTS`, a loop, or
+        // a target that is not http(s). RFC 9309 lets a crawler
+        // count that as no robots.txt.
+        if status.is_redirection() {
+            tracing::warn!(url = %robots_url, "robots.txt redirects more than {ROBOTS_MAX_REDIRECTS} times or nowhere readable; treating it as allowing everything");
+            return Attempt::Done(Ok(allow_all()));
+        }
+        // No robots.txt (4xx) means no rules; a server error means we
+        // cannot know the rules, so we stay away this time.
+        if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS {
+            return Attempt::Done(Ok(allow_all()));
+        }
+        if attempts.exhausted() {
+            return Attempt::Done(Err(FetchError::RobotsUnavailable {
+                url: robots_url.to_string(),
+                message: format!("HTTP {}", status.as_u16()),
+                status: Some(status.as_u16()),
+            }));
+        }
+        Attempt::Retry(None)
+    }
+
+    /// The rules of a successful robots.txt answer: its first
+    /// [`ROBOTS_MAX_BYTES`] (up to the last whole line when it is longer),
+    /// kept for the next conditional request. A connection lost or timed
+    /// out while reading it is asked again while `attempts` has retries
+    /// left.
+    async fn read_robots_body(
+        &self,
+        robots_url: &Url,
+        resp: reqwest::Response,
+        counters: &Counters,
+        attempts: &Attempts,
+    ) -> Attempt<Robot> {
+        let headers = resp.headers().clone();
+        let read = body::read_prefix(resp, ROBOTS_MAX_BYTES, robots_url, self.config.timeout).await;
+        let body = match read {
+            Ok(b) => b,
+            Err(e) if attempts.exhausted() => {
+                return Attempt::Done(Err(FetchError::RobotsUnavailable {
+                    url: robots_url.to_string(),
+                    message: e.to_string(),
+                    status: None,
+                }))
+            }
+            Err(_) => return Attempt::Retry(None),
+        };
+        counters
+            .bytes
+            .fetch_add(body.bytes.len() as u64, Ordering::Relaxed);
+        let rules = if body.cut {
+            tracing::warn!(url = %robots_url, limit = ROBOTS_MAX_BYTES, "robots.txt is longer than we read; its first {} KiB are used", ROBOTS_MAX_BYTES / 1024);
+            whole_lines(&body.bytes)
+        } else {
+            &body.bytes[..]
+        };
+        self.remember(robots_url, &headers, rules);
+        Attempt::Done(Ok(parse_robots(robots_url, rules)))
+    }
+}
+
+/// Rules that allow everything: what no robots.txt means.
+fn allow_all() -> Robot {
+    Robot::new(ROBOTS_AGENT, b"").expect("empty robots.txt parses")
+}
+
+/// The rules of robots.txt `body` (read from `robots_url`); a file that
+/// cannot be read as rules allows everything.
+fn parse_robots(robots_url: &Url, body: &[u8]) -> Robot {
+    Robot::new(ROBOTS_AGENT, body).unwrap_or_else(|e| {
+        tracing::warn!(url = %robots_url, error = %e, "unreadable robots.txt; treating it as allowing everything");
+        allow_all()
+    })
 }
 
 /// The key of `url`'s host: scheme, host and port.

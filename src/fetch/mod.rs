@@ -19,7 +19,7 @@ mod cache;
 mod hosts;
 mod retry;
 
-use crate::store::Store;
+use crate::store::{CachedResponse, Store};
 use body::snippet;
 use hosts::Hosts;
 pub use hosts::{ROBOTS_MAX_BYTES, ROBOTS_MAX_REDIRECTS};
@@ -378,7 +378,7 @@ impl Fetcher {
         asked: &Url,
         url: &Url,
         headers: &[(&str, String)],
-        cached: Option<&crate::store::CachedResponse>,
+        cached: Option<&CachedResponse>,
     ) -> Result<Answer, FetchError> {
         let (rps, counters, robots_read) = (src.rps, &*src.counters, &*src.robots_read);
         let limiter = self
@@ -388,103 +388,173 @@ impl Fetcher {
         loop {
             hosts::wait_turn(&limiter, counters).await;
             counters.requests.fetch_add(1, Ordering::Relaxed);
-            let mut req = self.client.get(url.clone());
-            for (k, v) in headers {
-                req = req.header(*k, v);
-            }
-            let req = cache::conditional(req, cached);
-            let outcome = req.send().await;
-            let retry_after;
-            match outcome {
-                Err(e) => {
-                    let err = if e.is_timeout() {
-                        FetchError::Timeout {
-                            url: asked.to_string(),
-                            secs: self.config.timeout.as_secs(),
-                        }
-                    } else {
-                        FetchError::Network {
-                            url: asked.to_string(),
-                            message: describe_reqwest(&e),
-                        }
-                    };
-                    if attempts.exhausted() {
-                        return Err(err);
-                    }
-                    tracing::debug!(%url, error = %err, attempt = attempts.retries(), "retrying");
-                    retry_after = None;
-                }
+            let attempt = match self.send(url, headers, cached).await {
+                Err(e) => self.send_failed(&e, asked, url, &attempts),
                 Ok(resp) => {
-                    let status = resp.status();
-                    if status == StatusCode::NOT_MODIFIED {
-                        if let Some(c) = cached {
-                            counters.not_modified.fetch_add(1, Ordering::Relaxed);
-                            self.touch(asked);
-                            return Ok(Answer::Body(
-                                Fetched {
-                                    body: c.body.clone(),
-                                    not_modified: true,
-                                },
-                                HeaderMap::new(),
-                            ));
-                        }
-                    }
-                    if status.is_redirection() {
-                        return redirect_target(url, &resp)
-                            .map(Answer::Redirect)
-                            .ok_or_else(|| FetchError::Redirect {
-                                url: asked.to_string(),
-                            });
-                    }
-                    let resp_headers = resp.headers().clone();
-                    if status.is_success() {
-                        let body =
-                            match body::read_capped(resp, src.max_body, asked, self.config.timeout)
-                                .await
-                            {
-                                Ok(b) => b,
-                                Err(FetchError::Network { .. } | FetchError::Timeout { .. })
-                                    if !attempts.exhausted() =>
-                                {
-                                    attempts.wait(None).await;
-                                    continue;
-                                }
-                                Err(e) => return Err(e),
-                            };
-                        counters
-                            .bytes
-                            .fetch_add(body.len() as u64, Ordering::Relaxed);
-                        return Ok(Answer::Body(
-                            Fetched {
-                                body,
-                                not_modified: false,
-                            },
-                            resp_headers,
-                        ));
-                    }
-                    let body =
-                        body::read_capped(resp, body::ERROR_BODY_LIMIT, asked, self.config.timeout)
-                            .await
-                            .unwrap_or_default();
-                    counters
-                        .bytes
-                        .fetch_add(body.len() as u64, Ordering::Relaxed);
-                    let wait = parse_retry_after(resp_headers.get(RETRY_AFTER));
-                    if !attempts.should_retry(status, wait) {
-                        return Err(FetchError::Status {
-                            url: asked.to_string(),
-                            status: status.as_u16(),
-                            snippet: snippet(&body),
-                            body,
-                        });
-                    }
-                    tracing::info!(%url, status = status.as_u16(), ?wait, attempt = attempts.retries(), "retrying");
-                    retry_after = wait;
+                    self.read_answer(src, asked, url, resp, cached, &attempts)
+                        .await
                 }
+            };
+            match attempt {
+                Attempt::Done(result) => return result,
+                Attempt::Retry(retry_after) => attempts.wait(retry_after).await,
             }
-            attempts.wait(retry_after).await;
         }
     }
+
+    /// Sends one GET of `url` with `headers`, conditional on `cached`.
+    async fn send(
+        &self,
+        url: &Url,
+        headers: &[(&str, String)],
+        cached: Option<&CachedResponse>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut req = self.client.get(url.clone());
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        cache::conditional(req, cached).send().await
+    }
+
+    /// A request that got no answer: a timeout or a network error naming
+    /// `asked`, asked again while `attempts` has retries left.
+    fn send_failed(
+        &self,
+        e: &reqwest::Error,
+        asked: &Url,
+        url: &Url,
+        attempts: &Attempts,
+    ) -> Attempt<Answer> {
+        let err = if e.is_timeout() {
+            FetchError::Timeout {
+                url: asked.to_string(),
+                secs: self.config.timeout.as_secs(),
+            }
+        } else {
+            FetchError::Network {
+                url: asked.to_string(),
+                message: describe_reqwest(e),
+            }
+        };
+        if attempts.exhausted() {
+            return Attempt::Done(Err(err));
+        }
+        tracing::debug!(%url, error = %err, attempt = attempts.retries(), "retrying");
+        Attempt::Retry(None)
+    }
+
+    /// What the answer to one attempt at `url` gives: the kept body for a
+    /// `304`, a redirect's target, a body, or an error status.
+    async fn read_answer(
+        &self,
+        src: &SourceFetcher,
+        asked: &Url,
+        url: &Url,
+        resp: reqwest::Response,
+        cached: Option<&CachedResponse>,
+        attempts: &Attempts,
+    ) -> Attempt<Answer> {
+        let status = resp.status();
+        if status == StatusCode::NOT_MODIFIED {
+            if let Some(c) = cached {
+                src.counters.not_modified.fetch_add(1, Ordering::Relaxed);
+                self.touch(asked);
+                return Attempt::Done(Ok(Answer::Body(
+                    Fetched {
+                        body: c.body.clone(),
+                        not_modified: true,
+                    },
+                    HeaderMap::new(),
+                )));
+            }
+        }
+        if status.is_redirection() {
+            return Attempt::Done(
+                redirect_target(url, &resp)
+                    .map(Answer::Redirect)
+                    .ok_or_else(|| FetchError::Redirect {
+                        url: asked.to_string(),
+                    }),
+            );
+        }
+        if status.is_success() {
+            return self.read_success(src, asked, resp, attempts).await;
+        }
+        self.read_error_status(src, asked, url, resp, attempts)
+            .await
+    }
+
+    /// A success's body, read under the source's byte limit; a connection
+    /// lost or timed out while reading it is asked again while `attempts`
+    /// has retries left.
+    async fn read_success(
+        &self,
+        src: &SourceFetcher,
+        asked: &Url,
+        resp: reqwest::Response,
+        attempts: &Attempts,
+    ) -> Attempt<Answer> {
+        let resp_headers = resp.headers().clone();
+        let body = match body::read_capped(resp, src.max_body, asked, self.config.timeout).await {
+            Ok(b) => b,
+            Err(FetchError::Network { .. } | FetchError::Timeout { .. })
+                if !attempts.exhausted() =>
+            {
+                return Attempt::Retry(None);
+            }
+            Err(e) => return Attempt::Done(Err(e)),
+        };
+        src.counters
+            .bytes
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
+        Attempt::Done(Ok(Answer::Body(
+            Fetched {
+                body,
+                not_modified: false,
+            },
+            resp_headers,
+        )))
+    }
+
+    /// An answer with an error status: the start of its body is read (for
+    /// the error's words) and counted; it is asked again when `attempts`
+    /// allows, after the server's `Retry-After` when it gives one.
+    async fn read_error_status(
+        &self,
+        src: &SourceFetcher,
+        asked: &Url,
+        url: &Url,
+        resp: reqwest::Response,
+        attempts: &Attempts,
+    ) -> Attempt<Answer> {
+        let status = resp.status();
+        let resp_headers = resp.headers().clone();
+        let body = body::read_capped(resp, body::ERROR_BODY_LIMIT, asked, self.config.timeout)
+            .await
+            .unwrap_or_default();
+        src.counters
+            .bytes
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
+        let wait = parse_retry_after(resp_headers.get(RETRY_AFTER));
+        if !attempts.should_retry(status, wait) {
+            return Attempt::Done(Err(FetchError::Status {
+                url: asked.to_string(),
+                status: status.as_u16(),
+                snippet: snippet(&body),
+                body,
+            }));
+        }
+        tracing::info!(%url, status = status.as_u16(), ?wait, attempt = attempts.retries(), "retrying");
+        Attempt::Retry(wait)
+    }
+}
+
+/// What one attempt of a request gave: the end of it (a `T` or a final
+/// error), or a retry after the server's `Retry-After` (`None`: after the
+/// backoff).
+enum Attempt<T> {
+    Done(Result<T, FetchError>),
+    Retry(Option<Duration>),
 }
 
 /// What one request of a GET gave: a body (with its answer's headers, for the
