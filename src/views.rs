@@ -422,24 +422,12 @@ impl AppState {
         )
     }
 
-    /// Every source worth listing (see `source_status::source_statuses`).
-    pub(crate) fn source_statuses(
-        &self,
-        sessions: &[StoredSession],
-    ) -> Result<Vec<SourceStatus>, StoreError> {
-        source_status::source_statuses(&self.sources, &self.store, sessions)
-    }
-
     /// The rendered feed of a view, from the cache when it can be.
     pub(crate) fn feed(&self, filter: Filter) -> Result<Arc<RenderedFeed>, StoreError> {
         let now = (self.clock)();
         let snap = self.view_snapshot()?;
+        let key = feed_key(&snap, filter, now);
         let hour = now.timestamp().div_euclid(3600);
-        let key = ViewKey {
-            filter: snap.canonical(filter),
-            generation: snap.generation,
-            view: View::Feed { hour },
-        };
         let class = cache_class(&key.filter);
         self.cached(key, class, now, |key| {
             // Rendered at the start of the hour, so a body is a pure function
@@ -469,10 +457,7 @@ impl AppState {
         render: impl FnOnce(&ViewKey) -> Result<Rendered, StoreError>,
     ) -> Result<Arc<RenderedFeed>, StoreError> {
         let is_feed = matches!(key.view, View::Feed { .. });
-        if let Some(hit) = lock(&self.cache.feeds).get(&key) {
-            if is_feed {
-                self.metrics.feed_cache_hit();
-            }
+        if let Some(hit) = self.hit(&key) {
             return Ok(hit);
         }
         if is_feed {
@@ -515,6 +500,76 @@ impl AppState {
         Ok(rendered)
     }
 
+    /// The snapshot kept, when it is of the store's current generation: what
+    /// a cache hit is looked up with, without reading the store.
+    fn fresh_snapshot(&self) -> Option<Arc<Snapshot>> {
+        let generation = self.store.generation();
+        let kept = lock(&self.cache.snapshot).clone()?;
+        (kept.generation == generation).then_some(kept)
+    }
+
+    /// A view's cached body (a hit counted, for a feed); `None` on a miss.
+    fn hit(&self, key: &ViewKey) -> Option<Arc<RenderedFeed>> {
+        let hit = lock(&self.cache.feeds).get(key)?;
+        if matches!(key.view, View::Feed { .. }) {
+            self.metrics.feed_cache_hit();
+        }
+        Some(hit)
+    }
+
+    /// The feed for `filter` if it is cached for the store as it is: no
+    /// render and no work that grows with the store, so an async worker may
+    /// answer it. `None`: render it (`feed`).
+    pub(crate) fn feed_hit(&self, filter: &Filter) -> Option<Arc<RenderedFeed>> {
+        let snap = self.fresh_snapshot()?;
+        self.hit(&feed_key(&snap, filter.clone(), (self.clock)()))
+    }
+
+    /// The part of the page for `filter` if it is cached (see `feed_hit`).
+    pub(crate) fn page_hit(
+        &self,
+        filter: &Filter,
+        part: &Part,
+        origin: &Option<String>,
+    ) -> Option<Arc<RenderedFeed>> {
+        let snap = self.fresh_snapshot()?;
+        let key = self.page_key(
+            &snap,
+            filter.clone(),
+            part.clone(),
+            origin.clone(),
+            (self.clock)(),
+        );
+        self.hit(&key)
+    }
+
+    /// The part of `/api/sessions` for `q` if it is cached (see `feed_hit`).
+    pub(crate) fn sessions_hit(&self, q: &SessionsQuery, part: &Part) -> Option<Arc<RenderedFeed>> {
+        let snap = self.fresh_snapshot()?;
+        self.hit(&sessions_key(&snap, q, part.clone(), (self.clock)()))
+    }
+
+    /// The key of a part of the page.
+    fn page_key(
+        &self,
+        snap: &Snapshot,
+        filter: Filter,
+        part: Part,
+        origin: Option<String>,
+        now: DateTime<Utc>,
+    ) -> ViewKey {
+        ViewKey {
+            filter: snap.canonical(filter),
+            generation: snap.generation,
+            view: View::Page {
+                part,
+                origin,
+                health: self.store.health_version(),
+                minute: minute_of(now),
+            },
+        }
+    }
+
     /// One part of the page for `filter`, from the cache when it can be;
     /// its links from `origin` (`None`: from the root).
     pub(crate) fn page(
@@ -526,16 +581,7 @@ impl AppState {
         let now = (self.clock)();
         let snap = self.view_snapshot()?;
         let minute = minute_of(now);
-        let key = ViewKey {
-            filter: snap.canonical(filter),
-            generation: snap.generation,
-            view: View::Page {
-                part,
-                origin,
-                health: self.store.health_version(),
-                minute,
-            },
-        };
+        let key = self.page_key(&snap, filter, part, origin, now);
         let class = page_class(&key);
         self.cached(key, class, now, |key| {
             let View::Page { part, origin, .. } = &key.view else {
@@ -580,15 +626,7 @@ impl AppState {
         let now = (self.clock)();
         let snap = self.view_snapshot()?;
         let minute = minute_of(now);
-        let key = ViewKey {
-            filter: snap.canonical(q.filter.clone()),
-            generation: snap.generation,
-            view: View::Sessions {
-                part,
-                withdrawn: q.withdrawn,
-                minute,
-            },
-        };
+        let key = sessions_key(&snap, q, part, now);
         let class = page_class(&key);
         self.cached(key, class, now, |key| {
             let View::Sessions {
@@ -730,6 +768,30 @@ impl Rendered {
 struct PartLinks<'a> {
     first: String,
     next: &'a dyn Fn(&Cursor) -> String,
+}
+
+/// The key of a feed: true for the hour (its window moves with it).
+fn feed_key(snap: &Snapshot, filter: Filter, now: DateTime<Utc>) -> ViewKey {
+    ViewKey {
+        filter: snap.canonical(filter),
+        generation: snap.generation,
+        view: View::Feed {
+            hour: now.timestamp().div_euclid(3600),
+        },
+    }
+}
+
+/// The key of a part of `/api/sessions`.
+fn sessions_key(snap: &Snapshot, q: &SessionsQuery, part: Part, now: DateTime<Utc>) -> ViewKey {
+    ViewKey {
+        filter: snap.canonical(q.filter.clone()),
+        generation: snap.generation,
+        view: View::Sessions {
+            part,
+            withdrawn: q.withdrawn,
+            minute: minute_of(now),
+        },
+    }
 }
 
 /// The minute `t` falls in, as minutes since the epoch.

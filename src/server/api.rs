@@ -35,10 +35,14 @@ pub(super) async fn api_sessions(
     let question = SessionsQuery::from_query(raw)?;
     let part = Part::from_query(raw, DEFAULT_API_LIMIT, MAX_API_LIMIT)?;
     let next_query = question.to_query();
-    let asked = part.clone();
-    let r = st
-        .blocking(move |st| st.sessions_part(&question, asked))
-        .await?;
+    let r = match st.sessions_hit(&question, &part) {
+        Some(hit) => hit,
+        None => {
+            let asked = part.clone();
+            st.blocking(move |st| st.sessions_part(&question, asked))
+                .await?
+        }
+    };
     let mut resp = conditional_with(&r, "application/json", CACHE_CONTROL_API, &headers);
     let h = resp.headers_mut();
     if let Some(total) = r.total {

@@ -94,9 +94,9 @@ pub(super) async fn changes_atom(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (_, all) = st.snapshot()?;
-    let filter =
-        answers::canonical_categories(Filter::from_query(q.as_deref().unwrap_or(""))?, &all);
+    let filter = st
+        .view_snapshot()?
+        .canonical(Filter::from_query(q.as_deref().unwrap_or(""))?);
     let kinds = parse_kinds(q.as_deref())?;
     // No known origin: links relative to the host's root.
     let base = origin_of(&st.origin, &headers).unwrap_or_default();

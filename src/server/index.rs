@@ -25,7 +25,10 @@ pub(super) async fn index(
     let filter = Filter::from_query(raw)?;
     let part = Part::from_query(raw, PAGE_PART, PAGE_PART)?;
     let origin = origin_of(&st.origin, &headers);
-    let r = st.blocking(move |st| st.page(filter, part, origin)).await?;
+    let r = match st.page_hit(&filter, &part, &origin) {
+        Some(hit) => hit,
+        None => st.blocking(move |st| st.page(filter, part, origin)).await?,
+    };
     // Relative times ("2 hours ago") go stale; always revalidate.
     Ok(conditional_with(
         &r,

@@ -18,9 +18,12 @@ use axum::response::{IntoResponse, Response};
 /// named in the body): a monitor should page about the server, not about a
 /// booking site being down. 503 only when the store itself fails.
 pub(super) async fn healthz(State(st): State<AppState>) -> Response {
-    let result = st
-        .snapshot()
-        .and_then(|(g, all)| Ok((g, all.len(), st.source_statuses(&all)?)));
+    // The snapshot kept for the store's generation, and each source's
+    // health: nothing that grows with the number of sessions.
+    let result = st.view_snapshot().and_then(|snap| {
+        let sources = st.source_statuses_of(&snap)?;
+        Ok((snap.generation, snap.sessions.len(), sources))
+    });
     match result {
         Ok((generation, sessions, sources)) => {
             let unhealthy: Vec<&str> = sources

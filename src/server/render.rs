@@ -34,11 +34,16 @@ impl AppState {
         .map_err(ApiError::from)
     }
 
-    /// `feed`, off the async workers and at most `CONCURRENT_RENDERS` at once.
+    /// `feed`: from the cache on this worker when it holds it (the hot path
+    /// of every subscribed client's revalidation), else rendered off the
+    /// async workers and at most `CONCURRENT_RENDERS` at once.
     pub(super) async fn feed_blocking(
         &self,
         filter: Filter,
     ) -> Result<Arc<RenderedFeed>, ApiError> {
+        if let Some(hit) = self.feed_hit(&filter) {
+            return Ok(hit);
+        }
         let _permit =
             self.cache.rendering.acquire().await.map_err(|_| {
                 ApiError::Store(StoreError::Corrupt("the server is stopping".into()))
