@@ -921,33 +921,13 @@ async fn serve_until_stopped(
         // The demo has just crawled; `serve` crawls at once.
         !cli_demo(cli),
     ));
-    let feed_cache = usize::try_from(args.feed_cache.as_u64()).unwrap_or(usize::MAX);
-    let event_blocks = usize::try_from(args.event_blocks.as_u64()).unwrap_or(usize::MAX);
-    // The demo is reached only at its own address.
-    let origin = match (cli_demo(cli), args.origin(&cli.site)) {
-        (true, server::PublicOrigin::Relative) if !addr.ip().is_unspecified() => {
-            server::PublicOrigin::configured(&format!("http://{addr}")).unwrap_or_default()
-        }
-        (_, o) => o,
-    };
     // Read commands run beside this server ask it (see `remote::Serving`).
     let serving = Serving::new(addr);
     let _announced = serving
         .announce(store.dir())
         .map_err(|e| tracing::warn!(error = %e, "could not leave this server's address in the data directory; read commands there will say the store is in use"))
         .ok();
-    let clock = match &cli.now {
-        // A frozen clock for reproducible runs, as the read commands take it.
-        Some(_) => server::fixed_clock(clock(cli)?),
-        None => server::system_clock(),
-    };
-    let state = server::AppState::new(store.clone(), sources, clock)
-        .with_backup_token(&serving.token)
-        .with_site(cli.site.clone())
-        .with_feed_cache_bytes(feed_cache)
-        .with_event_block_bytes(event_blocks)
-        .with_public_origin(origin)
-        .with_metrics(metrics);
+    let state = served_state(cli, args, addr, &store, sources, &serving)?.with_metrics(metrics);
     println!("Serving on http://{addr}/ (calendar: http://{addr}/calendar.ics). Ctrl-C to stop.");
     let mut stop_srv = stop.clone();
     // Behind a proxy every connection comes from it: no per-client limit.
@@ -965,10 +945,50 @@ async fn serve_until_stopped(
     })
     .await
     .context("serving")?;
-    // Crawls in flight are abandoned on stop; one whose task is stuck in
-    // reading on an async worker is not waited for past STOP_GRACE (the store
-    // only changes in a merge's transaction, and exit does not wait for
-    // blocking threads).
+    stop_crawls_and_flush(scheduler, &store).await
+}
+
+/// What the server serves: the store and sources, with the clock, the
+/// site's settings, the cache budgets, the links' origin and the backup
+/// token `serve` was started with.
+fn served_state(
+    cli: &Cli,
+    args: &ServeArgs,
+    addr: std::net::SocketAddr,
+    store: &Store,
+    sources: Vec<SourceConfig>,
+    serving: &Serving,
+) -> Result<server::AppState, Exit> {
+    let feed_cache = usize::try_from(args.feed_cache.as_u64()).unwrap_or(usize::MAX);
+    let event_blocks = usize::try_from(args.event_blocks.as_u64()).unwrap_or(usize::MAX);
+    // The demo is reached only at its own address.
+    let origin = match (cli_demo(cli), args.origin(&cli.site)) {
+        (true, server::PublicOrigin::Relative) if !addr.ip().is_unspecified() => {
+            server::PublicOrigin::configured(&format!("http://{addr}")).unwrap_or_default()
+        }
+        (_, o) => o,
+    };
+    let clock = match &cli.now {
+        // A frozen clock for reproducible runs, as the read commands take it.
+        Some(_) => server::fixed_clock(clock(cli)?),
+        None => server::system_clock(),
+    };
+    Ok(server::AppState::new(store.clone(), sources, clock)
+        .with_backup_token(&serving.token)
+        .with_site(cli.site.clone())
+        .with_feed_cache_bytes(feed_cache)
+        .with_event_block_bytes(event_blocks)
+        .with_public_origin(origin))
+}
+
+/// After the server stops: the crawls in flight are abandoned, and one
+/// whose task is stuck in reading on an async worker is not waited for past
+/// STOP_GRACE (the store only changes in a merge's transaction, and exit
+/// does not wait for blocking threads); then the store is flushed.
+async fn stop_crawls_and_flush(
+    scheduler: tokio::task::JoinHandle<()>,
+    store: &Store,
+) -> Result<(), Exit> {
     if tokio::time::timeout(STOP_GRACE, scheduler).await.is_err() {
         tracing::warn!(
             "the crawls in progress did not stop within {} s; leaving them",

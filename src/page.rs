@@ -379,8 +379,28 @@ fn calendars(d: &PageData) -> Markup {
 }
 
 fn filters(d: &PageData) -> Markup {
+    let filtered = !d.filter.to_query().is_empty();
+    html! {
+        // Folded on a phone, so the first session shows in the first screen;
+        // open when a filter is set, and on a wide screen (FILTERS_SCRIPT).
+        details.box.filters #filters open[filtered] {
+            summary { h2 #filters-h { "Find a session" } }
+            (filter_form(d, filtered))
+            (source_chips(d))
+            (category_chips(d))
+        }
+        script { (PreEscaped(FILTERS_SCRIPT)) }
+    }
+}
+
+/// True when the view's categories include `c` (by slug).
+fn category_selected(f: &Filter, c: &str) -> bool {
+    f.categories.iter().any(|x| slug(x) == slug(c))
+}
+
+/// The filter form: a plain GET form that works without JavaScript.
+fn filter_form(d: &PageData, filtered: bool) -> Markup {
     let f = d.filter;
-    let selected_cat = |c: &str| f.categories.iter().any(|x| slug(x) == slug(c));
     // Categories in the filter that no upcoming session has still appear, so the
     // form can show (and clear) the current view.
     let mut cats: Vec<String> = d.categories.to_vec();
@@ -389,89 +409,96 @@ fn filters(d: &PageData) -> Markup {
             cats.push(c.clone());
         }
     }
+    html! {
+        form method="get" action="/" {
+            div.row {
+                div.field.wide {
+                    label for="q" { "Search" }
+                    input #q type="search" name="q" maxlength=(MAX_Q_CHARS)
+                        value=(f.search.as_deref().unwrap_or(""))
+                        placeholder="e.g. neglect level 2";
+                }
+                div.field {
+                    label for="source" { "Source" }
+                    select #source name="source" {
+                        option value="" selected[f.source.is_none()] { "All sources" }
+                        @for s in d.sources {
+                            option value=(s.id) selected[f.source.as_deref() == Some(s.id.as_str())] { (s.name) }
+                        }
+                    }
+                }
+                div.field {
+                    label for="category" { "Category" }
+                    select #category name="category" multiple[f.categories.len() > 1] {
+                        option value="" selected[f.categories.is_empty()] { "All categories" }
+                        @for c in &cats {
+                            option value=(c) selected[category_selected(f, c)] { (c) }
+                        }
+                    }
+                }
+                div.field {
+                    label for="online" { "Where" }
+                    select #online name="online" {
+                        option value="" selected[f.online.is_none()] { "Online or in person" }
+                        option value="1" selected[f.online == Some(true)] { "Online only" }
+                        option value="0" selected[f.online == Some(false)] { "In person only" }
+                    }
+                }
+                @if let Some(days) = f.days {
+                    input type="hidden" name="days" value=(days);
+                }
+                div.actions {
+                    div.check {
+                        input #available type="checkbox" name="available" value="1" checked[f.available];
+                        label for="available" { "With places left only" }
+                    }
+                    button type="submit" { "Show sessions" }
+                    @if filtered { a href="/" { "Clear all filters" } }
+                }
+            }
+        }
+    }
+}
+
+/// One chip a source, each a link to the view with that source.
+fn source_chips(d: &PageData) -> Markup {
+    let f = d.filter;
     let all_sources = Filter {
         source: None,
         ..f.clone()
     };
+    html! {
+        div.chiprow {
+            span.label #chips-source { "Source:" }
+            ul.chips aria-labelledby="chips-source" {
+                li { a href=(all_sources.to_url("/")) aria-current=[f.source.is_none().then_some("true")] { "All" } }
+                @for s in d.sources {
+                    @let g = Filter { source: Some(s.id.clone()), ..f.clone() };
+                    li { a href=(g.to_url("/")) aria-current=[(f.source.as_deref() == Some(s.id.as_str())).then_some("true")] { (s.name) } }
+                }
+            }
+        }
+    }
+}
+
+/// One chip a category, each a link to the view with that category alone.
+fn category_chips(d: &PageData) -> Markup {
+    let f = d.filter;
     let all_cats = Filter {
         categories: Vec::new(),
         ..f.clone()
     };
-    let filtered = !f.to_query().is_empty();
     html! {
-        // Folded on a phone, so the first session shows in the first screen;
-        // open when a filter is set, and on a wide screen (FILTERS_SCRIPT).
-        details.box.filters #filters open[filtered] {
-            summary { h2 #filters-h { "Find a session" } }
-            form method="get" action="/" {
-                div.row {
-                    div.field.wide {
-                        label for="q" { "Search" }
-                        input #q type="search" name="q" maxlength=(MAX_Q_CHARS)
-                            value=(f.search.as_deref().unwrap_or(""))
-                            placeholder="e.g. neglect level 2";
-                    }
-                    div.field {
-                        label for="source" { "Source" }
-                        select #source name="source" {
-                            option value="" selected[f.source.is_none()] { "All sources" }
-                            @for s in d.sources {
-                                option value=(s.id) selected[f.source.as_deref() == Some(s.id.as_str())] { (s.name) }
-                            }
-                        }
-                    }
-                    div.field {
-                        label for="category" { "Category" }
-                        select #category name="category" multiple[f.categories.len() > 1] {
-                            option value="" selected[f.categories.is_empty()] { "All categories" }
-                            @for c in &cats {
-                                option value=(c) selected[selected_cat(c)] { (c) }
-                            }
-                        }
-                    }
-                    div.field {
-                        label for="online" { "Where" }
-                        select #online name="online" {
-                            option value="" selected[f.online.is_none()] { "Online or in person" }
-                            option value="1" selected[f.online == Some(true)] { "Online only" }
-                            option value="0" selected[f.online == Some(false)] { "In person only" }
-                        }
-                    }
-                    @if let Some(days) = f.days {
-                        input type="hidden" name="days" value=(days);
-                    }
-                    div.actions {
-                        div.check {
-                            input #available type="checkbox" name="available" value="1" checked[f.available];
-                            label for="available" { "With places left only" }
-                        }
-                        button type="submit" { "Show sessions" }
-                        @if filtered { a href="/" { "Clear all filters" } }
-                    }
-                }
-            }
-            div.chiprow {
-                span.label #chips-source { "Source:" }
-                ul.chips aria-labelledby="chips-source" {
-                    li { a href=(all_sources.to_url("/")) aria-current=[f.source.is_none().then_some("true")] { "All" } }
-                    @for s in d.sources {
-                        @let g = Filter { source: Some(s.id.clone()), ..f.clone() };
-                        li { a href=(g.to_url("/")) aria-current=[(f.source.as_deref() == Some(s.id.as_str())).then_some("true")] { (s.name) } }
-                    }
-                }
-            }
-            div.chiprow {
-                span.label #chips-category { "Category:" }
-                ul.chips aria-labelledby="chips-category" {
-                    li { a href=(all_cats.to_url("/")) aria-current=[f.categories.is_empty().then_some("true")] { "All" } }
-                    @for c in d.categories {
-                        @let g = Filter { categories: vec![c.clone()], ..f.clone() };
-                        li { a href=(g.to_url("/")) aria-current=[(f.categories.len() == 1 && selected_cat(c)).then_some("true")] { (c) } }
-                    }
+        div.chiprow {
+            span.label #chips-category { "Category:" }
+            ul.chips aria-labelledby="chips-category" {
+                li { a href=(all_cats.to_url("/")) aria-current=[f.categories.is_empty().then_some("true")] { "All" } }
+                @for c in d.categories {
+                    @let g = Filter { categories: vec![c.clone()], ..f.clone() };
+                    li { a href=(g.to_url("/")) aria-current=[(f.categories.len() == 1 && category_selected(f, c)).then_some("true")] { (c) } }
                 }
             }
         }
-        script { (PreEscaped(FILTERS_SCRIPT)) }
     }
 }
 

@@ -188,8 +188,16 @@ async fn handle(State(st): State<Arc<ReplicaState>>, req: Request) -> Response {
         Site::Wsp if st.changed.load(Ordering::SeqCst) => changed_markup(bytes),
         _ => Cow::Borrowed(bytes),
     };
-    let bytes = bytes.as_ref();
-    let ctype = if file_ends(file, ".json") {
+    let ctype = content_type_of(file);
+    if status != StatusCode::OK {
+        return refusal(status, ctype, &bytes);
+    }
+    answer(&st, req.headers(), ctype, &bytes, second)
+}
+
+/// The content type of a fixture file, by its ending.
+fn content_type_of(file: Option<&str>) -> &'static str {
+    if file_ends(file, ".json") {
         "application/json"
     } else if file_ends(file, ".ics") {
         "text/calendar; charset=utf-8"
@@ -197,18 +205,31 @@ async fn handle(State(st): State<Arc<ReplicaState>>, req: Request) -> Response {
         "text/plain; charset=utf-8"
     } else {
         "text/html; charset=utf-8"
-    };
-    if status != StatusCode::OK {
-        let mut r = Response::new(Body::from(bytes.to_vec()));
-        *r.status_mut() = status;
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        return r;
     }
+}
+
+/// An answer other than 200 with this body; a 429 says when to retry.
+fn refusal(status: StatusCode, ctype: &'static str, bytes: &[u8]) -> Response {
+    let mut r = Response::new(Body::from(bytes.to_vec()));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    r
+}
+
+/// A 200 with validators (ETag, Last-Modified) as a real site sends them
+/// (Eventbrite's API sends none), or a 304 to a client that has the page.
+fn answer(
+    st: &ReplicaState,
+    headers: &HeaderMap,
+    ctype: &'static str,
+    bytes: &[u8],
+    second: bool,
+) -> Response {
     let etag = format!("\"{}\"", &hex(&Sha256::digest(bytes))[..16]);
     // A fixed date per variant: the replica's pages change only between variants.
     let last_modified = if second {
@@ -216,7 +237,7 @@ async fn handle(State(st): State<Arc<ReplicaState>>, req: Request) -> Response {
     } else {
         "Tue, 01 Dec 2026 08:00:00 GMT"
     };
-    if matches(req.headers(), &etag) {
+    if matches(headers, &etag) {
         st.not_modified.fetch_add(1, Ordering::SeqCst);
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
