@@ -24,23 +24,24 @@
 //! - it writes X- properties (X-WR-CALNAME, ...) and URL without any escaping;
 //! - `Calendar::ttl` formats one hour as `PT3600S`, not `PT1H`.
 
+mod event;
 mod text;
 mod wording;
 mod zones;
 
 pub use wording::{places_label, summary};
 
-use crate::model::{Session, StoredSession};
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
+use crate::model::StoredSession;
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use chrono_tz::Tz;
+use event::{EventFields, EventTimes};
 use icalendar::{Calendar, CalendarDateTime, Component, Event, EventLike, EventStatus, Property};
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::time::Duration;
-use text::{escape_text, fold_into, one_line, push_escaped, sanitize_text};
-use wording::{book_link, description, location, non_empty};
-use zones::{local_time, vtimezone, zone_of};
+use text::{escape_text, fold_into, push_escaped, sanitize_text};
+use zones::vtimezone;
 
 /// Calendar-level settings of one feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,82 +95,6 @@ fn ical_duration(d: Duration) -> String {
         }
     }
     out
-}
-
-/// How one VEVENT's start and end are written.
-#[derive(Debug, Clone, Copy)]
-enum EventTimes {
-    /// Local wall-clock times with `TZID=` the zone.
-    Zoned(Tz, NaiveDateTime, NaiveDateTime),
-    /// UTC (`...Z`): the zone is unknown or UTC, or a time falls in a repeated hour.
-    Utc(DateTime<Utc>, DateTime<Utc>),
-    /// A whole-day event: `VALUE=DATE`, the end date exclusive.
-    Dates(NaiveDate, NaiveDate),
-}
-
-/// Everything one VEVENT says, decided once and written by either writer.
-struct EventFields<'a> {
-    uid: &'a str,
-    sequence: u32,
-    dtstamp: DateTime<Utc>,
-    times: EventTimes,
-    /// One line, sanitised.
-    summary: String,
-    /// Not yet sanitised: the writers do it.
-    description: String,
-    location: Option<String>,
-    category: Option<String>,
-    cancelled: bool,
-    url: Option<String>,
-}
-
-impl EventTimes {
-    fn of(s: &Session) -> Self {
-        // RFC 5545 needs DTEND after DTSTART; a source saying otherwise is wrong.
-        let end = s.end.max(s.start);
-        if s.all_day {
-            let tz = zone_of(&s.timezone).unwrap_or(Tz::UTC);
-            let a = s.start.with_timezone(&tz).date_naive();
-            let b = end.with_timezone(&tz).date_naive();
-            return EventTimes::Dates(a, b.max(a + chrono::Duration::days(1)));
-        }
-        zone_of(&s.timezone)
-            .and_then(|tz| {
-                Some(EventTimes::Zoned(
-                    tz,
-                    local_time(s.start, tz)?,
-                    local_time(end, tz)?,
-                ))
-            })
-            .unwrap_or(EventTimes::Utc(s.start, end))
-    }
-
-    /// The zone and local years this event writes with a TZID, if any.
-    fn zone_years(self) -> Option<(Tz, i32, i32)> {
-        match self {
-            EventTimes::Zoned(tz, a, b) => Some((tz, a.year(), b.year())),
-            EventTimes::Utc(..) | EventTimes::Dates(..) => None,
-        }
-    }
-}
-
-impl<'a> EventFields<'a> {
-    fn of(st: &'a StoredSession, times: EventTimes) -> Self {
-        let s = &st.session;
-        let url = book_link(s);
-        EventFields {
-            uid: st.uid.as_str(),
-            sequence: st.sequence,
-            dtstamp: st.last_changed,
-            times,
-            summary: summary(s),
-            description: description(s, url.as_deref()),
-            location: location(s),
-            category: non_empty(&s.category).map(one_line),
-            cancelled: s.status.is_off(),
-            url,
-        }
-    }
 }
 
 /// The calendar-level facts both writers share: the zone most sessions use
