@@ -24,6 +24,7 @@
 //! - it writes X- properties (X-WR-CALNAME, ...) and URL without any escaping;
 //! - `Calendar::ttl` formats one hour as `PT3600S`, not `PT1H`.
 
+mod calendar;
 mod event;
 mod text;
 mod wording;
@@ -32,16 +33,16 @@ mod zones;
 pub use wording::{places_label, summary};
 
 use crate::model::StoredSession;
+use calendar::{calendar_properties, dedupe_sorted, CalValue, CalendarFrame};
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use event::{EventFields, EventTimes};
 use icalendar::{Calendar, CalendarDateTime, Component, Event, EventLike, EventStatus, Property};
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 use text::{escape_text, fold_into, push_escaped, sanitize_text};
-use zones::vtimezone;
 
 /// Calendar-level settings of one feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,74 +63,6 @@ impl Default for FeedOptions {
             description: None,
             refresh: Duration::from_secs(3600),
         }
-    }
-}
-
-/// The zone named in `X-WR-TIMEZONE` when no session names a usable one.
-const DEFAULT_ZONE: &str = "Europe/London";
-
-const PRODID: &str = "-//events//Safeguarding training sessions//EN";
-
-/// An RFC 5545 DURATION such as `PT1H`, `PT30M` or `P1D`.
-// icalendar lacks: `Calendar::ttl` writes chrono's `PT3600S`, which clients
-// accept but people reading the feed (and our contract) expect `PT1H`.
-fn ical_duration(d: Duration) -> String {
-    // A zero interval would ask clients to re-fetch continuously.
-    let secs = d.as_secs().max(60);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let mut out = String::from("P");
-    if days > 0 {
-        let _ = write!(out, "{days}D");
-    }
-    if rem > 0 {
-        out.push('T');
-        let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-        if h > 0 {
-            let _ = write!(out, "{h}H");
-        }
-        if m > 0 {
-            let _ = write!(out, "{m}M");
-        }
-        if s > 0 {
-            let _ = write!(out, "{s}S");
-        }
-    }
-    out
-}
-
-/// The calendar-level facts both writers share: the zone most sessions use
-/// (`X-WR-TIMEZONE`) and the VTIMEZONE lines for every zone events use.
-struct CalendarFrame {
-    zone: &'static str,
-    vtimezones: Vec<String>,
-}
-
-impl CalendarFrame {
-    fn of(times: &[EventTimes]) -> Self {
-        Self::of_years(times.iter().map(|t| t.zone_years()))
-    }
-
-    /// From each event's `EventTimes::zone_years`.
-    fn of_years(years: impl Iterator<Item = Option<(Tz, i32, i32)>>) -> Self {
-        // X-WR-TIMEZONE: the zone most events use (ties broken by name, for determinism).
-        let mut zone_counts: BTreeMap<&'static str, usize> = BTreeMap::new();
-        // Years (local) each zone's events span, to know which transitions to describe.
-        let mut zone_years: BTreeMap<&'static str, (Tz, i32, i32)> = BTreeMap::new();
-        for (tz, a, b) in years.flatten() {
-            *zone_counts.entry(tz.name()).or_default() += 1;
-            let e = zone_years.entry(tz.name()).or_insert((tz, a, b));
-            e.1 = e.1.min(a);
-            e.2 = e.2.max(b);
-        }
-        let zone = zone_counts
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-            .map_or(DEFAULT_ZONE, |(name, _)| name);
-        let vtimezones = zone_years
-            .values()
-            .flat_map(|&(tz, y0, y1)| vtimezone(tz, y0, y1))
-            .collect();
-        CalendarFrame { zone, vtimezones }
     }
 }
 
@@ -422,53 +355,6 @@ pub fn render_with_blocks<S: Borrow<StoredSession>>(
     out
 }
 
-/// A calendar property's value, by how it must be written.
-enum CalValue {
-    /// TEXT: escaped.
-    Text(String),
-    /// Written as it is (no character needs escaping).
-    Raw(String),
-    /// A DURATION with `VALUE=DURATION`.
-    Duration(String),
-}
-
-/// The calendar's own properties, in the order they are written.
-///
-/// No `METHOD`. `METHOD` makes the calendar an iTIP (RFC 5546) scheduling
-/// message, and `METHOD:PUBLISH` then requires an `ORGANIZER` in every VEVENT:
-/// libical (Evolution, Cyrus) and ical4j check that and report every event of
-/// a feed without one. Exchange's own published calendars keep the rule by
-/// always having a real mailbox as organiser; we have none (the sessions are
-/// organised by booking sites, which have no calendar address), and a made-up
-/// `mailto:` makes Outlook and Apple Calendar show each session as a meeting
-/// invitation from that address, offering to reply to it. A feed subscribed to
-/// by URL is not a scheduling message: RFC 5545 makes `METHOD` optional, and
-/// Outlook, Google Calendar, Apple Calendar and Thunderbird subscribe to feeds
-/// without it (Outlook reads `METHOD` only on `.ics` files opened from mail,
-/// where `REQUEST` and `PUBLISH` decide between a meeting and an appointment).
-///
-/// `NAME` and `DESCRIPTION` (RFC 7986) are the standard forms of the calendar's
-/// name and description; `X-WR-CALNAME` and `X-WR-CALDESC` stay for the clients
-/// that read only those (Outlook, Google Calendar, older Apple Calendar).
-fn calendar_properties(opts: &FeedOptions, zone: &str) -> Vec<(&'static str, CalValue)> {
-    let refresh = ical_duration(opts.refresh);
-    let mut props = vec![
-        ("VERSION", CalValue::Raw("2.0".into())),
-        ("PRODID", CalValue::Raw(PRODID.into())),
-        ("CALSCALE", CalValue::Raw("GREGORIAN".into())),
-        ("NAME", CalValue::Text(opts.name.clone())),
-        ("X-WR-CALNAME", CalValue::Text(opts.name.clone())),
-    ];
-    if let Some(desc) = &opts.description {
-        props.push(("DESCRIPTION", CalValue::Text(desc.clone())));
-        props.push(("X-WR-CALDESC", CalValue::Text(desc.clone())));
-    }
-    props.push(("X-WR-TIMEZONE", CalValue::Raw(zone.into())));
-    props.push(("REFRESH-INTERVAL", CalValue::Duration(refresh.clone())));
-    props.push(("X-PUBLISHED-TTL", CalValue::Raw(refresh)));
-    props
-}
-
 /// Writes one VEVENT. Properties come in the order the `icalendar` crate
 /// writes them (by name), so the two writers' outputs can be compared line by line.
 fn write_event(out: &mut String, line: &mut String, ev: &EventFields<'_>) {
@@ -662,46 +548,4 @@ pub fn render_with_crate<S: Borrow<StoredSession>>(sessions: &[S], opts: &FeedOp
         fold_into(&mut out, line);
     }
     out
-}
-
-/// Keeps one session per UID (two with the same UID and no RECURRENCE-ID make
-/// an invalid feed) and sorts by (start, uid).
-fn dedupe_sorted<S: Borrow<StoredSession>>(sessions: &[S]) -> Vec<&StoredSession> {
-    let mut by_uid: HashMap<&str, &StoredSession> = HashMap::with_capacity(sessions.len());
-    for st in sessions {
-        let st = st.borrow();
-        let rank = |s: &StoredSession| (s.sequence, s.last_changed, s.last_seen);
-        by_uid
-            .entry(st.uid.as_str())
-            .and_modify(|kept| {
-                // The newest wins; a full tie is broken by content so that input
-                // order never changes the output.
-                let newer = rank(st)
-                    .cmp(&rank(kept))
-                    .then_with(|| format!("{st:?}").cmp(&format!("{kept:?}")));
-                if newer.is_gt() {
-                    *kept = st;
-                }
-            })
-            .or_insert(st);
-    }
-    let mut out: Vec<&StoredSession> = by_uid.into_values().collect();
-    out.sort_unstable_by(|a, b| {
-        (a.session.start, a.uid.as_str()).cmp(&(b.session.start, b.uid.as_str()))
-    });
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(ical_duration(Duration::from_secs(3600)), "PT1H");
-        assert_eq!(ical_duration(Duration::from_secs(1800)), "PT30M");
-        assert_eq!(ical_duration(Duration::from_secs(86_400)), "P1D");
-        assert_eq!(ical_duration(Duration::from_secs(90_061)), "P1DT1H1M1S");
-        assert_eq!(ical_duration(Duration::ZERO), "PT1M");
-    }
 }
