@@ -104,9 +104,79 @@ impl EventBlocks {
         }
     }
 
+    /// The blocks and counts, locked.
     fn lock(&self) -> std::sync::MutexGuard<'_, BlocksInner> {
         // A render that panicked left whole blocks only; carry on.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The kept block of each of `sessions`, looked up under one lock (a new
+    /// `generation` first drops every block of the old one); counts the hits
+    /// and the misses, which the caller renders.
+    fn look_up(&self, sessions: &[&StoredSession], generation: u64) -> Vec<Option<KeptBlock>> {
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            *inner = BlocksInner {
+                generation,
+                ..BlocksInner::default()
+            };
+        }
+        let found: Vec<_> = sessions
+            .iter()
+            .map(|st| {
+                inner
+                    .blocks
+                    .get(&block_key(st.uid.as_str()))
+                    .filter(|b| b.stamp == block_stamp(st))
+                    .map(|b| (b.text.clone(), b.zone_years))
+            })
+            .collect();
+        let hits = found.iter().filter(|f| f.is_some()).count() as u64;
+        inner.stats.hits += hits;
+        inner.stats.misses += sessions.len() as u64 - hits;
+        found
+    }
+
+    /// Bytes left in the budget (none once it was hit in this generation).
+    /// A hint only: others may fill it meanwhile, so [`EventBlocks::keep`]
+    /// checks again.
+    fn room(&self) -> usize {
+        let inner = self.lock();
+        if inner.full {
+            0
+        } else {
+            self.budget.saturating_sub(inner.used)
+        }
+    }
+
+    /// Keeps `new_blocks`, those that still fit, if the generation is still
+    /// `generation`; counts those that do not fit, with `not_kept` more, as
+    /// over budget, and the first time in a generation warns that it is full.
+    fn keep(&self, generation: u64, new_blocks: Vec<(u128, Block)>, mut not_kept: u64) {
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return;
+        }
+        for (key, b) in new_blocks {
+            let size = b.text.len() + EVENT_BLOCK_OVERHEAD;
+            if inner.used + size > self.budget {
+                not_kept += 1;
+                continue;
+            }
+            if let Some(old) = inner.blocks.insert(key, b) {
+                inner.used -= old.text.len() + EVENT_BLOCK_OVERHEAD;
+            }
+            inner.used += size;
+        }
+        inner.stats.over_budget += not_kept;
+        if not_kept > 0 && !inner.full {
+            inner.full = true;
+            tracing::warn!(
+                budget = self.budget,
+                kept = inner.blocks.len(),
+                "the rendered-event cache is full, so the feeds of this store generation render the other sessions afresh each time; raise its budget (feed::EventBlocks)"
+            );
+        }
     }
 }
 
@@ -143,56 +213,48 @@ pub fn render_with_blocks<S: Borrow<StoredSession>>(
     generation: u64,
 ) -> String {
     let sessions = dedupe_sorted(sessions);
-    // The kept blocks, looked up under one lock; a miss is rendered below.
-    let kept: Vec<Option<KeptBlock>> = {
-        let mut inner = blocks.lock();
-        if inner.generation != generation {
-            *inner = BlocksInner {
-                generation,
-                ..BlocksInner::default()
-            };
-        }
-        let found: Vec<_> = sessions
-            .iter()
-            .map(|st| {
-                inner
-                    .blocks
-                    .get(&block_key(st.uid.as_str()))
-                    .filter(|b| b.stamp == block_stamp(st))
-                    .map(|b| (b.text.clone(), b.zone_years))
-            })
-            .collect();
-        let hits = found.iter().filter(|f| f.is_some()).count() as u64;
-        inner.stats.hits += hits;
-        inner.stats.misses += sessions.len() as u64 - hits;
-        found
-    };
+    let kept = blocks.look_up(&sessions, generation);
+    // Only a session without a kept block needs its times worked out.
     let times: Vec<Option<EventTimes>> = sessions
         .iter()
         .zip(&kept)
         .map(|(st, k)| k.is_none().then(|| EventTimes::of(&st.session)))
         .collect();
-    let frame = CalendarFrame::of_years(kept.iter().zip(&times).map(|(k, t)| match (k, t) {
-        (Some((_, years)), _) => *years,
-        (None, Some(t)) => t.zone_years(),
-        (None, None) => None,
-    }));
+    let frame = frame_of(&kept, &times);
     let text_len: usize = kept.iter().flatten().map(|(t, _)| t.len()).sum();
     let misses = times.iter().flatten().count();
     let mut out =
         String::with_capacity(2048 + frame.vtimezones.len() * 40 + text_len + misses * 900);
     let mut line = String::with_capacity(4096);
     write_head(&mut out, &mut line, opts, &frame);
-    // Room is checked here as a hint (others may fill it meanwhile) and
-    // again when the new blocks are kept.
-    let mut room = {
-        let inner = blocks.lock();
-        if inner.full {
-            0
-        } else {
-            blocks.budget.saturating_sub(inner.used)
-        }
-    };
+    let room = blocks.room();
+    let (new_blocks, not_kept) = write_events(&mut out, &mut line, &sessions, kept, times, room);
+    out.push_str("END:VCALENDAR\r\n");
+    blocks.keep(generation, new_blocks, not_kept);
+    out
+}
+
+/// The calendar's frame from each session's kept block or, for a miss, its
+/// times.
+fn frame_of(kept: &[Option<KeptBlock>], times: &[Option<EventTimes>]) -> CalendarFrame {
+    CalendarFrame::of_years(kept.iter().zip(times).map(|(k, t)| match (k, t) {
+        (Some((_, years)), _) => *years,
+        (None, Some(t)) => t.zone_years(),
+        (None, None) => None,
+    }))
+}
+
+/// Writes each session's VEVENT, copying its kept block or rendering it from
+/// its `times`. Returns the rendered ones that fit in `room` as new blocks,
+/// and how many did not fit.
+fn write_events(
+    out: &mut String,
+    line: &mut String,
+    sessions: &[&StoredSession],
+    kept: Vec<Option<KeptBlock>>,
+    times: Vec<Option<EventTimes>>,
+    mut room: usize,
+) -> (Vec<(u128, Block)>, u64) {
     let mut new_blocks: Vec<(u128, Block)> = Vec::new();
     let mut not_kept = 0u64;
     for ((st, k), t) in sessions.iter().zip(kept).zip(times) {
@@ -200,7 +262,7 @@ pub fn render_with_blocks<S: Borrow<StoredSession>>(
             (Some((text, _)), _) => out.push_str(&text),
             (None, Some(t)) => {
                 let start = out.len();
-                write_event(&mut out, &mut line, &EventFields::of(st, t));
+                write_event(out, line, &EventFields::of(st, t));
                 let size = out.len() - start + EVENT_BLOCK_OVERHEAD;
                 if size <= room {
                     room -= size;
@@ -219,30 +281,5 @@ pub fn render_with_blocks<S: Borrow<StoredSession>>(
             (None, None) => unreachable!("every session without a block has its times"),
         }
     }
-    out.push_str("END:VCALENDAR\r\n");
-
-    let mut inner = blocks.lock();
-    if inner.generation == generation {
-        for (key, b) in new_blocks {
-            let size = b.text.len() + EVENT_BLOCK_OVERHEAD;
-            if inner.used + size > blocks.budget {
-                not_kept += 1;
-                continue;
-            }
-            if let Some(old) = inner.blocks.insert(key, b) {
-                inner.used -= old.text.len() + EVENT_BLOCK_OVERHEAD;
-            }
-            inner.used += size;
-        }
-        inner.stats.over_budget += not_kept;
-        if not_kept > 0 && !inner.full {
-            inner.full = true;
-            tracing::warn!(
-                budget = blocks.budget,
-                kept = inner.blocks.len(),
-                "the rendered-event cache is full, so the feeds of this store generation render the other sessions afresh each time; raise its budget (feed::EventBlocks)"
-            );
-        }
-    }
-    out
+    (new_blocks, not_kept)
 }
