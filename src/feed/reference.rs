@@ -34,8 +34,17 @@ pub fn render_with_crate<S: Borrow<StoredSession>>(sessions: &[S], opts: &FeedOp
         .collect();
     let frame = CalendarFrame::of(&times);
 
+    let mut cal = calendar_with_properties(opts, frame.zone);
+    for ev in &events {
+        cal.push(crate_event(ev));
+    }
+    splice_vtimezones(&cal.to_string(), &frame.vtimezones)
+}
+
+/// An empty calendar with the calendar's own properties.
+fn calendar_with_properties(opts: &FeedOptions, zone: &str) -> Calendar {
     let mut cal = Calendar::empty();
-    for (name, value) in calendar_properties(opts, frame.zone) {
+    for (name, value) in calendar_properties(opts, zone) {
         match value {
             // icalendar lacks: escaping of RFC 7986's NAME, which it does not
             // know to be TEXT, so it is escaped here.
@@ -52,57 +61,69 @@ pub fn render_with_crate<S: Borrow<StoredSession>>(sessions: &[S], opts: &FeedOp
             ),
         };
     }
-    for ev in &events {
-        let mut e = Event::new();
-        e.uid(ev.uid)
-            .sequence(ev.sequence)
-            .timestamp(ev.dtstamp)
-            .summary(&ev.summary)
-            .description(&sanitize_text(&ev.description))
-            .status(if ev.cancelled {
-                EventStatus::Cancelled
-            } else {
-                EventStatus::Confirmed
-            })
-            .add_property("TRANSP", "TRANSPARENT");
-        if let Some(url) = &ev.url {
-            e.url(url);
-        }
-        if let Some(loc) = &ev.location {
-            e.location(loc);
-        }
-        if let Some(cat) = &ev.category {
-            // CATEGORIES is a list: the crate writes it as given, so escape the one item.
-            let mut item = String::new();
-            push_escaped(&mut item, cat);
-            e.add_property("CATEGORIES", item);
-        }
-        match ev.times {
-            EventTimes::Zoned(tz, a, b) => {
-                let with_tz = |date_time| CalendarDateTime::WithTimezone {
-                    date_time,
-                    tzid: tz.name().to_string(),
-                };
-                e.starts(with_tz(a)).ends(with_tz(b));
-            }
-            EventTimes::Utc(a, b) => {
-                e.starts(a).ends(b);
-            }
-            EventTimes::Dates(a, b) => {
-                e.starts(a).ends(b);
-            }
-        }
-        cal.push(e.done());
-    }
+    cal
+}
 
-    // icalendar lacks: any VTIMEZONE. Splice ours in before the first VEVENT;
-    // the crate's folds (CRLF + space) are undone and done again by `fold_into`.
-    let unfolded = cal.to_string().replace("\r\n ", "");
+/// One VEVENT as the crate's `Event`.
+fn crate_event(ev: &EventFields<'_>) -> Event {
+    let mut e = Event::new();
+    e.uid(ev.uid)
+        .sequence(ev.sequence)
+        .timestamp(ev.dtstamp)
+        .summary(&ev.summary)
+        .description(&sanitize_text(&ev.description))
+        .status(if ev.cancelled {
+            EventStatus::Cancelled
+        } else {
+            EventStatus::Confirmed
+        })
+        .add_property("TRANSP", "TRANSPARENT");
+    if let Some(url) = &ev.url {
+        e.url(url);
+    }
+    if let Some(loc) = &ev.location {
+        e.location(loc);
+    }
+    if let Some(cat) = &ev.category {
+        // CATEGORIES is a list: the crate writes it as given, so escape the one item.
+        let mut item = String::new();
+        push_escaped(&mut item, cat);
+        e.add_property("CATEGORIES", item);
+    }
+    set_times(&mut e, ev.times);
+    e.done()
+}
+
+/// DTSTART and DTEND: with a TZID, in UTC or as dates.
+fn set_times(e: &mut Event, times: EventTimes) {
+    match times {
+        EventTimes::Zoned(tz, a, b) => {
+            let with_tz = |date_time| CalendarDateTime::WithTimezone {
+                date_time,
+                tzid: tz.name().to_string(),
+            };
+            e.starts(with_tz(a)).ends(with_tz(b));
+        }
+        EventTimes::Utc(a, b) => {
+            e.starts(a).ends(b);
+        }
+        EventTimes::Dates(a, b) => {
+            e.starts(a).ends(b);
+        }
+    }
+}
+
+/// The crate's text (`written`) with `vtimezones` before the first VEVENT,
+/// every line folded by `fold_into`.
+// icalendar lacks: any VTIMEZONE. Splice ours in before the first VEVENT;
+// the crate's folds (CRLF + space) are undone and done again by `fold_into`.
+fn splice_vtimezones(written: &str, vtimezones: &[String]) -> String {
+    let unfolded = written.replace("\r\n ", "");
     let mut out = String::with_capacity(unfolded.len() + unfolded.len() / 16);
     let mut spliced = false;
     for line in unfolded.split("\r\n").filter(|l| !l.is_empty()) {
         if !spliced && (line == "BEGIN:VEVENT" || line == "END:VCALENDAR") {
-            for tz_line in &frame.vtimezones {
+            for tz_line in vtimezones {
                 fold_into(&mut out, tz_line);
             }
             spliced = true;
