@@ -12,17 +12,31 @@
 //! where they come from (the store), or HTTP/HTML (the server). It knows nothing
 //! about HTML or the store.
 //!
-//! The `icalendar` crate builds the calendar and events, but it falls short in
-//! several places, each handled below and marked "icalendar lacks":
+//! One concern a file, from the bottom up:
+//! - `text`: the byte-level rules (sanitising, TEXT escaping, URIs, folding);
+//! - `wording`: what a session's text says (availability, title, description,
+//!   location, booking link);
+//! - `zones`: which zone times are written in, and the VTIMEZONEs;
+//! - `event`: one session as a VEVENT's content; `calendar`: the calendar's
+//!   sessions, frame (zone, VTIMEZONEs) and own properties;
+//! - `writer`: the fast writer (`render`); `blocks`: rendered VEVENTs reused
+//!   across feeds (`render_with_blocks`, `EventBlocks`) and the ETag
+//!   (`body_hash`); `reference`: the same calendar through the `icalendar`
+//!   crate (`render_with_crate`), which a test checks `render` against.
+//!
+//! The `icalendar` crate builds the reference calendar and events, but it falls
+//! short in several places, each handled where the gap is filled and marked
+//! "icalendar lacks":
 //! - no VTIMEZONE support at all (and any component built with it gets a random
-//!   UID and a `Utc::now()` DTSTAMP), so VTIMEZONEs are generated here from
-//!   chrono-tz and spliced in as text;
+//!   UID and a `Utc::now()` DTSTAMP), so VTIMEZONEs are generated from
+//!   chrono-tz (`zones`) and spliced in as text (`reference`);
 //! - its folding can write a 76-octet line (off by one on continuation lines),
-//!   so its output is unfolded and folded again here;
+//!   so its output is unfolded and folded again (`reference`);
 //! - it escapes only `\n` in TEXT values, leaving a bare CR that breaks a line
-//!   in many parsers, so text is sanitised before it reaches the crate;
-//! - it writes X- properties (X-WR-CALNAME, ...) and URL without any escaping;
-//! - `Calendar::ttl` formats one hour as `PT3600S`, not `PT1H`.
+//!   in many parsers, so text is sanitised before it reaches the crate (`text`);
+//! - it writes X- properties (X-WR-CALNAME, ...) and URL without any escaping
+//!   (`text`, `reference`);
+//! - `Calendar::ttl` formats one hour as `PT3600S`, not `PT1H` (`calendar`).
 
 mod blocks;
 mod calendar;
