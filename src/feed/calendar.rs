@@ -3,7 +3,8 @@
 //! events need (`CalendarFrame`), and its own properties
 //! (`calendar_properties`).
 //!
-//! Owns: the calendar-level content. Does not own: each event's content
+//! Owns: the calendar-level content, down to the format of the refresh
+//! interval (`ical_duration`). Does not own: each event's content
 //! (`event`), how a VTIMEZONE is built (`zones`), or writing any of it
 //! (`writer`, `reference`).
 

@@ -3,10 +3,12 @@
 //! Several times slower; kept so that a test can check the hand-written
 //! writer against an independent one.
 //!
-//! Owns: the use of the `icalendar` crate and the workarounds for what it
-//! lacks in writing (each marked "icalendar lacks"). Does not own: what the
-//! calendar says (`calendar`, `event`), the text rules it borrows (`text`), or
-//! the VTIMEZONEs it splices in (`zones`).
+//! Owns: the use of the `icalendar` crate and the workarounds that only its
+//! writer needs (NAME escaped, VTIMEZONEs spliced in, lines folded again; each
+//! marked "icalendar lacks"). Does not own: what the calendar says
+//! (`calendar`, `event`), the text rules that fill the crate's other gaps
+//! (`text`), the refresh interval's format (`calendar`), or how the VTIMEZONEs
+//! it splices in are built (`zones`).
 
 use super::calendar::{calendar_properties, dedupe_sorted, CalValue, CalendarFrame};
 use super::event::{EventFields, EventTimes};
