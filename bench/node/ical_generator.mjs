@@ -7,7 +7,7 @@ import { getVtimezoneComponent } from '@touch4it/ical-timezones';
 
 const sessions = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 
-// The availability sentence of the feed's DESCRIPTION (src/feed.rs).
+// The availability sentence of the feed's DESCRIPTION (src/feed/wording.rs).
 function availability(s) {
   const full = s.waitlist ? 'Fully booked – a waiting list is open.' : 'Fully booked.';
   switch (s.status) {
