@@ -429,13 +429,22 @@ impl AppState {
         let key = feed_key(&snap, filter, now);
         let hour = now.timestamp().div_euclid(3600);
         let class = cache_class(&key.filter);
-        self.cached(key, class, now, |key| {
+        self.cached(key, class, now, |key, level| {
             // Rendered at the start of the hour, so a body is a pure function
             // of its key.
             let at = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now);
             let list = present::feed_window(&snap.sessions, &key.filter, at);
             let opts = present::feed_options(&self.sources, &self.site, &key.filter);
-            let body = feed::render_with_blocks(&list, &opts, &self.cache.events, snap.generation);
+            // Gzipped and hashed as it is written: the body is never held
+            // whole beside its gzip.
+            let mut body = Streamed::new(level);
+            feed::render_with_blocks_into(
+                &list,
+                &opts,
+                &self.cache.events,
+                snap.generation,
+                &mut |piece| body.take(piece),
+            );
             drop(list);
             // Newest change anywhere in the store, not only in this view: a
             // session that left the view (e.g. became full under
@@ -443,7 +452,7 @@ impl AppState {
             // must not get a 304 for that.
             let last_modified = self.or_last_success(snap.last_changed)?;
             self.metrics.feed_rendered();
-            Ok(Rendered::whole(body.into_bytes(), last_modified))
+            Ok(body.finish(last_modified))
         })
     }
 
@@ -454,7 +463,7 @@ impl AppState {
         key: ViewKey,
         class: Class,
         now: DateTime<Utc>,
-        render: impl FnOnce(&ViewKey) -> Result<Rendered, StoreError>,
+        render: impl FnOnce(&ViewKey, flate2::Compression) -> Result<Rendered, StoreError>,
     ) -> Result<Arc<RenderedFeed>, StoreError> {
         let is_feed = matches!(key.view, View::Feed { .. });
         if let Some(hit) = self.hit(&key) {
@@ -463,24 +472,15 @@ impl AppState {
         if is_feed {
             self.metrics.feed_cache_miss();
         }
-        // Rendered outside the lock: two identical misses at once both render
-        // (same bytes), which is cheaper than making every request wait.
-        let body = render(&key)?;
         // A subscribed view is served many times: worth smaller bytes. An
         // odd filter is usually asked for once: worth a quick answer.
         let level = match class {
             Class::Subscribed => flate2::Compression::default(),
             Class::Other => flate2::Compression::fast(),
         };
-        let rendered = Arc::new(RenderedFeed {
-            hash: feed::body_hash(&body.plain),
-            gzip: Bytes::from(gzip(&body.plain, level)),
-            plain_len: body.plain.len(),
-            last_modified: body.last_modified,
-            next: body.next,
-            total: body.total,
-        });
-        drop(body.plain);
+        // Rendered outside the lock: two identical misses at once both render
+        // (same bytes), which is cheaper than making every request wait.
+        let rendered = Arc::new(render(&key, level)?);
         self.cache.renders.fetch_add(1, Ordering::Relaxed);
         let (hour, minute) = (now.timestamp().div_euclid(3600), minute_of(now));
         let health = self.store.health_version();
@@ -583,7 +583,7 @@ impl AppState {
         let minute = minute_of(now);
         let key = self.page_key(&snap, filter, part, origin, now);
         let class = page_class(&key);
-        self.cached(key, class, now, |key| {
+        self.cached(key, class, now, |key, level| {
             let View::Page { part, origin, .. } = &key.view else {
                 unreachable!("a page's key holds a page")
             };
@@ -608,12 +608,8 @@ impl AppState {
             let (html, next) =
                 self.page_part_html(&snap, &key.filter, part, links, at, &part_links)?;
             let last_modified = self.or_last_success(snap.last_changed)?;
-            Ok(Rendered {
-                plain: html.into_bytes(),
-                last_modified,
-                next,
-                total: None,
-            })
+            let body = Streamed::whole(html.as_bytes(), level);
+            Ok(body.finish(last_modified).part(next, None))
         })
     }
 
@@ -628,7 +624,7 @@ impl AppState {
         let minute = minute_of(now);
         let key = sessions_key(&snap, q, part, now);
         let class = page_class(&key);
-        self.cached(key, class, now, |key| {
+        self.cached(key, class, now, |key, level| {
             let View::Sessions {
                 part, withdrawn, ..
             } = &key.view
@@ -644,12 +640,9 @@ impl AppState {
                 .collect();
             let plain =
                 serde_json::to_vec_pretty(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            Ok(Rendered {
-                plain,
-                last_modified: self.or_last_success(snap.last_changed)?,
-                next: got.next,
-                total: Some(got.total),
-            })
+            let last_modified = self.or_last_success(snap.last_changed)?;
+            let body = Streamed::whole(&plain, level);
+            Ok(body.finish(last_modified).part(got.next, Some(got.total)))
         })
     }
 
@@ -743,25 +736,64 @@ fn gzip(b: &[u8], level: flate2::Compression) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
-/// A view's body before it is kept: what `cached` hashes and compresses.
-struct Rendered {
-    plain: Vec<u8>,
-    last_modified: Option<DateTime<Utc>>,
-    next: Option<Cursor>,
-    total: Option<usize>,
+/// A view's body on its way into the cache: gzipped and hashed a piece at
+/// a time as it is written, so only its gzip is ever held whole.
+struct Streamed {
+    gz: flate2::write::GzEncoder<Vec<u8>>,
+    hash: feed::BodyHasher,
+    plain_len: usize,
 }
 
-impl Rendered {
-    /// A whole view (a feed): no parts.
-    fn whole(plain: Vec<u8>, last_modified: Option<DateTime<Utc>>) -> Rendered {
-        Rendered {
-            plain,
+impl Streamed {
+    fn new(level: flate2::Compression) -> Streamed {
+        Streamed {
+            gz: flate2::write::GzEncoder::new(Vec::new(), level),
+            hash: feed::BodyHasher::default(),
+            plain_len: 0,
+        }
+    }
+
+    /// A body already written whole (a page part, an API part: small).
+    fn whole(plain: &[u8], level: flate2::Compression) -> Streamed {
+        let mut s = Streamed::new(level);
+        s.take(plain);
+        s
+    }
+
+    /// The next piece of the body.
+    fn take(&mut self, piece: &[u8]) {
+        self.hash.update(piece);
+        self.plain_len += piece.len();
+        // Writing to a Vec cannot fail.
+        let _ = self.gz.write_all(piece);
+    }
+
+    /// The view as the cache keeps it, whole (no parts).
+    fn finish(self, last_modified: Option<DateTime<Utc>>) -> RenderedFeed {
+        RenderedFeed {
+            hash: self.hash.finish(),
+            plain_len: self.plain_len,
+            gzip: Bytes::from(self.gz.finish().unwrap_or_default()),
             last_modified,
             next: None,
             total: None,
         }
     }
 }
+
+impl RenderedFeed {
+    /// The same as a part of its view: where the next starts, the view's size.
+    fn part(self, next: Option<Cursor>, total: Option<usize>) -> RenderedFeed {
+        RenderedFeed {
+            next,
+            total,
+            ..self
+        }
+    }
+}
+
+/// A view's body as `cached` is given it (see `Streamed`).
+type Rendered = RenderedFeed;
 
 /// Where a part of the page links to: the first part, and the part after
 /// a cursor.

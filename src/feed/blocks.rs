@@ -188,6 +188,24 @@ pub fn body_hash(body: &[u8]) -> String {
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(body))
 }
 
+/// [`body_hash`] of a body handed over in pieces: the same digest as of the
+/// whole.
+#[derive(Default)]
+pub struct BodyHasher(xxhash_rust::xxh3::Xxh3);
+
+impl BodyHasher {
+    /// Takes the next piece of the body.
+    pub fn update(&mut self, piece: &[u8]) {
+        self.0.update(piece);
+    }
+
+    /// The digest of every piece taken, as [`body_hash`] writes it.
+    #[must_use]
+    pub fn finish(&self) -> String {
+        format!("{:032x}", self.0.digest128())
+    }
+}
+
 /// A kept block's text and `EventTimes::zone_years`.
 type KeptBlock = (std::sync::Arc<str>, Option<(Tz, i32, i32)>);
 
@@ -212,6 +230,28 @@ pub fn render_with_blocks<S: Borrow<StoredSession>>(
     blocks: &EventBlocks,
     generation: u64,
 ) -> String {
+    let mut body = Vec::new();
+    render_with_blocks_into(sessions, opts, blocks, generation, &mut |chunk| {
+        body.extend_from_slice(chunk)
+    });
+    // Written from `&str`s only, so always UTF-8.
+    String::from_utf8(body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Bytes of a feed gathered before they are handed on: a national feed
+/// goes to its consumer (gzip, a hash) a piece at a time, and is never held
+/// whole.
+pub const STREAM_CHUNK_BYTES: usize = 64 * 1024;
+
+/// The same feed as `render_with_blocks`, handed to `sink` in pieces of
+/// about [`STREAM_CHUNK_BYTES`].
+pub fn render_with_blocks_into<S: Borrow<StoredSession>>(
+    sessions: &[S],
+    opts: &FeedOptions,
+    blocks: &EventBlocks,
+    generation: u64,
+    sink: &mut dyn FnMut(&[u8]),
+) {
     let sessions = dedupe_sorted(sessions);
     let kept = blocks.look_up(&sessions, generation);
     // Only a session without a kept block needs its times worked out.
@@ -221,17 +261,28 @@ pub fn render_with_blocks<S: Borrow<StoredSession>>(
         .map(|(st, k)| k.is_none().then(|| EventTimes::of(&st.session)))
         .collect();
     let frame = frame_of(&kept, &times);
-    let text_len: usize = kept.iter().flatten().map(|(t, _)| t.len()).sum();
-    let misses = times.iter().flatten().count();
-    let mut out =
-        String::with_capacity(2048 + frame.vtimezones.len() * 40 + text_len + misses * 900);
+    let mut out = String::with_capacity(STREAM_CHUNK_BYTES + 64 * 1024);
     let mut line = String::with_capacity(4096);
     write_head(&mut out, &mut line, opts, &frame);
     let room = blocks.room();
-    let (new_blocks, not_kept) = write_events(&mut out, &mut line, &sessions, kept, times, room);
+    let mut pass_on = |out: &mut String| {
+        if out.len() >= STREAM_CHUNK_BYTES {
+            sink(out.as_bytes());
+            out.clear();
+        }
+    };
+    let (new_blocks, not_kept) = write_events(
+        &mut out,
+        &mut line,
+        &sessions,
+        kept,
+        times,
+        room,
+        &mut pass_on,
+    );
     out.push_str("END:VCALENDAR\r\n");
+    sink(out.as_bytes());
     blocks.keep(generation, new_blocks, not_kept);
-    out
 }
 
 /// The calendar's frame from each session's kept block or, for a miss, its
@@ -254,6 +305,7 @@ fn write_events(
     kept: Vec<Option<KeptBlock>>,
     times: Vec<Option<EventTimes>>,
     mut room: usize,
+    pass_on: &mut dyn FnMut(&mut String),
 ) -> (Vec<(u128, Block)>, u64) {
     let mut new_blocks: Vec<(u128, Block)> = Vec::new();
     let mut not_kept = 0u64;
@@ -280,6 +332,23 @@ fn write_events(
             }
             (None, None) => unreachable!("every session without a block has its times"),
         }
+        pass_on(out);
     }
     (new_blocks, not_kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_hashed_in_pieces_has_the_whole_body_s_hash() {
+        let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let mut h = BodyHasher::default();
+        for piece in body.chunks(STREAM_CHUNK_BYTES / 3) {
+            h.update(piece);
+        }
+        assert_eq!(h.finish(), body_hash(&body));
+        assert_eq!(BodyHasher::default().finish(), body_hash(b""));
+    }
 }

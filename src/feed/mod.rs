@@ -48,8 +48,8 @@ mod writer;
 mod zones;
 
 pub use blocks::{
-    body_hash, render_with_blocks, BlockStats, EventBlocks, DEFAULT_EVENT_BLOCK_BYTES,
-    EVENT_BLOCK_OVERHEAD,
+    body_hash, render_with_blocks, render_with_blocks_into, BlockStats, BodyHasher, EventBlocks,
+    DEFAULT_EVENT_BLOCK_BYTES, EVENT_BLOCK_OVERHEAD, STREAM_CHUNK_BYTES,
 };
 pub use reference::render_with_crate;
 pub use wording::{places_label, summary};
