@@ -13,7 +13,6 @@ use super::respond::{bad, ApiError};
 use crate::answers;
 use crate::changes::ChangeKind;
 use crate::query::{Filter, MAX_VALUE_CHARS};
-use crate::store::StoreError;
 use crate::views::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
@@ -100,18 +99,9 @@ pub(super) async fn changes_atom(
     let kinds = parse_kinds(q.as_deref())?;
     // No known origin: links relative to the host's root.
     let base = origin_of(&st.origin, &headers).unwrap_or_default();
-    let _permit = st
-        .cache
-        .rendering
-        .acquire()
-        .await
-        .map_err(|_| ApiError::Store(StoreError::Corrupt("the server is stopping".into())))?;
-    let st2 = st.clone();
-    let r = tokio::task::spawn_blocking(move || st2.changes_feed(&filter, &kinds, &base))
-        .await
-        .map_err(|e| {
-            ApiError::Store(StoreError::Corrupt(format!("a feed render failed: {e}")))
-        })??;
+    let r = st
+        .blocking(move |st| st.changes_feed(&filter, &kinds, &base))
+        .await?;
     Ok(conditional(
         &r,
         "application/atom+xml; charset=utf-8",

@@ -26,6 +26,8 @@ impl AppState {
         let st = self.clone();
         tokio::task::spawn_blocking(move || {
             let rendered = render(&st);
+            // A render's scratch (several megabytes at national scale) goes
+            // back to the system rather than staying with the allocator.
             crate::memory::give_back();
             rendered
         })
@@ -44,20 +46,6 @@ impl AppState {
         if let Some(hit) = self.feed_hit(&filter) {
             return Ok(hit);
         }
-        let _permit =
-            self.cache.rendering.acquire().await.map_err(|_| {
-                ApiError::Store(StoreError::Corrupt("the server is stopping".into()))
-            })?;
-        let st = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let rendered = st.feed(filter);
-            // A render's scratch (several megabytes at national scale) goes
-            // back to the system rather than staying with the allocator.
-            crate::memory::give_back();
-            rendered
-        })
-        .await
-        .map_err(|e| ApiError::Store(StoreError::Corrupt(format!("a feed render failed: {e}"))))?
-        .map_err(ApiError::from)
+        self.blocking(move |st| st.feed(filter)).await
     }
 }
