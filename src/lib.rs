@@ -32,6 +32,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod crawl;
+pub mod duplicates;
 pub mod errors;
 pub mod export;
 pub mod feed;

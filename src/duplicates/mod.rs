@@ -1,0 +1,400 @@
+//! One session, one entry: which stored sessions are the same session listed
+//! by several sources, and the one entry the merged calendar shows for each
+//! such group.
+//!
+//! The rule. Two sessions of different sources are one session when they
+//! start at the same instant and either link to the same booking page, or
+//! end at the same instant and name the same course (see [`course_key`]).
+//! Sessions of one source are never merged, nor different starts. A group
+//! that would hold two sessions of one source (after setting aside ones
+//! withdrawn from it) is ambiguous and is not merged at all: a false merge
+//! hides a real session, which is worse than showing a duplicate. A source
+//! with `merge = false` takes no part.
+//!
+//! The entry. Its UID is the UID of the member seen first (its
+//! representative). Its places and status are those of the member that
+//! publishes places (a booking system, first seen first), else of the first
+//! seen, leaving aside members withdrawn from their source (see
+//! `compose`). Its description names every other listing.
+//!
+//! Owns grouping, composing and which member's changes the merged view
+//! shows. Knows nothing of the store, the feed or HTML: it reads stored
+//! sessions and gives entries; `views` decides where the merged view is
+//! used (everywhere but a single source's view).
+
+mod compose;
+mod title;
+
+pub use title::course_key;
+
+use crate::changes::ChangeKind;
+use crate::model::{Status, StoredSession, Uid};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// What the merging needs to know of one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    /// The name people know it by, as the description names it.
+    pub name: String,
+    /// A booking system, which publishes the places it sells (event-booking,
+    /// Eventbrite), as opposed to a website listing or a calendar feed.
+    pub books: bool,
+    /// Its sessions may be merged with other sources' (`merge = false`
+    /// opts out).
+    pub merge: bool,
+}
+
+/// Each source's [`Role`], by source id. A source no longer configured
+/// (its sessions still stored) takes part under its id, as a listing.
+#[derive(Debug, Clone, Default)]
+pub struct Roles(HashMap<String, Role>);
+
+impl Roles {
+    /// The roles of the sources given.
+    pub fn new(roles: impl IntoIterator<Item = (String, Role)>) -> Roles {
+        Roles(roles.into_iter().collect())
+    }
+
+    fn of(&self, source: &str) -> Role {
+        self.0.get(source).cloned().unwrap_or_else(|| Role {
+            name: source.to_string(),
+            books: false,
+            merge: true,
+        })
+    }
+}
+
+/// Why a group's members are one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Reason {
+    /// Every member links to the same booking page.
+    #[serde(rename = "same booking link")]
+    SameBookingLink,
+    /// Every member ends at the same instant and names the same course.
+    #[serde(rename = "same times and title")]
+    SameTimesAndTitle,
+    /// Each member shares the booking link or the times and title of another.
+    #[serde(rename = "same booking link or same times and title")]
+    LinkOrTitle,
+}
+
+impl Reason {
+    /// The words `events duplicates` prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::SameBookingLink => "same booking link",
+            Reason::SameTimesAndTitle => "same times and title",
+            Reason::LinkOrTitle => "same booking link or same times and title",
+        }
+    }
+}
+
+/// One other listing of a merged session (`also_listed` in the JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    /// The listing's source id.
+    pub source: String,
+    /// The listing's own UID (the one its source's own feed uses).
+    pub uid: String,
+    /// Its page, empty when it has none that may be shown.
+    pub url: String,
+}
+
+/// One session listed by several sources.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Why its members are one session.
+    pub reason: Reason,
+    /// The listings, the representative (seen first) first.
+    pub members: Vec<StoredSession>,
+    /// Which member's places and status the entry shows.
+    pub authority: usize,
+}
+
+impl Group {
+    /// The entry's UID: the representative's.
+    pub fn uid(&self) -> &Uid {
+        &self.members[0].uid
+    }
+}
+
+/// The sessions as the merged calendar shows them.
+#[derive(Debug, Default)]
+pub struct Merged {
+    /// One entry per session: each session listed once as it is, and one
+    /// composed entry per group; in no particular order.
+    pub entries: Vec<StoredSession>,
+    /// The groups, by their entry's UID.
+    pub groups: BTreeMap<Uid, Group>,
+    /// Each grouped listing's UID → its group's entry UID.
+    member_of: HashMap<Uid, Uid>,
+}
+
+impl Merged {
+    /// The other listings of the entry `uid` (none for a session listed
+    /// once), leaving out listings withdrawn from their source.
+    pub fn also_listed(&self, uid: &Uid) -> Vec<Listing> {
+        let Some(g) = self.groups.get(uid) else {
+            return Vec::new();
+        };
+        g.members[1..]
+            .iter()
+            .filter(|m| m.session.status != Status::Withdrawn)
+            .map(|m| Listing {
+                source: m.session.source.clone(),
+                uid: m.uid.to_string(),
+                url: m.session.url.clone(),
+            })
+            .collect()
+    }
+
+    /// The listings of source `source` that the merged view folds into
+    /// groups.
+    pub fn members_of_source<'a>(
+        &'a self,
+        source: &'a str,
+    ) -> impl Iterator<Item = &'a StoredSession> {
+        self.groups
+            .values()
+            .flat_map(|g| &g.members)
+            .filter(move |m| m.session.source == source)
+    }
+
+    /// Under which entry the merged view shows a change of `kind` to the
+    /// listing `uid`, or `None` when it shows it under none: a group's
+    /// times and title are its representative's, and its places and status
+    /// its authority's, so only their changes are the entry's. A change to
+    /// a listing in no group is its own entry's.
+    pub fn change_shown_as(&self, uid: &Uid, kind: ChangeKind) -> Option<Uid> {
+        let Some(entry) = self.member_of.get(uid) else {
+            return Some(uid.clone());
+        };
+        let g = &self.groups[entry];
+        let whose = match kind {
+            ChangeKind::New | ChangeKind::Moved => &g.members[0],
+            _ => &g.members[g.authority],
+        };
+        (whose.uid == *uid).then(|| entry.clone())
+    }
+}
+
+/// The merged view of `sessions`: the groups found among them, each
+/// composed into one entry, and every other session as it is.
+pub fn merge(sessions: Vec<StoredSession>, roles: &Roles) -> Merged {
+    let found = find_groups(&sessions, roles);
+    if found.is_empty() {
+        return Merged {
+            entries: sessions,
+            ..Merged::default()
+        };
+    }
+    let mut slot: Vec<Option<StoredSession>> = sessions.into_iter().map(Some).collect();
+    let mut merged = Merged::default();
+    for (indices, reason) in found {
+        let mut members: Vec<StoredSession> =
+            indices.iter().filter_map(|&i| slot[i].take()).collect();
+        members.sort_by(|a, b| (a.first_seen, &a.uid).cmp(&(b.first_seen, &b.uid)));
+        let authority = compose::authority(&members, roles);
+        let entry = compose::entry(&members, authority, roles);
+        for m in &members {
+            merged.member_of.insert(m.uid.clone(), entry.uid.clone());
+        }
+        merged.entries.push(entry);
+        let group = Group {
+            reason,
+            members,
+            authority,
+        };
+        merged.groups.insert(group.uid().clone(), group);
+    }
+    merged.entries.extend(slot.into_iter().flatten());
+    merged
+}
+
+/// The groups among `sessions`, as indices into it, with why.
+fn find_groups(sessions: &[StoredSession], roles: &Roles) -> Vec<(Vec<usize>, Reason)> {
+    let merging: HashMap<&str, bool> = sessions
+        .iter()
+        .map(|s| s.session.source.as_str())
+        .map(|id| (id, roles.of(id).merge))
+        .collect();
+    let mut by_start: HashMap<DateTime<Utc>, Vec<usize>> = HashMap::new();
+    for (i, s) in sessions.iter().enumerate() {
+        if merging[s.session.source.as_str()] {
+            by_start.entry(s.session.start).or_default().push(i);
+        }
+    }
+    let mut out = Vec::new();
+    for at_start in by_start.into_values() {
+        let first = &sessions[at_start[0]].session.source;
+        if at_start
+            .iter()
+            .all(|&i| sessions[i].session.source == *first)
+        {
+            continue;
+        }
+        out.extend(groups_at_one_start(sessions, &at_start));
+    }
+    out
+}
+
+/// The groups among sessions that start at one instant (`at_start`,
+/// indices into `sessions`), ambiguous ones left out.
+fn groups_at_one_start(
+    sessions: &[StoredSession],
+    at_start: &[usize],
+) -> Vec<(Vec<usize>, Reason)> {
+    let keys: Vec<Keys> = at_start.iter().map(|&i| Keys::of(&sessions[i])).collect();
+    let mut allowed: Vec<bool> = vec![true; at_start.len()];
+    let mut found = components(sessions, at_start, &keys, &allowed);
+    // A source twice in a group: its withdrawn listings step aside, once.
+    let mut again = false;
+    for c in &found {
+        for &j in c {
+            let s = &sessions[at_start[j]];
+            let twice = c
+                .iter()
+                .filter(|&&k| sessions[at_start[k]].session.source == s.session.source)
+                .count()
+                > 1;
+            if twice && s.session.status == Status::Withdrawn {
+                allowed[j] = false;
+                again = true;
+            }
+        }
+    }
+    if again {
+        found = components(sessions, at_start, &keys, &allowed);
+    }
+    found
+        .into_iter()
+        .filter(|c| one_listing_per_source(sessions, at_start, c))
+        .map(|c| {
+            let reason = reason_of(&c, &keys);
+            (c.into_iter().map(|j| at_start[j]).collect(), reason)
+        })
+        .collect()
+}
+
+/// What a listing can be matched on.
+struct Keys {
+    /// Its booking page, as [`link_key`] gives it.
+    link: Option<String>,
+    /// Its end and course (see [`course_key`]).
+    title: Option<(DateTime<Utc>, String)>,
+}
+
+impl Keys {
+    fn of(s: &StoredSession) -> Keys {
+        Keys {
+            link: link_key(&s.session.url),
+            title: course_key(&s.session.title).map(|k| (s.session.end, k)),
+        }
+    }
+}
+
+/// The groups of two or more `allowed` listings joined by a shared link or
+/// shared times and title, across sources (positions in `at_start`).
+fn components(
+    sessions: &[StoredSession],
+    at_start: &[usize],
+    keys: &[Keys],
+    allowed: &[bool],
+) -> Vec<Vec<usize>> {
+    let source = |j: usize| sessions[at_start[j]].session.source.as_str();
+    let mut parent: Vec<usize> = (0..at_start.len()).collect();
+    let mut by_link: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_title: HashMap<(DateTime<Utc>, &str), Vec<usize>> = HashMap::new();
+    for (j, k) in keys.iter().enumerate().filter(|(j, _)| allowed[*j]) {
+        if let Some(l) = &k.link {
+            by_link.entry(l).or_default().push(j);
+        }
+        if let Some((end, t)) = &k.title {
+            by_title.entry((*end, t)).or_default().push(j);
+        }
+    }
+    let links = by_link.into_values().filter(|v| identifies(v, source));
+    for same in links.chain(by_title.into_values()) {
+        // Only across sources: two of one source alone are two sessions.
+        if same.iter().any(|&j| source(j) != source(same[0])) {
+            for w in same.windows(2) {
+                union(&mut parent, w[0], w[1]);
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for j in (0..at_start.len()).filter(|&j| allowed[j]) {
+        let root = find(&mut parent, j);
+        groups.entry(root).or_default().push(j);
+    }
+    groups.into_values().filter(|g| g.len() > 1).collect()
+}
+
+/// A booking link shared at one start identifies a session only when no
+/// source gives it to two of its sessions there (a listing page every
+/// session links to is no booking page).
+fn identifies<'a>(same: &[usize], source: impl Fn(usize) -> &'a str) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    same.iter().all(|&j| seen.insert(source(j)))
+}
+
+fn find(parent: &mut [usize], j: usize) -> usize {
+    let mut root = j;
+    while parent[root] != root {
+        root = parent[root];
+    }
+    parent[j] = root;
+    root
+}
+
+fn union(parent: &mut [usize], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    parent[ra.max(rb)] = ra.min(rb);
+}
+
+fn one_listing_per_source(sessions: &[StoredSession], at_start: &[usize], c: &[usize]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    c.iter()
+        .all(|&j| seen.insert(sessions[at_start[j]].session.source.as_str()))
+}
+
+fn reason_of(c: &[usize], keys: &[Keys]) -> Reason {
+    let all_same = |f: &dyn Fn(&Keys) -> Option<String>| {
+        let first = f(&keys[c[0]]);
+        first.is_some() && c.iter().all(|&j| f(&keys[j]) == first)
+    };
+    if all_same(&|k| k.link.clone()) {
+        Reason::SameBookingLink
+    } else if all_same(&|k| k.title.as_ref().map(|(e, t)| format!("{e} {t}"))) {
+        Reason::SameTimesAndTitle
+    } else {
+        Reason::LinkOrTitle
+    }
+}
+
+/// A booking page as two listings of it would both write it: host without
+/// `www.`, path without a trailing slash, the query's parameters sorted
+/// and tracking ones (`utm_*`, `aff`, `ref`) left out; scheme and fragment
+/// ignored. `None` for no link, or a site's home page, which books nothing.
+pub fn link_key(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    let host = u.host_str()?.to_ascii_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host);
+    let path = u.path().trim_end_matches('/');
+    if path.is_empty() {
+        return None;
+    }
+    let mut query: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| !(k.starts_with("utm_") || k == "aff" || k == "ref"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    query.sort();
+    let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    Some(format!("{host}{path}?{}", query.join("&")))
+}
+
+#[cfg(test)]
+mod tests;
