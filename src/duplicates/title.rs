@@ -130,8 +130,8 @@ fn delivery_note_start(s: &str) -> Option<usize> {
     // A separator standing apart ("… - Face-to-Face"), not one inside a word.
     let spaced = s
         .char_indices()
-        .filter(|(i, c)| SEPARATORS.contains(c) && s[i + c.len_utf8()..].starts_with(' '))
-        .last();
+        .rev()
+        .find(|(i, c)| SEPARATORS.contains(c) && s[i + c.len_utf8()..].starts_with(' '));
     if let Some((sep, c)) = spaced {
         if is_delivery(&s[sep + c.len_utf8()..]) {
             return Some(sep);
