@@ -12,7 +12,7 @@ use crate::links::LinkPolicy;
 use crate::model::{Course, StoredSession};
 use crate::present::change::ChangeJson;
 use crate::present::{self, SessionJson};
-use crate::query::{query_pairs, slug, Filter, FilterError};
+use crate::query::{query_pairs, Filter, FilterError};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -174,36 +174,42 @@ pub fn changes_query(filter: &Filter, kinds: &[ChangeKind]) -> String {
     join(filter.to_query(), kinds.as_deref())
 }
 
-/// The sessions a question selects, soonest first, in their JSON shape.
+/// The sessions a question selects from `listing` (the view's sessions,
+/// sorted), soonest first, each in its JSON shape as `json` writes it. The
+/// filter's categories are as the store spells them.
 pub fn sessions(
-    all: &[StoredSession],
-    links: &LinkPolicy,
+    listing: &[StoredSession],
     q: &SessionsQuery,
     now: DateTime<Utc>,
+    json: impl Fn(&StoredSession) -> SessionJson,
 ) -> Vec<SessionJson> {
-    let filter = canonical_categories(q.filter.clone(), all);
     let list = if q.withdrawn {
-        present::upcoming_with_withdrawn(all, &filter, now)
+        present::upcoming_with_withdrawn(listing, &q.filter, now)
     } else {
-        present::upcoming(all, &filter, now)
+        present::upcoming(listing, &q.filter, now)
     };
-    list.iter().map(|s| SessionJson::linked(s, links)).collect()
+    list.iter().map(json).collect()
 }
 
-/// The changes a question selects, newest first, in their JSON shape.
+/// The changes a question selects, newest first, in their JSON shape:
+/// those the view shows (`shown`, which may also say under which UID), with
+/// only the links that may be shown. The filter's categories are as the
+/// store spells them.
 pub fn changes(
     store: &Store,
-    all: &[StoredSession],
     links: &LinkPolicy,
     q: &ChangesQuery,
     now: DateTime<Utc>,
+    shown: impl Fn(changes::Change) -> Option<changes::Change>,
 ) -> Result<Vec<ChangeJson>, StoreError> {
-    let filter = canonical_categories(q.filter.clone(), all);
     let back = chrono::TimeDelta::from_std(q.since)
         .unwrap_or(changes::KEEP_CHANGES)
         .min(changes::KEEP_CHANGES);
-    let kept: Vec<changes::Change> = store.changes_since(now - back).collect::<Result<_, _>>()?;
-    Ok(changes::select(kept, &filter, &q.kinds, now)
+    let mut kept: Vec<changes::Change> = Vec::new();
+    for c in store.changes_since(now - back) {
+        kept.extend(shown(c?));
+    }
+    Ok(changes::select(kept, &q.filter, &q.kinds, now)
         .map(|c| (&links.scrub_change(c)).into())
         .collect())
 }
@@ -220,31 +226,6 @@ pub fn courses(store: &Store, links: &LinkPolicy) -> Result<Vec<Course>, StoreEr
             .unwrap_or_default();
     }
     Ok(courses)
-}
-
-/// Replaces each category (a name or a slug such as `child-neglect`) by the
-/// name the store spells it with, so the calendar's name reads "Child Neglect"
-/// and equal views share one cache entry. Unknown ones are kept as given: a
-/// subscription to a category with no sessions right now stays valid.
-pub fn canonical_categories(mut f: Filter, all: &[StoredSession]) -> Filter {
-    if f.categories.is_empty() {
-        return f;
-    }
-    // Each distinct name slugged once, the first spelling of a slug kept:
-    // one pass over the sessions whatever the number of categories asked.
-    let mut seen = std::collections::HashSet::new();
-    let mut by_slug: std::collections::HashMap<String, &str> = Default::default();
-    for name in all.iter().filter_map(|s| s.session.category.as_deref()) {
-        if seen.insert(name) {
-            by_slug.entry(slug(name)).or_insert(name);
-        }
-    }
-    for c in &mut f.categories {
-        if let Some(name) = by_slug.get(&slug(c)) {
-            *c = (*name).to_string();
-        }
-    }
-    f
 }
 
 #[cfg(test)]

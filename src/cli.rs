@@ -11,6 +11,7 @@ use crate::crawl::{self, CrawlReport};
 use crate::fetch::{FetchConfig, Fetcher};
 use crate::model::Course;
 use crate::present::change::ChangeJson;
+use crate::present::duplicates::GroupJson;
 use crate::present::{self, SessionJson};
 use crate::query::Filter;
 use crate::remote::{Remote, Serving};
@@ -181,6 +182,13 @@ pub enum Command {
         /// Which sessions the feed holds.
         #[command(flatten)]
         filter: FilterArgs,
+    },
+    /// List the sessions several sources list, merged into one entry each,
+    /// with their listings and why they matched.
+    Duplicates {
+        /// Print JSON instead of a listing.
+        #[arg(long)]
+        json: bool,
     },
     /// List the undated eLearning courses.
     Courses {
@@ -355,6 +363,7 @@ pub async fn run(mut cli: Cli) -> Result<(), Exit> {
         Command::Demo { serve } => demo(cli, now, serve).await,
         Command::Replica(r) => replica(now, r).await,
         Command::Courses { json } => courses(cli, now, *json).await,
+        Command::Duplicates { json } => duplicates(cli, now, *json).await,
         Command::Check(args) => check(cli, now, args).await,
     }
 }
@@ -573,6 +582,13 @@ impl Reader {
         }
     }
 
+    async fn duplicates(&self) -> Result<Vec<GroupJson>, Exit> {
+        match self {
+            Reader::Local(st) => Ok(st.duplicates_answer().context("reading the store")?),
+            Reader::Remote(r) => Ok(r.duplicates().await.map_err(anyhow::Error::from)?),
+        }
+    }
+
     async fn courses(&self) -> Result<Vec<Course>, Exit> {
         match self {
             Reader::Local(st) => Ok(st.courses_answer().context("reading the store")?),
@@ -689,6 +705,21 @@ async fn sources(cli: &Cli, now: DateTime<Utc>, json: bool) -> Result<(), Exit> 
         print_json(&list)?;
     } else {
         print!("{}", sources_table(&list, now));
+    }
+    Ok(())
+}
+
+/// `events duplicates`.
+async fn duplicates(cli: &Cli, now: DateTime<Utc>, json: bool) -> Result<(), Exit> {
+    let groups = Reader::open(cli, now, Need::Existing)?.duplicates().await?;
+    if json {
+        print_json(&groups)?;
+    } else if groups.is_empty() {
+        println!("No upcoming session is listed by more than one source.");
+    } else {
+        // The default zone of every source; the JSON has the instants.
+        let zone = chrono_tz::Europe::London;
+        print!("{}", crate::present::duplicates::table(&groups, zone));
     }
     Ok(())
 }

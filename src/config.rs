@@ -29,6 +29,7 @@ struct Common {
     poll_interval: Option<String>,
     min_fraction: Option<f64>,
     limits: Option<Limits>,
+    merge: Option<bool>,
 }
 
 /// Loads every `*.toml` in `dir`, sorted by file name; ids must be unique.
@@ -112,6 +113,7 @@ pub fn parse_source(file: &Path, text: &str) -> Result<SourceConfig, ConfigError
         poll_interval,
         min_fraction,
         limits,
+        merge: raw.merge.unwrap_or(true),
         kind_name: platform.kind,
         kind: configured.kind,
         file: file.to_path_buf(),

@@ -132,6 +132,8 @@ pub enum Route {
     ApiChanges,
     /// `/api/courses`.
     ApiCourses,
+    /// `/api/duplicates`.
+    ApiDuplicates,
     /// `/backup`, for `events backup` beside a running server.
     Backup,
     /// `/healthz`.
@@ -155,6 +157,7 @@ impl Route {
             Route::ApiSources => "/api/sources",
             Route::ApiChanges => "/api/changes",
             Route::ApiCourses => "/api/courses",
+            Route::ApiDuplicates => "/api/duplicates",
             Route::Backup => "/backup",
             Route::Healthz => "/healthz",
             Route::Metrics => "/metrics",

@@ -17,6 +17,7 @@
 //! listed and under what name (`source_status`).
 
 use crate::changes::Change;
+use crate::duplicates::Listing;
 use crate::feed;
 use crate::model::{Status, StoredSession};
 use crate::present;
@@ -57,6 +58,9 @@ pub struct PageData<'a> {
     pub now: DateTime<Utc>,
     /// The deployment's own title, description and contact (`events.toml`).
     pub site: &'a Site,
+    /// The other listings of a session the view merged from several
+    /// sources (see `duplicates`): its card names them and links to each.
+    pub also_listed: &'a dyn Fn(&StoredSession) -> Vec<Listing>,
 }
 
 /// Which part of the view a page is: the view's totals, and links to its
@@ -217,6 +221,7 @@ button{font:inherit;padding:.45rem 1rem;border:0;border-radius:.3rem;background:
 .badge-closed{background:#e8e8e8;color:#333}
 .badge-cancelled,.badge-withdrawn{background:#5a5a5a;color:#fff}
 .book{display:inline-block;margin-top:.3rem;font-weight:600}
+.also{display:inline-block;margin:.3rem 0 0 .8rem}
 .ok{color:#0a4d1a}.bad{color:#8a1010}
 .url{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9rem}
 .changes{padding-left:1.25rem;margin:.25rem 0}.changes li{margin:.3rem 0}
@@ -666,11 +671,15 @@ fn changes(d: &PageData) -> Markup {
 fn session(d: &PageData, s: &StoredSession) -> Markup {
     let x = &s.session;
     let label = feed::places_label(x);
-    let source_name = d
-        .sources
-        .iter()
-        .find(|src| src.id == x.source)
-        .map_or(x.source.as_str(), |src| src.name.as_str());
+    let name_of = |id: &'_ str| -> String {
+        d.sources
+            .iter()
+            .find(|src| src.id == id)
+            .map_or(id, |src| src.name.as_str())
+            .to_string()
+    };
+    let also = (d.also_listed)(s);
+    let source_name = listed_by(name_of(&x.source), also.iter().map(|l| name_of(&l.source)));
     let place = match (&x.venue, x.online) {
         (Some(v), true) if says_online(v) => v.clone(),
         (Some(v), true) => format!("Online: {v}"),
@@ -711,7 +720,27 @@ fn session(d: &PageData, s: &StoredSession) -> Markup {
                     span.vh { ": " (x.title) ", " (when(s)) }
                 }
             }
+            @for l in also.iter().filter(|l| l.url != x.url) {
+                @if let Some(href) = safe_href(&l.url) {
+                    " "
+                    a.also href=(href) rel="noopener" {
+                        "Also listed by " (name_of(&l.source))
+                        span.vh { ": " (x.title) ", " (when(s)) }
+                    }
+                }
+            }
         }
+    }
+}
+
+/// "WSP booking", or for a session several sources list, "WSP booking,
+/// also listed by WSP website".
+fn listed_by(first: String, others: impl Iterator<Item = String>) -> String {
+    let others: Vec<String> = others.collect();
+    if others.is_empty() {
+        first
+    } else {
+        format!("{first}, also listed by {}", others.join(" and "))
     }
 }
 
@@ -858,6 +887,7 @@ mod tests {
             links: Links::Absolute("http://h"),
             now,
             site: &Site::default(),
+            also_listed: &|_| Vec::new(),
         });
         assert!(!html.contains("<script>alert"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -881,6 +911,7 @@ mod tests {
                 links: Links::Root,
                 now,
                 site: &Site::default(),
+                also_listed: &|_| Vec::new(),
             })
         };
         let plain = page(&Filter::default());
@@ -932,6 +963,7 @@ mod tests {
                 links: Links::Root,
                 now,
                 site: &Site::default(),
+                also_listed: &|_| Vec::new(),
             })
         };
         let page = |sources: &[SourceStatus]| page_of(sources, &Filter::default());
@@ -972,6 +1004,7 @@ mod tests {
             links: Links::Absolute("http://h"),
             now,
             site: &Site::default(),
+            also_listed: &|_| Vec::new(),
         });
         assert!(!html.contains("Online: Online"));
         assert!(html.contains("</span>Online (Zoom)</p>"));
@@ -1013,6 +1046,7 @@ mod tests {
                 links: Links::Absolute("http://h"),
                 now,
                 site: &Site::default(),
+                also_listed: &|_| Vec::new(),
             })
         };
         let html = page(&[c]);

@@ -5,10 +5,12 @@
 //! Knows the model and the filter; not HTML, not iCalendar, not the store's layout.
 
 pub mod change;
+pub mod duplicates;
 
 pub use crate::terminal::{clip, columns, terminal_safe};
 
 use crate::config::SourceConfig;
+use crate::duplicates::Listing;
 use crate::feed::{self, FeedOptions};
 use crate::links::LinkPolicy;
 use crate::model::{PlacesPublished, Session, Status, StoredSession};
@@ -82,6 +84,11 @@ pub struct SessionJson {
     /// When a crawl last found a field a calendar shows changed (or first found
     /// it): RFC 3339 in UTC.
     pub last_changed: String,
+    /// The other sources that list this same session, merged into this
+    /// entry (see `duplicates`); empty for a session listed once, and in a
+    /// single source's view. Absent from the answers of older servers.
+    #[serde(default)]
+    pub also_listed: Vec<Listing>,
 }
 
 impl SessionJson {
@@ -125,6 +132,7 @@ impl SessionJson {
             sequence: s.sequence,
             first_seen: rfc3339(s.first_seen),
             last_changed: rfc3339(s.last_changed),
+            also_listed: Vec::new(),
         }
     }
 }

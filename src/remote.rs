@@ -10,6 +10,7 @@
 use crate::answers::{ChangesQuery, SessionsQuery};
 use crate::model::Course;
 use crate::present::change::ChangeJson;
+use crate::present::duplicates::GroupJson;
 use crate::present::{self, SessionJson};
 use crate::source_status::SourceStatus;
 use rand::RngCore;
@@ -252,6 +253,11 @@ impl Remote {
     /// `/api/changes` for `q`.
     pub async fn changes(&self, q: &ChangesQuery) -> Result<Vec<ChangeJson>, RemoteError> {
         self.json("api/changes", &q.to_query()).await
+    }
+
+    /// `/api/duplicates`.
+    pub async fn duplicates(&self) -> Result<Vec<GroupJson>, RemoteError> {
+        self.json("api/duplicates", "").await
     }
 
     /// `/api/courses`.

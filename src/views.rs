@@ -21,6 +21,7 @@ use crate::answers::{self, ChangesQuery, SessionsQuery};
 use crate::atom::{self, AtomOptions};
 use crate::changes::{self, Change, ChangeKind};
 use crate::config::SourceConfig;
+use crate::duplicates;
 use crate::feed;
 use crate::feed_cache::{Class, FeedCache, Inserted, Weighed};
 use crate::links::LinkPolicy;
@@ -28,6 +29,7 @@ use crate::metrics::Metrics;
 use crate::model::{Course, StoredSession};
 use crate::page::{self, Links, PageData};
 use crate::present::change::ChangeJson;
+use crate::present::duplicates::GroupJson;
 use crate::present::{self, SessionJson};
 use crate::query::{self, slug, Cursor, Filter, Part};
 use crate::site::{PublicUrlError, Site};
@@ -289,8 +291,16 @@ impl View {
 pub(crate) struct Snapshot {
     /// The store's generation it was read at.
     pub(crate) generation: u64,
-    /// Every session, by start and then UID (`present::listing_order`).
+    /// The merged calendar: one entry per session, the same session listed
+    /// by several sources once (see `duplicates`), by start and then UID
+    /// (`present::listing_order`). A single source's view is
+    /// [`Snapshot::listing`]'s.
     pub(crate) sessions: Arc<Vec<StoredSession>>,
+    /// Sessions stored (every listing, before merging).
+    pub(crate) stored: usize,
+    /// The groups of listings merged into one entry each, and whose changes
+    /// the merged view shows (its `entries` are `sessions`).
+    pub(crate) merging: duplicates::Merged,
     /// Each category's slug, and its first spelling in the store.
     categories: std::collections::HashMap<String, String>,
     /// The sources that have sessions.
@@ -300,8 +310,14 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    fn read(generation: u64, store: &Store, links: &LinkPolicy) -> Result<Snapshot, StoreError> {
-        let mut sessions = links.scrub_stored(store.sessions()?);
+    fn read(
+        generation: u64,
+        store: &Store,
+        links: &LinkPolicy,
+        roles: &duplicates::Roles,
+    ) -> Result<Snapshot, StoreError> {
+        let sessions = links.scrub_stored(store.sessions()?);
+        let stored = sessions.len();
         // Each distinct name slugged once, the first spelling of a slug kept.
         let mut names = std::collections::HashSet::new();
         let mut categories = std::collections::HashMap::new();
@@ -317,14 +333,83 @@ impl Snapshot {
         }
         let source_ids = sessions.iter().map(|s| s.session.source.clone()).collect();
         let last_changed = sessions.iter().map(|s| s.last_changed).max();
+        let mut merging = duplicates::merge(sessions, roles);
+        let mut sessions = std::mem::take(&mut merging.entries);
         sessions.sort_by(present::listing_order);
         Ok(Snapshot {
             generation,
             sessions: Arc::new(sessions),
+            stored,
+            merging,
             categories,
             source_ids,
             last_changed,
         })
+    }
+
+    /// The sessions a view lists from: the merged calendar, or for a view
+    /// of one source (`?source=`, `/calendar/<id>.ics`) that source's own
+    /// listings, unmerged, under their own UIDs.
+    pub(crate) fn listing(&self, filter: &Filter) -> std::borrow::Cow<'_, [StoredSession]> {
+        let Some(source) = filter.source.as_deref() else {
+            return std::borrow::Cow::Borrowed(&self.sessions);
+        };
+        if self.merging.groups.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.sessions);
+        }
+        let mut own: Vec<StoredSession> = self
+            .sessions
+            .iter()
+            .filter(|s| s.session.source == source && !self.merging.groups.contains_key(&s.uid))
+            .chain(self.merging.members_of_source(source))
+            .cloned()
+            .collect();
+        own.sort_by(present::listing_order);
+        std::borrow::Cow::Owned(own)
+    }
+
+    /// The other listings of `s` in the view `filter` (none in a single
+    /// source's view, which is unmerged).
+    pub(crate) fn also_listed(
+        &self,
+        filter: &Filter,
+        s: &StoredSession,
+    ) -> Vec<duplicates::Listing> {
+        if filter.source.is_some() {
+            return Vec::new();
+        }
+        self.merging.also_listed(&s.uid)
+    }
+
+    /// The JSON of `s` in the view `filter`, with its other listings.
+    pub(crate) fn session_json(
+        &self,
+        filter: &Filter,
+        s: &StoredSession,
+        links: &LinkPolicy,
+    ) -> SessionJson {
+        let also_listed = self.also_listed(filter, s);
+        // A merged entry's link is its booking listing's, on another site
+        // than its representative's: both were admitted as they were read.
+        let mut j = if also_listed.is_empty() {
+            SessionJson::linked(s, links)
+        } else {
+            SessionJson::from_stored(s)
+        };
+        j.also_listed = also_listed;
+        j
+    }
+
+    /// `c` as the view `filter` shows it: in the merged view, a change to a
+    /// listing merged with others is shown only when it changes what the
+    /// entry shows, under the entry's UID (see
+    /// `duplicates::Merged::change_shown_as`), so a group's change is
+    /// shown once.
+    pub(crate) fn shown_change(&self, filter: &Filter, mut c: Change) -> Option<Change> {
+        if filter.source.is_none() {
+            c.uid = self.merging.change_shown_as(&c.uid, c.kind)?;
+        }
+        Some(c)
     }
 
     /// `f` with each category as the store spells it (a request may say
@@ -384,12 +469,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl AppState {
-    /// The sessions as of the current generation, read from sled only when it moved.
-    pub(crate) fn snapshot(&self) -> Result<(u64, Arc<Vec<StoredSession>>), StoreError> {
-        let snap = self.view_snapshot()?;
-        Ok((snap.generation, snap.sessions.clone()))
-    }
-
     /// The store as of the current generation, read from sled only when it
     /// moved.
     pub(crate) fn view_snapshot(&self) -> Result<Arc<Snapshot>, StoreError> {
@@ -404,9 +483,26 @@ impl AppState {
         }
         // Links that may not be shown are dropped once per generation, so
         // every answer (feed, page, JSON) is without them.
-        let snap = Arc::new(Snapshot::read(generation, &self.store, &self.links)?);
+        let snap = Arc::new(Snapshot::read(
+            generation,
+            &self.store,
+            &self.links,
+            &self.roles(),
+        )?);
         *lock(&self.cache.snapshot) = Some(snap.clone());
         Ok(snap)
+    }
+
+    /// What merging needs to know of each configured source.
+    fn roles(&self) -> duplicates::Roles {
+        duplicates::Roles::new(self.sources.iter().map(|s| {
+            let role = duplicates::Role {
+                name: s.name.clone(),
+                books: s.kind.is_booking_system(),
+                merge: s.merge,
+            };
+            (s.id.clone(), role)
+        }))
     }
 
     /// Every source worth listing (see `source_status::source_statuses`),
@@ -433,7 +529,8 @@ impl AppState {
             // Rendered at the start of the hour, so a body is a pure function
             // of its key.
             let at = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now);
-            let list = present::feed_window(&snap.sessions, &key.filter, at);
+            let listing = snap.listing(&key.filter);
+            let list = present::feed_window(&listing, &key.filter, at);
             let opts = present::feed_options(&self.sources, &self.site, &key.filter);
             // Gzipped and hashed as it is written: the body is never held
             // whole beside its gzip.
@@ -632,11 +729,12 @@ impl AppState {
                 unreachable!("an API part's key holds one")
             };
             let at = minute_start(minute, now);
-            let got = present::part_of(&snap.sessions, &key.filter, at, *withdrawn, part);
+            let listing = snap.listing(&key.filter);
+            let got = present::part_of(&listing, &key.filter, at, *withdrawn, part);
             let v: Vec<SessionJson> = got
                 .sessions
                 .iter()
-                .map(|s| SessionJson::linked(s, &self.links))
+                .map(|s| snap.session_json(&key.filter, s, &self.links))
                 .collect();
             let plain =
                 serde_json::to_vec_pretty(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -659,8 +757,11 @@ impl AppState {
         let now = (self.clock)();
         let mut list: Vec<Change> = Vec::new();
         let m = filter.matcher();
+        let snap = self.view_snapshot()?;
         for c in self.store.changes_since(now - changes::KEEP_CHANGES) {
-            let c = c?;
+            let Some(c) = snap.shown_change(filter, c?) else {
+                continue;
+            };
             if (kinds.is_empty() || kinds.contains(&c.kind)) && c.matches_with(&m, now) {
                 list.push(self.links.scrub_change(c));
                 if list.len() >= atom::MAX_ENTRIES {
@@ -944,7 +1045,8 @@ impl AppState {
         part_links: &PartLinks<'_>,
     ) -> Result<(String, Option<Cursor>), StoreError> {
         let categories = upcoming_categories(&snap.sessions, now);
-        let got = present::part_of(&snap.sessions, filter, now, false, part);
+        let listing = snap.listing(filter);
+        let got = present::part_of(&listing, filter, now, false, part);
         let sources = self.source_statuses_of(snap)?;
         let recent = self.recent_changes(filter, now)?;
         let html = page::render(&PageData {
@@ -963,6 +1065,7 @@ impl AppState {
             links,
             now,
             site: &self.site,
+            also_listed: &|s| snap.also_listed(filter, s),
         });
         Ok((html, got.next))
     }
@@ -977,8 +1080,11 @@ impl AppState {
         let since = now - chrono::TimeDelta::days(page::PAGE_CHANGES_DAYS);
         let mut recent: Vec<Change> = Vec::new();
         let m = filter.matcher();
+        let snap = self.view_snapshot()?;
         for c in self.store.changes_since(since) {
-            let c = c?;
+            let Some(c) = snap.shown_change(filter, c?) else {
+                continue;
+            };
             if c.matches_with(&m, now) {
                 recent.push(self.links.scrub_change(c));
                 if recent.len() >= page::MAX_PAGE_CHANGES {
@@ -989,28 +1095,58 @@ impl AppState {
         Ok(recent)
     }
 
-    /// The body `/api/sessions` serves for `filter`.
+    /// The body `/api/sessions` serves for `filter`, whole.
     pub fn sessions_json(&self, filter: Filter) -> Result<Vec<u8>, StoreError> {
-        let now = (self.clock)();
-        let (_, all) = self.snapshot()?;
-        let filter = answers::canonical_categories(filter, &all);
-        let v: Vec<SessionJson> = present::upcoming(&all, &filter, now)
-            .iter()
-            .map(|s| SessionJson::linked(s, &self.links))
-            .collect();
+        let q = SessionsQuery {
+            filter,
+            withdrawn: false,
+        };
+        let v = self.sessions_answer(&q)?;
         serde_json::to_vec_pretty(&v).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
     /// The sessions `/api/sessions` lists for `q` (see `answers::sessions`).
     pub fn sessions_answer(&self, q: &SessionsQuery) -> Result<Vec<SessionJson>, StoreError> {
-        let (_, all) = self.snapshot()?;
-        Ok(answers::sessions(&all, &self.links, q, (self.clock)()))
+        let snap = self.view_snapshot()?;
+        let q = SessionsQuery {
+            filter: snap.canonical(q.filter.clone()),
+            withdrawn: q.withdrawn,
+        };
+        let listing = snap.listing(&q.filter);
+        Ok(answers::sessions(&listing, &q, (self.clock)(), |s| {
+            snap.session_json(&q.filter, s, &self.links)
+        }))
     }
 
     /// The changes `/api/changes` lists for `q` (see `answers::changes`).
     pub fn changes_answer(&self, q: &ChangesQuery) -> Result<Vec<ChangeJson>, StoreError> {
-        let (_, all) = self.snapshot()?;
-        answers::changes(&self.store, &all, &self.links, q, (self.clock)())
+        let snap = self.view_snapshot()?;
+        let q = ChangesQuery {
+            filter: snap.canonical(q.filter.clone()),
+            ..q.clone()
+        };
+        answers::changes(&self.store, &self.links, &q, (self.clock)(), |c| {
+            snap.shown_change(&q.filter, c)
+        })
+    }
+
+    /// The groups of listings merged into one entry each, by entry UID, as
+    /// `/api/duplicates` lists them: upcoming ones only, as the calendar
+    /// shows them.
+    pub fn duplicates_answer(&self) -> Result<Vec<GroupJson>, StoreError> {
+        let now = (self.clock)();
+        let snap = self.view_snapshot()?;
+        let mut groups: Vec<&duplicates::Group> = snap
+            .merging
+            .groups
+            .values()
+            .filter(|g| g.members[0].session.end > now)
+            .collect();
+        groups.sort_by(|a, b| present::listing_order(&a.members[0], &b.members[0]));
+        Ok(groups
+            .into_iter()
+            .map(|g| GroupJson::of(g, &self.links))
+            .collect())
     }
 
     /// The courses `/api/courses` lists.

@@ -76,6 +76,12 @@ pub(super) async fn api_courses(State(st): State<AppState>) -> Result<Response, 
     Ok(json(&st.courses_answer()?))
 }
 
+/// `/api/duplicates`: the sessions several sources list, merged into one
+/// entry each, with why, as `events duplicates --json` prints them.
+pub(super) async fn api_duplicates(State(st): State<AppState>) -> Result<Response, ApiError> {
+    Ok(json(&st.duplicates_answer()?))
+}
+
 /// `/api/sources`: every source's `SourceStatus`, as `events sources --json`
 /// prints it.
 pub(super) async fn api_sources(State(st): State<AppState>) -> Result<Response, ApiError> {

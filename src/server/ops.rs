@@ -22,7 +22,7 @@ pub(super) async fn healthz(State(st): State<AppState>) -> Response {
     // health: nothing that grows with the number of sessions.
     let result = st.view_snapshot().and_then(|snap| {
         let sources = st.source_statuses_of(&snap)?;
-        Ok((snap.generation, snap.sessions.len(), sources))
+        Ok((snap.generation, snap.stored, sources))
     });
     match result {
         Ok((generation, sessions, sources)) => {

@@ -7,7 +7,7 @@
 //! itself (`metrics`), or the limits on connections and request heads
 //! (`limits`, applied in `listen`).
 
-use super::api::{api_changes, api_courses, api_sessions, api_sources};
+use super::api::{api_changes, api_courses, api_duplicates, api_sessions, api_sources};
 use super::feeds::{calendar, calendar_category, calendar_source, changes_atom};
 use super::index::index;
 use super::ops::{backup, healthz, metrics};
@@ -71,6 +71,7 @@ fn routes(state: AppState) -> Router {
         .route("/api/sources", get(api_sources))
         .route("/api/changes", get(api_changes))
         .route("/api/courses", get(api_courses))
+        .route("/api/duplicates", get(api_duplicates))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/backup", get(backup))
@@ -91,6 +92,7 @@ fn route_of(matched: Option<&MatchedPath>) -> Route {
         Some("/api/sources") => Route::ApiSources,
         Some("/api/changes") => Route::ApiChanges,
         Some("/api/courses") => Route::ApiCourses,
+        Some("/api/duplicates") => Route::ApiDuplicates,
         Some("/healthz") => Route::Healthz,
         Some("/metrics") => Route::Metrics,
         Some("/backup") => Route::Backup,

@@ -38,6 +38,14 @@ pub trait Kind: std::fmt::Debug + Send + Sync + std::any::Any {
     /// politeness and knows what the store holds) and returns what was found;
     /// the crawl merges it.
     fn walk<'a>(&'a self, w: &'a Walker<'a>) -> WalkFuture<'a>;
+
+    /// A booking system, which publishes the places it sells, as opposed to
+    /// a website listing or a calendar feed: when one session is listed by
+    /// several sources, the merged entry takes its places and status from a
+    /// booking system's listing first.
+    fn is_booking_system(&self) -> bool {
+        false
+    }
 }
 
 /// What a reader needs to know about the source it is parsing for.

@@ -132,6 +132,9 @@ pub struct SourceConfig {
     pub min_fraction: f64,
     /// How far one crawl may go; reaching a limit is a crawl error.
     pub limits: Limits,
+    /// Its sessions may be merged with the same sessions listed by other
+    /// sources (`merge = false` opts out; see `duplicates`).
+    pub merge: bool,
     /// The `kind = "…"` name, as the registry spells it.
     pub kind_name: &'static str,
     /// The kind's own settings, which also know how to walk the source.
@@ -209,6 +212,7 @@ pub const COMMON_FIELDS: &[&str] = &[
     "poll_interval",
     "min_fraction",
     "limits",
+    "merge",
 ];
 
 /// The fields of a source file that are its kind's own, handed to the kind's

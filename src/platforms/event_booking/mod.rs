@@ -162,6 +162,10 @@ impl Kind for EventBookingConfig {
     fn walk<'a>(&'a self, w: &'a crate::source::Walker<'a>) -> super::WalkFuture<'a> {
         Box::pin(walk::walk(self, w))
     }
+
+    fn is_booking_system(&self) -> bool {
+        true
+    }
 }
 
 /// CSS selectors used by the event-booking readers. Defaults follow the reference

@@ -140,6 +140,10 @@ impl Kind for EventbriteConfig {
     fn walk<'a>(&'a self, w: &'a crate::source::Walker<'a>) -> super::WalkFuture<'a> {
         Box::pin(walk::walk(self, w))
     }
+
+    fn is_booking_system(&self) -> bool {
+        true
+    }
 }
 
 /// The trailing digits of an organiser page address (`…/o/some-name-12345678`).
