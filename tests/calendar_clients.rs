@@ -97,6 +97,28 @@ fn vrp_sessions() -> Vec<Session> {
     vec![s]
 }
 
+/// A partnership website's feed re-listing the summer session, worded
+/// otherwise: merged into the booking site's entry, whose description then
+/// names this listing.
+fn website_sessions() -> Vec<Session> {
+    let copy = sessions::session(
+        "site",
+        "90101",
+        Utc.with_ymd_and_hms(2027, 7, 15, 8, 30, 0).unwrap(),
+    )
+    .titled("WSP - Understanding Neglect L2 (Online)")
+    .booked_at("https://www.site.example/event/neglect-l2/");
+    vec![copy]
+}
+
+fn website_source() -> SourceConfig {
+    parse_source(
+        Path::new("site.toml"),
+        "id = \"site\"\nname = \"Site; \\\"calendar\\\"\"\nkind = \"ical\"\nurl = \"https://www.site.example/events/?ical=1\"\n",
+    )
+    .unwrap()
+}
+
 /// The store filled as crawls fill it, served on loopback; returns the feed.
 async fn served_feed() -> (String, Vec<Session>) {
     let dir = tempfile::tempdir().unwrap();
@@ -105,7 +127,18 @@ async fn served_feed() -> (String, Vec<Session>) {
     for (id, sessions) in [("wsp", wsp_sessions()), ("vrp", vrp_sessions())] {
         sessions::merge_crawl(&store, id, sessions, crawled);
     }
-    let sources = vec![source("wsp", "event-booking"), source("vrp", "eventbrite")];
+    // Seen after the booking site: its listing is folded into wsp's entry.
+    sessions::merge_crawl(
+        &store,
+        "site",
+        website_sessions(),
+        crawled + Duration::minutes(5),
+    );
+    let sources = vec![
+        source("wsp", "event-booking"),
+        source("vrp", "eventbrite"),
+        website_source(),
+    ];
     let state = AppState::new(store.clone(), sources, server::fixed_clock(now()));
     let served = Served::start(state).await;
     let client = reqwest::Client::builder()
@@ -209,7 +242,8 @@ async fn every_parser_reads_the_same_calendar() {
         return;
     }
 
-    let name = "vrp partnership & wsp partnership training";
+    // The name's words made plain for every client (the `;` dropped).
+    let name = "Site \"calendar\" & vrp partnership & wsp partnership training";
     let mut want_events: Vec<Value> = sessions
         .iter()
         .map(|s| {
@@ -267,6 +301,25 @@ async fn every_parser_reads_the_same_calendar() {
         if *reader == "ical.js" {
             assert_eq!(v["naive_events"], sessions.len(), "a naive BEGIN…END scan");
         }
+    }
+    // The merged entry's description names the website's listing, alike
+    // in every reader, and the website's own listing is no event.
+    for (reader, v) in &read {
+        let events = v["events"].as_array().unwrap();
+        let summer = events
+            .iter()
+            .find(|e| e["uid"] == "wsp-1-1@events.safeguarding-training")
+            .unwrap();
+        assert!(
+            summer["description"].as_str().unwrap().contains(
+                "Also listed by Site; \"calendar\": https://www.site.example/event/neglect-l2/"
+            ),
+            "{reader}: {}",
+            summer["description"]
+        );
+        assert!(events
+            .iter()
+            .all(|e| !e["uid"].as_str().unwrap().starts_with("site-")));
     }
     // The hostile description is one event's text, read whole.
     let evil = read[0].1["events"]
