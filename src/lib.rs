@@ -6,8 +6,10 @@
 //!
 //! - `model`, `errors`, `terminal`, `query`: sessions, error words, text made
 //!   safe for a terminal, a view's filters;
-//! - `changes` (what changed, as data) and `store` (sled, with change
-//!   tracking, health and backups' parts); `fetch` (HTTP with politeness);
+//! - `changes` (what changed, as data), `duplicates` (which listings of
+//!   several sources are one session, and the entry it shows; data) and
+//!   `store` (sled, with change tracking, health and backups' parts);
+//!   `fetch` (HTTP with politeness);
 //! - `source`: the interface every kind of source meets: a source's
 //!   settings, the `Kind` trait, the `Walker`, typed crawl errors;
 //! - `platforms` (one folder per kind, implementing `source`), then `config`

@@ -117,6 +117,13 @@ fn the_layers_the_style_guide_names_hold() {
         "changes",
         &["present", "page", "atom", "feed", "views", "server"],
     );
+    // Which listings are one session is data over sessions and changes.
+    let data: BTreeSet<String> = ["changes", "model"].map(String::from).into();
+    assert!(
+        uses("duplicates").is_subset(&data),
+        "duplicates imports {:?}",
+        uses("duplicates")
+    );
     // Platforms know nothing of the store, the feed or the server; they
     // implement the source interface and read their files through it.
     never(
