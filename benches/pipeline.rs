@@ -478,9 +478,87 @@ fn bounded() -> Criterion {
         .measurement_time(StdDuration::from_secs(3))
 }
 
+/// One session, one entry, at national scale: `duplicates::merge` over a
+/// calendar no other source re-lists (the common case), and over one whose
+/// every session a website re-lists with its title reworded; beside
+/// rendering the feed of those sessions, what merging is weighed against.
+fn merging(c: &mut Criterion) {
+    use events::duplicates::{self, Role, Roles};
+    let step = Duration::minutes(390 * 24 * 60 / NATIONAL as i64);
+    let stored = |session: Session, seen: DateTime<Utc>| StoredSession {
+        uid: session.uid(),
+        first_seen: seen,
+        last_seen: now(),
+        last_changed: seen,
+        sequence: 0,
+        session,
+    };
+    let booking: Vec<StoredSession> = sessions_every(NATIONAL, now() + Duration::hours(1), step)
+        .into_iter()
+        .map(|s| stored(s, now() - Duration::days(60)))
+        .collect();
+    let mut twice = booking.clone();
+    twice.extend(booking.iter().map(|b| {
+        let mut s = b.session.clone();
+        s.source = "site".into();
+        s.title = format!("WSP - {} (Online)", s.title);
+        s.url = format!("https://www.site.example/event/{}/", s.event_id);
+        stored(s, now() - Duration::days(30))
+    }));
+    let roles = Roles::new([
+        (
+            "wsp".to_string(),
+            Role {
+                name: "WSP".into(),
+                books: true,
+                merge: true,
+            },
+        ),
+        (
+            "site".to_string(),
+            Role {
+                name: "WSP website".into(),
+                books: false,
+                merge: true,
+            },
+        ),
+    ]);
+    let merged = duplicates::merge(twice.clone(), &roles);
+    assert_eq!(
+        merged.groups.len(),
+        NATIONAL,
+        "every re-listed session is merged"
+    );
+    let filter = Filter::default();
+    let sources = [wsp_source()];
+    let opts = present::feed_options(&sources, &events::site::Site::default(), &filter);
+    let list = present::feed_window(&booking, &filter, now());
+
+    let mut g = c.benchmark_group("merging");
+    g.sampling_mode(SamplingMode::Flat);
+    g.bench_function("merge_none_shared", |b| {
+        b.iter_batched(
+            || booking.clone(),
+            |v| duplicates::merge(v, &roles),
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("merge_every_session_twice", |b| {
+        b.iter_batched(
+            || twice.clone(),
+            |v| duplicates::merge(v, &roles),
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("render_feed", |b| {
+        b.iter(|| feed::render(black_box(&list), &opts))
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = pipeline;
     config = bounded();
-    targets = parsing, merge, render, serving, filtered, filter_cost
+    targets = parsing, merge, render, serving, filtered, filter_cost, merging
 }
 criterion_main!(pipeline);

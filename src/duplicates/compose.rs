@@ -22,7 +22,7 @@ pub(super) fn authority(members: &[StoredSession], roles: &Roles) -> usize {
             .find(|(_, m)| live(m) && p(m))
             .map(|(i, _)| i)
     };
-    position(&|m| roles.of(&m.session.source).books)
+    position(&|m| roles.books(&m.session.source))
         .or_else(|| position(&|_| true))
         .unwrap_or(0)
 }

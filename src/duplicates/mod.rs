@@ -57,6 +57,16 @@ impl Roles {
         Roles(roles.into_iter().collect())
     }
 
+    /// Whether `source` takes part in merging (one not configured does).
+    fn merges(&self, source: &str) -> bool {
+        self.0.get(source).is_none_or(|r| r.merge)
+    }
+
+    /// Whether `source` is a booking system.
+    fn books(&self, source: &str) -> bool {
+        self.0.get(source).is_some_and(|r| r.books)
+    }
+
     fn of(&self, source: &str) -> Role {
         self.0.get(source).cloned().unwrap_or_else(|| Role {
             name: source.to_string(),
@@ -215,19 +225,17 @@ pub fn merge(sessions: Vec<StoredSession>, roles: &Roles) -> Merged {
 
 /// The groups among `sessions`, as indices into it, with why.
 fn find_groups(sessions: &[StoredSession], roles: &Roles) -> Vec<(Vec<usize>, Reason)> {
-    let merging: HashMap<&str, bool> = sessions
-        .iter()
-        .map(|s| s.session.source.as_str())
-        .map(|id| (id, roles.of(id).merge))
+    // Sorted by start rather than hashed: one allocation, and the sessions
+    // of one start come out side by side.
+    let mut by_start: Vec<usize> = (0..sessions.len())
+        .filter(|&i| roles.merges(&sessions[i].session.source))
         .collect();
-    let mut by_start: HashMap<DateTime<Utc>, Vec<usize>> = HashMap::new();
-    for (i, s) in sessions.iter().enumerate() {
-        if merging[s.session.source.as_str()] {
-            by_start.entry(s.session.start).or_default().push(i);
-        }
-    }
+    by_start.sort_unstable_by_key(|&i| sessions[i].session.start);
     let mut out = Vec::new();
-    for at_start in by_start.into_values() {
+    let mut courses = Courses::default();
+    for at_start in
+        by_start.chunk_by(|&a, &b| sessions[a].session.start == sessions[b].session.start)
+    {
         let first = &sessions[at_start[0]].session.source;
         if at_start
             .iter()
@@ -235,109 +243,141 @@ fn find_groups(sessions: &[StoredSession], roles: &Roles) -> Vec<(Vec<usize>, Re
         {
             continue;
         }
-        out.extend(groups_at_one_start(sessions, &at_start));
+        out.extend(groups_at_one_start(sessions, at_start, &mut courses));
     }
     out
 }
 
+/// Each distinct title's course, as a number: a course runs on many dates,
+/// so its title is read once, and keys compare as numbers.
+#[derive(Default)]
+struct Courses<'a> {
+    by_title: HashMap<&'a str, Option<u32>>,
+    keys: HashMap<String, u32>,
+}
+
+impl<'a> Courses<'a> {
+    fn of(&mut self, title: &'a str) -> Option<u32> {
+        if let Some(id) = self.by_title.get(title) {
+            return *id;
+        }
+        let next = self.keys.len() as u32;
+        let id = course_key(title).map(|k| *self.keys.entry(k).or_insert(next));
+        self.by_title.insert(title, id);
+        id
+    }
+}
+
 /// The groups among sessions that start at one instant (`at_start`,
 /// indices into `sessions`), ambiguous ones left out.
-fn groups_at_one_start(
-    sessions: &[StoredSession],
+fn groups_at_one_start<'a>(
+    sessions: &'a [StoredSession],
     at_start: &[usize],
+    courses: &mut Courses<'a>,
 ) -> Vec<(Vec<usize>, Reason)> {
-    let keys: Vec<Keys> = at_start.iter().map(|&i| Keys::of(&sessions[i])).collect();
-    let mut allowed: Vec<bool> = vec![true; at_start.len()];
-    let mut found = components(sessions, at_start, &keys, &allowed);
+    let listings: Vec<Listed<'_>> = at_start
+        .iter()
+        .map(|&i| Listed::of(&sessions[i], courses))
+        .collect();
+    let mut allowed: Vec<bool> = vec![true; listings.len()];
+    let mut found = components(&listings, &allowed);
     // A source twice in a group: its withdrawn listings step aside, once.
     let mut again = false;
     for c in &found {
         for &j in c {
-            let s = &sessions[at_start[j]];
             let twice = c
                 .iter()
-                .filter(|&&k| sessions[at_start[k]].session.source == s.session.source)
+                .filter(|&&k| listings[k].source == listings[j].source)
                 .count()
                 > 1;
-            if twice && s.session.status == Status::Withdrawn {
+            if twice && listings[j].withdrawn {
                 allowed[j] = false;
                 again = true;
             }
         }
     }
     if again {
-        found = components(sessions, at_start, &keys, &allowed);
+        found = components(&listings, &allowed);
     }
     found
         .into_iter()
-        .filter(|c| one_listing_per_source(sessions, at_start, c))
+        .filter(|c| one_listing_per_source(&listings, c))
         .map(|c| {
-            let reason = reason_of(&c, &keys);
+            let reason = reason_of(&c, &listings);
             (c.into_iter().map(|j| at_start[j]).collect(), reason)
         })
         .collect()
 }
 
-/// What a listing can be matched on.
-struct Keys {
+/// What a listing is matched on.
+struct Listed<'a> {
+    source: &'a str,
+    withdrawn: bool,
     /// Its booking page, as [`link_key`] gives it.
     link: Option<String>,
-    /// Its end and course (see [`course_key`]).
-    title: Option<(DateTime<Utc>, String)>,
+    /// Its end and course (see [`course_key`], [`Courses`]).
+    title: Option<(DateTime<Utc>, u32)>,
 }
 
-impl Keys {
-    fn of(s: &StoredSession) -> Keys {
-        Keys {
+impl<'a> Listed<'a> {
+    fn of(s: &'a StoredSession, courses: &mut Courses<'a>) -> Listed<'a> {
+        Listed {
+            source: &s.session.source,
+            withdrawn: s.session.status == Status::Withdrawn,
             link: link_key(&s.session.url),
-            title: course_key(&s.session.title).map(|k| (s.session.end, k)),
+            title: courses.of(&s.session.title).map(|k| (s.session.end, k)),
         }
     }
 }
 
 /// The groups of two or more `allowed` listings joined by a shared link or
-/// shared times and title, across sources (positions in `at_start`).
-fn components(
-    sessions: &[StoredSession],
-    at_start: &[usize],
-    keys: &[Keys],
-    allowed: &[bool],
-) -> Vec<Vec<usize>> {
-    let source = |j: usize| sessions[at_start[j]].session.source.as_str();
-    let mut parent: Vec<usize> = (0..at_start.len()).collect();
-    let mut by_link: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut by_title: HashMap<(DateTime<Utc>, &str), Vec<usize>> = HashMap::new();
-    for (j, k) in keys.iter().enumerate().filter(|(j, _)| allowed[*j]) {
-        if let Some(l) = &k.link {
-            by_link.entry(l).or_default().push(j);
-        }
-        if let Some((end, t)) = &k.title {
-            by_title.entry((*end, t)).or_default().push(j);
+/// shared times and title, across sources (positions in `listings`).
+fn components(listings: &[Listed<'_>], allowed: &[bool]) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..listings.len()).collect();
+    let mut order: Vec<usize> = (0..listings.len()).filter(|&j| allowed[j]).collect();
+    // Listings sharing a key end up side by side once sorted by it.
+    order.sort_unstable_by(|&a, &b| listings[a].link.cmp(&listings[b].link));
+    for same in order.chunk_by(|&a, &b| listings[a].link == listings[b].link) {
+        if listings[same[0]].link.is_some() && identifies(same, listings) {
+            join_across_sources(&mut parent, same, listings);
         }
     }
-    let links = by_link.into_values().filter(|v| identifies(v, source));
-    for same in links.chain(by_title.into_values()) {
-        // Only across sources: two of one source alone are two sessions.
-        if same.iter().any(|&j| source(j) != source(same[0])) {
-            for w in same.windows(2) {
-                union(&mut parent, w[0], w[1]);
-            }
+    order.sort_unstable_by(|&a, &b| listings[a].title.cmp(&listings[b].title));
+    for same in order.chunk_by(|&a, &b| listings[a].title == listings[b].title) {
+        if listings[same[0]].title.is_some() {
+            join_across_sources(&mut parent, same, listings);
         }
     }
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for j in (0..at_start.len()).filter(|&j| allowed[j]) {
+    for j in (0..listings.len()).filter(|&j| allowed[j]) {
         let root = find(&mut parent, j);
         groups.entry(root).or_default().push(j);
     }
     groups.into_values().filter(|g| g.len() > 1).collect()
 }
 
+/// Joins listings that share a key, when more than one source shares it:
+/// two of one source alone are two sessions.
+fn join_across_sources(parent: &mut [usize], same: &[usize], listings: &[Listed<'_>]) {
+    if same
+        .iter()
+        .any(|&j| listings[j].source != listings[same[0]].source)
+    {
+        for w in same.windows(2) {
+            union(parent, w[0], w[1]);
+        }
+    }
+}
+
 /// A booking link shared at one start identifies a session only when no
 /// source gives it to two of its sessions there (a listing page every
 /// session links to is no booking page).
-fn identifies<'a>(same: &[usize], source: impl Fn(usize) -> &'a str) -> bool {
-    let mut seen = std::collections::HashSet::new();
-    same.iter().all(|&j| seen.insert(source(j)))
+fn identifies(same: &[usize], listings: &[Listed<'_>]) -> bool {
+    same.iter().enumerate().all(|(n, &j)| {
+        same[..n]
+            .iter()
+            .all(|&k| listings[k].source != listings[j].source)
+    })
 }
 
 fn find(parent: &mut [usize], j: usize) -> usize {
@@ -354,46 +394,66 @@ fn union(parent: &mut [usize], a: usize, b: usize) {
     parent[ra.max(rb)] = ra.min(rb);
 }
 
-fn one_listing_per_source(sessions: &[StoredSession], at_start: &[usize], c: &[usize]) -> bool {
-    let mut seen = std::collections::HashSet::new();
-    c.iter()
-        .all(|&j| seen.insert(sessions[at_start[j]].session.source.as_str()))
+fn one_listing_per_source(listings: &[Listed<'_>], c: &[usize]) -> bool {
+    identifies(c, listings)
 }
 
-fn reason_of(c: &[usize], keys: &[Keys]) -> Reason {
-    let all_same = |f: &dyn Fn(&Keys) -> Option<String>| {
-        let first = f(&keys[c[0]]);
-        first.is_some() && c.iter().all(|&j| f(&keys[j]) == first)
-    };
-    if all_same(&|k| k.link.clone()) {
-        Reason::SameBookingLink
-    } else if all_same(&|k| k.title.as_ref().map(|(e, t)| format!("{e} {t}"))) {
-        Reason::SameTimesAndTitle
-    } else {
-        Reason::LinkOrTitle
+fn reason_of(c: &[usize], listings: &[Listed<'_>]) -> Reason {
+    let first = &listings[c[0]];
+    let all_link = first.link.is_some() && c.iter().all(|&j| listings[j].link == first.link);
+    let all_title = first.title.is_some() && c.iter().all(|&j| listings[j].title == first.title);
+    match (all_link, all_title) {
+        (true, _) => Reason::SameBookingLink,
+        (false, true) => Reason::SameTimesAndTitle,
+        (false, false) => Reason::LinkOrTitle,
     }
 }
 
-/// A booking page as two listings of it would both write it: host without
-/// `www.`, path without a trailing slash, the query's parameters sorted
-/// and tracking ones (`utm_*`, `aff`, `ref`) left out; scheme and fragment
-/// ignored. `None` for no link, or a site's home page, which books nothing.
+/// A booking page as two listings of it would both write it: host
+/// lower-cased and without `www.`, path without a trailing slash, the
+/// query's parameters sorted and tracking ones (`utm_*`, `aff`, `ref`) left
+/// out; scheme, port and fragment ignored. `None` for no `http(s)` link, or
+/// a site's home page, which books nothing. Read by hand rather than by a
+/// URL parser: it runs for every listing of a shared start, and the links
+/// were checked as web addresses when they were read (`links`).
 pub fn link_key(url: &str) -> Option<String> {
-    let u = url::Url::parse(url).ok()?;
-    let host = u.host_str()?.to_ascii_lowercase();
+    let starts = |p: &str| {
+        url.get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p))
+    };
+    let rest = if starts("https://") {
+        &url[8..]
+    } else if starts("http://") {
+        &url[7..]
+    } else {
+        return None;
+    };
+    let rest = rest.split('#').next().unwrap_or_default();
+    let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = before_query
+        .find('/')
+        .map_or((before_query, ""), |i| before_query.split_at(i));
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let host = host
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let host = host.strip_prefix("www.").unwrap_or(&host);
-    let path = u.path().trim_end_matches('/');
-    if path.is_empty() {
+    let path = path.trim_end_matches('/');
+    if host.is_empty() || path.is_empty() {
         return None;
     }
-    let mut query: Vec<(String, String)> = u
-        .query_pairs()
-        .filter(|(k, _)| !(k.starts_with("utm_") || k == "aff" || k == "ref"))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+    let mut params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let name = p.split('=').next().unwrap_or_default();
+            !(name.starts_with("utm_") || name == "aff" || name == "ref")
+        })
         .collect();
-    query.sort();
-    let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    Some(format!("{host}{path}?{}", query.join("&")))
+    params.sort_unstable();
+    Some(format!("{host}{path}?{}", params.join("&")))
 }
 
 #[cfg(test)]

@@ -50,10 +50,14 @@ const MAX_TAG_CHARS: usize = 8;
 /// left (no title may be merged on nothing).
 pub fn course_key(title: &str) -> Option<String> {
     let untagged = without_organiser_tag(title.trim());
-    let lower = untagged.to_lowercase().replace('&', " and ");
+    let mut lower = untagged.to_lowercase();
+    if lower.contains('&') {
+        lower = lower.replace('&', " and ");
+    }
     let plain = without_delivery_note(&lower);
-    let words = words_of(&plain);
-    let key = with_levels_spelled_out(&words).join(" ");
+    let words: Vec<&str> = words(plain).collect();
+    let mut key = String::with_capacity(plain.len());
+    write_with_levels_spelled_out(&words, &mut key);
     (!key.is_empty()).then_some(key)
 }
 
@@ -104,15 +108,15 @@ fn is_tag(tag: &str) -> bool {
 
 /// `lower` without trailing delivery notes: `(online)`, `[ms teams]`,
 /// `- zoom`, `| face to face`, ` via teams`.
-fn without_delivery_note(lower: &str) -> String {
-    let mut s = lower.trim_end().to_string();
+fn without_delivery_note(lower: &str) -> &str {
+    let mut s = lower.trim_end();
     // A title may carry two: "… (Online) - Zoom".
     for _ in 0..3 {
-        let Some(cut) = delivery_note_start(&s) else {
+        let Some(cut) = delivery_note_start(s) else {
             break;
         };
-        let kept = s[..cut].trim_end().to_string();
-        if words_of(&kept).is_empty() {
+        let kept = s[..cut].trim_end();
+        if words(kept).next().is_none() {
             break;
         }
         s = kept;
@@ -125,7 +129,7 @@ fn delivery_note_start(s: &str) -> Option<usize> {
     if let Some(close) = s.chars().last().filter(|c| *c == ')' || *c == ']') {
         let open = if close == ')' { '(' } else { '[' };
         let start = s.rfind(open)?;
-        return is_delivery(&s[start + 1..s.len() - 1]).then_some(start);
+        return is_delivery(words(&s[start + 1..s.len() - 1])).then_some(start);
     }
     // A separator standing apart ("… - Face-to-Face"), not one inside a word.
     let spaced = s
@@ -133,16 +137,15 @@ fn delivery_note_start(s: &str) -> Option<usize> {
         .rev()
         .find(|(i, c)| SEPARATORS.contains(c) && s[i + c.len_utf8()..].starts_with(' '));
     if let Some((sep, c)) = spaced {
-        if is_delivery(&s[sep + c.len_utf8()..]) {
+        if is_delivery(words(&s[sep + c.len_utf8()..])) {
             return Some(sep);
         }
     }
     // "… via Teams": a connector, then a platform, with no separator.
-    let words: Vec<(usize, &str)> = word_spans(s);
-    for (i, (at, w)) in words.iter().enumerate().rev() {
+    let spans: Vec<(usize, &str)> = word_spans(s).collect();
+    for (i, (at, w)) in spans.iter().enumerate().rev() {
         if CONNECTORS.contains(w) {
-            let tail: Vec<&str> = words[i..].iter().map(|(_, w)| *w).collect();
-            return (i > 0 && is_delivery_words(&tail)).then_some(*at);
+            return (i > 0 && is_delivery(spans[i..].iter().map(|(_, w)| *w))).then_some(*at);
         }
         if !DELIVERY_WORDS.contains(w) {
             return None;
@@ -151,71 +154,76 @@ fn delivery_note_start(s: &str) -> Option<usize> {
     None
 }
 
-fn is_delivery(note: &str) -> bool {
-    let words = words_of(note);
-    is_delivery_words(&words.iter().map(String::as_str).collect::<Vec<_>>())
-}
-
-fn is_delivery_words(words: &[&str]) -> bool {
-    !words.is_empty()
-        && words.iter().all(|w| DELIVERY_WORDS.contains(w))
-        && words.iter().any(|w| DELIVERY_CORE.contains(w))
-}
-
-/// The words of `s`: runs of letters and digits; an apostrophe joins
-/// (`children's` is `childrens`), every other mark separates.
-fn words_of(s: &str) -> Vec<String> {
-    word_spans(s)
-        .into_iter()
-        .map(|(_, w)| w.replace(['\'', '’'], ""))
-        .collect()
-}
-
-/// Each word of `s` with where it starts.
-fn word_spans(s: &str) -> Vec<(usize, &str)> {
-    let is_word = |c: char| c.is_alphanumeric() || c == '\'' || c == '’';
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in s.char_indices() {
-        match (is_word(c), start) {
-            (true, None) => start = Some(i),
-            (false, Some(st)) => {
-                out.push((st, s[st..i].trim_matches(['\'', '’'])));
-                start = None;
-            }
-            _ => {}
+/// Words all of delivery, one of them saying how it is delivered.
+fn is_delivery<'a>(words: impl Iterator<Item = &'a str>) -> bool {
+    let (mut any, mut core) = (false, false);
+    for w in words {
+        if !DELIVERY_WORDS.contains(&w) {
+            return false;
         }
+        any = true;
+        core |= DELIVERY_CORE.contains(&w);
     }
-    if let Some(st) = start {
-        out.push((st, s[st..].trim_matches(['\'', '’'])));
-    }
-    out.retain(|(_, w)| !w.is_empty());
-    out
+    any && core
 }
 
-/// `l2`, `lvl 2`, `lvl2`, `level two` → `level 2`.
-fn with_levels_spelled_out(words: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(words.len());
+/// The words of `s` (see [`word_spans`]).
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    word_spans(s).map(|(_, w)| w)
+}
+
+/// Each word of `s` with where it starts: runs of letters, digits and
+/// apostrophes, with no apostrophe at either end; every other mark
+/// separates.
+fn word_spans(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    let is_word = |c: char| c.is_alphanumeric() || c == '\'' || c == '’';
+    let mut rest = 0;
+    std::iter::from_fn(move || loop {
+        let tail = &s[rest..];
+        let start = rest + tail.find(is_word)?;
+        let len = s[start..]
+            .find(|c: char| !is_word(c))
+            .unwrap_or(s.len() - start);
+        rest = start + len;
+        let word = s[start..rest].trim_matches(['\'', '’']);
+        if !word.is_empty() {
+            let lead = s[start..rest].len() - s[start..rest].trim_start_matches(['\'', '’']).len();
+            return Some((start + lead, word));
+        }
+    })
+}
+
+/// Writes `words` to `key`, space-separated, apostrophes dropped
+/// (`children's` is `childrens`), and `l2`, `lvl 2`, `lvl2`, `level two`
+/// as `level 2`.
+fn write_with_levels_spelled_out(words: &[&str], key: &mut String) {
+    let mut push = |w: &str| {
+        if !key.is_empty() {
+            key.push(' ');
+        }
+        key.extend(w.chars().filter(|c| *c != '\'' && *c != '’'));
+    };
     let mut i = 0;
     while i < words.len() {
-        let w = words[i].as_str();
+        let w = words[i];
         let joined = ["level", "lvl", "l"]
             .iter()
             .find_map(|p| w.strip_prefix(p).filter(|n| is_number(n)));
         if let Some(n) = joined {
-            out.extend(["level".to_string(), n.to_string()]);
-        } else if (w == "level" || w == "lvl")
-            && words.get(i + 1).is_some_and(|n| number_of(n).is_some())
+            push("level");
+            push(n);
+        } else if let Some(n) = (w == "level" || w == "lvl")
+            .then(|| words.get(i + 1).and_then(|n| number_of(n)))
+            .flatten()
         {
-            let n = number_of(&words[i + 1]).unwrap_or_default();
-            out.extend(["level".to_string(), n]);
+            push("level");
+            push(n);
             i += 1;
         } else {
-            out.push(w.to_string());
+            push(w);
         }
         i += 1;
     }
-    out
 }
 
 fn is_number(s: &str) -> bool {
@@ -223,14 +231,18 @@ fn is_number(s: &str) -> bool {
 }
 
 /// A level's number, in digits or as a word up to five.
-fn number_of(s: &str) -> Option<String> {
+fn number_of(s: &str) -> Option<&str> {
     if is_number(s) {
-        return Some(s.to_string());
+        return Some(s);
     }
-    let n = ["one", "two", "three", "four", "five"]
-        .iter()
-        .position(|w| *w == s)?;
-    Some((n + 1).to_string())
+    const WORDS: [(&str, &str); 5] = [
+        ("one", "1"),
+        ("two", "2"),
+        ("three", "3"),
+        ("four", "4"),
+        ("five", "5"),
+    ];
+    WORDS.iter().find(|(w, _)| *w == s).map(|(_, n)| *n)
 }
 
 #[cfg(test)]
