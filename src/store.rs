@@ -707,6 +707,12 @@ impl Store {
             batch.insert(k.as_slice(), v.as_slice());
         }
         self.tree(part).apply_batch(batch)?;
+        if part == Part::Health {
+            // What a view of health kept is keyed on (`health_version`).
+            self.live
+                .version
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(())
     }
 

@@ -223,6 +223,10 @@ pub(crate) struct Cache {
     /// Set once a feed too large for the cache has been reported, so the log
     /// says it once, not on every request.
     pub(crate) too_large_reported: AtomicBool,
+    /// `/healthz`'s body with the store generation and health version it
+    /// was written at: answered again, without reading the store, until
+    /// either moves.
+    pub(crate) healthz: Mutex<Option<(u64, u64, Bytes)>>,
 }
 
 impl Cache {
@@ -234,6 +238,7 @@ impl Cache {
             renders: AtomicU64::new(0),
             rendering: tokio::sync::Semaphore::new(CONCURRENT_RENDERS),
             too_large_reported: AtomicBool::new(false),
+            healthz: Mutex::new(None),
         }
     }
 }
