@@ -24,7 +24,7 @@ use crate::config::SourceConfig;
 use crate::feed;
 use crate::feed_cache::{Class, FeedCache, Inserted, Weighed};
 use crate::links::LinkPolicy;
-use crate::metrics::Metrics;
+use crate::metrics::{CachedView, Metrics};
 use crate::model::{Course, StoredSession};
 use crate::page::{self, Links, PageData};
 use crate::present::change::ChangeJson;
@@ -275,6 +275,15 @@ enum View {
 }
 
 impl View {
+    /// The view its hits and misses are counted under in the metrics.
+    fn counted_as(&self) -> CachedView {
+        match self {
+            View::Feed { .. } => CachedView::Feed,
+            View::Page { .. } => CachedView::Page,
+            View::Sessions { .. } => CachedView::Sessions,
+        }
+    }
+
     /// Still asked for at this hour, minute and health: entries that are not
     /// can go.
     fn current(&self, hour: i64, minute: i64, health_now: u64) -> bool {
@@ -470,13 +479,10 @@ impl AppState {
         now: DateTime<Utc>,
         render: impl FnOnce(&ViewKey, flate2::Compression) -> Result<Rendered, StoreError>,
     ) -> Result<Arc<RenderedFeed>, StoreError> {
-        let is_feed = matches!(key.view, View::Feed { .. });
         if let Some(hit) = self.hit(&key) {
             return Ok(hit);
         }
-        if is_feed {
-            self.metrics.feed_cache_miss();
-        }
+        self.metrics.view_cache_miss(key.view.counted_as());
         // A subscribed view is served many times: worth smaller bytes. An
         // odd filter is usually asked for once: worth a quick answer.
         let level = match class {
@@ -513,12 +519,10 @@ impl AppState {
         (kept.generation == generation).then_some(kept)
     }
 
-    /// A view's cached body (a hit counted, for a feed); `None` on a miss.
+    /// A view's cached body (a hit counted); `None` on a miss.
     fn hit(&self, key: &ViewKey) -> Option<Arc<RenderedFeed>> {
         let hit = lock(&self.cache.feeds).get(key)?;
-        if matches!(key.view, View::Feed { .. }) {
-            self.metrics.feed_cache_hit();
-        }
+        self.metrics.view_cache_hit(key.view.counted_as());
         Some(hit)
     }
 
