@@ -68,8 +68,8 @@ pub struct AppState {
     /// Where every page, feed and API answer reads its sessions from.
     pub(crate) store: Store,
     /// The configured sources, for names and kinds; may be empty (then names
-    /// come from the store).
-    pub sources: Vec<SourceConfig>,
+    /// come from the store). Shared, as every request clones the state.
+    pub sources: Arc<[SourceConfig]>,
     /// "Now" for every answer: which sessions are upcoming, the feed's
     /// window, how long ago a source was crawled.
     pub(crate) clock: Clock,
@@ -124,7 +124,7 @@ impl AppState {
             links: Arc::new(LinkPolicy::new(&sources)),
             origin: PublicOrigin::Relative,
             metrics: Arc::new(Metrics::new(sources.iter().map(|s| s.id.as_str()))),
-            sources,
+            sources: sources.into(),
             clock,
             backup_token: None,
             site: Arc::new(Site::default()),
