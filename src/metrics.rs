@@ -8,15 +8,15 @@
 //! global registry or macros, so each server owns its own.
 //!
 //! Labels are bounded: `source` is a source id (from the configuration and
-//! the store, never from a request), `outcome`, `setting` and `route` come
-//! from the enums here, and `status` is a numeric HTTP status. Nothing a
+//! the store, never from a request), `outcome`, `setting`, `route` and
+//! `view` come from the enums here, and `status` is a numeric HTTP status. Nothing a
 //! client sends (a path, a query string, a header) ever becomes a label
 //! value: a path no route knows counts as route `other`.
 //!
 //! Crawls are recorded through `crawl::Observer` ([`Recorder`]), so `crawl`
-//! knows nothing of metrics or the server. The server records requests, feed
+//! knows nothing of metrics or the server. The server records requests, view
 //! cache hits and misses and renders as they happen, and on each scrape hands
-//! over what it reads then ([`Metrics::encode`]: the feed cache's bytes and
+//! over what it reads then ([`Metrics::encode`]: the view cache's bytes and
 //! each source's health from the store, so the last success and session count
 //! are right from the start, also after a restart).
 //!
@@ -110,6 +110,39 @@ impl EncodeLabelValue for CrawlOutcome {
     }
 }
 
+/// Which view a request was answered with from the view cache, or not: the
+/// `view` label of `events_view_cache_hits_total` and
+/// `events_view_cache_misses_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CachedView {
+    /// A calendar feed (`/calendar.ics` and its pretty paths).
+    Feed = 0,
+    /// A part of the page at `/`.
+    Page,
+    /// A part of `/api/sessions`.
+    Sessions,
+}
+
+impl CachedView {
+    /// Every view, in the order they are listed.
+    pub const ALL: [CachedView; 3] = [CachedView::Feed, CachedView::Page, CachedView::Sessions];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CachedView::Feed => "feed",
+            CachedView::Page => "page",
+            CachedView::Sessions => "sessions",
+        }
+    }
+}
+
+impl EncodeLabelValue for CachedView {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
+}
+
 /// Which of the server's routes a request went to: the `route` label, a
 /// route's template, never the path asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -196,6 +229,11 @@ struct ErrorLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ViewLabel {
+    view: CachedView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RequestLabels {
     route: Route,
     status: u16,
@@ -221,6 +259,18 @@ pub struct Metrics {
     sessions: Family<SourceLabel, Gauge>,
     requests: Family<RequestLabels, Counter>,
     feed_cache_bytes: Gauge,
+    /// Hits and misses of the view cache by view (`view` label). New
+    /// families rather than a label on `feed_cache_hits`/`_misses`: a label
+    /// added to a family changes what every query that does not name it
+    /// sums (`rate(events_feed_cache_hits_total[5m])` would start counting
+    /// pages and API parts), so those keep counting feeds alone, as they
+    /// always have, and equal `view="feed"` here.
+    view_cache_hits: Family<ViewLabel, Counter>,
+    view_cache_misses: Family<ViewLabel, Counter>,
+    /// The series of `view_cache_hits` and `_misses`, by `CachedView as
+    /// usize`: a hit counts with one atomic add, no lookup of its labels.
+    view_hits: [Counter; 3],
+    view_misses: [Counter; 3],
     feed_cache_hits: Counter,
     feed_cache_misses: Counter,
     feed_renders: Counter,
@@ -243,6 +293,10 @@ impl Metrics {
             sessions: Family::default(),
             requests: Family::default(),
             feed_cache_bytes: Gauge::default(),
+            view_cache_hits: Family::default(),
+            view_cache_misses: Family::default(),
+            view_hits: Default::default(),
+            view_misses: Default::default(),
             feed_cache_hits: Counter::default(),
             feed_cache_misses: Counter::default(),
             feed_renders: Counter::default(),
@@ -254,7 +308,16 @@ impl Metrics {
         for id in sources {
             m.know_source(id);
         }
-        Metrics { registry, ..m }
+        // Each series made now, at zero, and kept: a clone counts into it.
+        let series = |family: &Family<ViewLabel, Counter>| {
+            CachedView::ALL.map(|view| family.get_or_create_owned(&ViewLabel { view }))
+        };
+        Metrics {
+            registry,
+            view_hits: series(&m.view_cache_hits),
+            view_misses: series(&m.view_cache_misses),
+            ..m
+        }
     }
 
     /// Registers what the crawls count, by source: crawls by outcome, their
@@ -314,28 +377,40 @@ impl Metrics {
         );
     }
 
-    /// Registers what the server counts: requests by route and status, and
-    /// the feed cache's bytes, hits, misses and renders.
+    /// Registers what the server counts: requests by route and status, the
+    /// view cache's bytes, its hits and misses by view (and of feeds alone,
+    /// under their first names), and feed renders.
     fn register_server_families(&self, registry: &mut Registry) {
         registry.register(
             "http_requests",
             "Requests answered, by route template and HTTP status",
             self.requests.clone(),
         );
+        // The name is the cache's first one: it held feeds alone then.
         registry.register_with_unit(
             "feed_cache",
-            "Bytes the cache of rendered feeds holds, as its budget counts them",
+            "Bytes the cache of rendered views (feeds, parts of the page and of /api/sessions) holds, as its budget (--feed-cache) counts them",
             Unit::Bytes,
             self.feed_cache_bytes.clone(),
         );
         registry.register(
+            "view_cache_hits",
+            "Requests answered from the cache of rendered views, by view: feed, page or sessions (/api/sessions)",
+            self.view_cache_hits.clone(),
+        );
+        registry.register(
+            "view_cache_misses",
+            "Requests whose view was not in the cache of rendered views and was rendered, by view: feed, page or sessions (/api/sessions)",
+            self.view_cache_misses.clone(),
+        );
+        registry.register(
             "feed_cache_hits",
-            "Feed requests answered from the cache of rendered feeds",
+            "Feed requests answered from the cache of rendered views (the same as events_view_cache_hits_total{view=\"feed\"})",
             self.feed_cache_hits.clone(),
         );
         registry.register(
             "feed_cache_misses",
-            "Feed requests not in the cache of rendered feeds",
+            "Feed requests not in the cache of rendered views (the same as events_view_cache_misses_total{view=\"feed\"})",
             self.feed_cache_misses.clone(),
         );
         registry.register(
@@ -406,14 +481,20 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts a feed answered from the cache.
-    pub fn feed_cache_hit(&self) {
-        self.feed_cache_hits.inc();
+    /// Counts a view answered from the view cache.
+    pub fn view_cache_hit(&self, view: CachedView) {
+        self.view_hits[view as usize].inc();
+        if view == CachedView::Feed {
+            self.feed_cache_hits.inc();
+        }
     }
 
-    /// Counts a feed not in the cache.
-    pub fn feed_cache_miss(&self) {
-        self.feed_cache_misses.inc();
+    /// Counts a view not in the view cache (so rendered).
+    pub fn view_cache_miss(&self, view: CachedView) {
+        self.view_misses[view as usize].inc();
+        if view == CachedView::Feed {
+            self.feed_cache_misses.inc();
+        }
     }
 
     /// Counts a feed rendered.
@@ -421,7 +502,7 @@ impl Metrics {
         self.feed_renders.inc();
     }
 
-    /// The Prometheus text of every metric, with the feed cache holding
+    /// The Prometheus text of every metric, with the view cache holding
     /// `feed_cache_bytes` and the sources' health as the store has it now.
     pub fn encode(
         &self,
@@ -519,6 +600,29 @@ mod tests {
             elapsed: std::time::Duration::from_millis(1500),
             stopped_at,
             oversized_bodies: 3,
+        }
+    }
+
+    #[test]
+    fn view_cache_hits_and_misses_count_by_view_and_feeds_under_their_first_names() {
+        let m = Metrics::default();
+        m.view_cache_miss(CachedView::Page);
+        m.view_cache_hit(CachedView::Page);
+        m.view_cache_hit(CachedView::Page);
+        m.view_cache_miss(CachedView::Feed);
+        m.view_cache_hit(CachedView::Feed);
+        let text = m.encode(0, &BTreeMap::new()).unwrap();
+        for line in [
+            "events_view_cache_hits_total{view=\"page\"} 2",
+            "events_view_cache_misses_total{view=\"page\"} 1",
+            "events_view_cache_hits_total{view=\"feed\"} 1",
+            "events_view_cache_misses_total{view=\"feed\"} 1",
+            "events_view_cache_hits_total{view=\"sessions\"} 0",
+            "events_view_cache_misses_total{view=\"sessions\"} 0",
+            "events_feed_cache_hits_total 1",
+            "events_feed_cache_misses_total 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         }
     }
 

@@ -390,10 +390,14 @@ fn read_json<T: serde::de::DeserializeOwned>(url: &Url, body: &[u8]) -> Result<T
     })
 }
 
-/// The target of the `rel="next"` link in one `Link` header value (RFC
-/// 8288: comma-separated `<target>; param=value` links, `rel` a
-/// space-separated list, quoted or not).
-fn next_link(header: &str) -> Option<&str> {
+/// The target of the first `rel="next"` link in one `Link` header value
+/// (RFC 8288: comma-separated `<target>; param=value` links, `rel` a
+/// space-separated list, quoted or not), as written between its `<` and
+/// `>`: relative targets are left for the caller to resolve. `None` when no
+/// link is `next`. The header is the server's word, so any text is read
+/// without panicking; a target holding a comma is not found (the links are
+/// split at commas first), which the server's own targets never hold.
+pub fn next_link(header: &str) -> Option<&str> {
     header.split(',').find_map(|link| {
         let (target, params) = link.trim().strip_prefix('<')?.split_once('>')?;
         let is_next = params.split(';').any(|p| {

@@ -17,6 +17,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 /// Memory sled may use to cache the store's pages. sled's own default is 1 GiB,
@@ -306,9 +307,15 @@ pub struct Pruned {
     pub bytes: u64,
 }
 
-/// The embedded store. Cheap to clone; all clones share one database.
+/// The embedded store. Cheap to clone (one reference count: every request
+/// a server answers clones it); all clones share one database.
 #[derive(Clone)]
 pub struct Store {
+    inner: Arc<StoreInner>,
+}
+
+/// What every clone of a `Store` shares.
+struct StoreInner {
     db: sled::Db,
     sessions: sled::Tree,
     courses: sled::Tree,
@@ -318,14 +325,16 @@ pub struct Store {
     /// Changes, keyed by time (`change_key`), so newest-first reads and
     /// pruning by age are range scans.
     changes: sled::Tree,
-    /// Health newer than the stored records, shared by every clone.
-    live: Arc<LiveHealth>,
+    /// Health newer than the stored records.
+    live: LiveHealth,
     /// The data directory, for the free space on its disk.
-    dir: Arc<PathBuf>,
+    dir: PathBuf,
     /// Held shared by every write that spans records a reader must see
     /// together (a merge, a failure's health), and exclusively by
     /// [`Store::dump`], so a backup is one consistent state.
-    writes: Arc<RwLock<()>>,
+    writes: RwLock<()>,
+    /// The generation `meta` holds, kept in memory (see `Store::generation`).
+    generation: AtomicU64,
 }
 
 /// The space on a directory's file system, as an unprivileged writer sees it.
@@ -458,24 +467,29 @@ impl Store {
             }
         };
         let health = db.open_tree("health")?;
-        let store = Store {
-            dir: Arc::new(dir.to_path_buf()),
+        let store = StoreInner {
+            dir: dir.to_path_buf(),
             sessions: db.open_tree("sessions")?,
             courses: db.open_tree("courses")?,
-            live: Arc::new(LiveHealth {
+            live: LiveHealth {
                 sources: Mutex::new(HashMap::new()),
                 version: Default::default(),
                 tree: health.clone(),
                 db: db.clone(),
-            }),
+            },
             health,
             http: db.open_tree("http")?,
             meta: db.open_tree("meta")?,
             changes: db.open_tree("changes")?,
             db,
-            writes: Arc::new(RwLock::new(())),
+            writes: RwLock::new(()),
+            generation: AtomicU64::new(0),
+        };
+        let store = Store {
+            inner: Arc::new(store),
         };
         store.migrate(dir)?;
+        store.generation_moved();
         Ok(store)
     }
 
@@ -556,9 +570,11 @@ impl Store {
     }
 
     fn migrate(&self, dir: &Path) -> Result<(), StoreError> {
-        match self.meta.get(SCHEMA)? {
+        match self.inner.meta.get(SCHEMA)? {
             None => {
-                self.meta.insert(SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+                self.inner
+                    .meta
+                    .insert(SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
             }
             Some(v) => {
                 let found = u64_from(&v).ok_or_else(|| {
@@ -584,14 +600,15 @@ impl Store {
     /// does nothing (two reads) once done.
     fn forget_prune_pseudo_source(&self) -> Result<(), StoreError> {
         if let Some(v) = self
+            .inner
             .meta
             .remove(note_key(OLD_PRUNE_SOURCE, OLD_PRUNE_NOTE))?
         {
-            if self.meta.get(HTTP_CACHE_PRUNED)?.is_none() {
-                self.meta.insert(HTTP_CACHE_PRUNED, v)?;
+            if self.inner.meta.get(HTTP_CACHE_PRUNED)?.is_none() {
+                self.inner.meta.insert(HTTP_CACHE_PRUNED, v)?;
             }
         }
-        self.health.remove(OLD_PRUNE_SOURCE.as_bytes())?;
+        self.inner.health.remove(OLD_PRUNE_SOURCE.as_bytes())?;
         Ok(())
     }
 
@@ -599,12 +616,22 @@ impl Store {
     /// that failed changes no session, so no generation): what caches of a
     /// view that shows health are keyed on, beside the generation.
     pub fn health_version(&self) -> u64 {
-        self.live.version.load(std::sync::atomic::Ordering::Relaxed)
+        self.inner
+            .live
+            .version
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Bumped by every change to sessions or courses; renderers cache by it.
+    /// Read from memory, not from sled: every cache hit asks for it.
     pub fn generation(&self) -> u64 {
-        self.meta
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
+    /// The generation as `meta` holds it.
+    fn stored_generation(&self) -> u64 {
+        self.inner
+            .meta
             .get(GENERATION)
             .ok()
             .flatten()
@@ -612,14 +639,24 @@ impl Store {
             .unwrap_or(0)
     }
 
+    /// Takes `generation` up to the stored one, after a write that moved
+    /// it. Never down: two merges committed at once may get here in either
+    /// order.
+    fn generation_moved(&self) {
+        self.inner
+            .generation
+            .fetch_max(self.stored_generation(), Ordering::AcqRel);
+    }
+
     /// The data directory it lives in.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.inner.dir
     }
 
     /// The schema version the store is written in.
     pub fn schema_version(&self) -> u64 {
-        self.meta
+        self.inner
+            .meta
             .get(SCHEMA)
             .ok()
             .flatten()
@@ -629,24 +666,24 @@ impl Store {
 
     /// Bytes the store takes on disk (sled's own measure).
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.db.size_on_disk()?)
+        Ok(self.inner.db.size_on_disk()?)
     }
 
     /// `Ok` when the store's disk is writable and has at least
     /// [`MIN_FREE_DISK`] free (or its space cannot be read); otherwise the
     /// sentence saying which, before anything is written.
     pub fn check_disk(&self) -> Result<(), StoreError> {
-        let Some(space) = disk_space(&self.dir) else {
+        let Some(space) = disk_space(&self.inner.dir) else {
             return Ok(());
         };
         if space.read_only {
             return Err(StoreError::ReadOnly {
-                path: self.dir.to_path_buf(),
+                path: self.inner.dir.to_path_buf(),
             });
         }
         if space.free < MIN_FREE_DISK.as_u64() {
             return Err(StoreError::DiskFull {
-                path: self.dir.to_path_buf(),
+                path: self.inner.dir.to_path_buf(),
                 free: bytesize::ByteSize::b(space.free),
             });
         }
@@ -656,22 +693,22 @@ impl Store {
     /// The disk is writable and has room for a note of source health
     /// ([`MIN_FREE_DISK_FOR_HEALTH`]), even if too little for a crawl.
     pub fn room_for_health(&self) -> bool {
-        disk_space(&self.dir)
+        disk_space(&self.inner.dir)
             .is_none_or(|s| !s.read_only && s.free >= MIN_FREE_DISK_FOR_HEALTH.as_u64())
     }
 
     /// Writes what is only in memory (the latest source health, see
     /// `SourceHealth`) and everything to disk.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.live.save()?;
-        self.db.flush()?;
+        self.inner.live.save()?;
+        self.inner.db.flush()?;
         Ok(())
     }
 
     /// The shared hold of a write that must not be split by a backup.
     fn writing(&self) -> RwLockReadGuard<'_, ()> {
         // A panic mid-write leaves sled consistent (transactions); carry on.
-        self.writes.read().unwrap_or_else(|e| e.into_inner())
+        self.inner.writes.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Calls `each` with every record a backup holds, part by part, as one
@@ -683,7 +720,7 @@ impl Store {
         &self,
         mut each: impl FnMut(Part, &[u8], &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        let _alone = self.writes.write().unwrap_or_else(|e| e.into_inner());
+        let _alone = self.inner.writes.write().unwrap_or_else(|e| e.into_inner());
         for part in Part::ALL {
             if part == Part::Health {
                 for (id, h) in self.all_health()? {
@@ -707,6 +744,16 @@ impl Store {
             batch.insert(k.as_slice(), v.as_slice());
         }
         self.tree(part).apply_batch(batch)?;
+        if part == Part::Meta {
+            self.generation_moved();
+        }
+        if part == Part::Health {
+            // What a view of health kept is keyed on (`health_version`).
+            self.inner
+                .live
+                .version
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(())
     }
 
@@ -719,17 +766,18 @@ impl Store {
 
     fn tree(&self, part: Part) -> &sled::Tree {
         match part {
-            Part::Sessions => &self.sessions,
-            Part::Courses => &self.courses,
-            Part::Changes => &self.changes,
-            Part::Meta => &self.meta,
-            Part::Health => &self.health,
+            Part::Sessions => &self.inner.sessions,
+            Part::Courses => &self.inner.courses,
+            Part::Changes => &self.inner.changes,
+            Part::Meta => &self.inner.meta,
+            Part::Health => &self.inner.health,
         }
     }
 
     /// Every stored session, in key order (source, then UID).
     pub fn sessions(&self) -> Result<Vec<StoredSession>, StoreError> {
         let mut all: Vec<StoredSession> = self
+            .inner
             .sessions
             .iter()
             .values()
@@ -748,7 +796,8 @@ impl Store {
 
     /// Every session of one source, withdrawn ones too.
     pub fn source_sessions(&self, source: &str) -> Result<Vec<StoredSession>, StoreError> {
-        self.sessions
+        self.inner
+            .sessions
             .scan_prefix(source_prefix(source))
             .values()
             .map(|v| {
@@ -761,7 +810,8 @@ impl Store {
 
     /// Every source's undated courses.
     pub fn courses(&self) -> Result<Vec<Course>, StoreError> {
-        self.courses
+        self.inner
+            .courses
             .iter()
             .values()
             .map(|v| {
@@ -774,7 +824,7 @@ impl Store {
 
     /// A source's health as of its latest crawl in this process, else as stored.
     pub fn health(&self, source: &str) -> Result<SourceHealth, StoreError> {
-        if let Some(l) = self.live.lock().get(source) {
+        if let Some(l) = self.inner.live.lock().get(source) {
             return Ok(l.health.clone());
         }
         Ok(self.stored_health(source)?.unwrap_or_default())
@@ -783,7 +833,7 @@ impl Store {
     /// A source's health as the store holds it, which may be behind `health`
     /// (see `SourceHealth`): what a process killed now would leave.
     pub fn stored_health(&self, source: &str) -> Result<Option<SourceHealth>, StoreError> {
-        match self.health.get(source.as_bytes())? {
+        match self.inner.health.get(source.as_bytes())? {
             Some(v) => Ok(Some(serde_json::from_slice(&v).map_err(|e| {
                 StoreError::Corrupt(format!("health of {source}: {e}"))
             })?)),
@@ -794,14 +844,14 @@ impl Store {
     /// Every source's health, as `health` gives it.
     pub fn all_health(&self) -> Result<BTreeMap<String, SourceHealth>, StoreError> {
         let mut out = BTreeMap::new();
-        for kv in self.health.iter() {
+        for kv in self.inner.health.iter() {
             let (k, v) = kv?;
             let id = String::from_utf8_lossy(&k).into_owned();
             let h = serde_json::from_slice(&v)
                 .map_err(|e| StoreError::Corrupt(format!("health of {id}: {e}")))?;
             out.insert(id, h);
         }
-        for (id, l) in self.live.lock().iter() {
+        for (id, l) in self.inner.live.lock().iter() {
             out.insert(id.clone(), l.health.clone());
         }
         Ok(out)
@@ -816,6 +866,7 @@ impl Store {
         wrote_more: bool,
     ) -> Result<bool, StoreError> {
         let notes = self
+            .inner
             .live
             .lock()
             .get(source)
@@ -825,8 +876,9 @@ impl Store {
 
     /// Takes `h` as the source's latest health; `saved`: it is what the store holds.
     fn health_is(&self, source: &str, h: SourceHealth, saved: bool) {
-        let mut sources = self.live.lock();
-        self.live
+        let mut sources = self.inner.live.lock();
+        self.inner
+            .live
             .version
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let live = sources.entry(source.to_string()).or_default();
@@ -857,8 +909,8 @@ impl Store {
         let _writing = self.writing();
         let save = self.health_to_save(source, &h, false)?;
         if save {
-            self.health.insert(source.as_bytes(), to_json(&h))?;
-            self.health.flush()?;
+            self.inner.health.insert(source.as_bytes(), to_json(&h))?;
+            self.inner.health.flush()?;
         }
         self.health_is(source, h.clone(), save);
         Ok(h)
@@ -955,7 +1007,7 @@ impl Store {
             .map(|c| (course_key(source, &c.id), to_json(c)))
             .collect();
         let mut old = BTreeMap::new();
-        for kv in self.courses.scan_prefix(source_prefix(source)) {
+        for kv in self.inner.courses.scan_prefix(source_prefix(source)) {
             let (k, v) = kv?;
             old.insert(k.to_vec(), v.to_vec());
         }
@@ -993,6 +1045,7 @@ impl Store {
             .collect();
         // They are the oldest keys, so this reads only what is removed.
         let expired: Vec<Vec<u8>> = self
+            .inner
             .changes
             .range(..time_key(now - KEEP_CHANGES).to_vec())
             .keys()
@@ -1007,11 +1060,11 @@ impl Store {
         let health_json = save_health.then(|| to_json(&health));
         let _writing = self.writing();
         let result: Result<(), TransactionError<()>> = (
-            &self.sessions,
-            &self.courses,
-            &self.health,
-            &self.meta,
-            &self.changes,
+            &self.inner.sessions,
+            &self.inner.courses,
+            &self.inner.health,
+            &self.inner.meta,
+            &self.inner.changes,
         )
             .transaction(|(ts, tc, th, tm, tx)| {
                 for (k, v) in &writes {
@@ -1047,8 +1100,11 @@ impl Store {
                 return Err(StoreError::Corrupt("the merge transaction aborted".into()))
             }
         }
+        if touched {
+            self.generation_moved();
+        }
         self.health_is(source, health, save_health);
-        self.db.flush()?;
+        self.inner.db.flush()?;
         Ok(Ok(report))
     }
 
@@ -1058,7 +1114,8 @@ impl Store {
         &self,
         since: DateTime<Utc>,
     ) -> impl Iterator<Item = Result<Change, StoreError>> + '_ {
-        self.changes
+        self.inner
+            .changes
             .range(time_key(since).to_vec()..)
             .values()
             .rev()
@@ -1071,7 +1128,7 @@ impl Store {
 
     /// When the newest change was recorded, if any is kept.
     pub fn last_change_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        match self.changes.last()? {
+        match self.inner.changes.last()? {
             None => Ok(None),
             Some((_, v)) => serde_json::from_slice::<Change>(&v)
                 .map(|c| Some(c.at))
@@ -1081,12 +1138,12 @@ impl Store {
 
     /// How many changes are kept.
     pub fn change_count(&self) -> usize {
-        self.changes.len()
+        self.inner.changes.len()
     }
 
     /// The stored validators and body of a URL, if any.
     pub fn cached_response(&self, url: &str) -> Result<Option<CachedResponse>, StoreError> {
-        let Some(v) = self.http.get(url.as_bytes())? else {
+        let Some(v) = self.inner.http.get(url.as_bytes())? else {
             return Ok(None);
         };
         Ok(decode_cached(&v))
@@ -1099,7 +1156,7 @@ impl Store {
         v.extend_from_slice(&(header.len() as u32).to_be_bytes());
         v.extend_from_slice(&header);
         v.extend_from_slice(&c.body);
-        self.http.insert(url.as_bytes(), v)?;
+        self.inner.http.insert(url.as_bytes(), v)?;
         Ok(())
     }
 
@@ -1125,13 +1182,13 @@ impl Store {
         max_age: chrono::TimeDelta,
     ) -> Result<Pruned, StoreError> {
         let mut pruned = Pruned::default();
-        for kv in self.http.iter() {
+        for kv in self.inner.http.iter() {
             let (k, v) = kv?;
             let stale = match decode_header(&v) {
                 Some((c, _)) => now - c.last_used() > max_age,
                 None => true,
             };
-            if stale && self.http.remove(&k)?.is_some() {
+            if stale && self.inner.http.remove(&k)?.is_some() {
                 pruned.entries += 1;
                 pruned.bytes += (k.len() + v.len()) as u64;
             }
@@ -1150,12 +1207,12 @@ impl Store {
         now: DateTime<Utc>,
         max_age: chrono::TimeDelta,
     ) -> Result<Option<Pruned>, StoreError> {
-        let old = self.meta.get(HTTP_CACHE_PRUNED)?;
+        let old = self.inner.meta.get(HTTP_CACHE_PRUNED)?;
         let last = old.as_deref().and_then(read_time);
         if last.is_some_and(|t| t <= now && now - t < PRUNE_EVERY) {
             return Ok(None);
         }
-        let claimed = self.meta.compare_and_swap(
+        let claimed = self.inner.meta.compare_and_swap(
             HTTP_CACHE_PRUNED,
             old.as_ref(),
             Some(now.to_rfc3339().into_bytes()),
@@ -1169,6 +1226,7 @@ impl Store {
     /// When kept responses were last pruned, if ever.
     pub fn http_cache_pruned_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(self
+            .inner
             .meta
             .get(HTTP_CACHE_PRUNED)?
             .as_deref()
@@ -1180,6 +1238,7 @@ impl Store {
     pub fn note(&self, source: &str, key: &str) -> Result<Option<String>, StoreError> {
         let k = note_key(source, key);
         Ok(self
+            .inner
             .meta
             .get(k)?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
@@ -1188,11 +1247,17 @@ impl Store {
     /// Sets a note; one that already says `value` is not written again.
     pub fn set_note(&self, source: &str, key: &str, value: &str) -> Result<(), StoreError> {
         let k = note_key(source, key);
-        if self.meta.get(&k)?.is_some_and(|v| v == value.as_bytes()) {
+        if self
+            .inner
+            .meta
+            .get(&k)?
+            .is_some_and(|v| v == value.as_bytes())
+        {
             return Ok(());
         }
-        self.meta.insert(k, value.as_bytes())?;
-        self.live
+        self.inner.meta.insert(k, value.as_bytes())?;
+        self.inner
+            .live
             .lock()
             .entry(source.to_string())
             .or_insert_with(|| Live {

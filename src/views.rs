@@ -25,7 +25,7 @@ use crate::duplicates;
 use crate::feed;
 use crate::feed_cache::{Class, FeedCache, Inserted, Weighed};
 use crate::links::LinkPolicy;
-use crate::metrics::Metrics;
+use crate::metrics::{CachedView, Metrics};
 use crate::model::{Course, StoredSession};
 use crate::page::{self, Links, PageData};
 use crate::present::change::ChangeJson;
@@ -70,8 +70,8 @@ pub struct AppState {
     /// Where every page, feed and API answer reads its sessions from.
     pub(crate) store: Store,
     /// The configured sources, for names and kinds; may be empty (then names
-    /// come from the store).
-    pub sources: Vec<SourceConfig>,
+    /// come from the store). Shared, as every request clones the state.
+    pub sources: Arc<[SourceConfig]>,
     /// "Now" for every answer: which sessions are upcoming, the feed's
     /// window, how long ago a source was crawled.
     pub(crate) clock: Clock,
@@ -126,7 +126,7 @@ impl AppState {
             links: Arc::new(LinkPolicy::new(&sources)),
             origin: PublicOrigin::Relative,
             metrics: Arc::new(Metrics::new(sources.iter().map(|s| s.id.as_str()))),
-            sources,
+            sources: sources.into(),
             clock,
             backup_token: None,
             site: Arc::new(Site::default()),
@@ -225,6 +225,10 @@ pub(crate) struct Cache {
     /// Set once a feed too large for the cache has been reported, so the log
     /// says it once, not on every request.
     pub(crate) too_large_reported: AtomicBool,
+    /// `/healthz`'s body with the store generation and health version it
+    /// was written at: answered again, without reading the store, until
+    /// either moves.
+    pub(crate) healthz: Mutex<Option<(u64, u64, Bytes)>>,
 }
 
 impl Cache {
@@ -236,6 +240,7 @@ impl Cache {
             renders: AtomicU64::new(0),
             rendering: tokio::sync::Semaphore::new(CONCURRENT_RENDERS),
             too_large_reported: AtomicBool::new(false),
+            healthz: Mutex::new(None),
         }
     }
 }
@@ -272,6 +277,15 @@ enum View {
 }
 
 impl View {
+    /// The view its hits and misses are counted under in the metrics.
+    fn counted_as(&self) -> CachedView {
+        match self {
+            View::Feed { .. } => CachedView::Feed,
+            View::Page { .. } => CachedView::Page,
+            View::Sessions { .. } => CachedView::Sessions,
+        }
+    }
+
     /// Still asked for at this hour, minute and health: entries that are not
     /// can go.
     fn current(&self, hour: i64, minute: i64, health_now: u64) -> bool {
@@ -562,13 +576,10 @@ impl AppState {
         now: DateTime<Utc>,
         render: impl FnOnce(&ViewKey, flate2::Compression) -> Result<Rendered, StoreError>,
     ) -> Result<Arc<RenderedFeed>, StoreError> {
-        let is_feed = matches!(key.view, View::Feed { .. });
         if let Some(hit) = self.hit(&key) {
             return Ok(hit);
         }
-        if is_feed {
-            self.metrics.feed_cache_miss();
-        }
+        self.metrics.view_cache_miss(key.view.counted_as());
         // A subscribed view is served many times: worth smaller bytes. An
         // odd filter is usually asked for once: worth a quick answer.
         let level = match class {
@@ -605,12 +616,10 @@ impl AppState {
         (kept.generation == generation).then_some(kept)
     }
 
-    /// A view's cached body (a hit counted, for a feed); `None` on a miss.
+    /// A view's cached body (a hit counted); `None` on a miss.
     fn hit(&self, key: &ViewKey) -> Option<Arc<RenderedFeed>> {
         let hit = lock(&self.cache.feeds).get(key)?;
-        if matches!(key.view, View::Feed { .. }) {
-            self.metrics.feed_cache_hit();
-        }
+        self.metrics.view_cache_hit(key.view.counted_as());
         Some(hit)
     }
 

@@ -321,7 +321,7 @@ fn a_source_file_with_every_field_wrong_is_refused_naming_file_line_and_field() 
 }
 
 /// The oracles the newer fuzz targets run (schema.org pages, backup files,
-/// settings files) hold on real inputs too, so a broken oracle fails here
+/// settings files, paging cursors, `Link` headers) hold on real inputs too, so a broken oracle fails here
 /// before it fails a fuzz run.
 #[test]
 fn the_newer_fuzz_oracles_hold_on_real_inputs() {
@@ -351,4 +351,15 @@ fn the_newer_fuzz_oracles_hold_on_real_inputs() {
     checks::settings_file("title = \"Walsall training\"\npublic_url = \"https://x.example\"\n");
     checks::settings_file("titel = 1\n");
     checks::settings_file("title = \"unclosed\n");
+
+    // Cursors: the server's own, and a short time at the longest value read
+    // (once read, and written back a byte too long to read again).
+    checks::cursor_param("20270705T083000Z_wsp-1001-1@events_x");
+    checks::cursor_param(&format!("20270705T83000Z_{}", "u".repeat(496)));
+    checks::cursor_param("20270705T083000Z_ padded ");
+    // Link headers: the server's own, another API's list, and broken ones.
+    checks::link_header("</api/sessions?after=20270105T093000Z_a&limit=5>; rel=\"next\"");
+    checks::link_header("<https://x.example/?p=1>; rel=prev, <https://x.example/?p=3>; rel=next");
+    checks::link_header("<<>>; rel=next, <;>;>; rel=\"next\"");
+    checks::link_header("");
 }

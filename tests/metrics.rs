@@ -226,6 +226,11 @@ async fn metrics_count_crawls_and_requests_with_bounded_labels() {
         ("GET", "/api/sources", "/api/sources".into()),
         ("GET", "/changes.atom", format!("/changes.atom?kind={m}")),
         ("GET", "/", format!("/?category={m}%0A")),
+        // The page and an API part twice each: rendered, then from the cache.
+        ("GET", "/", "/?source=wsp".into()),
+        ("GET", "/", "/?source=wsp".into()),
+        ("GET", "/api/sessions", "/api/sessions?limit=5".into()),
+        ("GET", "/api/sessions", "/api/sessions?limit=5".into()),
         ("GET", "/healthz", "/healthz".into()),
         ("GET", "other", format!("/{m}/x?{m}={m}")),
         ("GET", "other", format!("/api/{m}")),
@@ -367,6 +372,25 @@ async fn metrics_count_crawls_and_requests_with_bounded_labels() {
     assert!(misses >= 1.0, "{text}");
     assert_eq!(total(&samples, "events_feed_renders_total"), misses);
     assert!(total(&samples, "events_feed_cache_bytes") > 0.0);
+    // The same cache by view: the feed's series are the counts above; the
+    // page and the API part asked for twice each missed, then hit (the
+    // other requests of those routes asked once each, so never hit).
+    let by_view = |name: &str, view: &str| {
+        value(&samples, name, &[("view", view)]).unwrap_or_else(|| panic!("{name} {view}"))
+    };
+    assert_eq!(by_view("events_view_cache_hits_total", "feed"), hits);
+    assert_eq!(by_view("events_view_cache_misses_total", "feed"), misses);
+    for view in ["page", "sessions"] {
+        assert!(
+            by_view("events_view_cache_misses_total", view) >= 1.0,
+            "{view}: {text}"
+        );
+        assert_eq!(
+            by_view("events_view_cache_hits_total", view),
+            1.0,
+            "{view}: {text}"
+        );
+    }
 
     // Bounded labels: fixed sets and configured ids, nothing a client sent.
     for s in &samples {
@@ -393,6 +417,10 @@ async fn metrics_count_crawls_and_requests_with_bounded_labels() {
                 "setting" => assert!(
                     events::metrics::LIMIT_SETTINGS.contains(&v.as_str()),
                     "setting {v:?}"
+                ),
+                "view" => assert!(
+                    ["feed", "page", "sessions"].contains(&v.as_str()),
+                    "view {v:?}"
                 ),
                 "le" => assert_eq!(s.family_type, "histogram"),
                 other => panic!("unexpected label {other} on {}", s.name),

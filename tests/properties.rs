@@ -220,6 +220,47 @@ const QUERY_PIECES: &[&str] = &[
     "Child+Neglect",
 ];
 
+/// Pieces of `after=` cursors: the times and UIDs the server writes, and
+/// what a hand-edited or hostile one might hold.
+const CURSOR_PIECES: &[&str] = &[
+    "20270105T093000Z",
+    "20270105T093000Z_",
+    "_",
+    "wsp-1001-1@events_x",
+    "2027",
+    "0105",
+    "T",
+    "093000",
+    "Z",
+    "+10000",
+    "-0001",
+    "60",
+    "99",
+    " ",
+    "\t",
+    "\0",
+    "é",
+    "1",
+];
+
+/// Pieces of `Link` headers: the server's own, others' and broken ones.
+const LINK_PIECES: &[&str] = &[
+    "</api/sessions?after=20270105T093000Z_a&limit=5>",
+    "<https://x.example/api/sessions?after=20270105T093000Z_b>",
+    "<",
+    ">",
+    ", ",
+    ";",
+    " rel=\"next\"",
+    " rel=next",
+    " REL = \"prev next\"",
+    " rel=\"nextish\"",
+    " title=\"next, please\"",
+    "=",
+    "\"",
+    " ",
+];
+
 /// A filter as the command line's flags might give it: valid ids and
 /// arbitrary text, with the characters a query string must escape.
 fn filter_flags() -> impl Strategy<Value = Filter> {
@@ -335,6 +376,16 @@ proptest! {
     #[test]
     fn query_strings(q in pieces(QUERY_PIECES)) {
         checks::query_string(&q);
+    }
+
+    #[test]
+    fn cursor_params(v in pieces(CURSOR_PIECES)) {
+        checks::cursor_param(&v);
+    }
+
+    #[test]
+    fn link_headers(h in pieces(LINK_PIECES)) {
+        checks::link_header(&h);
     }
 
     /// Whatever filter the command line's rules accept, the codec writes and

@@ -731,6 +731,92 @@ async fn api_sessions_sources_and_health() {
     s.stop().await;
 }
 
+/// `/healthz` is answered from a body kept between requests, and each
+/// health write under the running server shows in the very next answer: a
+/// failed crawl (which changes no session) turns it `degraded`, a crawl that
+/// succeeds turns it `ok` again, and a crawl that changes sessions moves its
+/// generation and count.
+#[tokio::test]
+async fn healthz_shows_each_health_write_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    let before = now() - Duration::hours(2);
+    sessions::merge_crawl(&store, "wsp", wsp_sessions(), before);
+    sessions::merge_crawl(&store, "vrp", vrp_sessions(), before);
+    let s = Server::serve(store, sources(), dir).await;
+    let health = || async {
+        let r = s.get("/healthz").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+        json(r).await
+    };
+    let ok = serde_json::json!({
+        "status": "ok",
+        "generation": s.store.generation(),
+        "sessions": 7,
+        "unhealthy_sources": [],
+    });
+    // Twice: the second is answered from what the first kept.
+    assert_eq!(health().await, ok);
+    assert_eq!(health().await, ok);
+
+    let generation = s.store.generation();
+    s.store
+        .record_failure(
+            "vrp",
+            now() - Duration::minutes(30),
+            events::errors::ErrorKind::HttpStatus,
+            "the listing answered 503 Service Unavailable",
+            CrawlStats::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        s.store.generation(),
+        generation,
+        "a failure moves no session"
+    );
+    let degraded = serde_json::json!({
+        "status": "degraded",
+        "generation": generation,
+        "sessions": 7,
+        "unhealthy_sources": ["vrp"],
+    });
+    assert_eq!(health().await, degraded);
+    assert_eq!(health().await, degraded);
+
+    // The same sessions again: health moves, the generation does not.
+    sessions::merge_crawl(
+        &s.store,
+        "vrp",
+        vrp_sessions(),
+        now() - Duration::minutes(10),
+    );
+    assert_eq!(s.store.generation(), generation);
+    assert_eq!(health().await, ok);
+
+    // One session more: the generation moves, and the answer with it.
+    let mut more = vrp_sessions();
+    more.push(session(S {
+        source: "vrp",
+        id: "203",
+        title: "Contextual Safeguarding",
+        category: "Exploitation",
+        start: at(2026, 12, 9, 10, 0),
+        status: Status::Scheduled,
+        spaces: Some(4),
+        online: false,
+    }));
+    sessions::merge_crawl(&s.store, "vrp", more, now() - Duration::minutes(5));
+    let moved = s.store.generation();
+    assert_ne!(moved, generation);
+    let v = health().await;
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["generation"], moved);
+    assert_eq!(v["sessions"], 8);
+    s.stop().await;
+}
+
 /// What the server refuses in a query string, the command line refuses in its
 /// flags, with the same sentence (and a usage error's exit code), before it
 /// reads the store.

@@ -639,3 +639,49 @@ fn pruning_kept_pages_is_due_once_a_day() {
         Some(t - Duration::days(5))
     );
 }
+
+/// The generation is kept in memory beside sled: it follows a merge, is
+/// read back when the store is opened again, and follows records loaded
+/// into a store (a restore), as the health version does.
+#[test]
+fn the_generation_follows_merges_reopening_and_loading() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let store = Store::open(&a).unwrap();
+    assert_eq!(store.generation(), 0);
+    apply(&store, vec![session("1", 1, 10)], now()).unwrap();
+    let first = store.generation();
+    assert!(first > 0);
+    apply(&store, vec![session("1", 1, 10)], now()).unwrap();
+    assert_eq!(
+        store.generation(),
+        first,
+        "an unchanged crawl moves nothing"
+    );
+    apply(
+        &store,
+        vec![session("1", 1, 10), session("2", 1, 11)],
+        now(),
+    )
+    .unwrap();
+    let second = store.generation();
+    assert!(second > first);
+    let mut records = Vec::new();
+    store
+        .dump(|part, k, v| -> Result<(), StoreError> {
+            records.push((part, k.to_vec(), v.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    assert_eq!(Store::open(&a).unwrap().generation(), second);
+
+    let copy = Store::open(&dir.path().join("b")).unwrap();
+    let health = copy.health_version();
+    for (part, k, v) in records {
+        copy.load(part, &[(k, v)]).unwrap();
+    }
+    assert_eq!(copy.generation(), second);
+    assert!(copy.health_version() > health);
+    assert!(copy.health("wsp").unwrap().last_success.is_some());
+}

@@ -55,7 +55,10 @@ impl Cursor {
         format!("{}_{}", self.start.format(CURSOR_TIME), self.uid)
     }
 
-    /// Reads the value of `after=`.
+    /// Reads the value of `after=`, only as `to_param` writes it: chrono's
+    /// parser alone also takes shorter times such as `20270705T83000Z`,
+    /// whose written form is longer, so a cursor near `MAX_CURSOR_BYTES`
+    /// would be written as one this refuses.
     pub fn from_param(v: &str) -> Result<Cursor, FilterError> {
         if v.len() > MAX_CURSOR_BYTES || v.contains('\0') {
             return Err(FilterError::BadAfter);
@@ -64,7 +67,7 @@ impl Cursor {
         let start = NaiveDateTime::parse_from_str(time, CURSOR_TIME)
             .map_err(|_| FilterError::BadAfter)?
             .and_utc();
-        if uid.is_empty() {
+        if uid.is_empty() || start.format(CURSOR_TIME).to_string() != time {
             return Err(FilterError::BadAfter);
         }
         Ok(Cursor {
@@ -154,7 +157,17 @@ mod tests {
         };
         assert_eq!(c.to_param(), "20270705T083000Z_wsp-1001-1@events_x");
         assert_eq!(Cursor::from_param(&c.to_param()), Ok(c));
-        for bad in ["", "_x", "20270705T083000Z_", "2027-07-05_x", "nonsense"] {
+        for bad in [
+            "",
+            "_x",
+            "20270705T083000Z_",
+            "2027-07-05_x",
+            "nonsense",
+            "20270705T83000Z_x",
+            "2027075T083000Z_x",
+            " 20270705T083000Z_x",
+            "+20270705T083000Z_x",
+        ] {
             assert_eq!(Cursor::from_param(bad), Err(FilterError::BadAfter), "{bad}");
         }
         assert_eq!(

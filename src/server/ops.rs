@@ -13,34 +13,22 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use std::sync::{Mutex, MutexGuard};
 
 /// 200 whenever the store can be read, even with failing sources (they are
 /// named in the body): a monitor should page about the server, not about a
 /// booking site being down. 503 only when the store itself fails.
 pub(super) async fn healthz(State(st): State<AppState>) -> Response {
-    // The snapshot kept for the store's generation, and each source's
-    // health: nothing that grows with the number of sessions.
-    let result = st.view_snapshot().and_then(|snap| {
-        let sources = st.source_statuses_of(&snap)?;
-        Ok((snap.generation, snap.stored, sources))
-    });
-    match result {
-        Ok((generation, sessions, sources)) => {
-            let unhealthy: Vec<&str> = sources
-                .iter()
-                .filter(|s| !s.healthy())
-                .map(|s| s.id.as_str())
-                .collect();
-            let mut r = json(&serde_json::json!({
-                "status": if unhealthy.is_empty() { "ok" } else { "degraded" },
-                "generation": generation,
-                "sessions": sessions,
-                "unhealthy_sources": unhealthy,
-            }));
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
+    match st.healthz_body() {
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response(),
         Err(e) => {
             let mut r = json(&serde_json::json!({
                 "status": "error",
@@ -52,6 +40,51 @@ pub(super) async fn healthz(State(st): State<AppState>) -> Response {
             r
         }
     }
+}
+
+impl AppState {
+    /// `/healthz`'s JSON: `status` (`ok`, or `degraded` when a source is
+    /// unhealthy), the store's `generation`, its `sessions` and the
+    /// `unhealthy_sources`. Kept with the store generation and health
+    /// version it was written at (`Store::health_version` moves on every
+    /// health write), so while neither moves an answer is a lock and a
+    /// reference count: no read of the store, no JSON written.
+    fn healthz_body(&self) -> Result<Bytes, StoreError> {
+        let health = self.store.health_version();
+        let generation = self.store.generation();
+        if let Some((g, h, body)) = lock(&self.cache.healthz).as_ref() {
+            if (*g, *h) == (generation, health) {
+                return Ok(body.clone());
+            }
+        }
+        // The health version is read before the health and the snapshot's
+        // generation before its sessions: a write landing meanwhile files
+        // newer data under the older key (written again on the next
+        // request), never older data under the newer one.
+        let snap = self.view_snapshot()?;
+        let sources = self.source_statuses_of(&snap)?;
+        let unhealthy: Vec<&str> = sources
+            .iter()
+            .filter(|s| !s.healthy())
+            .map(|s| s.id.as_str())
+            .collect();
+        let body = serde_json::to_vec_pretty(&serde_json::json!({
+            "status": if unhealthy.is_empty() { "ok" } else { "degraded" },
+            "generation": snap.generation,
+            "sessions": snap.stored,
+            "unhealthy_sources": unhealthy,
+        }))
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let body = Bytes::from(body);
+        *lock(&self.cache.healthz) = Some((snap.generation, health, body.clone()));
+        Ok(body)
+    }
+}
+
+/// A poisoned lock only means another request panicked mid-update; the
+/// kept body is still whole, so carry on.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `/metrics`: the Prometheus text of `metrics::Metrics`, with the feed

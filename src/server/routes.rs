@@ -58,13 +58,16 @@ pub(super) fn router_with_timeout(state: AppState, timeout: std::time::Duration)
 }
 
 /// Feeds compress themselves (their gzip body is cached, with its own ETag);
-/// the page and the JSON go through tower-http's compression.
+/// the page and the JSON go through tower-http's compression, but for
+/// `/healthz`, whose hundred bytes gain nothing from gzip and whose answer
+/// would cost more to compress than to make.
 fn routes(state: AppState) -> Router {
     let feeds = Router::new()
         .route("/calendar.ics", get(calendar))
         .route("/calendar/{file}", get(calendar_source))
         .route("/calendar/category/{file}", get(calendar_category))
         .route("/changes.atom", get(changes_atom));
+    let health = Router::new().route("/healthz", get(healthz));
     let others = Router::new()
         .route("/", get(index))
         .route("/api/sessions", get(api_sessions))
@@ -72,11 +75,14 @@ fn routes(state: AppState) -> Router {
         .route("/api/changes", get(api_changes))
         .route("/api/courses", get(api_courses))
         .route("/api/duplicates", get(api_duplicates))
-        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/backup", get(backup))
         .layer(CompressionLayer::new().gzip(true));
-    feeds.merge(others).fallback(not_found).with_state(state)
+    feeds
+        .merge(health)
+        .merge(others)
+        .fallback(not_found)
+        .with_state(state)
 }
 
 /// The route template a request was routed to, from the router's own

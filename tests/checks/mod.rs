@@ -20,7 +20,8 @@ use events::platforms::eventbrite::{
 };
 use events::platforms::schema_org::{parse_event_page_within, parse_listing_within, Budget};
 use events::platforms::{text, SourceContext};
-use events::query::{Filter, FilterError, MAX_CATEGORIES, MAX_QUERY_BYTES};
+use events::query::{Cursor, Filter, FilterError, Part, MAX_CATEGORIES, MAX_QUERY_BYTES};
+use events::remote::next_link;
 use std::path::Path;
 use url::Url;
 
@@ -358,6 +359,87 @@ pub fn filter_round_trip(f: &Filter) {
             assert!(written.len() > MAX_QUERY_BYTES);
         }
     }
+}
+
+/// The `after=` cursor of paged views (`Cursor::from_param`): a refusal is
+/// `BadAfter`, one sentence. A cursor read keeps everything after the
+/// value's first `_` as its UID, and is written (`to_param`) as a value that
+/// reads back as the same cursor and is written the same again. It also
+/// comes back through the next part's query string (`Part::next_params`,
+/// then `Part::from_query`, which trims values) when its UID has no
+/// surrounding whitespace, as no stored UID has.
+pub fn cursor_param(v: &str) {
+    let c = match Cursor::from_param(v) {
+        Ok(c) => c,
+        Err(e) => {
+            assert_eq!(e, FilterError::BadAfter, "{v:?}");
+            let m = e.to_string();
+            assert!(
+                m.ends_with('.') && !m.contains('\n'),
+                "not one sentence: {m:?}"
+            );
+            return;
+        }
+    };
+    assert_eq!(v.split_once('_').map(|(_, uid)| uid), Some(c.uid.as_str()));
+    assert!(!c.uid.is_empty(), "{v:?}");
+    let written = c.to_param();
+    let back = Cursor::from_param(&written).unwrap_or_else(|e| {
+        panic!("{v:?} reads as {c:?}, written {written:?}, which is refused: {e}")
+    });
+    assert_eq!(back, c, "{v:?} written {written:?}");
+    assert_eq!(back.to_param(), written);
+    if c.uid.trim() == c.uid {
+        let part = Part {
+            after: Some(c.clone()),
+            limit: 7,
+        };
+        let q = part.next_params(&c, 100);
+        let read = Part::from_query(&q, 100, 100)
+            .unwrap_or_else(|e| panic!("{v:?}: the next part's query {q:?} is refused: {e}"));
+        assert_eq!(read, part, "{q:?}");
+    }
+}
+
+/// The `Link` header reader of `--server` clients (`remote::next_link`):
+/// any text is read without panicking. A target found is a slice of the
+/// header that stands between a `<` and a `>`, holds no `>` or `,`, and
+/// whose link's parameters say `next`. And the input as a target (less
+/// its `>` and `,`) is found in headers built around it: alone with
+/// `rel="next"`, after a link that is not `next`, with `rel` and `next` in
+/// any case and other parameters; never when its `rel` is only like `next`.
+pub fn link_header(h: &str) {
+    if let Some(t) = next_link(h) {
+        let (base, at) = (h.as_ptr() as usize, t.as_ptr() as usize);
+        assert!(
+            base <= at && at + t.len() <= base + h.len(),
+            "{t:?} is not a part of {h:?}"
+        );
+        let (before, after) = (&h[..at - base], &h[at - base + t.len()..]);
+        assert!(before.ends_with('<'), "{t:?} in {h:?}");
+        assert!(after.starts_with('>'), "{t:?} in {h:?}");
+        assert!(!t.contains('>') && !t.contains(','), "{t:?}");
+        let params = after.split(',').next().unwrap_or("").to_ascii_lowercase();
+        assert!(
+            params.contains("rel") && params.contains("next"),
+            "{t:?} found in {h:?}, whose parameters are {params:?}"
+        );
+    }
+    let target: String = h.chars().filter(|c| !matches!(c, '>' | ',')).collect();
+    let found = |header: String| next_link(&header).map(str::to_string);
+    assert_eq!(
+        found(format!("<{target}>; rel=\"next\"")).as_deref(),
+        Some(target.as_str())
+    );
+    assert_eq!(
+        found(format!(
+            "<https://x.example/a>; rel=\"prev last\", <{target}>; title=\"x\"; REL = \"Last NEXT\""
+        ))
+        .as_deref(),
+        Some(target.as_str())
+    );
+    assert_eq!(found(format!("<{target}>; rel=\"nextish\"")), None);
+    assert_eq!(found(format!("<{target}>; title=\"next\"")), None);
 }
 
 // ---------------------------------------------------------------------------
