@@ -476,6 +476,12 @@ fn cache_class(f: &Filter) -> Class {
     }
 }
 
+/// The start of the hour `now` is in: the "now" a feed is rendered as of.
+fn hour_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    let hour = now.timestamp().div_euclid(3600);
+    Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now)
+}
+
 /// A poisoned lock only means another request panicked mid-update of a cache;
 /// the data is still a valid cache, so carry on rather than fail every request.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -537,12 +543,11 @@ impl AppState {
         let now = (self.clock)();
         let snap = self.view_snapshot()?;
         let key = feed_key(&snap, filter, now);
-        let hour = now.timestamp().div_euclid(3600);
         let class = cache_class(&key.filter);
         self.cached(key, class, now, |key, level| {
             // Rendered at the start of the hour, so a body is a pure function
             // of its key.
-            let at = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(now);
+            let at = hour_start(now);
             let listing = snap.listing(&key.filter);
             let list = present::feed_window(&listing, &key.filter, at);
             let opts = present::feed_options(&self.sources, &self.site, &key.filter);
@@ -981,13 +986,19 @@ fn upcoming_categories(sorted: &[StoredSession], now: DateTime<Utc>) -> Vec<Stri
 impl AppState {
     /// The body `/calendar.ics` serves for `filter` (the per-source and
     /// per-category paths are the same with `source` or `categories` set).
+    ///
+    /// Rendered plain and not kept: `events ics` and `export` ask for each
+    /// feed once, so gzipping it for the cache and back would only cost
+    /// time. The same bytes as the served feed: both render as of the start
+    /// of the hour.
     pub fn feed_body(&self, filter: Filter) -> Result<Bytes, StoreError> {
-        let r = self.feed(filter)?;
-        let mut plain = Vec::with_capacity(r.plain_len);
-        flate2::read::GzDecoder::new(&r.gzip[..])
-            .read_to_end(&mut plain)
-            .map_err(|e| StoreError::Corrupt(format!("a cached feed does not decompress: {e}")))?;
-        Ok(Bytes::from(plain))
+        let now = (self.clock)();
+        let snap = self.view_snapshot()?;
+        let key = feed_key(&snap, filter, now);
+        let listing = snap.listing(&key.filter);
+        let list = present::feed_window(&listing, &key.filter, hour_start(now));
+        let opts = present::feed_options(&self.sources, &self.site, &key.filter);
+        Ok(Bytes::from(feed::render(&list, &opts)))
     }
 
     /// The body `/changes.atom` serves (every kind, no filter), its links
