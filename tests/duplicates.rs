@@ -179,10 +179,17 @@ async fn a_website_relisting_the_booking_sites_dates_is_merged_over_three_crawls
     check_third_crawl(&merged, &own);
     let feed3 = env.feed(t3).await;
     never_cancels_what_still_happens(&feed2, &feed3, &merged);
+    for post in ["20101", "20103", "20104", "20106", "20108"] {
+        assert!(
+            !feed3.contains_key(&site(post, &own)),
+            "{post} is one VEVENT with its booking entry"
+        );
+    }
     assert!(
-        !feed3.contains_key(&site("20106", &own)),
-        "20106 joined 1006 and left the feed"
+        feed3.contains_key(&site("20102", &own)),
+        "20102 stays where 1002 left it"
     );
+    one_card_with_every_link(&env, t3, &website).await;
     changes_once_per_group(
         &env.json(t3, &["changes", "--json", "--since", "1d"]).await,
         &own,
@@ -343,4 +350,27 @@ fn changes_once_per_group(changes: &Value, own: &Value) {
             "{post} is merged; its changes are its entry's"
         );
     }
+}
+
+/// The exported page shows 1004 on one card, with the booking link and a
+/// link to the website's listing.
+async fn one_card_with_every_link(env: &Env, now: &str, website: &MockServer) {
+    let out = tempfile::tempdir().unwrap();
+    env.run(now, &["export", out.path().to_str().unwrap()])
+        .await;
+    let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    let uid = wsp("1004");
+    // A session's card, not a line of the recent changes.
+    let marker = format!("class=\"session\" data-uid=\"{uid}\"");
+    assert_eq!(html.matches(&marker).count(), 1, "one card for {uid}");
+    let at = html.find(&marker).unwrap();
+    let end = html[at..].find("</li>").map_or(html.len(), |e| at + e);
+    let card = &html[at..end];
+    assert!(card.contains("/events/1004\""), "the booking link: {card}");
+    let copy = format!("{}/event/training-20104/", website.uri());
+    assert!(
+        card.contains(&format!("href=\"{copy}\"")),
+        "the website's listing: {card}"
+    );
+    assert!(card.contains("Also listed by WSP website"), "{card}");
 }
