@@ -280,7 +280,7 @@ fn groups_at_one_start<'a>(
         .map(|&i| Listed::of(&sessions[i], courses))
         .collect();
     let mut allowed: Vec<bool> = vec![true; listings.len()];
-    let mut found = components(&listings, &allowed);
+    let mut found = components(&listings, &allowed, Keys::Both);
     // A source twice in a group: its withdrawn listings step aside, once.
     let mut again = false;
     for c in &found {
@@ -297,11 +297,29 @@ fn groups_at_one_start<'a>(
         }
     }
     if again {
-        found = components(&listings, &allowed);
+        found = components(&listings, &allowed, Keys::Both);
     }
-    found
+    // Still a source twice (two rooms at one time, a copy that could be
+    // either): only booking links, which tell them apart, may join them.
+    let mut groups = Vec::new();
+    for c in found {
+        if one_listing_per_source(&listings, &c) {
+            groups.push(c);
+            continue;
+        }
+        let mut within = vec![false; listings.len()];
+        for &j in &c {
+            within[j] = true;
+        }
+        let by_link = components(&listings, &within, Keys::LinkOnly);
+        groups.extend(
+            by_link
+                .into_iter()
+                .filter(|c| one_listing_per_source(&listings, c)),
+        );
+    }
+    groups
         .into_iter()
-        .filter(|c| one_listing_per_source(&listings, c))
         .map(|c| {
             let reason = reason_of(&c, &listings);
             (c.into_iter().map(|j| at_start[j]).collect(), reason)
@@ -331,8 +349,18 @@ impl<'a> Listed<'a> {
 }
 
 /// The groups of two or more `allowed` listings joined by a shared link or
-/// shared times and title, across sources (positions in `listings`).
-fn components(listings: &[Listed<'_>], allowed: &[bool]) -> Vec<Vec<usize>> {
+/// (with [`Keys::Both`]) shared times and title, across sources (positions
+/// in `listings`).
+/// Which keys may join listings.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    /// A booking link, or times and title.
+    Both,
+    /// A booking link only.
+    LinkOnly,
+}
+
+fn components(listings: &[Listed<'_>], allowed: &[bool], keys: Keys) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..listings.len()).collect();
     let mut order: Vec<usize> = (0..listings.len()).filter(|&j| allowed[j]).collect();
     // Listings sharing a key end up side by side once sorted by it.
@@ -344,7 +372,7 @@ fn components(listings: &[Listed<'_>], allowed: &[bool]) -> Vec<Vec<usize>> {
     }
     order.sort_unstable_by(|&a, &b| listings[a].title.cmp(&listings[b].title));
     for same in order.chunk_by(|&a, &b| listings[a].title == listings[b].title) {
-        if listings[same[0]].title.is_some() {
+        if keys == Keys::Both && listings[same[0]].title.is_some() {
             join_across_sources(&mut parent, same, listings);
         }
     }

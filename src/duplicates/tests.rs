@@ -221,3 +221,45 @@ fn booking_links_are_keyed_as_both_listings_write_them() {
     assert_eq!(link_key("https://wsp.example/"), None);
     assert_eq!(link_key("not a link"), None);
 }
+
+#[test]
+fn booking_links_tell_apart_two_rooms_that_titles_cannot() {
+    let rooms = [
+        listing(
+            "wsp",
+            "1",
+            "Child Neglect Level 2",
+            9,
+            "https://wsp.example/events/1",
+        ),
+        listing(
+            "wsp",
+            "2",
+            "Child Neglect Level 2",
+            9,
+            "https://wsp.example/events/2",
+        ),
+    ];
+    let copies = [
+        listing(
+            "feed",
+            "a",
+            "Child Neglect L2",
+            9,
+            "https://wsp.example/events/1",
+        ),
+        listing(
+            "feed",
+            "b",
+            "Child Neglect L2",
+            9,
+            "https://wsp.example/events/2",
+        ),
+    ];
+    let m = merge(rooms.iter().chain(&copies).cloned().collect(), &roles());
+    assert_eq!(m.entries.len(), 2, "each room with its copy");
+    for g in m.groups.values() {
+        assert_eq!(g.reason, Reason::SameBookingLink);
+        assert_eq!(g.members[0].session.url, g.members[1].session.url);
+    }
+}
