@@ -7,7 +7,8 @@
 //! end at the same instant and name the same course (see [`course_key`]).
 //! Sessions of one source are never merged, nor different starts. A group
 //! that would hold two sessions of one source (after setting aside ones
-//! withdrawn from it) is ambiguous and is not merged at all: a false merge
+//! withdrawn from it) is ambiguous: it is joined by booking links alone, and
+//! what still holds a source twice is not merged at all. A false merge
 //! hides a real session, which is worse than showing a duplicate. A source
 //! with `merge = false` takes no part.
 //!
