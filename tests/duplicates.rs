@@ -11,6 +11,7 @@
 
 mod common;
 
+use common::servers::{body_text, Served};
 use common::web;
 use events::model::{SessionKey, Uid};
 use events::replica::{Replica, Site};
@@ -190,6 +191,7 @@ async fn a_website_relisting_the_booking_sites_dates_is_merged_over_three_crawls
         "20102 stays where 1002 left it"
     );
     one_card_with_every_link(&env, t3, &website).await;
+    served_views_agree(&env, t3, &own).await;
     changes_once_per_group(
         &env.json(t3, &["changes", "--json", "--since", "1d"]).await,
         &own,
@@ -373,4 +375,37 @@ async fn one_card_with_every_link(env: &Env, now: &str, website: &MockServer) {
         "the website's listing: {card}"
     );
     assert!(card.contains("Also listed by WSP website"), "{card}");
+}
+
+/// The server's `/api/sessions` carries `also_listed` as `upcoming --json`
+/// does, and `/calendar/site.ics` is the website's own feed, unmerged.
+async fn served_views_agree(env: &Env, now: &str, own: &Value) {
+    let store = events::store::Store::open(env.data.path()).unwrap();
+    let sources = events::config::load_dir(env.sources.path()).unwrap();
+    let clock = events::server::fixed_clock(common::utc(now));
+    let served = Served::start(events::server::AppState::new(store, sources, clock)).await;
+    let client = reqwest::Client::new();
+    let api: Value =
+        serde_json::from_str(&body_text(client.get(served.url("/api/sessions"))).await).unwrap();
+    let e = api
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["uid"] == wsp("1004").as_str())
+        .expect("1004 in /api/sessions");
+    assert_eq!(
+        uids_of(&e["also_listed"]),
+        BTreeSet::from([site("20104", own)])
+    );
+    let feed = body_text(client.get(served.url("/calendar/site.ics"))).await;
+    let uids = common::uids(&common::parse_one_calendar(&feed));
+    assert!(
+        uids.contains(&site("20104", own)),
+        "the website's own feed keeps its UID"
+    );
+    assert!(
+        !uids.iter().any(|u| u.starts_with("wsp-")),
+        "and holds nothing of the booking site"
+    );
+    let _ = served.shut_down().await;
 }
