@@ -9,6 +9,7 @@
 
 use super::{Role, Roles};
 use crate::model::{Session, Status, StoredSession};
+use chrono::{DateTime, Utc};
 
 /// Which member's places and status the entry shows: the first seen that
 /// is a booking system, else the first seen; members withdrawn from their
@@ -43,24 +44,13 @@ pub(super) fn entry(members: &[StoredSession], authority: usize, roles: &Roles) 
     }
     fill_gaps(&mut s, members);
     s.description = Some(description(&s, members, authority, roles)).filter(|d| !d.is_empty());
+    let times = |f: fn(&StoredSession) -> DateTime<Utc>| members.iter().map(f);
     StoredSession {
         uid: rep.uid.clone(),
         session: s,
-        first_seen: members
-            .iter()
-            .map(|m| m.first_seen)
-            .min()
-            .unwrap_or(rep.first_seen),
-        last_seen: members
-            .iter()
-            .map(|m| m.last_seen)
-            .max()
-            .unwrap_or(rep.last_seen),
-        last_changed: members
-            .iter()
-            .map(|m| m.last_changed)
-            .max()
-            .unwrap_or(rep.last_changed),
+        first_seen: times(|m| m.first_seen).min().unwrap_or(rep.first_seen),
+        last_seen: times(|m| m.last_seen).max().unwrap_or(rep.last_seen),
+        last_changed: times(|m| m.last_changed).max().unwrap_or(rep.last_changed),
         sequence: members
             .iter()
             .map(|m| m.sequence)
