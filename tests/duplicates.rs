@@ -160,7 +160,12 @@ async fn a_website_relisting_the_booking_sites_dates_is_merged_over_three_crawls
     let groups = env.json(t2, &["duplicates", "--json"]).await;
     check_second_crawl(&merged, &groups, &own);
     let feed2 = env.feed(t2).await;
-    folded(&feed2, &own, &["20101", "20102", "20103", "20104", "20108"], "20106");
+    folded(
+        &feed2,
+        &own,
+        &["20101", "20102", "20103", "20104", "20108"],
+        "20106",
+    );
 
     // 3. Both change: the booking site's second state, the website's too.
     let t3 = "2026-12-01T11:00:00Z";
@@ -171,7 +176,12 @@ async fn a_website_relisting_the_booking_sites_dates_is_merged_over_three_crawls
     check_third_crawl(&merged, &own);
     let feed3 = env.feed(t3).await;
     never_cancels_what_still_happens(&feed2, &feed3, &merged);
-    folded(&feed3, &own, &["20101", "20103", "20104", "20106", "20108"], "20102");
+    folded(
+        &feed3,
+        &own,
+        &["20101", "20103", "20104", "20106", "20108"],
+        "20102",
+    );
     one_card_with_every_link(&env, t3, &website).await;
     served_views_agree(&env, t3, &own).await;
     changes_once_per_group(
@@ -190,7 +200,10 @@ async fn a_website_relisting_the_booking_sites_dates_is_merged_over_three_crawls
 /// (their own UID is not in `feed`); `apart` stands as its own.
 fn folded(feed: &BTreeMap<String, (String, String)>, own: &Value, merged: &[&str], apart: &str) {
     for post in merged {
-        assert!(!feed.contains_key(&site(post, own)), "{post} is folded into its booking entry");
+        assert!(
+            !feed.contains_key(&site(post, own)),
+            "{post} is folded into its booking entry"
+        );
     }
     assert!(feed.contains_key(&site(apart, own)), "{apart} stands apart");
 }

@@ -140,7 +140,7 @@ pub struct Merged {
     /// The groups, by their entry's UID.
     pub groups: BTreeMap<Uid, Group>,
     /// Each grouped listing's UID → its group's entry UID.
-    member_of: HashMap<Uid, Uid>,
+    member_of: std::sync::OnceLock<HashMap<Uid, Uid>>,
 }
 
 impl Merged {
@@ -179,7 +179,17 @@ impl Merged {
     /// its authority's, so only their changes are the entry's. A change to
     /// a listing in no group is its own entry's.
     pub fn change_shown_as(&self, uid: &Uid, kind: ChangeKind) -> Option<Uid> {
-        let Some(entry) = self.member_of.get(uid) else {
+        // Built on the first question: the calendar itself never asks.
+        let member_of = self.member_of.get_or_init(|| {
+            let mut by_member = HashMap::new();
+            for (entry, g) in &self.groups {
+                for m in &g.members {
+                    by_member.insert(m.uid.clone(), entry.clone());
+                }
+            }
+            by_member
+        });
+        let Some(entry) = member_of.get(uid) else {
             return Some(uid.clone());
         };
         let g = &self.groups[entry];
@@ -201,18 +211,33 @@ pub fn merge(sessions: Vec<StoredSession>, roles: &Roles) -> Merged {
             ..Merged::default()
         };
     }
-    let mut slot: Vec<Option<StoredSession>> = sessions.into_iter().map(Some).collect();
-    let mut merged = Merged::default();
-    for (indices, reason) in found {
-        let mut members: Vec<StoredSession> =
-            indices.iter().filter_map(|&i| slot[i].take()).collect();
+    // One pass hands each session to its group or to the entries as it is.
+    let mut group_of: Vec<Option<usize>> = vec![None; sessions.len()];
+    for (g, (indices, _)) in found.iter().enumerate() {
+        for &i in indices {
+            group_of[i] = Some(g);
+        }
+    }
+    let mut members: Vec<Vec<StoredSession>> = found
+        .iter()
+        .map(|(i, _)| Vec::with_capacity(i.len()))
+        .collect();
+    let mut merged = Merged {
+        entries: Vec::with_capacity(sessions.len()),
+        ..Merged::default()
+    };
+    for (i, s) in sessions.into_iter().enumerate() {
+        match group_of[i] {
+            Some(g) => members[g].push(s),
+            None => merged.entries.push(s),
+        }
+    }
+    for (mut members, (_, reason)) in members.into_iter().zip(found) {
         members.sort_by(|a, b| (a.first_seen, &a.uid).cmp(&(b.first_seen, &b.uid)));
         let authority = compose::authority(&members, roles);
-        let entry = compose::entry(&members, authority, roles);
-        for m in &members {
-            merged.member_of.insert(m.uid.clone(), entry.uid.clone());
-        }
-        merged.entries.push(entry);
+        merged
+            .entries
+            .push(compose::entry(&members, authority, roles));
         let group = Group {
             reason,
             members,
@@ -220,7 +245,6 @@ pub fn merge(sessions: Vec<StoredSession>, roles: &Roles) -> Merged {
         };
         merged.groups.insert(group.uid().clone(), group);
     }
-    merged.entries.extend(slot.into_iter().flatten());
     merged
 }
 
