@@ -462,7 +462,7 @@ pub fn table(sessions: &[SessionJson]) -> String {
                 s.start.clone(),
                 String::new(),
                 clip(&s.title, 48),
-                s.source.clone(),
+                source_words(s),
                 clip(&where_words(s), 32),
                 s.places.clone(),
             ]);
@@ -472,12 +472,23 @@ pub fn table(sessions: &[SessionJson]) -> String {
             start.with_timezone(&tz).format("%a %d %b %Y").to_string(),
             table_time(start, end, s.all_day, tz),
             clip(&s.title, 48),
-            s.source.clone(),
+            source_words(s),
             clip(&where_words(s), 32),
             s.places.clone(),
         ]);
     }
     columns(&rows)
+}
+
+/// The SOURCE cell: the source, and the others that list the same session
+/// (`wsp+site`), so one row says where else it is listed.
+fn source_words(s: &SessionJson) -> String {
+    let mut out = s.source.clone();
+    for l in &s.also_listed {
+        out.push('+');
+        out.push_str(&l.source);
+    }
+    clip(&out, 24)
 }
 
 /// The WHERE cell: the venue, else "Online" or "-".

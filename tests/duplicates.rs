@@ -159,6 +159,13 @@ async fn a_website_relisting_the_booking_sites_dates_is_merged_over_three_crawls
     let merged = env.entries(t2, &[]).await;
     let groups = env.json(t2, &["duplicates", "--json"]).await;
     check_second_crawl(&merged, &groups, &own);
+    // `upcoming` shows a merged session on one row naming both listings.
+    let table = common::stdout(&env.run(t2, &["upcoming"]).await);
+    assert_eq!(table.matches("wsp+site").count(), 5, "{table}");
+    assert!(
+        !table.contains("UNDERSTANDING NEGLECT - LEVEL 2"),
+        "one row: {table}"
+    );
     let feed2 = env.feed(t2).await;
     folded(
         &feed2,
