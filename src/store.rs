@@ -106,6 +106,22 @@ pub enum StoreError {
     },
 }
 
+/// Where [`Shown`] records are kept in the meta tree, before the entry's UID.
+const SHOWN_PREFIX: &[u8] = b"shown\0";
+
+/// What a merged entry (one session several sources list; see
+/// `duplicates`) was last shown with: its SEQUENCE and a fingerprint of its
+/// fields. An entry's SEQUENCE is worked out from its listings', which can
+/// fall when a group splits; this record holds it up, so calendars that
+/// update only on a higher SEQUENCE (Google's) follow every change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shown {
+    /// The SEQUENCE it was shown with.
+    pub sequence: u32,
+    /// A hash of the fields it was shown with.
+    pub fingerprint: u64,
+}
+
 /// The parts of the store a backup holds, in the order it holds them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
@@ -1242,6 +1258,35 @@ impl Store {
             .meta
             .get(k)?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// The highest SEQUENCE each merged entry was shown with, and what it
+    /// showed (see [`Shown`]), by entry UID.
+    pub fn shown_entries(&self) -> Result<HashMap<Uid, Shown>, StoreError> {
+        let mut out = HashMap::new();
+        for kv in self.inner.meta.scan_prefix(SHOWN_PREFIX) {
+            let (k, v) = kv?;
+            let uid = String::from_utf8_lossy(&k[SHOWN_PREFIX.len()..]).into_owned();
+            let shown: Shown = serde_json::from_slice(&v)
+                .map_err(|e| StoreError::Corrupt(format!("a merged entry's sequence: {e}")))?;
+            out.insert(Uid(uid), shown);
+        }
+        Ok(out)
+    }
+
+    /// Records what merged entries were shown with. Kept in the meta part
+    /// (so in backups), and not a change of the store's data: the
+    /// generation does not move.
+    pub fn set_shown(&self, entries: &[(Uid, Shown)]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (uid, shown) in entries {
+            let mut k = SHOWN_PREFIX.to_vec();
+            k.extend_from_slice(uid.as_str().as_bytes());
+            let v = serde_json::to_vec(shown).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            batch.insert(k, v);
+        }
+        self.inner.meta.apply_batch(batch)?;
+        Ok(())
     }
 
     /// Sets a note; one that already says `value` is not written again.

@@ -34,7 +34,7 @@ use crate::present::{self, SessionJson};
 use crate::query::{self, slug, Cursor, Filter, Part};
 use crate::site::{PublicUrlError, Site};
 use crate::source_status::{self, SourceStatus};
-use crate::store::{Store, StoreError};
+use crate::store::{Shown, Store, StoreError};
 use bytes::Bytes;
 use chrono::{DateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
@@ -349,6 +349,7 @@ impl Snapshot {
         let last_changed = sessions.iter().map(|s| s.last_changed).max();
         let mut merging = duplicates::merge(sessions, roles);
         let mut sessions = std::mem::take(&mut merging.entries);
+        keep_sequences_rising(store, &merging, &mut sessions);
         sessions.sort_by(present::listing_order);
         Ok(Snapshot {
             generation,
@@ -437,6 +438,59 @@ impl Snapshot {
         }
         f
     }
+}
+
+/// Holds the SEQUENCE of every merged entry, and of every entry that was one,
+/// to at least what it was last shown with, and one above when what it shows
+/// changed: worked out from its listings alone it can fall when its group
+/// splits (the first-seen listing moving away keeps the UID, with only its
+/// own sequence), and Google Calendar then keeps the old time. What was
+/// shown is kept in the store (`Store::shown_entries`). A store that cannot
+/// be read or written here leaves the sequences as worked out, with a
+/// warning: the calendar is still served.
+fn keep_sequences_rising(
+    store: &Store,
+    merging: &duplicates::Merged,
+    entries: &mut [StoredSession],
+) {
+    let shown = match store.shown_entries() {
+        Ok(shown) => shown,
+        Err(e) => {
+            tracing::warn!("merged entries' sequences could not be read: {e}");
+            return;
+        }
+    };
+    let mut changed = Vec::new();
+    for e in entries.iter_mut() {
+        let before = shown.get(&e.uid);
+        if before.is_none() && !merging.groups.contains_key(&e.uid) {
+            continue;
+        }
+        let fingerprint = fingerprint(&e.session);
+        e.sequence = match before {
+            None => e.sequence,
+            Some(b) if b.fingerprint == fingerprint => e.sequence.max(b.sequence),
+            Some(b) => e.sequence.max(b.sequence.saturating_add(1)),
+        };
+        let now = Shown {
+            sequence: e.sequence,
+            fingerprint,
+        };
+        if before != Some(&now) {
+            changed.push((e.uid.clone(), now));
+        }
+    }
+    if !changed.is_empty() {
+        if let Err(e) = store.set_shown(&changed) {
+            tracing::warn!("merged entries' sequences could not be kept: {e}");
+        }
+    }
+}
+
+/// A hash of what a calendar shows of `s`.
+fn fingerprint(s: &crate::model::Session) -> u64 {
+    let shown = serde_json::to_vec(s).unwrap_or_default();
+    xxhash_rust::xxh3::xxh3_64(&shown)
 }
 
 /// A rendered feed as the cache keeps it: gzip only. Calendar clients ask for

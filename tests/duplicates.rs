@@ -157,6 +157,8 @@ async fn a_website_relisting_the_booking_sites_dates_is_merged_over_three_crawls
         "the website's own view is all its ten listings"
     );
     let merged = env.entries(t2, &[]).await;
+    let sequence_at_t2 = |id: &str| merged[&wsp(id)]["sequence"].as_u64().unwrap();
+    let (seq_1002, seq_1004) = (sequence_at_t2("1002"), sequence_at_t2("1004"));
     let groups = env.json(t2, &["duplicates", "--json"]).await;
     check_second_crawl(&merged, &groups, &own);
     // `upcoming` shows a merged session on one row naming both listings.
@@ -181,6 +183,13 @@ async fn a_website_relisting_the_booking_sites_dates_is_merged_over_three_crawls
     env.run(t3, &["crawl"]).await;
     let merged = env.entries(t3, &[]).await;
     check_third_crawl(&merged, &own);
+    // Google updates an event only on a higher SEQUENCE: 1002 left its
+    // group by moving (alone, its own sequence is no higher than the
+    // group's was), 1004's places were freed.
+    for (id, before) in [("1002", seq_1002), ("1004", seq_1004)] {
+        let now = merged[&wsp(id)]["sequence"].as_u64().unwrap();
+        assert!(now > before, "{id}: SEQUENCE {before} then {now}");
+    }
     let feed3 = env.feed(t3).await;
     never_cancels_what_still_happens(&feed2, &feed3, &merged);
     folded(
