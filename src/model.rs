@@ -191,7 +191,7 @@ fn uid_part(s: &str) -> String {
 }
 
 /// One session as a platform's reader read it from a source, before the store adds history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Session {
     /// The source file's `id`.
     pub source: String,

@@ -487,10 +487,13 @@ fn keep_sequences_rising(
     }
 }
 
-/// A hash of what a calendar shows of `s`.
+/// A hash of what a calendar shows of `s` (every field), the same in every
+/// run: XXH3 has no random seed, and it is kept in the store.
 fn fingerprint(s: &crate::model::Session) -> u64 {
-    let shown = serde_json::to_vec(s).unwrap_or_default();
-    xxhash_rust::xxh3::xxh3_64(&shown)
+    use std::hash::{Hash, Hasher};
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    s.hash(&mut h);
+    h.finish()
 }
 
 /// A rendered feed as the cache keeps it: gzip only. Calendar clients ask for
