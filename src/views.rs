@@ -488,7 +488,9 @@ fn keep_sequences_rising(
 }
 
 /// A hash of what a calendar shows of `s` (every field), the same in every
-/// run: XXH3 has no random seed, and it is kept in the store.
+/// run: XXH3 has no random seed, and it is kept in the store. A new
+/// toolchain may hash a field differently; that only raises each merged
+/// entry's SEQUENCE by one, once.
 fn fingerprint(s: &crate::model::Session) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = xxhash_rust::xxh3::Xxh3::new();
