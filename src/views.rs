@@ -403,14 +403,15 @@ impl Snapshot {
         s: &StoredSession,
         links: &LinkPolicy,
     ) -> SessionJson {
-        let also_listed = self.also_listed(filter, s);
+        let merged = filter.source.is_none() && self.merging.groups.contains_key(&s.uid);
         // A merged entry's link is its booking listing's, on another site
         // than its representative's: both were admitted as they were read.
-        let mut j = if also_listed.is_empty() {
-            SessionJson::linked(s, links)
-        } else {
+        let mut j = if merged {
             SessionJson::from_stored(s)
+        } else {
+            SessionJson::linked(s, links)
         };
+        let also_listed = self.also_listed(filter, s);
         j.also_listed = also_listed;
         j
     }
@@ -543,7 +544,7 @@ fn hour_start(now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// A poisoned lock only means another request panicked mid-update of a cache;
 /// the data is still a valid cache, so carry on rather than fail every request.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

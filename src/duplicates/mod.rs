@@ -309,13 +309,12 @@ fn groups_at_one_start<'a>(
     // A source twice in a group: its withdrawn listings step aside, once.
     let mut again = false;
     for c in &found {
+        let mut per_source: HashMap<&str, usize> = HashMap::new();
         for &j in c {
-            let twice = c
-                .iter()
-                .filter(|&&k| listings[k].source == listings[j].source)
-                .count()
-                > 1;
-            if twice && listings[j].withdrawn {
+            *per_source.entry(listings[j].source).or_default() += 1;
+        }
+        for &j in c {
+            if per_source[listings[j].source] > 1 && listings[j].withdrawn {
                 allowed[j] = false;
                 again = true;
             }
@@ -426,11 +425,7 @@ fn join_across_sources(parent: &mut [usize], same: &[usize], listings: &[Listed<
 /// source gives it to two of its sessions there (a listing page every
 /// session links to is no booking page).
 fn identifies(same: &[usize], listings: &[Listed<'_>]) -> bool {
-    same.iter().enumerate().all(|(n, &j)| {
-        same[..n]
-            .iter()
-            .all(|&k| listings[k].source != listings[j].source)
-    })
+    one_listing_per_source(listings, same)
 }
 
 fn find(parent: &mut [usize], j: usize) -> usize {
@@ -447,8 +442,11 @@ fn union(parent: &mut [usize], a: usize, b: usize) {
     parent[ra.max(rb)] = ra.min(rb);
 }
 
+/// No source twice among `c`: linear, as a source may put thousands of
+/// sessions at one instant.
 fn one_listing_per_source(listings: &[Listed<'_>], c: &[usize]) -> bool {
-    identifies(c, listings)
+    let mut seen = std::collections::HashSet::with_capacity(c.len());
+    c.iter().all(|&j| seen.insert(listings[j].source))
 }
 
 fn reason_of(c: &[usize], listings: &[Listed<'_>]) -> Reason {

@@ -8,13 +8,12 @@
 
 use super::respond::{json, text, ApiError};
 use crate::store::StoreError;
-use crate::views::AppState;
+use crate::views::{lock, AppState};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use std::sync::{Mutex, MutexGuard};
 
 /// 200 whenever the store can be read, even with failing sources (they are
 /// named in the body): a monitor should page about the server, not about a
@@ -79,12 +78,6 @@ impl AppState {
         *lock(&self.cache.healthz) = Some((snap.generation, health, body.clone()));
         Ok(body)
     }
-}
-
-/// A poisoned lock only means another request panicked mid-update; the
-/// kept body is still whole, so carry on.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `/metrics`: the Prometheus text of `metrics::Metrics`, with the feed
