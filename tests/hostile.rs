@@ -362,4 +362,21 @@ fn the_newer_fuzz_oracles_hold_on_real_inputs() {
     checks::link_header("<https://x.example/?p=1>; rel=prev, <https://x.example/?p=3>; rel=next");
     checks::link_header("<<>>; rel=next, <;>;>; rel=\"next\"");
     checks::link_header("");
+    // Merging's keys: titles as sources word them, odd ones, and links.
+    for text in [
+        "WSP - Understanding Neglect L2 (Online)",
+        "understanding  neglect lvl 2 via Teams",
+        "(Online)",
+        "VRP:",
+        "'''  '",
+        "lvl two via via Teams (Zoom) [MS Teams] - f2f",
+        "Level Three&&&L3 — Children’s voices",
+        "https://www.wsp.example/events/1/?aff=ebapi&b=2&a=1#x",
+        "HTTP://user@Host:81/x?utm_source=a",
+        "https://",
+        // Found by fuzzing: an apostrophe inside `l'7` hid the level.
+        "o unct\"l'7 & vl -#-4WB v1;&",
+    ] {
+        checks::duplicate_keys(text);
+    }
 }

@@ -8,6 +8,8 @@
 //! dash or "via" is a note; an organiser tag must be capitals before a
 //! colon or a dash. A title that keeps no word gives no key at all.
 
+use std::borrow::Cow;
+
 /// Words a delivery note is made of.
 const DELIVERY_WORDS: &[&str] = &[
     "online",
@@ -43,6 +45,11 @@ const CONNECTORS: &[&str] = &["via", "using"];
 /// Separators a trailing note may follow.
 const SEPARATORS: &[char] = &['-', '–', '—', '|', ':', ',', '/'];
 
+/// Trailing delivery notes set aside from one title, each a scan of it. A
+/// title with more keeps the rest in its key, so it matches no other: the
+/// safe failure, never a false merge.
+const MAX_DELIVERY_NOTES: usize = 3;
+
 /// Longest organiser tag, in characters (`WMVRP`, `LSCP`, `WSCP`).
 const MAX_TAG_CHARS: usize = 8;
 
@@ -55,7 +62,7 @@ pub fn course_key(title: &str) -> Option<String> {
         lower = lower.replace('&', " and ");
     }
     let plain = without_delivery_note(&lower);
-    let words: Vec<&str> = words(plain).collect();
+    let words: Vec<Cow<'_, str>> = words(plain).map(without_apostrophes).collect();
     let mut key = String::with_capacity(plain.len());
     write_with_levels_spelled_out(&words, &mut key);
     (!key.is_empty()).then_some(key)
@@ -111,7 +118,7 @@ fn is_tag(tag: &str) -> bool {
 fn without_delivery_note(lower: &str) -> &str {
     let mut s = lower.trim_end();
     // A title may carry two: "… (Online) - Zoom".
-    for _ in 0..3 {
+    for _ in 0..MAX_DELIVERY_NOTES {
         let Some(cut) = delivery_note_start(s) else {
             break;
         };
@@ -193,19 +200,28 @@ fn word_spans(s: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
-/// Writes `words` to `key`, space-separated, apostrophes dropped
-/// (`children's` is `childrens`), and `l2`, `lvl 2`, `lvl2`, `level two`
-/// as `level 2`.
-fn write_with_levels_spelled_out(words: &[&str], key: &mut String) {
+/// `w` without its apostrophes (`children's` is `childrens`), copied only
+/// when it has one.
+fn without_apostrophes(w: &str) -> Cow<'_, str> {
+    if w.contains(['\'', '’']) {
+        Cow::Owned(w.chars().filter(|c| *c != '\'' && *c != '’').collect())
+    } else {
+        Cow::Borrowed(w)
+    }
+}
+
+/// Writes `words` (apostrophes already dropped) to `key`, space-separated,
+/// with `l2`, `lvl 2`, `lvl2`, `level two` as `level 2`.
+fn write_with_levels_spelled_out(words: &[Cow<'_, str>], key: &mut String) {
     let mut push = |w: &str| {
         if !key.is_empty() {
             key.push(' ');
         }
-        key.extend(w.chars().filter(|c| *c != '\'' && *c != '’'));
+        key.push_str(w);
     };
     let mut i = 0;
     while i < words.len() {
-        let w = words[i];
+        let w: &str = &words[i];
         let joined = ["level", "lvl", "l"]
             .iter()
             .find_map(|p| w.strip_prefix(p).filter(|n| is_number(n)));

@@ -794,3 +794,34 @@ pub fn feed_round_trip(texts: &[SessionText]) {
 pub fn now() -> DateTime<Utc> {
     ctx().now
 }
+
+/// The keys merging matches scraped listings on (`duplicates::course_key`,
+/// `duplicates::link_key`): any text is read without panicking; a course
+/// key is words of letters and digits, one space apart, and reading it
+/// again gives it back or (past the notes one title may set aside) a
+/// shorter start of it; a link key exists only for an `http(s)` address
+/// with a host and a path.
+pub fn duplicate_keys(text: &str) {
+    use events::duplicates::{course_key, link_key};
+    if let Some(k) = course_key(text) {
+        assert!(
+            !k.is_empty() && !k.starts_with(' ') && !k.ends_with(' '),
+            "{k:?}"
+        );
+        assert!(!k.contains("  "), "{k:?}");
+        assert!(k.chars().all(|c| c == ' ' || c.is_alphanumeric()), "{k:?}");
+        let again = course_key(&k).unwrap_or_default();
+        assert!(
+            k.starts_with(&again) && !again.is_empty(),
+            "{k:?} then {again:?}, from {text:?}"
+        );
+    }
+    if let Some(k) = link_key(text) {
+        let lower = text.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("http://") || lower.starts_with("https://"),
+            "{text:?}"
+        );
+        assert!(k.contains('/') && k.contains('?'), "{k:?}");
+    }
+}
