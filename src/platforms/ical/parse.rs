@@ -42,6 +42,10 @@ pub struct IcalFeed {
     pub sessions: Vec<Session>,
     /// True when reading stopped at the `max_sessions` it was given.
     pub stopped_at_limit: bool,
+    /// The UID of every event read, in feed order, inside the window or not
+    /// (one made from its start and title for an event without one): what
+    /// tells a paged export's next page from one already read.
+    pub uids: Vec<String>,
 }
 
 /// A `DTSTART`/`DTEND`/`RECURRENCE-ID`/`EXDATE`/`RDATE` value, resolved.
@@ -129,6 +133,7 @@ pub fn parse_feed_within(
         budget: Budget::default(),
         fallback_uids: HashSet::new(),
         sessions: Vec::new(),
+        uids: Vec::new(),
         max_sessions,
         stopped: false,
     };
@@ -150,6 +155,7 @@ pub fn parse_feed_within(
         name,
         sessions: reader.sessions,
         stopped_at_limit: reader.stopped,
+        uids: reader.uids,
     })
 }
 
@@ -196,6 +202,7 @@ struct Reader<'a> {
     budget: Budget,
     fallback_uids: HashSet<String>,
     sessions: Vec<Session>,
+    uids: Vec<String>,
     max_sessions: usize,
     stopped: bool,
 }
@@ -316,6 +323,7 @@ impl<'a> Reader<'a> {
                 tracing::warn!(feed = %self.feed_url, uid = %uid, line = ev.line, "second VEVENT with the same UID and no RECURRENCE-ID skipped");
             }
         }
+        self.uids.extend(order.iter().cloned());
         for uid in &order {
             let (master, overrides) = &groups[uid];
             let made = self.event_sessions(uid, *master, overrides, &zones);
