@@ -1,7 +1,9 @@
 //! Every failed crawl keeps its kind beside its sentence: `events sources
 //! --json` (and so `/api/sources`) says `error_kind`, one stable word an
 //! operator and a script can act on. Real binary, real store, sites on
-//! loopback (wiremock) that fail in each way.
+//! loopback (wiremock) that fail in each way; and `other`, which no site can
+//! cause (a reader that stops abnormally), through a kind defined here,
+//! crawled in this process and read back from the server's `/api/sources`.
 
 mod common;
 
@@ -152,4 +154,78 @@ async fn a_slow_site_and_a_redirect_loop_are_named_too() {
             line.trim_end(),
         );
     }
+}
+
+/// A kind whose reader stops abnormally (a bug in a platform's parser): its
+/// walk reads the feed, then its reader panics on the blocking thread.
+#[derive(Debug)]
+struct ReaderThatStops;
+
+impl events::platforms::Kind for ReaderThatStops {
+    fn walk<'a>(&'a self, w: &'a events::source::Walker<'a>) -> events::platforms::WalkFuture<'a> {
+        Box::pin(async move {
+            let url = w.source.base_url.join("/feed.ics").unwrap();
+            let page = w.get(&url).await?;
+            let read: usize = w
+                .blocking(move || {
+                    assert!(
+                        page.body.is_empty(),
+                        "a reader bug, on a page of {} bytes",
+                        page.body.len()
+                    );
+                    0
+                })
+                .await?;
+            unreachable!("the reader returned {read}")
+        })
+    }
+}
+
+/// A reader that stops abnormally fails only its own source, as `other`, in
+/// `/api/sources`; the crawl of the source beside it merges, and the server
+/// goes on serving both.
+#[tokio::test]
+async fn a_reader_that_stops_abnormally_is_other_and_fails_only_its_source() {
+    use events::crawl::{crawl_all, Quiet};
+    let site = site(ResponseTemplate::new(404), feed()).await;
+    let source = |id: &str| {
+        let text = format!(
+            "id = \"{id}\"\nname = \"{id}\"\nkind = \"ical\"\nurl = \"{}/feed.ics\"\nrequests_per_second = 50\n",
+            site.uri()
+        );
+        events::config::parse_source(std::path::Path::new(&format!("{id}.toml")), &text).unwrap()
+    };
+    let mut stops = source("stops");
+    stops.kind = std::sync::Arc::new(ReaderThatStops);
+    let sources = vec![source("cal"), stops];
+    let dir = tempfile::tempdir().unwrap();
+    let store = events::store::Store::open(dir.path()).unwrap();
+    let fetcher = std::sync::Arc::new(
+        events::fetch::Fetcher::new(Default::default(), Some(store.clone())).unwrap(),
+    );
+    let now = common::utc(NOW);
+    let reports = crawl_all(&sources, &fetcher, &store, now, std::sync::Arc::new(Quiet)).await;
+    assert_eq!(reports.iter().filter(|r| r.failed()).count(), 1);
+
+    let state = events::server::AppState::new(store, sources, events::server::fixed_clock(now));
+    let served = common::servers::Served::start(state).await;
+    let client = reqwest::Client::new();
+    let api: Value = serde_json::from_str(
+        &common::servers::body_text(client.get(served.url("/api/sources"))).await,
+    )
+    .unwrap();
+    let of = |id: &str| {
+        api.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(of("stops")["error_kind"], "other", "{api}");
+    let sentence = of("stops")["last_error"].as_str().unwrap().to_string();
+    assert!(sentence.contains("stopped abnormally"), "{sentence}");
+    assert_eq!(of("cal")["error_kind"], Value::Null, "{api}");
+    assert!(of("cal")["sessions_found"].as_u64().unwrap() > 0, "{api}");
+    served.stop().await;
 }
