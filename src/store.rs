@@ -1059,14 +1059,7 @@ impl Store {
             .iter()
             .map(|c| (change_key(c), to_json(c)))
             .collect();
-        // They are the oldest keys, so this reads only what is removed.
-        let expired: Vec<Vec<u8>> = self
-            .inner
-            .changes
-            .range(..time_key(now - KEEP_CHANGES).to_vec())
-            .keys()
-            .filter_map(|k| k.ok().map(|k| k.to_vec()))
-            .collect();
+        let expired = self.expired_changes(now);
         let writes_more = touched || !change_writes.is_empty() || !expired.is_empty();
         let save_health = self.health_to_save(source, &health, writes_more)?;
         if !writes_more && !save_health {
@@ -1109,19 +1102,24 @@ impl Store {
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
-        match result {
-            Ok(()) => {}
-            Err(TransactionError::Storage(e)) => return Err(StoreError::Sled(e)),
-            Err(TransactionError::Abort(())) => {
-                return Err(StoreError::Corrupt("the merge transaction aborted".into()))
-            }
-        }
+        committed(result)?;
         if touched {
             self.generation_moved();
         }
         self.health_is(source, health, save_health);
         self.inner.db.flush()?;
         Ok(Ok(report))
+    }
+
+    /// The keys of the changes past their keeping time at `now`. They are the
+    /// oldest keys, so this reads only what is removed.
+    fn expired_changes(&self, now: DateTime<Utc>) -> Vec<Vec<u8>> {
+        self.inner
+            .changes
+            .range(..time_key(now - KEEP_CHANGES).to_vec())
+            .keys()
+            .filter_map(|k| k.ok().map(|k| k.to_vec()))
+            .collect()
     }
 
     /// The changes recorded at or after `since`, newest first, read lazily so a
@@ -1583,6 +1581,17 @@ impl SessionDiff {
             self.changes
                 .extend(Change::between(now, Some(&old.session), &rec.session));
             self.writes.push((session_key(source, uid), to_json(&rec)));
+        }
+    }
+}
+
+/// A merge transaction's outcome as the store's error.
+fn committed(result: Result<(), TransactionError<()>>) -> Result<(), StoreError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+        Err(TransactionError::Abort(())) => {
+            Err(StoreError::Corrupt("the merge transaction aborted".into()))
         }
     }
 }

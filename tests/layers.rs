@@ -3,7 +3,8 @@
 //! interface below both the platforms and the crawl, the store and what
 //! changed below the things that show them, the platforms knowing nothing of
 //! the store, the feed or the server, and nothing but `main` reaching for the
-//! command line.
+//! command line. And no product function over 80 lines unless its comment
+//! says why.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -146,4 +147,83 @@ fn the_layers_the_style_guide_names_hold() {
             "`{m}` imports the command line"
         );
     }
+}
+
+/// The longest a product function may be, unless the comment above it says
+/// why (by naming this number of lines).
+const MAX_FUNCTION_LINES: usize = 80;
+
+/// The name of the function `line` starts, if it starts one.
+fn function_named(line: &str) -> Option<&str> {
+    let mut rest = line.trim_start();
+    for prefix in [
+        "pub(crate) ",
+        "pub(super) ",
+        "pub ",
+        "const ",
+        "async ",
+        "unsafe ",
+    ] {
+        rest = rest.strip_prefix(prefix).unwrap_or(rest);
+    }
+    let rest = rest.strip_prefix("fn ")?;
+    Some(rest.split(['(', '<']).next().unwrap_or(rest))
+}
+
+/// Whether the comment lines just above `lines[at]` say why it is long.
+fn says_why_long(lines: &[&str], at: usize) -> bool {
+    lines[..at]
+        .iter()
+        .rev()
+        .map(|l| l.trim_start())
+        .take_while(|l| l.starts_with("//") || l.starts_with("#["))
+        .any(|l| l.contains(&format!("{MAX_FUNCTION_LINES} lines")))
+}
+
+/// Product functions (tests left out) over [`MAX_FUNCTION_LINES`] lines
+/// whose comment does not say why: "file:line name (n lines)".
+fn long_functions() -> Vec<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut long = Vec::new();
+    for file in rust_files(&src) {
+        if file.ends_with("tests.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.split("#[cfg(test)]").next().unwrap().lines().collect();
+        for (at, line) in lines.iter().enumerate() {
+            let Some(name) = function_named(line) else {
+                continue;
+            };
+            // A declaration without a body, or a body on one line.
+            let opens = lines[at..].iter().position(|l| l.contains('{'));
+            let ends = lines[at..].iter().position(|l| l.trim_end().ends_with(';'));
+            if ends < opens || line.trim_end().ends_with('}') {
+                continue;
+            }
+            let indent = &line[..line.len() - line.trim_start().len()];
+            let close = format!("{indent}}}");
+            let Some(length) = lines[at..].iter().position(|l| *l == close) else {
+                continue;
+            };
+            if length + 1 > MAX_FUNCTION_LINES && !says_why_long(&lines, at) {
+                let rel = file.strip_prefix(&src).unwrap().display();
+                long.push(format!(
+                    "src/{rel}:{} {name} ({} lines)",
+                    at + 1,
+                    length + 1
+                ));
+            }
+        }
+    }
+    long
+}
+
+#[test]
+fn no_product_function_is_long_without_saying_why() {
+    let long = long_functions();
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FUNCTION_LINES} lines: {long:#?}; name their steps as functions, or say above why one stays long"
+    );
 }
