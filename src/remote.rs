@@ -395,24 +395,63 @@ fn read_json<T: serde::de::DeserializeOwned>(url: &Url, body: &[u8]) -> Result<T
 /// space-separated list, quoted or not), as written between its `<` and
 /// `>`: relative targets are left for the caller to resolve. `None` when no
 /// link is `next`. The header is the server's word, so any text is read
-/// without panicking; a target holding a comma is not found (the links are
-/// split at commas first), which the server's own targets never hold.
+/// without panicking; a link ends at a comma outside its target and outside
+/// quotes, so a target or a quoted parameter may hold commas.
 pub fn next_link(header: &str) -> Option<&str> {
-    header.split(',').find_map(|link| {
-        let (target, params) = link.trim().strip_prefix('<')?.split_once('>')?;
-        let is_next = params.split(';').any(|p| {
-            let Some((name, value)) = p.split_once('=') else {
-                return false;
-            };
-            name.trim().eq_ignore_ascii_case("rel")
-                && value
-                    .trim()
-                    .trim_matches('"')
-                    .split_ascii_whitespace()
-                    .any(|r| r.eq_ignore_ascii_case("next"))
-        });
-        is_next.then_some(target)
-    })
+    let mut rest = header;
+    while !rest.is_empty() {
+        let link = rest.trim_start();
+        rest = match link.strip_prefix('<').and_then(|l| l.split_once('>')) {
+            Some((target, after)) => {
+                let (params, next) = until_unquoted(after, ',');
+                if rel_is_next(params) {
+                    return Some(target);
+                }
+                next
+            }
+            // Not a link: skip to the next one.
+            None => until_unquoted(link, ',').1,
+        };
+    }
+    None
+}
+
+/// `s` up to the first `sep` outside quotes, and what follows it: a link
+/// ends at such a comma, a parameter at such a semicolon.
+fn until_unquoted(s: &str, sep: char) -> (&str, &str) {
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => return (&s[..i], &s[i + 1..]),
+            _ => {}
+        }
+    }
+    (s, "")
+}
+
+/// Whether a link's parameters say `rel` holds `next`.
+fn rel_is_next(params: &str) -> bool {
+    let mut rest = params;
+    while !rest.is_empty() {
+        let (param, next) = until_unquoted(rest, ';');
+        rest = next;
+        let Some((name, value)) = param.split_once('=') else {
+            continue;
+        };
+        let is_next = name.trim().eq_ignore_ascii_case("rel")
+            && value
+                .trim()
+                .trim_matches('"')
+                .split_ascii_whitespace()
+                .any(|r| r.eq_ignore_ascii_case("next"));
+        if is_next {
+            return true;
+        }
+    }
+    false
 }
 
 /// The error for a server's answer other than success: its `400` sentence
@@ -462,5 +501,23 @@ mod tests {
         );
         assert_eq!(next_link(r#"<https://x.example/a>; rel="nextish""#), None);
         assert_eq!(next_link("garbage"), None);
+    }
+
+    #[test]
+    fn commas_in_a_target_or_in_quotes_stay_in_their_link() {
+        assert_eq!(
+            next_link(
+                r#"<https://x.example/a>; title="a, b; rel=next", <https://x.example/s?c=1,2>; rel=next"#
+            ),
+            Some("https://x.example/s?c=1,2")
+        );
+        assert_eq!(
+            next_link(r#"junk, "more, junk", <https://x.example/b>; rel="next""#),
+            Some("https://x.example/b")
+        );
+        assert_eq!(
+            next_link(r#"<https://x.example/a>; title="\", rel=next""#),
+            None
+        );
     }
 }
