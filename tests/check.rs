@@ -420,3 +420,48 @@ async fn usage_errors_exit_2_and_name_the_known_sources() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(site.requests(), 0, "a usage error fetched something");
 }
+
+/// The Events Calendar's "Subscribe" export holds its default 30 events
+/// (`tests/fixtures/ical/paged/subscribe-next-30.ics`): the check says the
+/// site may list more and names `page_url`, without failing; once `page_url`
+/// is set (and page 2 is not found) nothing is said.
+#[tokio::test]
+async fn an_export_of_the_events_calendar_s_default_thirty_names_page_url() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let site = MockServer::start().await;
+    let feed = common::fixture_text("ical/paged", "subscribe-next-30.ics");
+    Mock::given(path("/events/"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(feed))
+        .mount(&site)
+        .await;
+    let (sources, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = sources.path().join("site.toml");
+    let toml = format!(
+        "id = \"site\"\nname = \"Site calendar\"\nkind = \"ical\"\nurl = \"{}/events/?ical=1\"\nrequests_per_second = 50\n",
+        site.uri()
+    );
+    std::fs::write(&file, &toml).unwrap();
+    let o = check(sources.path(), data.path(), None, &["site", "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let v = json(&o);
+    assert_eq!(v["summary"]["sessions"], 30, "{v}");
+    let f = findings(&v);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(
+        f[0].starts_with("1 of 1 feed page may hold only the first of the site's events; if the site lists more events than the feed holds, set `page_url` in"),
+        "{f:#?}"
+    );
+    assert!(f[0].contains(&file.display().to_string()), "{f:#?}");
+
+    std::fs::write(
+        &file,
+        format!("{toml}page_url = \"/events/list/page/{{page}}/?ical=1\"\n"),
+    )
+    .unwrap();
+    let o = check(sources.path(), data.path(), None, &["site", "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let v = json(&o);
+    assert_eq!(v["summary"]["findings"], serde_json::json!([]), "{v}");
+    assert_eq!(v["summary"]["sessions"], 30, "{v}");
+}

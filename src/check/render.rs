@@ -17,6 +17,7 @@ pub fn finding_sentence(f: &Finding) -> String {
         plural(f.of)
     );
     match f.key.as_deref() {
+        Some("page_url") => format!("{pages} may hold only the first of the site's events"),
         Some(k) if k.starts_with("selectors.") => format!("`{k}` matched nothing on {pages}"),
         Some(k) => format!("`{k}` found nothing on {pages}"),
         None => format!("the {} could not be read on {pages}", f.field),
@@ -37,6 +38,9 @@ pub fn advice(f: &Finding, file: &Path) -> String {
         ),
         Some((table, name)) => format!("check `{name}` under `[{table}]` in {file}"),
         None => match f.key.as_deref() {
+            Some("page_url") => format!(
+                "if the site lists more events than the feed holds, set `page_url` in {file} to where the export's later pages are (The Events Calendar: \"/events/list/page/{{page}}/?ical=1\")"
+            ),
             Some(k) => format!("check `{k}` in {file}"),
             None => "no setting changes how it is read: save the page with --save and report its wording".into(),
         },

@@ -42,6 +42,8 @@ pub struct IcalFeed {
     pub sessions: Vec<Session>,
     /// True when reading stopped at the `max_sessions` it was given.
     pub stopped_at_limit: bool,
+    /// The first calendar's `PRODID`: which program wrote the feed.
+    pub producer: Option<String>,
     /// The UID of every event read, in feed order, inside the window or not
     /// (one made from its start and title for an event without one): what
     /// tells a paged export's next page from one already read.
@@ -123,6 +125,10 @@ pub fn parse_feed_within(
             .map(|p| lines::unescape(&p.value).trim().to_string())
             .filter(|s| !s.is_empty())
     });
+    let producer = stream.calendars.iter().find_map(|c| {
+        c.prop("PRODID")
+            .map(|p| lines::unescape(&p.value).trim().to_string())
+    });
     let mut reader = Reader {
         feed_url,
         ctx,
@@ -155,6 +161,7 @@ pub fn parse_feed_within(
         name,
         sessions: reader.sessions,
         stopped_at_limit: reader.stopped,
+        producer,
         uids: reader.uids,
     })
 }

@@ -29,6 +29,9 @@ pub(super) async fn walk(ic: &IcalConfig, w: &Walker<'_>) -> Result<Gathered, Wa
         let Some(feed) = read_page(w, &url, pages.pages_read(), budget).await? else {
             break;
         };
+        if pages.pages_read() == 1 {
+            warn_if_cut_short(ic, w, &feed);
+        }
         let new_events = export.add(feed);
         pages.go_on(next_page(ic, &export, new_events, pages.pages_read())?);
     }
@@ -127,6 +130,35 @@ fn next_page(
         .after_first(read)
         .map(Some)
         .map_err(|m| WalkError::fail(ErrorKind::Other, format!("page_url: {m}")))
+}
+
+/// The number of events The Events Calendar exports unless a site changes
+/// it (its `tribe_ical_feed_posts_per_page` filter): "the next 30 events".
+pub const TEC_EXPORT_EVENTS: usize = 30;
+
+/// Warns (and tells `events check`) when a feed read as one document looks
+/// cut short: The Events Calendar's export (its `PRODID` names `ECPv`)
+/// holding exactly its default number of events, which on a site with more
+/// are only the first of them.
+fn warn_if_cut_short(ic: &IcalConfig, w: &Walker<'_>, feed: &IcalFeed) {
+    let by_tec = feed
+        .producer
+        .as_deref()
+        .is_some_and(|p| p.contains("- ECPv"));
+    if ic.pages.is_some() || !by_tec || feed.uids.len() != TEC_EXPORT_EVENTS {
+        return;
+    }
+    tracing::warn!(
+        source = %w.source.id,
+        feed = %ic.url,
+        "the feed holds {TEC_EXPORT_EVENTS} events, as many as The Events Calendar exports unless the site changes it, so the site may list more; if it does, set page_url in {} (e.g. \"/events/list/page/{{page}}/?ical=1\")",
+        w.source.file.display()
+    );
+    let looked_at = format!(
+        "{TEC_EXPORT_EVENTS} events from The Events Calendar, as many as it exports by default"
+    );
+    let miss = crate::platforms::FieldMiss::new("events", Some("page_url"), "not set", &looked_at);
+    w.ctx.probe.missed(&ic.url, miss);
 }
 
 /// Tells `events check` that the feed held no event in the reader's window.
