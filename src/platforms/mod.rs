@@ -17,8 +17,8 @@ pub mod text;
 
 pub use html::{parse_html, MAX_UNCLOSED_TAGS};
 
-pub use crate::source::kind::{Configured, Kind, ParseError, Platform, SourceContext, WalkFuture};
 pub use crate::source::probe::{FieldMiss, PageProbe, Probe};
+pub use crate::source::{Configured, Kind, ParseError, Platform, SourceContext, WalkFuture};
 
 /// Declares each platform's folder as a module and lists its `PLATFORM` in
 /// [`PLATFORMS`], so that a platform is registered by one line.

@@ -3,12 +3,12 @@
 //! came from. Health and `/api/sources` show the kind beside the sentence, and
 //! `/metrics` counts failures by it.
 //!
-//! Owns the mapping from fetch, parse and store errors to kinds; knows
+//! Also the [`ParseError`] a reader fails with when a page cannot be used at
+//! all. Owns the mapping from fetch, parse and store errors to kinds; knows
 //! nothing of how a walk goes.
 
 use crate::errors::ErrorKind;
 use crate::fetch::FetchError;
-use crate::source::kind::ParseError;
 use crate::store::StoreError;
 use std::sync::Arc;
 
@@ -99,6 +99,26 @@ impl From<ParseError> for CrawlError {
 impl From<StoreError> for CrawlError {
     fn from(e: StoreError) -> Self {
         CrawlError::caused(ErrorKind::Store, e)
+    }
+}
+
+/// A page that cannot be used at all (a single bad entry is a warning instead).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{url}: {message}")]
+pub struct ParseError {
+    /// The page that could not be used.
+    pub url: String,
+    /// What is wrong with it, in one sentence.
+    pub message: String,
+}
+
+impl ParseError {
+    /// A page that cannot be used, and why.
+    pub fn new(url: impl ToString, message: impl Into<String>) -> Self {
+        Self {
+            url: url.to_string(),
+            message: message.into(),
+        }
     }
 }
 

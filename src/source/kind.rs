@@ -1,13 +1,10 @@
 //! The interface between a kind of source and the rest of the program: the
 //! registry's entry (`Platform`), what a platform makes of a source file
-//! (`Configured`, a `Kind`), a walk's future, and what readers are given
-//! (`SourceContext`) and may fail with (`ParseError`).
+//! (`Configured`, a `Kind`) and a walk's future. What a walk and its readers
+//! are given is `walker`'s; what they fail with, `error`'s.
 
-use crate::source::probe::Probe;
 use crate::source::settings::{ConfigError, KindFields};
 use crate::source::walker::{Gathered, WalkError, Walker};
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -45,39 +42,5 @@ pub trait Kind: std::fmt::Debug + Send + Sync + std::any::Any {
     /// booking system's listing first.
     fn is_booking_system(&self) -> bool {
         false
-    }
-}
-
-/// What a reader needs to know about the source it is parsing for.
-#[derive(Debug, Clone)]
-pub struct SourceContext {
-    /// The source file's `id`, copied into every session.
-    pub source_id: String,
-    /// The time zone the site prints local times in.
-    pub timezone: Tz,
-    /// The crawl's clock, passed in so tests can freeze it.
-    pub now: DateTime<Utc>,
-    /// Where readers report what they could not find (off in a crawl; on
-    /// in `events check`).
-    pub probe: Probe,
-}
-
-/// A page that cannot be used at all (a single bad entry is a warning instead).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{url}: {message}")]
-pub struct ParseError {
-    /// The page that could not be used.
-    pub url: String,
-    /// What is wrong with it, in one sentence.
-    pub message: String,
-}
-
-impl ParseError {
-    /// A page that cannot be used, and why.
-    pub fn new(url: impl ToString, message: impl Into<String>) -> Self {
-        Self {
-            url: url.to_string(),
-            message: message.into(),
-        }
     }
 }

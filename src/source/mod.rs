@@ -16,9 +16,9 @@ pub mod probe;
 pub mod settings;
 pub mod walker;
 
-pub use error::CrawlError;
-pub use kind::{Configured, Kind, ParseError, Platform, SourceContext, WalkFuture};
+pub use error::{CrawlError, ParseError};
+pub use kind::{Configured, Kind, Platform, WalkFuture};
 pub use pager::{EventPages, Known, ListingPage, Pager};
 pub use probe::{FieldMiss, PageProbe, Probe};
 pub use settings::{ConfigError, KindFields, Limits, SourceConfig};
-pub use walker::{Gathered, LimitHit, WalkError, Walker};
+pub use walker::{Gathered, LimitHit, SourceContext, WalkError, Walker};

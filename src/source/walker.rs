@@ -1,5 +1,6 @@
 //! What a kind's walk is given and gives back: the `Walker` (the source's
 //! fetcher, what the store holds of it, its settings and limits), the
+//! `SourceContext` its readers are given, the
 //! `Gathered` sessions, and why a walk gave nothing (`WalkError`, a
 //! `LimitHit`). Also the bounded pool of blocking threads readers run on, and
 //! the count of each crawl's warnings.
@@ -10,13 +11,28 @@
 use crate::errors::ErrorKind;
 use crate::fetch::{FetchError, Fetched, SourceFetcher};
 use crate::model::{Course, Session};
-use crate::source::error::CrawlError;
-use crate::source::kind::{ParseError, SourceContext};
+use crate::source::error::{CrawlError, ParseError};
+use crate::source::probe::Probe;
 use crate::source::settings::SourceConfig;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+
+/// What a reader needs to know about the source it is parsing for.
+#[derive(Debug, Clone)]
+pub struct SourceContext {
+    /// The source file's `id`, copied into every session.
+    pub source_id: String,
+    /// The time zone the site prints local times in.
+    pub timezone: Tz,
+    /// The crawl's clock, passed in so tests can freeze it.
+    pub now: DateTime<Utc>,
+    /// Where readers report what they could not find (off in a crawl; on
+    /// in `events check`).
+    pub probe: Probe,
+}
 
 /// A crawl reached one of its source's `[limits]`, so it saw only part of the site.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,8 @@
 //! This folder is the whole platform: its settings (this file), its `walk`
 //! (one conditional GET of the feed, or the pages of an export cut into
 //! pages) and its reader: `lines` (content lines and
-//! components), `zones` (TZIDs and `VTIMEZONE`s), `recur` (expanding
+//! components), `zones` (TZIDs and `VTIMEZONE`s), `when` (a time read in its
+//! zone), `recur` (expanding
 //! repeating events) and `parse` (events into sessions). Merging, limits and
 //! health belong to the generic crawl.
 
@@ -12,6 +13,7 @@ mod lines;
 mod parse;
 mod recur;
 mod walk;
+mod when;
 mod zones;
 
 pub use parse::*;

@@ -18,8 +18,8 @@
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use std::str::FromStr;
 
-use super::parse::When;
-use super::zones::Zone;
+use super::when::When;
+use super::zones::{until_as_wall_clock, Zone};
 
 /// Steps one rule may take (occurrences the crate yields, in or before the
 /// window) before it is refused as unable to reach the window.
@@ -237,54 +237,6 @@ fn until_of(rule: &str) -> Option<NaiveDateTime> {
         .and_then(|(_, v)| {
             NaiveDateTime::parse_from_str(v.trim_end_matches('Z'), "%Y%m%dT%H%M%S").ok()
         })
-}
-
-/// The rule with its `UNTIL` made a wall-clock time in `zone`, written as the
-/// UTC time the `rrule` crate expects of a rule expanded in UTC: a UTC
-/// `UNTIL` is read into the zone, a date is the end of that day, and a local
-/// time stays as it is.
-pub fn until_as_wall_clock(rule: &str, zone: &Zone, all_day: bool) -> Result<String, String> {
-    // A rule is ASCII (RFC 5545 §3.3.10); the `rrule` crate 0.14 panics on
-    // some other text (it slices `BYDAY` values by byte), so none reaches it.
-    if !rule.is_ascii() {
-        return Err(format!(
-            "RRULE `{}` holds characters no rule has",
-            rule.escape_default()
-        ));
-    }
-    let parts: Result<Vec<String>, String> = rule
-        .trim()
-        .trim_start_matches("RRULE:")
-        .split(';')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) if k.eq_ignore_ascii_case("UNTIL") => {
-                let v = v.trim();
-                let wall = if let Some(utc) = v.strip_suffix(['Z', 'z']) {
-                    let t = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S")
-                        .map_err(|_| format!("UNTIL `{v}` is not a date-time"))?;
-                    zone.wall_clock(Utc.from_utc_datetime(&t))
-                } else if v.len() == 8 {
-                    chrono::NaiveDate::parse_from_str(v, "%Y%m%d")
-                        .map_err(|_| format!("UNTIL `{v}` is not a date"))?
-                        .and_hms_opt(23, 59, 59)
-                        .unwrap_or_default()
-                } else {
-                    NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S")
-                        .map_err(|_| format!("UNTIL `{v}` is not a date-time"))?
-                };
-                // A date series' last day counts whole.
-                let wall = if all_day {
-                    wall.date().and_hms_opt(23, 59, 59).unwrap_or(wall)
-                } else {
-                    wall
-                };
-                Ok(format!("UNTIL={}Z", wall.format("%Y%m%dT%H%M%S")))
-            }
-            _ => Ok(p.to_string()),
-        })
-        .collect();
-    Ok(parts?.join(";"))
 }
 
 #[cfg(test)]

@@ -6,8 +6,10 @@
 //! works for any zone in any hemisphere (Lotus Notes' `Eastern`, Outlook 2003's
 //! `Canberra, Melbourne, Sydney`, Exchange's `Customized Time Zone`).
 //!
-//! Owns turning a wall-clock time in a zone into an instant and back. Does not
-//! own which zone a property is in (`parse`) or recurrence (`recur`).
+//! Owns turning a wall-clock time in a zone into an instant and back, and so
+//! an `RRULE`'s `UNTIL` into the wall clock its rule is expanded in. Does not
+//! own which zone a property is in (`parse`), what a time value is (`when`)
+//! or recurrence (`recur`).
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -255,7 +257,7 @@ fn yearly_onsets(
         .with_year(first_year)
         .or_else(|| start.with_day(28).and_then(|d| d.with_year(first_year)))
         .unwrap_or(start);
-    let rule = super::recur::until_as_wall_clock(rule, &Zone::Iana(chrono_tz::UTC), false)?;
+    let rule = until_as_wall_clock(rule, &Zone::Iana(chrono_tz::UTC), false)?;
     let fake = Utc
         .from_utc_datetime(&anchor)
         .with_timezone(&rrule::Tz::UTC);
@@ -299,6 +301,54 @@ fn naive_time(v: &str) -> Option<NaiveDateTime> {
                 .ok()?
                 .and_hms_opt(0, 0, 0)
         })
+}
+
+/// The rule with its `UNTIL` made a wall-clock time in `zone`, written as the
+/// UTC time the `rrule` crate expects of a rule expanded in UTC: a UTC
+/// `UNTIL` is read into the zone, a date is the end of that day, and a local
+/// time stays as it is.
+pub fn until_as_wall_clock(rule: &str, zone: &Zone, all_day: bool) -> Result<String, String> {
+    // A rule is ASCII (RFC 5545 §3.3.10); the `rrule` crate 0.14 panics on
+    // some other text (it slices `BYDAY` values by byte), so none reaches it.
+    if !rule.is_ascii() {
+        return Err(format!(
+            "RRULE `{}` holds characters no rule has",
+            rule.escape_default()
+        ));
+    }
+    let parts: Result<Vec<String>, String> = rule
+        .trim()
+        .trim_start_matches("RRULE:")
+        .split(';')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) if k.eq_ignore_ascii_case("UNTIL") => {
+                let v = v.trim();
+                let wall = if let Some(utc) = v.strip_suffix(['Z', 'z']) {
+                    let t = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S")
+                        .map_err(|_| format!("UNTIL `{v}` is not a date-time"))?;
+                    zone.wall_clock(Utc.from_utc_datetime(&t))
+                } else if v.len() == 8 {
+                    chrono::NaiveDate::parse_from_str(v, "%Y%m%d")
+                        .map_err(|_| format!("UNTIL `{v}` is not a date"))?
+                        .and_hms_opt(23, 59, 59)
+                        .unwrap_or_default()
+                } else {
+                    NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S")
+                        .map_err(|_| format!("UNTIL `{v}` is not a date-time"))?
+                };
+                // A date series' last day counts whole.
+                let wall = if all_day {
+                    wall.date().and_hms_opt(23, 59, 59).unwrap_or(wall)
+                } else {
+                    wall
+                };
+                Ok(format!("UNTIL={}Z", wall.format("%Y%m%dT%H%M%S")))
+            }
+            _ => Ok(p.to_string()),
+        })
+        .collect();
+    Ok(parts?.join(";"))
 }
 
 #[cfg(test)]
