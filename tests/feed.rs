@@ -3,6 +3,7 @@
 //! inspected byte by byte for the rules calendar clients depend on.
 
 mod common;
+mod reference;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::sessions::{self, SessionBuilder};
@@ -482,7 +483,7 @@ fn delimiters_inside_text_make_no_phantom_event() {
     sessions.push(stored(s.clone(), 0));
     for out in [
         feed::render(&sessions, &opts()),
-        feed::render_with_crate(&sessions, &opts()),
+        reference::render_with_crate(&sessions, &opts()),
     ] {
         let flat = out.replace("\r\n ", "");
         // What an unanchored, case-insensitive scan finds, anywhere in the text.
@@ -659,7 +660,7 @@ fn hand_written_writer_matches_the_icalendar_crate() {
     sessions.push(stored(long, 0));
 
     let ours = feed::render(&sessions, &opts());
-    let theirs = feed::render_with_crate(&sessions, &opts());
+    let theirs = reference::render_with_crate(&sessions, &opts());
     let (a, b) = (parse(&ours), parse(&theirs));
     let props = |ps: &[Property]| -> Vec<(String, Option<String>, String)> {
         let mut v: Vec<_> = ps
@@ -688,7 +689,7 @@ fn all_day_sessions_are_written_as_dates_by_both_writers() {
     s.all_day = true;
     let list = vec![stored(s, 0)];
     let ours = feed::render(&list, &opts());
-    let theirs = feed::render_with_crate(&list, &opts());
+    let theirs = reference::render_with_crate(&list, &opts());
     for text in [&ours, &theirs] {
         let cal = parse(text);
         let ev = &cal.events[0];

@@ -6,7 +6,7 @@
 //! Owns: the calendar-level content, down to the format of the refresh
 //! interval (`ical_duration`). Does not own: each event's content
 //! (`event`), how a VTIMEZONE is built (`zones`), or writing any of it
-//! (`writer`, `reference`).
+//! (`writer`, and the tests' reference).
 
 use super::event::EventTimes;
 use super::zones::vtimezone;
@@ -26,7 +26,7 @@ const PRODID: &str = "-//events//Safeguarding training sessions//EN";
 
 /// Keeps one session per UID (two with the same UID and no RECURRENCE-ID make
 /// an invalid feed) and sorts by (start, uid).
-pub(super) fn dedupe_sorted<S: Borrow<StoredSession>>(sessions: &[S]) -> Vec<&StoredSession> {
+pub fn dedupe_sorted<S: Borrow<StoredSession>>(sessions: &[S]) -> Vec<&StoredSession> {
     let mut by_uid: HashMap<&str, &StoredSession> = HashMap::with_capacity(sessions.len());
     for st in sessions {
         let st = st.borrow();
@@ -54,16 +54,16 @@ pub(super) fn dedupe_sorted<S: Borrow<StoredSession>>(sessions: &[S]) -> Vec<&St
 
 /// The calendar-level facts both writers share: the zone most sessions use
 /// (`X-WR-TIMEZONE`) and the VTIMEZONE lines for every zone events use.
-pub(super) struct CalendarFrame {
+pub struct CalendarFrame {
     /// `X-WR-TIMEZONE`.
-    pub(super) zone: &'static str,
+    pub zone: &'static str,
     /// Unfolded content lines of every VTIMEZONE.
-    pub(super) vtimezones: Vec<String>,
+    pub vtimezones: Vec<String>,
 }
 
 impl CalendarFrame {
     /// From every event's times.
-    pub(super) fn of(times: &[EventTimes]) -> Self {
+    pub fn of(times: &[EventTimes]) -> Self {
         Self::of_years(times.iter().map(|t| t.zone_years()))
     }
 
@@ -92,7 +92,7 @@ impl CalendarFrame {
 }
 
 /// A calendar property's value, by how it must be written.
-pub(super) enum CalValue {
+pub enum CalValue {
     /// TEXT: escaped.
     Text(String),
     /// Written as it is (no character needs escaping).
@@ -119,7 +119,7 @@ pub(super) enum CalValue {
 /// `NAME` and `DESCRIPTION` (RFC 7986) are the standard forms of the calendar's
 /// name and description; `X-WR-CALNAME` and `X-WR-CALDESC` stay for the clients
 /// that read only those (Outlook, Google Calendar, older Apple Calendar).
-pub(super) fn calendar_properties(opts: &FeedOptions, zone: &str) -> Vec<(&'static str, CalValue)> {
+pub fn calendar_properties(opts: &FeedOptions, zone: &str) -> Vec<(&'static str, CalValue)> {
     let refresh = ical_duration(opts.refresh);
     let mut props = vec![
         ("VERSION", CalValue::Raw("2.0".into())),

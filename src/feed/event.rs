@@ -5,7 +5,7 @@
 //!
 //! Owns: the mapping of a session onto a VEVENT. Does not own: the words
 //! (`wording`), the zone rules (`zones`), escaping and folding (`text`), or the
-//! syntax and order of the lines (`writer`, `reference`).
+//! syntax and order of the lines (`writer`, and the tests' reference).
 
 use super::text::one_line;
 use super::wording::{book_link, description, location, non_empty, summary};
@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 
 /// How one VEVENT's start and end are written.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum EventTimes {
+pub enum EventTimes {
     /// Local wall-clock times with `TZID=` the zone.
     Zoned(Tz, NaiveDateTime, NaiveDateTime),
     /// UTC (`...Z`): the zone is unknown or UTC, or a time falls in a repeated hour.
@@ -26,24 +26,32 @@ pub(super) enum EventTimes {
 }
 
 /// Everything one VEVENT says, decided once and written by either writer.
-pub(super) struct EventFields<'a> {
-    pub(super) uid: &'a str,
-    pub(super) sequence: u32,
-    pub(super) dtstamp: DateTime<Utc>,
-    pub(super) times: EventTimes,
-    /// One line, sanitised.
-    pub(super) summary: String,
-    /// Not yet sanitised: the writers do it.
-    pub(super) description: String,
-    pub(super) location: Option<String>,
-    pub(super) category: Option<String>,
-    pub(super) cancelled: bool,
-    pub(super) url: Option<String>,
+pub struct EventFields<'a> {
+    /// `UID`.
+    pub uid: &'a str,
+    /// `SEQUENCE`.
+    pub sequence: u32,
+    /// `DTSTAMP`: when the session last changed.
+    pub dtstamp: DateTime<Utc>,
+    /// `DTSTART` and `DTEND`.
+    pub times: EventTimes,
+    /// `SUMMARY`: one line, sanitised.
+    pub summary: String,
+    /// `DESCRIPTION`: not yet sanitised, the writers do it.
+    pub description: String,
+    /// `LOCATION`, one line.
+    pub location: Option<String>,
+    /// The one item of `CATEGORIES`, one line, not yet escaped.
+    pub category: Option<String>,
+    /// `STATUS:CANCELLED` rather than `CONFIRMED`.
+    pub cancelled: bool,
+    /// `URL`: where a person books.
+    pub url: Option<String>,
 }
 
 impl EventTimes {
     /// How `s`'s times are written.
-    pub(super) fn of(s: &Session) -> Self {
+    pub fn of(s: &Session) -> Self {
         // RFC 5545 needs DTEND after DTSTART; a source saying otherwise is wrong.
         let end = s.end.max(s.start);
         if s.all_day {
@@ -74,7 +82,7 @@ impl EventTimes {
 
 impl<'a> EventFields<'a> {
     /// Everything `st` says as a VEVENT whose times are `times`.
-    pub(super) fn of(st: &'a StoredSession, times: EventTimes) -> Self {
+    pub fn of(st: &'a StoredSession, times: EventTimes) -> Self {
         let s = &st.session;
         let url = book_link(s);
         EventFields {

@@ -21,12 +21,14 @@
 //!   sessions, frame (zone, VTIMEZONEs) and own properties;
 //! - `writer`: the fast writer (`render`); `blocks`: rendered VEVENTs reused
 //!   across feeds (`render_with_blocks`, `EventBlocks`) and the ETag
-//!   (`body_hash`); `reference`: the same calendar through the `icalendar`
-//!   crate (`render_with_crate`), which a test checks `render` against.
+//!   (`body_hash`). What both this writer and a second one share is public
+//!   as [`parts`]: `tests/reference` builds the same calendar through the
+//!   `icalendar` crate over them, and `tests/feed.rs` checks `render` against
+//!   it.
 //!
-//! The `icalendar` crate builds the reference calendar and events, but it falls
-//! short in several places, each handled where the gap is filled and marked
-//! "icalendar lacks":
+//! The `icalendar` crate (a dev-dependency) builds that reference calendar,
+//! but it falls short in several places, each handled where the gap is filled
+//! and marked "icalendar lacks":
 //! - no VTIMEZONE support at all (and any component built with it gets a random
 //!   UID and a `Utc::now()` DTSTAMP), so VTIMEZONEs are generated from
 //!   chrono-tz (`zones`) and spliced in as text (`reference`);
@@ -41,7 +43,6 @@
 mod blocks;
 mod calendar;
 mod event;
-mod reference;
 mod text;
 mod wording;
 mod writer;
@@ -51,9 +52,19 @@ pub use blocks::{
     body_hash, render_with_blocks, render_with_blocks_into, BlockStats, BodyHasher, EventBlocks,
     DEFAULT_EVENT_BLOCK_BYTES, EVENT_BLOCK_OVERHEAD, STREAM_CHUNK_BYTES,
 };
-pub use reference::render_with_crate;
 pub use wording::{places_label, summary};
 pub use writer::render;
+
+/// The parts of a calendar that any writer of it shares: which sessions it
+/// holds and in what order, its frame (zone, VTIMEZONEs) and own properties,
+/// each event's fields and times, and the text rules. [`render`] writes them
+/// by hand; a second writer over the same parts (the tests' reference, on the
+/// `icalendar` crate) says the same thing another way.
+pub mod parts {
+    pub use super::calendar::{calendar_properties, dedupe_sorted, CalValue, CalendarFrame};
+    pub use super::event::{EventFields, EventTimes};
+    pub use super::text::{escape_text, fold_into, push_escaped, sanitize_text};
+}
 
 use std::time::Duration;
 

@@ -8,17 +8,17 @@
 //! marked "icalendar lacks" where they are filled).
 //!
 //! Does not own: what a value says (`wording`), which properties a feed has or
-//! their order (`writer`, `reference`), or how a value other than text is
+//! their order (`writer`, and the tests' reference), or how a value other than text is
 //! formatted (times, offsets, durations).
 
 /// Makes scraped text safe to hand to the icalendar crate as a TEXT value: every
 /// line break becomes `\n` (which the crate escapes), other control characters
 /// except tab are dropped, and component delimiters are neutralised (see
-/// [`ZWJ`]).
+/// `ZWJ`).
 // icalendar lacks: `escape_text` escapes `\n` but not `\r`, so a bare CR (or the
 // CR of a CRLF) would reach the output raw and end the property early in
 // parsers that accept CR as a line end.
-pub(super) fn sanitize_text(s: &str) -> String {
+pub fn sanitize_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     scrub_into(&mut out, s, false);
     out
@@ -44,7 +44,7 @@ enum Piece {
     Drop(usize),
     /// `\`, `;` or `,`: escaped in TEXT.
     Special(u8),
-    /// A colon: after `BEGIN` or `END`, followed by [`ZWJ`].
+    /// A colon: after `BEGIN` or `END`, followed by `ZWJ`.
     Colon,
 }
 
@@ -93,7 +93,7 @@ fn next_piece(b: &[u8]) -> Piece {
 }
 
 /// Appends `s` with every line break as `\n`, other control characters but
-/// tab dropped and a [`ZWJ`] after the colon of `BEGIN:` and `END:` (once: text
+/// tab dropped and a `ZWJ` after the colon of `BEGIN:` and `END:` (once: text
 /// scrubbed twice is unchanged the second time); with `escape`, also as an RFC
 /// 5545 §3.3.11 TEXT value (`\\`, `\;`, `\,` and line breaks written `\n`).
 /// Works on runs of bytes, not characters: this is the inner loop of every feed.
@@ -152,7 +152,7 @@ pub(super) fn push_words(out: &mut String, s: &str) {
 /// A URI for a property the crate writes verbatim: no control characters or
 /// whitespace, which a URL never legitimately contains, and the colon of a
 /// `BEGIN:` or `END:` inside it percent-encoded (`%3A`), for the same careless
-/// parsers [`ZWJ`] is for.
+/// parsers `ZWJ` is for.
 // icalendar lacks: URL is a URI value, so the crate writes it unescaped; a CR/LF
 // in a scraped link would start a new property.
 pub(super) fn clean_uri(s: &str) -> String {
@@ -170,7 +170,7 @@ pub(super) fn clean_uri(s: &str) -> String {
 /// RFC 5545 §3.3.11 TEXT escaping, for properties the crate does not escape.
 // icalendar lacks: it escapes only properties it knows to be TEXT; X-WR-CALNAME
 // and X-WR-CALDESC are written verbatim.
-pub(super) fn escape_text(s: &str) -> String {
+pub fn escape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     scrub_into(&mut out, s, true);
     out
@@ -178,7 +178,7 @@ pub(super) fn escape_text(s: &str) -> String {
 
 /// Appends `s` as an RFC 5545 §3.3.11 TEXT value: sanitised as `sanitize_text`
 /// does and escaped, in one pass.
-pub(super) fn push_escaped(line: &mut String, s: &str) {
+pub fn push_escaped(line: &mut String, s: &str) {
     scrub_into(line, s, true);
 }
 
@@ -192,7 +192,7 @@ const FOLD_LIMIT: usize = 75;
 /// parsers (the `ical` crate among them) trim whitespace at the ends of physical
 /// lines and would lose it, and a fold just after a backslash, because a sloppy
 /// parser that unescapes before unfolding would break the escape in two.
-pub(super) fn fold_into(out: &mut String, line: &str) {
+pub fn fold_into(out: &mut String, line: &str) {
     let mut rest = line;
     let mut limit = FOLD_LIMIT;
     while rest.len() > limit {

@@ -6,7 +6,7 @@
 //! and the format of date-time values. Does not own: what the lines say
 //! (`calendar`, `event`, `wording`), the byte-level rules (`text`), reuse of
 //! rendered events (`blocks`), or the crate-built reference it is checked
-//! against (`reference`).
+//! against (`tests/reference`).
 
 use super::calendar::{calendar_properties, dedupe_sorted, CalValue, CalendarFrame};
 use super::event::{EventFields, EventTimes};
@@ -26,8 +26,9 @@ use std::fmt::Write as _;
 /// `String` per property and a folded copy of every line, and its folding
 /// walks each line by characters from the start for every fold, so at 10,000
 /// sessions it was several times slower than the whole rest of a request.
-/// [`render_with_crate`](super::render_with_crate) builds the same calendar
-/// through the crate, and a test checks that both parse to the same events.
+/// The tests' reference (`tests/reference`) builds the same calendar from the
+/// same [`parts`](super::parts) through the crate, and `tests/feed.rs` checks
+/// that both parse to the same events.
 #[must_use]
 pub fn render<S: Borrow<StoredSession>>(sessions: &[S], opts: &FeedOptions) -> String {
     let sessions = dedupe_sorted(sessions);

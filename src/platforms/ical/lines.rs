@@ -11,7 +11,7 @@
 //!
 //! Does not own what any property means (see `parse`, `zones`, `recur`).
 //!
-//! The `icalendar` crate's parser (still used to write the feed) is recursive
+//! The `icalendar` crate's parser (the tests' reference writer uses the crate) is recursive
 //! in nesting depth and fails the whole body on one bad line, which is why
 //! reading lives here.
 

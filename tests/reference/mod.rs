@@ -1,24 +1,25 @@
-//! The reference renderer: the same calendar as `render`, built through the
-//! `icalendar` crate's model and written by the crate (`render_with_crate`).
-//! Several times slower; kept so that a test can check the hand-written
-//! writer against an independent one.
+//! The reference renderer: the same calendar as `events::feed::render`, built
+//! through the `icalendar` crate's model and written by the crate
+//! (`render_with_crate`). Several times slower, and used by no command: it is
+//! here so that `tests/feed.rs` can check the hand-written writer against an
+//! independent one, and the crate is a dev-dependency only.
 //!
 //! Owns: the use of the `icalendar` crate and the workarounds that only its
 //! writer needs (NAME escaped, VTIMEZONEs spliced in, lines folded again; each
 //! marked "icalendar lacks"). Does not own: what the calendar says
-//! (`calendar`, `event`), the text rules that fill the crate's other gaps
-//! (`text`), the refresh interval's format (`calendar`), or how the VTIMEZONEs
-//! it splices in are built (`zones`).
+//! (`events::feed::parts`: the calendar's frame and properties, each event's
+//! fields and times), or the text rules that fill the crate's other gaps.
 
-use super::calendar::{calendar_properties, dedupe_sorted, CalValue, CalendarFrame};
-use super::event::{EventFields, EventTimes};
-use super::text::{escape_text, fold_into, push_escaped, sanitize_text};
-use super::FeedOptions;
-use crate::model::StoredSession;
+use events::feed::parts::{
+    calendar_properties, dedupe_sorted, escape_text, fold_into, push_escaped, sanitize_text,
+    CalValue, CalendarFrame, EventFields, EventTimes,
+};
+use events::feed::FeedOptions;
+use events::model::StoredSession;
 use icalendar::{Calendar, CalendarDateTime, Component, Event, EventLike, EventStatus, Property};
 use std::borrow::Borrow;
 
-/// The same calendar as [`render`](super::render), built through the
+/// The same calendar as `events::feed::render`, built through the
 /// `icalendar` crate's model and written by the crate. Several times slower;
 /// kept as the reference the hand-written writer is checked against (same
 /// events, same properties).
