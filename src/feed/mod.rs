@@ -31,13 +31,13 @@
 //! and marked "icalendar lacks":
 //! - no VTIMEZONE support at all (and any component built with it gets a random
 //!   UID and a `Utc::now()` DTSTAMP), so VTIMEZONEs are generated from
-//!   chrono-tz (`zones`) and spliced in as text (`reference`);
+//!   chrono-tz (`zones`) and spliced in as text (`tests/reference`);
 //! - its folding can write a 76-octet line (off by one on continuation lines),
-//!   so its output is unfolded and folded again (`reference`);
+//!   so its output is unfolded and folded again (`tests/reference`);
 //! - it escapes only `\n` in TEXT values, leaving a bare CR that breaks a line
 //!   in many parsers, so text is sanitised before it reaches the crate (`text`);
 //! - it writes X- properties (X-WR-CALNAME, ...) and URL without any escaping
-//!   (`text`, `reference`);
+//!   (`text`, `tests/reference`);
 //! - `Calendar::ttl` formats one hour as `PT3600S`, not `PT1H` (`calendar`).
 
 mod blocks;
