@@ -596,17 +596,22 @@ impl Reader {
         }
     }
 
-    async fn feed(&self, filter: &Filter) -> Result<Vec<u8>, Exit> {
-        match self {
-            Reader::Local(st) => Ok(st
-                .feed_body(filter.clone())
-                .context("reading the store")?
-                .to_vec()),
-            Reader::Remote(r) => Ok(r
-                .feed(&filter.to_query())
-                .await
-                .map_err(anyhow::Error::from)?),
-        }
+    /// Writes the feed of `filter` to `out`: rendered a piece at a time from
+    /// a local store, or the server's answer.
+    async fn write_feed(&self, filter: &Filter, out: &mut dyn std::io::Write) -> Result<(), Exit> {
+        let written = match self {
+            Reader::Local(st) => st
+                .write_feed(filter.clone(), out)
+                .context("reading the store")?,
+            Reader::Remote(r) => {
+                let body = r
+                    .feed(&filter.to_query())
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                out.write_all(&body).and_then(|()| out.flush())
+            }
+        };
+        Ok(written.context("writing the feed to standard output")?)
     }
 }
 
@@ -690,12 +695,7 @@ async fn ics(cli: &Cli, now: DateTime<Utc>, filter: &FilterArgs) -> Result<(), E
     let f = filter.to_filter()?;
     let reader = Reader::open(cli, now, Need::Existing)?;
     check_source(&f, &reader.sources().await?)?;
-    let body = reader.feed(&f).await?;
-    let mut out = std::io::stdout().lock();
-    std::io::Write::write_all(&mut out, &body)
-        .and_then(|()| std::io::Write::flush(&mut out))
-        .context("writing the feed to standard output")?;
-    Ok(())
+    reader.write_feed(&f, &mut std::io::stdout().lock()).await
 }
 
 /// `events sources`.

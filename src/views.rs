@@ -1047,18 +1047,40 @@ impl AppState {
     /// The body `/calendar.ics` serves for `filter` (the per-source and
     /// per-category paths are the same with `source` or `categories` set).
     ///
-    /// Rendered plain and not kept: `events ics` and `export` ask for each
-    /// feed once, so gzipping it for the cache and back would only cost
-    /// time. The same bytes as the served feed: both render as of the start
-    /// of the hour.
+    /// Rendered plain and not kept: `export` asks for each feed once, so
+    /// gzipping it for the cache and back would only cost time. The same
+    /// bytes as the served feed: both render as of the start of the hour.
     pub fn feed_body(&self, filter: Filter) -> Result<Bytes, StoreError> {
+        let mut body = Vec::new();
+        // Writing into memory cannot fail.
+        let _ = self.write_feed(filter, &mut body)?;
+        Ok(Bytes::from(body))
+    }
+
+    /// The same feed as [`AppState::feed_body`], written to `out` a piece at
+    /// a time as it is rendered (`events ics`), so a national calendar is
+    /// never held whole; the inner error is `out`'s. The event blocks it
+    /// renders are kept (within their budget) for the next feed of the same
+    /// sessions: an export writes several.
+    pub fn write_feed(
+        &self,
+        filter: Filter,
+        out: &mut dyn std::io::Write,
+    ) -> Result<std::io::Result<()>, StoreError> {
         let now = (self.clock)();
         let snap = self.view_snapshot()?;
         let key = feed_key(&snap, filter, now);
         let listing = snap.listing(&key.filter);
         let list = present::feed_window(&listing, &key.filter, hour_start(now));
         let opts = present::feed_options(&self.sources, &self.site, &key.filter);
-        Ok(Bytes::from(feed::render(&list, &opts)))
+        let mut written = Ok(());
+        let blocks = &self.cache.events;
+        feed::render_with_blocks_into(&list, &opts, blocks, snap.generation, &mut |piece| {
+            if written.is_ok() {
+                written = out.write_all(piece);
+            }
+        });
+        Ok(written.and_then(|()| out.flush()))
     }
 
     /// The body `/changes.atom` serves (every kind, no filter), its links
