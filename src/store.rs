@@ -810,6 +810,27 @@ impl Store {
         Ok(all)
     }
 
+    /// The ids of the sources the store holds sessions of, in order: one seek
+    /// a source, past its keys to the next source's, rather than a read of
+    /// every session.
+    pub fn session_source_ids(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut ids = std::collections::BTreeSet::new();
+        let mut from: Vec<u8> = Vec::new();
+        while let Some(key) = self.inner.sessions.range(from.as_slice()..).keys().next() {
+            let key = key?;
+            let Some(end) = key.iter().position(|&b| b == 0) else {
+                return Err(StoreError::Corrupt(
+                    "a session key without its source".into(),
+                ));
+            };
+            // Past every key of this source: its id, then a byte above the 0.
+            from = key[..end].to_vec();
+            from.push(1);
+            ids.insert(String::from_utf8_lossy(&key[..end]).into_owned());
+        }
+        Ok(ids)
+    }
+
     /// Every session of one source, withdrawn ones too.
     pub fn source_sessions(&self, source: &str) -> Result<Vec<StoredSession>, StoreError> {
         self.inner

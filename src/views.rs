@@ -317,8 +317,6 @@ pub(crate) struct Snapshot {
     pub(crate) merging: duplicates::Merged,
     /// Each category's slug, and its first spelling in the store.
     categories: std::collections::HashMap<String, String>,
-    /// The sources that have sessions.
-    pub(crate) source_ids: std::collections::BTreeSet<String>,
     /// The newest change to any session.
     pub(crate) last_changed: Option<DateTime<Utc>>,
 }
@@ -345,7 +343,6 @@ impl Snapshot {
                     .or_insert_with(|| name.to_string());
             }
         }
-        let source_ids = sessions.iter().map(|s| s.session.source.clone()).collect();
         let last_changed = sessions.iter().map(|s| s.last_changed).max();
         let mut merging = duplicates::merge(sessions, roles);
         let mut sessions = std::mem::take(&mut merging.entries);
@@ -357,7 +354,6 @@ impl Snapshot {
             stored,
             merging,
             categories,
-            source_ids,
             last_changed,
         })
     }
@@ -585,16 +581,15 @@ impl AppState {
         }))
     }
 
-    /// Every source worth listing (see `source_status::source_statuses`),
-    /// from the snapshot's list of sources: no scan of the sessions.
-    pub(crate) fn source_statuses_of(
-        &self,
-        snap: &Snapshot,
-    ) -> Result<Vec<SourceStatus>, StoreError> {
+    /// Every source worth listing (see `source_status::source_statuses`):
+    /// the configured ones and those the store holds sessions of, found by
+    /// one seek a source, with no snapshot and no read of the sessions.
+    pub(crate) fn source_statuses(&self) -> Result<Vec<SourceStatus>, StoreError> {
+        let stored = self.store.session_source_ids()?;
         source_status::statuses_of(
             &self.sources,
             &self.store,
-            snap.source_ids.iter().map(String::as_str),
+            stored.iter().map(String::as_str),
         )
     }
 
@@ -1149,7 +1144,7 @@ impl AppState {
         let categories = upcoming_categories(&snap.sessions, now);
         let listing = snap.listing(filter);
         let got = present::part_of(&listing, filter, now, false, part);
-        let sources = self.source_statuses_of(snap)?;
+        let sources = self.source_statuses()?;
         let recent = self.recent_changes(filter, now)?;
         let html = page::render(&PageData {
             sessions: &got.sessions,
@@ -1258,7 +1253,7 @@ impl AppState {
 
     /// Every source and its health, as `/api/sources` lists them.
     pub fn sources_answer(&self) -> Result<Vec<SourceStatus>, StoreError> {
-        self.source_statuses_of(&*self.view_snapshot()?)
+        self.source_statuses()
     }
 
     /// Every category among the stored sessions, as the store spells it, one
@@ -1275,10 +1270,6 @@ impl AppState {
 
     /// The ids of the configured sources, then of those only the store knows.
     pub fn source_ids(&self) -> Result<Vec<String>, StoreError> {
-        Ok(self
-            .source_statuses_of(&*self.view_snapshot()?)?
-            .into_iter()
-            .map(|s| s.id)
-            .collect())
+        Ok(self.source_statuses()?.into_iter().map(|s| s.id).collect())
     }
 }

@@ -685,3 +685,41 @@ fn the_generation_follows_merges_reopening_and_loading() {
     assert!(copy.health_version() > health);
     assert!(copy.health("wsp").unwrap().last_success.is_some());
 }
+
+/// The sources the store holds sessions of are found by seeking from one
+/// source's keys to the next: ids that share a beginning (`site`,
+/// `site-2`) are told apart, and a source with only courses has none.
+#[test]
+fn the_sources_with_sessions_are_found_without_reading_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.session_source_ids().unwrap().is_empty());
+    let start = Utc.with_ymd_and_hms(2027, 1, 12, 9, 30, 0).unwrap();
+    for (source, events) in [("site-2", 3), ("site", 2), ("wsp", 1), ("a", 1)] {
+        let list = (0..events)
+            .map(|n| sessions::session(source, &format!("{n}"), start))
+            .collect();
+        common::sessions::merge_crawl(&store, source, list, now());
+    }
+    let course = Course {
+        source: "courses-only".into(),
+        id: "1".into(),
+        title: "An eLearning course".into(),
+        category: None,
+        description: None,
+        url: "https://example.org/elearning/1".into(),
+    };
+    store
+        .apply_crawl(
+            "courses-only",
+            Vec::new(),
+            Some(vec![course]),
+            now(),
+            0.5,
+            CrawlStats::default(),
+        )
+        .unwrap()
+        .unwrap();
+    let ids: Vec<String> = store.session_source_ids().unwrap().into_iter().collect();
+    assert_eq!(ids, ["a", "site", "site-2", "wsp"]);
+}

@@ -61,7 +61,7 @@ impl AppState {
         // newer data under the older key (written again on the next
         // request), never older data under the newer one.
         let snap = self.view_snapshot()?;
-        let sources = self.source_statuses_of(&snap)?;
+        let sources = self.source_statuses()?;
         let unhealthy: Vec<&str> = sources
             .iter()
             .filter(|s| !s.healthy())
