@@ -823,10 +823,13 @@ impl Store {
                     "a session key without its source".into(),
                 ));
             };
-            // Past every key of this source: its id, then a byte above the 0.
-            from = key[..end].to_vec();
-            from.push(1);
-            ids.insert(String::from_utf8_lossy(&key[..end]).into_owned());
+            let id = String::from_utf8_lossy(&key[..end]).into_owned();
+            // Past every key of this source: its prefix with a byte above its 0.
+            from = source_prefix(&id);
+            if let Some(last) = from.last_mut() {
+                *last = 1;
+            }
+            ids.insert(id);
         }
         Ok(ids)
     }

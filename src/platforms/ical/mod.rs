@@ -78,7 +78,7 @@ impl PageUrls {
 
     /// The address of the `n`th page after the first (`n` ≥ 1).
     pub fn after_first(&self, n: usize) -> Result<Url, String> {
-        let number = u64::from(self.second) + n as u64 - 1;
+        let number = (u64::from(self.second) + n as u64).saturating_sub(1);
         let url = self.template.replace(PAGE_PLACEHOLDER, &number.to_string());
         crate::source::settings::parse_url(&url)
     }
